@@ -1,0 +1,29 @@
+// The `hafnium` command: dispatches to serve, user, client and conformance.
+import { serve } from './serve.ts'
+
+const usage = `usage: hafnium <command> [options]
+
+commands:
+  serve [--config FILE] [--host H] [--port N] [--db FILE]   start the server
+  user add|list|disable|enable|passwd …                      administer accounts on the database file
+  client URL                                                 interactive test client
+  conformance URL                                            run the protocol conformance suite against URL
+`
+
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  serve,
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(usage)
+    return command ? 0 : 2
+  }
+  const run = commands[command]
+  if (!run) {
+    process.stderr.write(`hafnium: unknown command "${command}"\n\n${usage}`)
+    return 2
+  }
+  return run(args)
+}

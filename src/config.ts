@@ -1,0 +1,69 @@
+// Configuration enters once: server.config.json, deep-merged with --config and flags, validated, frozen.
+import { readFileSync } from 'node:fs'
+import { loadSchemas, formatErrors } from './schemas.ts'
+import type { Config } from './types/schemas.ts'
+
+export const defaultConfigPath = new URL('../server.config.json', import.meta.url)
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] }
+
+/** Defaults ← file ← overrides; objects merge key by key, arrays and scalars replace. */
+export function loadConfig(options: { file?: string; overrides?: DeepPartial<Config> } = {}): Readonly<Config> {
+  let merged = readJson(defaultConfigPath)
+  if (options.file) merged = deepMerge(merged, readJson(options.file))
+  if (options.overrides) merged = deepMerge(merged, options.overrides)
+  const validate = loadSchemas().config
+  if (!validate(merged)) {
+    const [first] = formatErrors(validate.errors)
+    const key = first!.path.slice(1).split('/').join('.') || '(root)'
+    throw new ConfigError(`config: ${key}: ${first!.message}`)
+  }
+  return deepFreeze(merged as unknown as Config)
+}
+
+function readJson(path: string | URL): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`config: cannot read ${String(path)}: ${(error as Error).message}`)
+  }
+  try {
+    const value = JSON.parse(text)
+    if (!isPlainObject(value)) throw new Error('not a JSON object')
+    return value
+  } catch (error) {
+    throw new ConfigError(`config: ${String(path)} is not valid JSON: ${(error as Error).message}`)
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function deepMerge(base: Record<string, unknown>, override: object): Record<string, unknown> {
+  const result: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(override)) {
+    if (value === undefined) continue
+    // A JSON "__proto__" key would replace the merged object's prototype; it is never a config key.
+    if (key === '__proto__') throw new ConfigError('config: __proto__: unknown key')
+    const current = result[key]
+    result[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value
+  }
+  return result
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}

@@ -1,0 +1,62 @@
+// The shapes every handler satisfies, and the context (dependencies) it is called with.
+import type { Logger } from 'pino'
+import type { Config, Events, Messages } from './types/schemas.ts'
+import type { Clock, RateLimiter } from './rate-limit.ts'
+import type { Store } from './store/index.ts'
+import type { Sessions } from './sessions.ts'
+
+export type MessageType = keyof Messages
+export type Request<T extends MessageType> = Messages[T]['request']
+export type Reply<T extends MessageType> = Messages[T]['reply']
+
+/** Who an authenticated connection is. */
+export interface Session {
+  accountID: string
+  userID: string
+  deviceID: string
+}
+
+/** What a handler may know and do about the connection its request came on. */
+export interface Connection {
+  readonly id: string
+  readonly ip: string
+  session: Session | null
+  /** Sends a server-initiated event (contract §6). */
+  sendEvent<E extends keyof Events>(type: E, payload: Events[E]): void
+  close(code: number, reason: string): void
+}
+
+/** Shared dependencies, built once per server. */
+export interface Deps {
+  config: Readonly<Config>
+  store: Store
+  clock: Clock
+  limiter: RateLimiter
+  log: Logger
+  sessions: Sessions
+  /** Facts about this server that handlers report (server:info). */
+  server: { version: string; types: readonly string[] }
+}
+
+export interface Context<T extends MessageType> extends Deps {
+  type: T
+  requestID: string
+  payload: Request<T>
+  conn: Connection
+}
+
+export interface Handler<T extends MessageType> {
+  type: T
+  /** 'required': anonymous connections get auth_required before the handler runs. */
+  auth: 'none' | 'required'
+  handle(ctx: Context<T>): Promise<Reply<T>>
+}
+
+/** Types a handler module against its message type (the payload and reply come from the schemas). */
+export function defineHandler<T extends MessageType>(handler: Handler<T>): Handler<T> {
+  return handler
+}
+
+// A list of handlers of different types; the router only sees the common shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyHandler = Handler<any>

@@ -1,0 +1,6 @@
+// The registry: every message type this server handles, one line each (no directory scanning).
+import type { AnyHandler } from '../handler.ts'
+import serverInfo from './server/info.ts'
+import serverPing from './server/ping.ts'
+
+export const handlers: readonly AnyHandler[] = [serverPing, serverInfo]

@@ -1,0 +1,154 @@
+// The pipeline every request frame goes through, from raw text to the one reply (style.md "life of one message").
+import { ProtocolError, errors, type ErrID, type ErrPayload, closeCodes } from './errors.ts'
+import { formatErrors, type Schemas } from './schemas.ts'
+import type { AnyHandler, Connection, Deps } from './handler.ts'
+import type { Charge, Rule } from './rate-limit.ts'
+import type { Metrics } from './metrics.ts'
+import { StorageBusyError } from './store/errors.ts'
+import { HasherBusyError } from './auth/passwords.ts'
+
+export interface Router {
+  /** Handles one frame; resolves to the serialized reply, or undefined when the connection was closed instead. */
+  route(conn: Connection, raw: string): Promise<string | undefined>
+  /** A refusal for a frame that is not routed (queue overflow), echoing its id/type when readable. */
+  refuse(raw: string, errID: ErrID, errPayload?: ErrPayload): string
+  readonly types: readonly string[]
+}
+
+interface Envelope {
+  id: string
+  type: string
+  to: string
+  payload: Record<string, unknown>
+}
+
+export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schemas: Schemas, metrics: Metrics): Router {
+  const table = buildTable(handlers, schemas)
+  const { limiter, config, log } = deps
+  const domains = new Set(config.server.domains)
+  const defaultDomain = config.server.domains[0]
+
+  function reply(id: string, type: string, from: string, conn: Connection | undefined, ok: boolean, payload: unknown): string {
+    const to = conn?.session?.userID
+    return JSON.stringify(to ? { id, type, from, to, ok, payload } : { id, type, from, ok, payload })
+  }
+
+  function error(id: string, type: string, from: string, conn: Connection | undefined, errID: ErrID, errPayload?: ErrPayload, errText?: string) {
+    metrics.message(table.has(type) ? type : 'unknown', errID)
+    const payload = errPayload ? { errID, errText: errText ?? errors[errID], errPayload } : { errID, errText: errText ?? errors[errID] }
+    return reply(id, type, from, conn, false, payload)
+  }
+
+  function charges(rules: readonly Rule[], conn: Connection): Charge[] {
+    const list: Charge[] = []
+    for (const rule of rules) {
+      const subject = rule.subject === 'connection' ? conn.id : rule.subject === 'ip' ? conn.ip : conn.session?.userID
+      if (subject !== undefined) list.push({ rule, subject })
+    }
+    return list
+  }
+
+  /** Charges the malformed-frame budget; past it the connection is closed with 1008. */
+  function malformed(conn: Connection, id: string, type: string, errors: { path: string; message: string }[]) {
+    if (limiter.take(charges(limiter.malformedRules, conn)) > 0) {
+      metrics.message('unknown', 'malformed_message')
+      conn.close(closeCodes.policyViolation, 'too many malformed messages')
+      return undefined
+    }
+    return error(id, type, defaultDomain, conn, 'malformed_message', { errors })
+  }
+
+  async function route(conn: Connection, raw: string): Promise<string | undefined> {
+    let message: unknown
+    try {
+      message = JSON.parse(raw)
+    } catch {
+      return malformed(conn, '', '', [{ path: '', message: 'is not valid JSON' }])
+    }
+    const id = echo((message as Envelope | null)?.id, 64)
+    const type = echo((message as Envelope | null)?.type, 128)
+
+    const wait = limiter.take(charges(limiter.everyMessageRules, conn))
+    if (wait > 0) return rateLimited(id, type, conn, wait)
+
+    if (!schemas.envelope(message)) return malformed(conn, id, type, formatErrors(schemas.envelope.errors))
+    const envelope = message as Envelope
+
+    if (!domains.has(envelope.to)) return error(id, type, defaultDomain, conn, 'wrong_server')
+    const entry = table.get(envelope.type)
+    if (!entry) return error(id, type, envelope.to, conn, 'unhandled')
+    if (entry.handler.auth === 'required' && !conn.session) return error(id, type, envelope.to, conn, 'auth_required')
+
+    const typeWait = limiter.take(charges(limiter.rulesForType(type), conn))
+    if (typeWait > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+
+    if (!entry.validate(envelope.payload)) {
+      return error(id, type, envelope.to, conn, 'invalid_payload', { errors: formatErrors(entry.validate.errors, '/payload') })
+    }
+
+    const started = performance.now()
+    try {
+      const result = await entry.handler.handle({ ...deps, type, requestID: id, payload: envelope.payload, conn })
+      metrics.handled(type, 'ok', performance.now() - started)
+      return reply(id, type, envelope.to, conn, true, result)
+    } catch (thrown) {
+      return failure(thrown, id, type, envelope.to, conn, started)
+    }
+  }
+
+  function failure(thrown: unknown, id: string, type: string, from: string, conn: Connection, started: number) {
+    const elapsed = performance.now() - started
+    if (thrown instanceof ProtocolError) {
+      metrics.handled(type, thrown.errID, elapsed)
+      if (thrown.errID === 'ratelimit_exceed') metrics.rateLimited('handler')
+      return error(id, type, from, conn, thrown.errID, thrown.errPayload)
+    }
+    if (thrown instanceof HasherBusyError) return rateLimited(id, type, conn, 1000, from)
+    if (thrown instanceof StorageBusyError) return error(id, type, from, conn, 'storage_busy', { retryAfter: thrown.retryAfterMs })
+    metrics.handled(type, 'internal_error', elapsed)
+    // Logged once with the request id; the client learns nothing internal.
+    log.error({ err: thrown, requestID: id, type, connection: conn.id }, 'handler failed')
+    return error(id, type, from, conn, 'internal_error')
+  }
+
+  function rateLimited(id: string, type: string, conn: Connection, wait: number, from = defaultDomain) {
+    metrics.rateLimited(type)
+    return error(id, type, from, conn, 'ratelimit_exceed', { retryAfter: wait })
+  }
+
+  function refuse(raw: string, errID: ErrID, errPayload?: ErrPayload): string {
+    let id = ''
+    let type = ''
+    try {
+      const message = JSON.parse(raw) as Envelope | null
+      id = echo(message?.id, 64)
+      type = echo(message?.type, 128)
+    } catch {
+      // not JSON: echo nothing
+    }
+    return error(id, type, defaultDomain, undefined, errID, errPayload)
+  }
+
+  return { route, refuse, types: [...table.keys()].sort() }
+}
+
+/** id/type are echoed only when they are usable strings (contract §3). */
+function echo(value: unknown, maxLength: number): string {
+  return typeof value === 'string' && value.length <= maxLength ? value : ''
+}
+
+/** Refuses to start on a duplicate type, a handler without schemas, or a request schema without a handler. */
+function buildTable(handlers: readonly AnyHandler[], schemas: Schemas) {
+  const table = new Map<string, { handler: AnyHandler; validate: NonNullable<ReturnType<Schemas['validatorFor']>> }>()
+  for (const handler of handlers) {
+    if (table.has(handler.type)) throw new Error(`two handlers for ${handler.type}`)
+    const validate = schemas.validatorFor(handler.type, 'request')
+    if (!validate) throw new Error(`handler ${handler.type} has no schema ${handler.type.replace(':', '/')}.json`)
+    if (!schemas.validatorFor(handler.type, 'reply')) throw new Error(`handler ${handler.type} has no reply schema`)
+    table.set(handler.type, { handler, validate })
+  }
+  for (const type of schemas.typesWith('request')) {
+    if (!table.has(type)) throw new Error(`schema for ${type} has no handler`)
+  }
+  return table
+}

@@ -1,0 +1,194 @@
+// HTTP + WebSocket wiring: upgrade guards, health and metrics endpoints, heartbeat, graceful drain.
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
+import type { Logger } from 'pino'
+import { createConnection, type LiveConnection } from './connection.ts'
+import { closeCodes } from './errors.ts'
+import type { Deps } from './handler.ts'
+import { handlers as defaultHandlers } from './handlers/index.ts'
+import { createLogger } from './log.ts'
+import { createMetrics, type Metrics } from './metrics.ts'
+import { createRateLimiter, type Clock } from './rate-limit.ts'
+import { createRouter } from './router.ts'
+import { loadSchemas } from './schemas.ts'
+import { createSessions, type Sessions } from './sessions.ts'
+import { openStore, type Store } from './store/index.ts'
+import type { Config } from './types/schemas.ts'
+import { version } from './version.ts'
+
+export interface ServerOptions {
+  clock?: Clock
+  logger?: Logger
+}
+
+export interface HafniumServer {
+  /** ws://host:port/path */
+  readonly url: string
+  readonly port: number
+  readonly metrics: Metrics
+  readonly store: Store
+  readonly sessions: Sessions
+  readonly connections: ReadonlySet<LiveConnection>
+  /** Stops accepting, answers what was read, closes sockets with 1001, closes the database. */
+  close(): Promise<void>
+}
+
+export async function startServer(config: Readonly<Config>, options: ServerOptions = {}): Promise<HafniumServer> {
+  const clock = options.clock ?? { now: Date.now }
+  const log = options.logger ?? createLogger(config.log.level)
+  const schemas = loadSchemas()
+  const store = openStore(config.database.path, config.database)
+  const limiter = createRateLimiter(config.ratelimit, store.rateBuckets, clock)
+  const metrics = createMetrics()
+  const sessions = createSessions()
+  const server = { version, types: [] as string[] }
+  const deps: Deps = { config, store, clock, limiter, log, sessions, server }
+  const router = createRouter(deps, defaultHandlers, schemas, metrics)
+  server.types = [...router.types]
+
+  const connections = new Set<LiveConnection>()
+  const allowedOrigins = new Set(config.server.allowedOrigins)
+  let draining = false
+  let nextConnection = 0
+
+  const http = createHttpServer({
+    maxHeaderSize: config.server.maxHeaderSize,
+    headersTimeout: config.server.headersTimeoutMs,
+    requestTimeout: config.server.requestTimeoutMs,
+    // Node checks the two timeouts above only this often (30 s by default): a slow-header socket lived 90 s.
+    connectionsCheckingInterval: Math.min(1000, config.server.headersTimeoutMs),
+  })
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.limits.maxMessageBytes,
+    perMessageDeflate: config.server.perMessageDeflate,
+    clientTracking: false,
+  })
+
+  http.on('request', (req, res) => void answerHttp(req, res))
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy())
+    if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable')
+    if (pathOf(req.url) !== config.server.path) return refuseUpgrade(socket, 404, 'Not Found')
+    // ws reads Sec-WebSocket-Origin for protocol version 8, so that header is checked too.
+    const origin = req.headers.origin ?? req.headers['sec-websocket-origin']
+    if (origin !== undefined && allowedOrigins.size > 0 && !allowedOrigins.has(String(origin))) {
+      return refuseUpgrade(socket, 403, 'Forbidden')
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const conn = createConnection(ws, {
+        id: `c${(++nextConnection).toString(36)}`,
+        ip: clientIP(req),
+        domain: config.server.domains[0],
+        router,
+        maxQueued: config.limits.maxQueuedPerConnection,
+        onClose(closed) {
+          connections.delete(closed)
+          sessions.detach(closed)
+          limiter.dropConnection(closed.id)
+          metrics.connectionClosed()
+        },
+      })
+      connections.add(conn)
+      metrics.connectionOpened()
+    })
+  })
+
+  async function answerHttp(req: IncomingMessage, res: ServerResponse) {
+    const path = pathOf(req.url)
+    if (req.method !== 'GET' && req.method !== 'HEAD') return writeHttp(res, 405, 'text/plain', 'Method Not Allowed\n')
+    if (path === '/healthz') {
+      return writeHttp(res, draining ? 503 : 200, 'application/json', JSON.stringify({ status: draining ? 'draining' : 'ok' }))
+    }
+    if (path === '/metrics') return writeHttp(res, 200, metrics.registry.contentType, await metrics.registry.metrics())
+    return writeHttp(res, 404, 'text/plain', 'Not Found\n')
+  }
+
+  // A peer that missed the previous ping is dead (ws README heartbeat pattern).
+  const heartbeat = setInterval(() => {
+    for (const conn of connections) {
+      if (!conn.alive) {
+        conn.socket.terminate()
+        continue
+      }
+      conn.alive = false
+      conn.socket.ping()
+    }
+  }, config.server.heartbeatMs)
+  heartbeat.unref()
+
+  const flusher = setInterval(() => {
+    try {
+      limiter.flush()
+    } catch (err) {
+      log.warn({ err }, 'rate-limit flush failed; will retry')
+    }
+  }, config.ratelimit.flushIntervalMs)
+  flusher.unref()
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject)
+    http.listen(config.server.port, config.server.host, () => {
+      http.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (http.address() as AddressInfo).port
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
+  log.info({ port, host: config.server.host, db: config.database.path }, 'listening')
+
+  let closing: Promise<void> | undefined
+  async function close() {
+    draining = true
+    http.close()
+    const open = [...connections]
+    await withTimeout(Promise.all(open.map((c) => c.drain())), config.server.drainTimeoutMs)
+    const closed = open.map((c) => new Promise<void>((resolve) => c.socket.once('close', () => resolve())))
+    for (const conn of open) conn.close(closeCodes.shutdown, 'server shutting down')
+    await withTimeout(Promise.all(closed), 1000)
+    for (const conn of connections) conn.socket.terminate()
+    clearInterval(heartbeat)
+    clearInterval(flusher)
+    http.closeAllConnections()
+    limiter.close()
+    store.close()
+    log.info('closed')
+  }
+
+  return {
+    url: `ws://${host}:${port}${config.server.path}`,
+    port,
+    metrics,
+    store,
+    sessions,
+    connections,
+    close: () => (closing ??= close()),
+  }
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string) {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+}
+
+function writeHttp(res: ServerResponse, status: number, type: string, body: string) {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}
+
+function pathOf(url: string | undefined): string {
+  const end = url?.indexOf('?') ?? -1
+  return end === -1 ? (url ?? '/') : url!.slice(0, end)
+}
+
+/** The socket's peer address; X-Forwarded-For is not trusted (no proxy is configured). */
+function clientIP(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? 'unknown'
+  return address.startsWith('::ffff:') ? address.slice(7) : address
+}
+
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer))
+}

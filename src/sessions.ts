@@ -1,0 +1,70 @@
+// The device → live connections registry: revocation fan-out and events to an account's online devices.
+// In-process today; the seam where a shared channel (Redis, PostgreSQL LISTEN) would go across nodes.
+import type { Connection, Session } from './handler.ts'
+import type { Events } from './types/schemas.ts'
+
+export type RevokeReason = Events['profile:session_revoked']['reason']
+
+export interface Sessions {
+  /** Marks the connection authenticated as `session` and makes it reachable by device and account. */
+  attach(conn: Connection, session: Session): void
+  /** Forgets the connection (on close or de-authentication). */
+  detach(conn: Connection): void
+  /** Sends profile:session_revoked to every live connection of the device and de-authenticates them. */
+  revokeDevice(accountID: string, deviceID: string, reason: RevokeReason): void
+  /** revokeDevice for every device of the account, optionally sparing one. */
+  revokeAccount(accountID: string, reason: RevokeReason, exceptDeviceID?: string): void
+  /** Sends an event to every live connection of the account's devices other than `exceptDeviceID`. */
+  notifyAccount<E extends keyof Events>(accountID: string, type: E, payload: Events[E], exceptDeviceID?: string): void
+  isOnline(accountID: string, deviceID: string): boolean
+}
+
+export function createSessions(): Sessions {
+  const byAccount = new Map<string, Map<string, Set<Connection>>>()
+
+  function detach(conn: Connection) {
+    const session = conn.session
+    if (!session) return
+    const devices = byAccount.get(session.accountID)
+    const conns = devices?.get(session.deviceID)
+    conns?.delete(conn)
+    if (conns && conns.size === 0) devices!.delete(session.deviceID)
+    if (devices && devices.size === 0) byAccount.delete(session.accountID)
+  }
+
+  function revokeDevice(accountID: string, deviceID: string, reason: RevokeReason) {
+    const conns = byAccount.get(accountID)?.get(deviceID)
+    if (!conns) return
+    for (const conn of [...conns]) {
+      detach(conn)
+      conn.session = null
+      conn.sendEvent('profile:session_revoked', { deviceID, reason })
+    }
+  }
+
+  return {
+    attach(conn, session) {
+      detach(conn)
+      conn.session = session
+      let devices = byAccount.get(session.accountID)
+      if (!devices) byAccount.set(session.accountID, (devices = new Map()))
+      let conns = devices.get(session.deviceID)
+      if (!conns) devices.set(session.deviceID, (conns = new Set()))
+      conns.add(conn)
+    },
+    detach,
+    revokeDevice,
+    revokeAccount(accountID, reason, exceptDeviceID) {
+      for (const deviceID of [...(byAccount.get(accountID)?.keys() ?? [])]) {
+        if (deviceID !== exceptDeviceID) revokeDevice(accountID, deviceID, reason)
+      }
+    },
+    notifyAccount(accountID, type, payload, exceptDeviceID) {
+      for (const [deviceID, conns] of byAccount.get(accountID) ?? []) {
+        if (deviceID === exceptDeviceID) continue
+        for (const conn of conns) conn.sendEvent(type, payload)
+      }
+    },
+    isOnline: (accountID, deviceID) => (byAccount.get(accountID)?.get(deviceID)?.size ?? 0) > 0,
+  }
+}

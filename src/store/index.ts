@@ -1,0 +1,60 @@
+// Opens the SQLite store: pragmas, lock, migrations, and one module per aggregate.
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { acquireDatabaseLock } from './lock.ts'
+import { migrations } from './migrations.ts'
+import { createRateBucketStore, type RateBucketStore } from './rate-buckets.ts'
+
+export interface StoreOptions {
+  synchronous: 'normal' | 'full'
+  busyTimeoutMs: number
+}
+
+export interface Store {
+  readonly path: string
+  readonly rateBuckets: RateBucketStore
+  close(): void
+}
+
+export function openStore(path: string, options: StoreOptions): Store {
+  const inMemory = path === ':memory:'
+  if (!inMemory) mkdirSync(dirname(path), { recursive: true })
+  const lock = inMemory ? undefined : acquireDatabaseLock(path)
+  let db: Database.Database
+  try {
+    db = new Database(path, { timeout: options.busyTimeoutMs })
+    db.pragma('journal_mode = WAL')
+    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+    db.pragma('foreign_keys = ON')
+    migrate(db)
+  } catch (error) {
+    lock?.release()
+    throw error
+  }
+  return {
+    path,
+    rateBuckets: createRateBucketStore(db),
+    close() {
+      if (db.open) {
+        db.pragma('optimize')
+        db.close()
+      }
+      lock?.release()
+    },
+  }
+}
+
+/** Runs each pending migration in its own transaction, so a crash leaves a numbered, consistent state. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number
+  if (current > migrations.length) {
+    throw new Error(`database schema version ${current} is newer than this server (${migrations.length})`)
+  }
+  for (let version = current; version < migrations.length; version++) {
+    db.transaction(() => {
+      db.exec(migrations[version]!)
+      db.pragma(`user_version = ${version + 1}`)
+    }).immediate()
+  }
+}
