@@ -43,6 +43,11 @@ export class ProtocolError extends Error {
   }
 }
 
+/** A check the schema cannot express, reported like a schema error (invalid_payload with errors[]). */
+export function invalidField(path: string, message: string): ProtocolError {
+  return new ProtocolError('invalid_payload', { errors: [{ path, message }] })
+}
+
 /** Close codes the server uses (RFC 6455 §7.4.1). */
 export const closeCodes = {
   shutdown: 1001,

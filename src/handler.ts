@@ -4,6 +4,7 @@ import type { Config, Events, Messages } from './types/schemas.ts'
 import type { Clock, RateLimiter } from './rate-limit.ts'
 import type { Store } from './store/index.ts'
 import type { Sessions } from './sessions.ts'
+import type { PasswordHasher } from './auth/passwords.ts'
 
 export type MessageType = keyof Messages
 export type Request<T extends MessageType> = Messages[T]['request']
@@ -34,6 +35,7 @@ export interface Deps {
   limiter: RateLimiter
   log: Logger
   sessions: Sessions
+  passwords: PasswordHasher
   /** Facts about this server that handlers report (server:info). */
   server: { version: string; types: readonly string[] }
 }

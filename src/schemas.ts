@@ -30,7 +30,8 @@ export interface Schemas {
 /** Reads schemas/ (compiled once), so a running server never compiles a schema. */
 export function loadSchemas(dir = schemasDir): Schemas {
   // allErrors stays off: ajv's security advice for untrusted input (the error list is then one entry).
-  const ajv = new Ajv({ strict: true, allErrors: false, allowUnionTypes: true })
+  // strictRequired off: "one of username/thirdPID/loginID" is a oneOf of required lists naming parent properties.
+  const ajv = new Ajv({ strict: true, strictRequired: false, allErrors: false, allowUnionTypes: true })
   addFormats(ajv)
   const byKey = new Map<string, ValidateFunction>()
   const files = listSchemaFiles(dir)

@@ -17,6 +17,7 @@ import { createSessions, type Sessions } from './sessions.ts'
 import { openStore, type Store } from './store/index.ts'
 import type { Config } from './types/schemas.ts'
 import { version } from './version.ts'
+import { createPasswordHasher } from './auth/passwords.ts'
 
 export interface ServerOptions {
   clock?: Clock
@@ -30,6 +31,7 @@ export interface HafniumServer {
   readonly metrics: Metrics
   readonly store: Store
   readonly sessions: Sessions
+  readonly deps: Deps
   readonly connections: ReadonlySet<LiveConnection>
   /** Stops accepting, answers what was read, closes sockets with 1001, closes the database. */
   close(): Promise<void>
@@ -44,7 +46,12 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   const metrics = createMetrics()
   const sessions = createSessions()
   const server = { version, types: [] as string[] }
-  const deps: Deps = { config, store, clock, limiter, log, sessions, server }
+  const passwords = createPasswordHasher({
+    params: config.password.argon2,
+    maxConcurrent: config.password.maxConcurrentHashes,
+    maxQueued: config.password.maxQueuedHashes,
+  })
+  const deps: Deps = { config, store, clock, limiter, log, sessions, passwords, server }
   const router = createRouter(deps, defaultHandlers, schemas, metrics)
   server.types = [...router.types]
 
@@ -163,6 +170,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     metrics,
     store,
     sessions,
+    deps,
     connections,
     close: () => (closing ??= close()),
   }

@@ -5,6 +5,9 @@ import Database from 'better-sqlite3'
 import { acquireDatabaseLock } from './lock.ts'
 import { migrations } from './migrations.ts'
 import { createRateBucketStore, type RateBucketStore } from './rate-buckets.ts'
+import { createAccountStore, type AccountStore } from './accounts.ts'
+import { createDeviceStore, type DeviceStore } from './devices.ts'
+import { createSudoTokenStore, type SudoTokenStore } from './sudo-tokens.ts'
 
 export interface StoreOptions {
   synchronous: 'normal' | 'full'
@@ -14,6 +17,9 @@ export interface StoreOptions {
 export interface Store {
   readonly path: string
   readonly rateBuckets: RateBucketStore
+  readonly accounts: AccountStore
+  readonly devices: DeviceStore
+  readonly sudoTokens: SudoTokenStore
   close(): void
 }
 
@@ -35,6 +41,9 @@ export function openStore(path: string, options: StoreOptions): Store {
   return {
     path,
     rateBuckets: createRateBucketStore(db),
+    accounts: createAccountStore(db),
+    devices: createDeviceStore(db),
+    sudoTokens: createSudoTokenStore(db),
     close() {
       if (db.open) {
         db.pragma('optimize')

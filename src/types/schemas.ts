@@ -123,6 +123,99 @@ export interface RequestEnvelope {
 }
 
 /**
+ * Writable profile fields (OpenID standard claims); null clears a field.
+ */
+export interface ProfileClaims {
+  name?: string | null;
+  nickname?: string | null;
+  picture?: string | null;
+  profile?: string | null;
+  website?: string | null;
+  gender?: string | null;
+  /**
+   * YYYY-MM-DD, a real calendar date
+   */
+  birthdate?: string | null;
+  /**
+   * BCP 47 language tag, e.g. en-US
+   */
+  locale?: string | null;
+  /**
+   * IANA time zone, e.g. Europe/Paris
+   */
+  zoneinfo?: string | null;
+  address?: {
+    formatted?: string;
+    street_address?: string;
+    locality?: string;
+    region?: string;
+    postal_code?: string;
+    country?: string;
+  } | null;
+  /**
+   * free-form data only the owner sees
+   */
+  misc?: {
+    [k: string]: string | number | boolean | null;
+  } | null;
+  email_public?: boolean;
+  phone_number_public?: boolean;
+  address_public?: boolean;
+  gender_public?: boolean;
+  birthdate_public?: boolean;
+}
+/**
+ * A profile as shown: the owner sees every field, others the public view (contract §5).
+ */
+export interface Profile {
+  userID: string;
+  username?: string;
+  email?: string;
+  phone_number?: string;
+  name?: string;
+  nickname?: string;
+  picture?: string;
+  profile?: string;
+  website?: string;
+  gender?: string;
+  /**
+   * YYYY-MM-DD, a real calendar date
+   */
+  birthdate?: string;
+  /**
+   * BCP 47 language tag, e.g. en-US
+   */
+  locale?: string;
+  /**
+   * IANA time zone, e.g. Europe/Paris
+   */
+  zoneinfo?: string;
+  address?: {
+    formatted?: string;
+    street_address?: string;
+    locality?: string;
+    region?: string;
+    postal_code?: string;
+    country?: string;
+  };
+  /**
+   * free-form data only the owner sees
+   */
+  misc?: {
+    [k: string]: string | number | boolean | null;
+  };
+  email_public?: boolean;
+  phone_number_public?: boolean;
+  address_public?: boolean;
+  gender_public?: boolean;
+  birthdate_public?: boolean;
+  /**
+   * milliseconds since the Unix epoch
+   */
+  createdAt: number;
+}
+
+/**
  * Sent to the account's other online devices after a successful login.
  */
 export interface DeviceNewLoginEvent {
@@ -132,6 +225,89 @@ export interface DeviceNewLoginEvent {
    * milliseconds since the Unix epoch
    */
   at: number;
+}
+
+/**
+ * Authenticate this connection as an existing device.
+ */
+export interface ProfileAuthRequest {
+  authToken: string;
+}
+
+export interface ProfileAuthReply {
+  userID: string;
+  deviceID: string;
+}
+
+/**
+ * Trade credentials for a new device and its authToken.
+ */
+export type ProfileLoginRequest = {
+  /**
+   * case-insensitive: folded to lowercase
+   */
+  username?: string;
+  /**
+   * an email address, or an E.164 phone number starting with +
+   */
+  thirdPID?: string;
+  /**
+   * a username, email or phone number
+   */
+  loginID?: string;
+  /**
+   * length policy (minLength..256 code points) is checked by the server: weak_password
+   */
+  password?: string;
+  verificationToken?: string;
+  deviceName?: string;
+  pushToken?: string;
+};
+
+export interface ProfileLoginReply {
+  authToken: string;
+  deviceID: string;
+  userID: string;
+}
+
+/**
+ * Create an account; optionally log in as a new device at once.
+ */
+export type ProfileRegisterRequest = {
+  /**
+   * case-insensitive: folded to lowercase
+   */
+  username?: string;
+  /**
+   * @minItems 1
+   * @maxItems 2
+   */
+  thirdPIDs?: [ThirdPID, ...ThirdPID[]];
+  /**
+   * length policy (minLength..256 code points) is checked by the server: weak_password
+   */
+  password?: string;
+  verificationToken?: string;
+  loginOnSuccess?: boolean;
+  deviceName?: string;
+  profile?: ProfileClaims;
+};
+
+export interface ThirdPID {
+  type: "email" | "msisdn";
+  value: string;
+}
+/**
+ * Writable profile fields (OpenID standard claims); null clears a field.
+ */
+export interface ProfileRegisterReply {
+  userID: string;
+  confirmationRequired: boolean;
+  loginPayload?: {
+    authToken: string;
+    deviceID: string;
+    userID: string;
+  };
 }
 
 /**
@@ -167,6 +343,9 @@ export interface ServerPingReply {}
 
 /** Request and reply payload types by message type. */
 export interface Messages {
+  'profile:auth': { request: ProfileAuthRequest; reply: ProfileAuthReply }
+  'profile:login': { request: ProfileLoginRequest; reply: ProfileLoginReply }
+  'profile:register': { request: ProfileRegisterRequest; reply: ProfileRegisterReply }
   'server:info': { request: ServerInfoRequest; reply: ServerInfoReply }
   'server:ping': { request: ServerPingRequest; reply: ServerPingReply }
 }

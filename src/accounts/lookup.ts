@@ -1,0 +1,31 @@
+// Finds the account a login names: by username, by third-party ID, or by a loginID that may be either.
+import { normaliseUsername, parseThirdPID } from '../identifiers.ts'
+import type { Account, AccountStore } from '../store/accounts.ts'
+
+export interface LoginName {
+  username?: string | undefined
+  thirdPID?: string | undefined
+  loginID?: string | undefined
+}
+
+/** The canonical key of the named account ("u:juliet", "email:j@x.org"), or null when the name cannot be valid. */
+export function loginKey(name: LoginName): string | null {
+  const raw = name.username ?? name.thirdPID ?? name.loginID
+  if (raw === undefined) return null
+  const asThirdPID = name.thirdPID !== undefined || (name.loginID !== undefined && (raw.includes('@') || raw.trim().startsWith('+')))
+  if (asThirdPID) {
+    const thirdPID = parseThirdPID(raw)
+    return thirdPID && `${thirdPID.type}:${thirdPID.value}`
+  }
+  const username = normaliseUsername(raw)
+  return username && `u:${username}`
+}
+
+export async function findByLoginKey(accounts: AccountStore, key: string | null): Promise<Account | undefined> {
+  if (!key) return undefined
+  const colon = key.indexOf(':')
+  const kind = key.slice(0, colon)
+  const value = key.slice(colon + 1)
+  if (kind === 'u') return accounts.byUsername(value)
+  return accounts.byThirdPID({ type: kind as 'email' | 'msisdn', value })
+}

@@ -1,0 +1,24 @@
+// Secrets handed to clients (authTokens, sudo tokens) and the only form the store keeps of them.
+import { createHash, randomBytes } from 'node:crypto'
+import { customAlphabet } from 'nanoid'
+
+/** 256 random bits as 64 lowercase hex characters (contract §4). */
+export function generateAuthToken(): string {
+  return randomBytes(32).toString('hex')
+}
+
+/** A sudoToken: 256 random bits, base64url. */
+export function generateSudoToken(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+/** SHA-256 of a high-entropy token: a stolen database yields no usable token (ASVS 5.0 6.5.2 by analogy). */
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token).digest()
+}
+
+/** 10 characters from A-Z 0-9 (contract §4); ~51 bits, collisions are retried by the store. */
+export const generateDeviceID = customAlphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 10)
+
+/** Opaque account ids (the raw user ID's localpart when there is no username). */
+export const generateAccountID = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 16)

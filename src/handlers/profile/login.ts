@@ -1,0 +1,50 @@
+/**
+ * profile:login — trade credentials for a new device and its authToken; the connection becomes that device.
+ * - unknown user and wrong password both answer invalid_creds after exactly one argon2 evaluation
+ * - per-account bucket (login_account) and a growing backoff after consecutive failures → ratelimit_exceed
+ * - status is revealed only to someone holding the password: user_disabled, confirmation_required
+ * - password_not_set for accounts created without one; invalid_token for a bad verificationToken
+ * - success sends device:new_login to the account's other online devices
+ */
+import { findByLoginKey, loginKey } from '../../accounts/lookup.ts'
+import { loginAsNewDevice } from '../../accounts/devices.ts'
+import { ProtocolError } from '../../errors.ts'
+import { defineHandler } from '../../handler.ts'
+
+export default defineHandler({
+  type: 'profile:login',
+  auth: 'none',
+  async handle(ctx) {
+    const { payload, store, clock, config } = ctx
+    const key = loginKey(payload)
+    // Charged for unknown names too, so the limiter answers the same whether the account exists.
+    ctx.limiter.enforce('login_account', key ?? 'invalid')
+    const account = await findByLoginKey(store.accounts, key)
+    const now = clock.now()
+    if (account && account.loginBlockedUntil > now) {
+      throw new ProtocolError('ratelimit_exceed', { retryAfter: account.loginBlockedUntil - now })
+    }
+    if (payload.verificationToken !== undefined) {
+      // One-time codes arrive with the verification issue; until then no token is valid.
+      throw new ProtocolError('invalid_token')
+    }
+
+    const { ok, needsRehash } = await ctx.passwords.verify(account?.passwordHash ?? null, payload.password ?? '')
+    if (!account) throw new ProtocolError('invalid_creds')
+    if (account.passwordHash === null) throw new ProtocolError('password_not_set')
+    if (!ok) {
+      const { freeFailures, baseMs, maxMs } = config.sessions.loginBackoff
+      const failures = account.failedLogins + 1
+      const delay = failures <= freeFailures ? 0 : Math.min(maxMs, baseMs * 2 ** (failures - freeFailures - 1))
+      await store.accounts.recordLoginFailure(account.id, now + delay)
+      throw new ProtocolError('invalid_creds')
+    }
+    if (account.status === 'disabled') throw new ProtocolError('user_disabled')
+    if (account.status === 'pending') throw new ProtocolError('confirmation_required')
+
+    await store.accounts.clearLoginFailures(account.id)
+    // Parameters live in the hash; a config change upgrades each account at its next login.
+    if (needsRehash) await store.accounts.setPasswordHash(account.id, await ctx.passwords.hash(payload.password!), now)
+    return loginAsNewDevice(ctx, account, payload)
+  },
+})

@@ -1,0 +1,179 @@
+// Accounts and their third-party IDs: registration, look-ups, passwords, status, profile, login failures.
+import type { Database } from 'better-sqlite3'
+import { ProtocolError } from '../errors.ts'
+import type { ThirdPID } from '../identifiers.ts'
+import type { ProfileClaims } from '../types/schemas.ts'
+
+export type AccountStatus = 'active' | 'pending' | 'disabled'
+
+export interface BoundThirdPID extends ThirdPID {
+  verified: boolean
+}
+
+export interface Account {
+  id: string
+  username: string | null
+  userID: string
+  passwordHash: string | null
+  status: AccountStatus
+  profile: ProfileClaims
+  failedLogins: number
+  loginBlockedUntil: number
+  createdAt: number
+  thirdPIDs: BoundThirdPID[]
+}
+
+export interface NewAccount {
+  id: string
+  username: string | null
+  userID: string
+  passwordHash: string | null
+  status: AccountStatus
+  profile: ProfileClaims
+  thirdPIDs: BoundThirdPID[]
+  now: number
+}
+
+export interface AccountQuery {
+  username?: string
+  email?: string
+  msisdn?: string
+  userIDs?: string[]
+}
+
+export interface AccountStore {
+  /** Creates the account and its 3PIDs atomically; a taken username or 3PID throws id_exists. */
+  create(account: NewAccount): Promise<Account>
+  byID(id: string): Promise<Account | undefined>
+  byUserID(userID: string): Promise<Account | undefined>
+  byUsername(username: string): Promise<Account | undefined>
+  byThirdPID(thirdPID: ThirdPID): Promise<Account | undefined>
+  usernameTaken(username: string): Promise<boolean>
+  setPasswordHash(id: string, passwordHash: string, now: number): Promise<void>
+  setStatus(id: string, status: AccountStatus, now: number): Promise<void>
+  /** Replaces the stored claims (the handler merges); returns the account after the change. */
+  setProfile(id: string, profile: ProfileClaims, now: number): Promise<Account>
+  /** Counts a failed login and blocks further attempts until `blockedUntil`. */
+  recordLoginFailure(id: string, blockedUntil: number): Promise<number>
+  clearLoginFailures(id: string): Promise<void>
+  /** Active accounts matching the query; email/msisdn match only where the owner made them public. */
+  query(query: AccountQuery, limit: number): Promise<Account[]>
+  count(): Promise<number>
+  list(offset: number, limit: number): Promise<Account[]>
+}
+
+interface AccountRow {
+  id: string
+  username: string | null
+  user_id: string
+  password_hash: string | null
+  status: AccountStatus
+  profile: string
+  failed_logins: number
+  login_blocked_until: number
+  created_at: number
+}
+
+export function createAccountStore(db: Database): AccountStore {
+  const insertAccount = db.prepare(
+    `INSERT INTO accounts (id, username, user_id, password_hash, status, profile, created_at, updated_at)
+     VALUES (@id, @username, @userID, @passwordHash, @status, @profile, @now, @now)`,
+  )
+  const insertThirdPID = db.prepare(
+    'INSERT INTO thirdpids (medium, address, account_id, verified, added_at) VALUES (?, ?, ?, ?, ?)',
+  )
+  const selectByID = db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE id = ?')
+  const selectByUserID = db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE user_id = ?')
+  const selectByUsername = db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE username = ?')
+  const selectByThirdPID = db.prepare<[string, string], AccountRow>(
+    'SELECT a.* FROM accounts a JOIN thirdpids t ON t.account_id = a.id WHERE t.medium = ? AND t.address = ?',
+  )
+  const selectThirdPIDs = db.prepare<[string], { medium: 'email' | 'msisdn'; address: string; verified: number }>(
+    'SELECT medium, address, verified FROM thirdpids WHERE account_id = ? ORDER BY medium',
+  )
+  const updatePassword = db.prepare('UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?')
+  const updateStatus = db.prepare('UPDATE accounts SET status = ?, updated_at = ? WHERE id = ?')
+  const updateProfile = db.prepare('UPDATE accounts SET profile = ?, updated_at = ? WHERE id = ?')
+  const failLogin = db.prepare<[number, string], { failed_logins: number }>(
+    'UPDATE accounts SET failed_logins = failed_logins + 1, login_blocked_until = ? WHERE id = ? RETURNING failed_logins',
+  )
+  const clearFailures = db.prepare('UPDATE accounts SET failed_logins = 0, login_blocked_until = 0 WHERE id = ? AND failed_logins > 0')
+  const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM accounts')
+  const listPage = db.prepare<[number, number], AccountRow>('SELECT * FROM accounts ORDER BY created_at, id LIMIT ? OFFSET ?')
+  const publicByThirdPID = db.prepare<[string, string, string], AccountRow>(
+    `SELECT a.* FROM accounts a JOIN thirdpids t ON t.account_id = a.id
+     WHERE t.medium = ? AND t.address = ? AND a.status = 'active' AND json_extract(a.profile, ?) = 1`,
+  )
+
+  const toAccount = (row: AccountRow | undefined): Account | undefined =>
+    row && {
+      id: row.id,
+      username: row.username,
+      userID: row.user_id,
+      passwordHash: row.password_hash,
+      status: row.status,
+      profile: JSON.parse(row.profile) as ProfileClaims,
+      failedLogins: row.failed_logins,
+      loginBlockedUntil: row.login_blocked_until,
+      createdAt: row.created_at,
+      thirdPIDs: selectThirdPIDs.all(row.id).map((t) => ({ type: t.medium, value: t.address, verified: t.verified === 1 })),
+    }
+
+  const create = db.transaction((account: NewAccount) => {
+    insertAccount.run({ ...account, profile: JSON.stringify(account.profile) })
+    for (const t of account.thirdPIDs) insertThirdPID.run(t.type, t.value, account.id, t.verified ? 1 : 0, account.now)
+  })
+
+  return {
+    async create(account) {
+      uniqueOrIdExists(() => create.immediate(account))
+      return toAccount(selectByID.get(account.id))!
+    },
+    byID: async (id) => toAccount(selectByID.get(id)),
+    byUserID: async (userID) => toAccount(selectByUserID.get(userID)),
+    byUsername: async (username) => toAccount(selectByUsername.get(username)),
+    byThirdPID: async (t) => toAccount(selectByThirdPID.get(t.type, t.value)),
+    usernameTaken: async (username) => selectByUsername.get(username) !== undefined,
+    async setPasswordHash(id, passwordHash, now) {
+      updatePassword.run(passwordHash, now, id)
+    },
+    async setStatus(id, status, now) {
+      updateStatus.run(status, now, id)
+    },
+    async setProfile(id, profile, now) {
+      updateProfile.run(JSON.stringify(profile), now, id)
+      return toAccount(selectByID.get(id))!
+    },
+    recordLoginFailure: async (id, blockedUntil) => failLogin.get(blockedUntil, id)?.failed_logins ?? 0,
+    async clearLoginFailures(id) {
+      clearFailures.run(id)
+    },
+    async query(query, limit) {
+      const rows: AccountRow[] = []
+      if (query.username) rows.push(...[selectByUsername.get(query.username)].filter(isRow))
+      if (query.email) rows.push(...[publicByThirdPID.get('email', query.email, '$.email_public')].filter(isRow))
+      if (query.msisdn) rows.push(...[publicByThirdPID.get('msisdn', query.msisdn, '$.phone_number_public')].filter(isRow))
+      for (const userID of query.userIDs ?? []) rows.push(...[selectByUserID.get(userID)].filter(isRow))
+      const seen = new Set<string>()
+      return rows
+        .filter((row) => row.status === 'active' && !seen.has(row.id) && seen.add(row.id))
+        .slice(0, limit)
+        .map((row) => toAccount(row)!)
+    },
+    count: async () => countAll.get()!.n,
+    list: async (offset, limit) => listPage.all(limit, offset).map((row) => toAccount(row)!),
+  }
+}
+
+const isRow = (row: AccountRow | undefined): row is AccountRow => row !== undefined
+
+/** SQLite's unique-constraint failure becomes id_exists here, so the raw error never reaches the wire. */
+export function uniqueOrIdExists<T>(operation: () => T): T {
+  try {
+    return operation()
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ProtocolError('id_exists')
+    throw error
+  }
+}

@@ -1,0 +1,108 @@
+// Devices: one per login, each with one authToken (only its SHA-256 is stored).
+import type { Database } from 'better-sqlite3'
+import { generateDeviceID } from '../auth/tokens.ts'
+
+export interface Device {
+  id: string
+  accountID: string
+  name: string
+  pushToken: string | null
+  createdAt: number
+  lastSeenAt: number
+  lastIP: string | null
+}
+
+export interface NewDevice {
+  accountID: string
+  tokenHash: Buffer
+  name: string
+  pushToken: string | null
+  ip: string
+  now: number
+}
+
+export interface DeviceStore {
+  /** Creates a device with a fresh deviceID (collisions retried) and the hash of its token. */
+  create(device: NewDevice): Promise<Device>
+  /** The device whose token hashes to `tokenHash`, with its lastSeenAt/IP updated. */
+  authenticate(tokenHash: Buffer, ip: string, now: number): Promise<Device | undefined>
+  byID(accountID: string, deviceID: string): Promise<Device | undefined>
+  list(accountID: string): Promise<Device[]>
+  rename(accountID: string, deviceID: string, name: string): Promise<boolean>
+  setPushToken(accountID: string, deviceID: string, pushToken: string): Promise<void>
+  /** Deletes one device (its token dies with it); false when it was not the account's. */
+  revoke(accountID: string, deviceID: string): Promise<boolean>
+  /** Deletes every device of the account but `exceptDeviceID`; returns the deleted ids. */
+  revokeAll(accountID: string, exceptDeviceID?: string): Promise<string[]>
+  count(accountID: string): Promise<number>
+}
+
+interface DeviceRow {
+  id: string
+  account_id: string
+  name: string
+  push_token: string | null
+  created_at: number
+  last_seen_at: number
+  last_ip: string | null
+}
+
+const toDevice = (row: DeviceRow): Device => ({
+  id: row.id,
+  accountID: row.account_id,
+  name: row.name,
+  pushToken: row.push_token,
+  createdAt: row.created_at,
+  lastSeenAt: row.last_seen_at,
+  lastIP: row.last_ip,
+})
+
+const columns = 'id, account_id, name, push_token, created_at, last_seen_at, last_ip'
+
+export function createDeviceStore(db: Database): DeviceStore {
+  const insert = db.prepare(
+    `INSERT INTO devices (id, account_id, token_hash, name, push_token, created_at, last_seen_at, last_ip)
+     VALUES (@id, @accountID, @tokenHash, @name, @pushToken, @now, @now, @ip)`,
+  )
+  const touch = db.prepare<[number, string, Buffer], DeviceRow>(
+    `UPDATE devices SET last_seen_at = ?, last_ip = ? WHERE token_hash = ? RETURNING ${columns}`,
+  )
+  const selectOne = db.prepare<[string, string], DeviceRow>(`SELECT ${columns} FROM devices WHERE account_id = ? AND id = ?`)
+  const selectAll = db.prepare<[string], DeviceRow>(`SELECT ${columns} FROM devices WHERE account_id = ? ORDER BY created_at, id`)
+  const updateName = db.prepare('UPDATE devices SET name = ? WHERE account_id = ? AND id = ?')
+  const updatePush = db.prepare('UPDATE devices SET push_token = ? WHERE account_id = ? AND id = ?')
+  const deleteOne = db.prepare('DELETE FROM devices WHERE account_id = ? AND id = ?')
+  const deleteAllBut = db.prepare<[string, string], { id: string }>('DELETE FROM devices WHERE account_id = ? AND id != ? RETURNING id')
+  const countFor = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM devices WHERE account_id = ?')
+
+  return {
+    async create(device) {
+      for (let attempt = 0; ; attempt++) {
+        const id = generateDeviceID()
+        try {
+          insert.run({ ...device, id })
+          return { id, accountID: device.accountID, name: device.name, pushToken: device.pushToken, createdAt: device.now, lastSeenAt: device.now, lastIP: device.ip }
+        } catch (error) {
+          // 36^10 ids: a collision is rare; anything else (or a third collision) is a real failure.
+          if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY' || attempt === 2) throw error
+        }
+      }
+    },
+    async authenticate(tokenHash, ip, now) {
+      const row = touch.get(now, ip, tokenHash)
+      return row && toDevice(row)
+    },
+    async byID(accountID, deviceID) {
+      const row = selectOne.get(accountID, deviceID)
+      return row && toDevice(row)
+    },
+    list: async (accountID) => selectAll.all(accountID).map(toDevice),
+    rename: async (accountID, deviceID, name) => updateName.run(name, accountID, deviceID).changes === 1,
+    async setPushToken(accountID, deviceID, pushToken) {
+      updatePush.run(pushToken, accountID, deviceID)
+    },
+    revoke: async (accountID, deviceID) => deleteOne.run(accountID, deviceID).changes === 1,
+    revokeAll: async (accountID, exceptDeviceID = '') => deleteAllBut.all(accountID, exceptDeviceID).map((r) => r.id),
+    count: async (accountID) => countFor.get(accountID)!.n,
+  }
+}

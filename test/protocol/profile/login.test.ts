@@ -1,0 +1,82 @@
+// profile:login over a real socket: success, every refusal, backoff, events, and one argon2 evaluation per attempt.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { startTestServer, type TestServer } from '../../support/server.ts'
+import { assertValidReply } from '../../support/schemas.ts'
+
+const test = suite<{ t: TestServer }>('profile:login')
+
+test.before(async (ctx) => {
+  ctx.t = await startTestServer({ sessions: { loginBackoff: { freeFailures: 2, baseMs: 60_000, maxMs: 600_000 } } })
+  const c = await ctx.t.connect()
+  const reg = await c.request('profile:register', { username: 'Juliet', password: 'romeo-montague', thirdPIDs: [{ type: 'email', value: 'Juliet@Verona.example' }] })
+  assert.ok(reg.ok, JSON.stringify(reg))
+  await c.request('profile:register', { username: 'nopass-later', password: 'balcony-scene-2' })
+})
+test.after(async (ctx) => ctx.t.close())
+
+test('logs in by username, case-folded, and the connection is authenticated', async ({ t }) => {
+  const c = await t.connect()
+  const reply = await c.request('profile:login', { username: 'JULIET', password: 'romeo-montague', deviceName: 'phone' })
+  assert.is(reply.ok, true, JSON.stringify(reply))
+  assertValidReply('profile:login', reply)
+  assert.match(reply.payload.authToken, /^[0-9a-f]{64}$/)
+  assert.match(reply.payload.deviceID, /^[A-Z0-9]{10}$/)
+  assert.is(reply.payload.userID, '@juliet@localhost')
+  assert.is(reply.to, '@juliet@localhost')
+})
+
+test('logs in by email (thirdPID and loginID)', async ({ t }) => {
+  const c = await t.connect()
+  const byThirdPID = await c.request('profile:login', { thirdPID: 'juliet@verona.example', password: 'romeo-montague' })
+  assert.is(byThirdPID.ok, true, JSON.stringify(byThirdPID))
+  const byLoginID = await c.request('profile:login', { loginID: 'JULIET@verona.example', password: 'romeo-montague' })
+  assert.is(byLoginID.ok, true)
+  assert.is.not(byLoginID.payload.deviceID, byThirdPID.payload.deviceID)
+})
+
+test('unknown user and wrong password: the same answer, one argon2 evaluation each', async ({ t }) => {
+  const c = await t.connect()
+  const hasher = t.server.deps.passwords
+  let before = hasher.evaluations
+  const unknown = await c.request('profile:login', { username: 'nobody', password: 'whatever-123' }, { id: 'x' })
+  assert.is(hasher.evaluations - before, 1)
+  before = hasher.evaluations
+  const wrong = await c.request('profile:login', { username: 'nopass-later', password: 'whatever-123' }, { id: 'x' })
+  assert.is(hasher.evaluations - before, 1)
+  assert.equal(unknown, wrong)
+  assert.equal(unknown.payload, { errID: 'invalid_creds', errText: "Username/password isn't valid" })
+})
+
+test('needs exactly one of username/thirdPID/loginID and one of password/verificationToken', async ({ t }) => {
+  const c = await t.connect()
+  const none = await c.request('profile:login', { password: 'x' })
+  assert.is(none.payload.errID, 'invalid_payload')
+  const both = await c.request('profile:login', { username: 'juliet', loginID: 'juliet', password: 'x' })
+  assert.is(both.payload.errID, 'invalid_payload')
+})
+
+test('consecutive failures grow a per-account backoff; the right password is refused while it lasts', async ({ t }) => {
+  const c = await t.connect()
+  await c.request('profile:register', { username: 'romeo', password: 'poison-and-dagger' })
+  for (let i = 0; i < 2; i++) assert.is((await c.request('profile:login', { username: 'romeo', password: 'wrong-one-1' })).payload.errID, 'invalid_creds')
+  const third = await c.request('profile:login', { username: 'romeo', password: 'wrong-one-1' })
+  assert.is(third.payload.errID, 'invalid_creds')
+  const blocked = await c.request('profile:login', { username: 'romeo', password: 'poison-and-dagger' })
+  assert.is(blocked.payload.errID, 'ratelimit_exceed')
+  assert.ok(blocked.payload.errPayload.retryAfter > 59_000 && blocked.payload.errPayload.retryAfter <= 60_000)
+})
+
+test('a successful login tells the other online devices (device:new_login)', async ({ t }) => {
+  const first = await t.connect()
+  const a = await first.request('profile:login', { username: 'juliet', password: 'romeo-montague', deviceName: 'laptop' })
+  const second = await t.connect()
+  const b = await second.request('profile:login', { username: 'juliet', password: 'romeo-montague', deviceName: 'tablet' })
+  const event = await first.nextEvent('device:new_login')
+  assert.is(event.payload.deviceID, b.payload.deviceID)
+  assert.is(event.payload.deviceName, 'tablet')
+  assert.is(event.to, a.payload.userID)
+  assert.is(second.events.length, 0)
+})
+
+test.run()

@@ -1,0 +1,73 @@
+// Starts a real server on an ephemeral port with a fresh SQLite file, for protocol tests.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig, type DeepPartial } from '../../src/config.ts'
+import { startServer, type HafniumServer } from '../../src/server.ts'
+import type { Config } from '../../src/types/schemas.ts'
+import type { Clock } from '../../src/rate-limit.ts'
+import { connect, type TestClient } from './client.ts'
+import { createLogger } from '../../src/log.ts'
+
+export interface TestServer {
+  server: HafniumServer
+  url: string
+  config: Readonly<Config>
+  dir: string
+  connect(options?: { origin?: string; localAddress?: string }): Promise<TestClient>
+  close(): Promise<void>
+}
+
+/** Cheap argon2 and no rate limits unless a test asks for them; everything else as shipped. */
+export const testDefaults: DeepPartial<Config> = {
+  server: { port: 0 },
+  password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } },
+  ratelimit: { enabled: false },
+  log: { level: 'silent' },
+}
+
+export async function startTestServer(overrides: DeepPartial<Config> = {}, options: { clock?: Clock; dir?: string } = {}): Promise<TestServer> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'hafnium-test-'))
+  const config = loadConfig({ overrides: merge(merge(testDefaults, { database: { path: join(dir, 'hafnium.db') } }), overrides) })
+  const server = await startServer(config, { clock: options.clock, logger: createLogger(config.log.level) })
+  const clients: TestClient[] = []
+  return {
+    server,
+    url: server.url,
+    config,
+    dir,
+    async connect(connectOptions) {
+      const client = await connect(server.url, connectOptions)
+      clients.push(client)
+      return client
+    },
+    async close() {
+      for (const client of clients) client.terminate()
+      await server.close()
+      if (!options.dir) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+function merge<T extends object>(a: T, b: object): T {
+  const out: Record<string, unknown> = { ...(a as Record<string, unknown>) }
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k]
+    out[k] = cur && typeof cur === 'object' && !Array.isArray(cur) && v && typeof v === 'object' && !Array.isArray(v) ? merge(cur as object, v) : v
+  }
+  return out as T
+}
+
+/** A hand-driven clock: time is an argument, not a sleep. */
+export function manualClock(start = Date.UTC(2026, 0, 1)): Clock & { advance(ms: number): void; set(ms: number): void } {
+  let now = start
+  return {
+    now: () => now,
+    advance(ms) {
+      now += ms
+    },
+    set(ms) {
+      now = ms
+    },
+  }
+}
