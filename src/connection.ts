@@ -57,13 +57,12 @@ export function createConnection(socket: WebSocket, options: ConnectionOptions):
     if (draining) return
     if (isBinary) return conn.close(closeCodes.unsupportedData, 'text frames only')
     const raw = data.toString()
-    if (pending >= maxQueued) {
-      // Answered at once, out of order, so a flooding client learns it is flooding.
-      return send(router.refuse(raw, 'ratelimit_exceed', { retryAfter: 100 }))
-    }
+    if (pending >= 2 * maxQueued) return conn.close(closeCodes.policyViolation, 'too many unanswered requests')
     pending++
+    // Past the bound a frame is refused unread, but still in its place: replies keep request order.
+    const answer = pending > maxQueued ? () => router.refuse(raw, 'ratelimit_exceed', { retryAfter: 100 }) : () => router.route(conn, raw)
     tail = tail.then(async () => {
-      send(await router.route(conn, raw))
+      send(await answer())
       pending--
     })
   })

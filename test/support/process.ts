@@ -1,0 +1,40 @@
+// Runs the real `hafnium` CLI from source in a child process, for tests of exit codes, signals and locks.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const entry = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url))
+
+export interface CliProcess {
+  child: ChildProcess
+  /** Resolves with the ws:// URL once the server prints its ready line. */
+  ready: Promise<string>
+  /** Resolves with the exit code (or signal name) and everything printed. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>
+}
+
+export function runCli(args: string[], options: { input?: string } = {}): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  let resolveReady: (url: string) => void
+  let rejectReady: (error: Error) => void
+  const ready = new Promise<string>((resolve, reject) => {
+    resolveReady = resolve
+    rejectReady = reject
+  })
+  child.stdout!.on('data', (chunk) => {
+    stdout += chunk
+    const match = /listening on (ws:\/\/\S+)/.exec(stdout)
+    if (match) resolveReady(match[1]!)
+  })
+  child.stderr!.on('data', (chunk) => (stderr += chunk))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
+    child.on('exit', (code, signal) => {
+      rejectReady(new Error(`exited (${code ?? signal}) before listening: ${stderr}`))
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
+  ready.catch(() => {})
+  child.stdin!.end(options.input ?? '')
+  return { child, ready, exited }
+}

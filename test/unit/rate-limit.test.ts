@@ -1,0 +1,99 @@
+// Token-bucket math and the limiter's memory/SQLite behaviour, driven by a hand clock.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createRateLimiter, msUntilToken, refill } from '../../src/rate-limit.ts'
+import { openStore } from '../../src/store/index.ts'
+import { manualClock } from '../support/server.ts'
+
+const rule = { capacity: 3, refillPerSecond: 0.5, subject: 'ip' as const }
+
+test('refill is linear in elapsed time and capped at capacity', () => {
+  assert.is(refill({ tokens: 0, updatedAt: 0 }, rule, 1000), 0.5)
+  assert.is(refill({ tokens: 1, updatedAt: 0 }, rule, 2000), 2)
+  assert.is(refill({ tokens: 2, updatedAt: 0 }, rule, 60_000), 3)
+  // a clock that goes backwards never removes tokens
+  assert.is(refill({ tokens: 2, updatedAt: 5000 }, rule, 1000), 2)
+})
+
+test('msUntilToken rounds up so retrying after it succeeds', () => {
+  assert.is(msUntilToken(1, rule), 0)
+  assert.is(msUntilToken(0, rule), 2000)
+  assert.is(msUntilToken(0.75, rule), 500)
+  assert.is(msUntilToken(0.3333, { ...rule, refillPerSecond: 3 }), 223)
+})
+
+function limiterWith(rules: Record<string, typeof rule & { types?: string[] }>, clock = manualClock()) {
+  const store = openStore(':memory:', { synchronous: 'normal', busyTimeoutMs: 0 })
+  const limiter = createRateLimiter({ enabled: true, flushIntervalMs: 1000, rules }, store.rateBuckets, clock)
+  return { store, limiter, clock }
+}
+
+test('a bucket allows capacity requests, then answers an honest wait', () => {
+  const { limiter, clock } = limiterWith({ login: rule })
+  const charge = [{ rule: limiter.rule('login')!, subject: '10.0.0.1' }]
+  for (let i = 0; i < 3; i++) assert.is(limiter.take(charge), 0)
+  const wait = limiter.take(charge)
+  assert.is(wait, 2000)
+  clock.advance(wait - 1)
+  assert.ok(limiter.take(charge) > 0, 'one ms early is still refused')
+  clock.advance(1)
+  assert.is(limiter.take(charge), 0, 'retrying after retryAfter succeeds')
+})
+
+test('several rules: all or nothing, the longest wait wins', () => {
+  const { limiter } = limiterWith({ a: { ...rule, capacity: 1 }, b: { ...rule, capacity: 5, refillPerSecond: 0.1 } })
+  const charges = [
+    { rule: limiter.rule('a')!, subject: 's' },
+    { rule: limiter.rule('b')!, subject: 's' },
+  ]
+  assert.is(limiter.take(charges), 0)
+  assert.is(limiter.take(charges), 2000)
+  // b was not charged by the refused attempt: 4 tokens remain
+  const bOnly = [charges[1]!]
+  for (let i = 0; i < 4; i++) assert.is(limiter.take(bOnly), 0)
+  assert.is(limiter.take(bOnly), 10_000)
+})
+
+test('subjects are independent; a disabled limiter allows everything', () => {
+  const { limiter } = limiterWith({ login: { ...rule, capacity: 1 } })
+  const r = limiter.rule('login')!
+  assert.is(limiter.take([{ rule: r, subject: 'a' }]), 0)
+  assert.is(limiter.take([{ rule: r, subject: 'b' }]), 0)
+  assert.ok(limiter.take([{ rule: r, subject: 'a' }]) > 0)
+  const store = openStore(':memory:', { synchronous: 'normal', busyTimeoutMs: 0 })
+  const off = createRateLimiter({ enabled: false, flushIntervalMs: 1000, rules: { login: rule } }, store.rateBuckets, manualClock())
+  for (let i = 0; i < 10; i++) assert.is(off.take([{ rule: off.rule('login')!, subject: 'a' }]), 0)
+})
+
+test('flush writes drained buckets and forgets refilled ones; a new limiter resumes from the store', () => {
+  const clock = manualClock()
+  const { limiter, store } = limiterWith({ login: rule, conn: { ...rule, subject: 'connection' } as never }, clock)
+  const r = limiter.rule('login')!
+  for (let i = 0; i < 3; i++) limiter.take([{ rule: r, subject: 'ip1' }])
+  limiter.take([{ rule: limiter.rule('conn')!, subject: 'c1' }])
+  limiter.flush()
+  assert.equal(store.rateBuckets.load('login', 'ip1'), { tokens: 0, updatedAt: clock.now() })
+  assert.is(store.rateBuckets.load('conn', 'c1'), undefined, 'connection buckets are never persisted')
+
+  const resumed = createRateLimiter({ enabled: true, flushIntervalMs: 1000, rules: { login: rule } }, store.rateBuckets, clock)
+  assert.is(resumed.take([{ rule: resumed.rule('login')!, subject: 'ip1' }]), 2000)
+
+  clock.advance(10_000)
+  limiter.flush()
+  assert.is(store.rateBuckets.load('login', 'ip1'), undefined, 'a full bucket is the same as no bucket')
+})
+
+test('rulesForType and everyMessageRules select by types; account/destination rules are left to handlers', () => {
+  const { limiter } = limiterWith({
+    every: { ...rule, subject: 'connection', types: ['*'] },
+    login: { ...rule, types: ['profile:login'] },
+    account: { ...rule, subject: 'account' as never, types: ['profile:login'] },
+    bad: { ...rule, subject: 'connection', types: ['malformed'] },
+  })
+  assert.equal(limiter.everyMessageRules.map((r) => r.name), ['every'])
+  assert.equal(limiter.rulesForType('profile:login').map((r) => r.name), ['login'])
+  assert.equal(limiter.rulesForType('server:ping').map((r) => r.name), [])
+  assert.equal(limiter.malformedRules.map((r) => r.name), ['bad'])
+})
+
+test.run()
