@@ -1,0 +1,60 @@
+// How an account is shown as a profile (contract §5 "The profile object"): the owner's view and the public view.
+import { formatUserID, normaliseUsername, parseUserID } from '../identifiers.ts'
+import type { Account } from '../store/accounts.ts'
+import type { Profile, ProfileClaims } from '../types/schemas.ts'
+
+type Flag = 'email_public' | 'phone_number_public' | 'address_public' | 'gender_public' | 'birthdate_public'
+
+/**
+ * Who may see each stored claim: anyone, only the owner, or others only where the flag is true.
+ * A Record over every claim, so a claim added to defs.json does not compile until it is placed here
+ * (an allow-list: nothing stored reaches another user by default).
+ */
+const claimVisibility: Record<keyof ProfileClaims, 'public' | 'owner' | Flag> = {
+  name: 'public',
+  nickname: 'public',
+  picture: 'public',
+  profile: 'public',
+  website: 'public',
+  gender: 'gender_public',
+  birthdate: 'birthdate_public',
+  locale: 'public',
+  zoneinfo: 'public',
+  address: 'address_public',
+  misc: 'owner',
+  email_public: 'owner',
+  phone_number_public: 'owner',
+  address_public: 'owner',
+  gender_public: 'owner',
+  birthdate_public: 'owner',
+}
+
+/** The profile of `account` as its owner (every field) or anyone else (the public view) sees it. Absent values are left out. */
+export function toProfile(account: Account, { owner }: { owner: boolean }): Profile {
+  const claims = account.profile
+  const visible = (rule: 'public' | 'owner' | Flag) => owner || rule === 'public' || (rule !== 'owner' && claims[rule] === true)
+  const view: Record<string, unknown> = { userID: account.userID }
+  if (account.username !== null) view.username = account.username
+  // Contacts are the account's bound 3PIDs, not claims: one source of truth for login and display.
+  const email = account.thirdPIDs.find((t) => t.type === 'email')
+  const msisdn = account.thirdPIDs.find((t) => t.type === 'msisdn')
+  if (email && visible('email_public')) view.email = email.value
+  if (msisdn && visible('phone_number_public')) view.phone_number = msisdn.value
+  for (const [key, rule] of Object.entries(claimVisibility) as [keyof ProfileClaims, 'public' | 'owner' | Flag][]) {
+    const value = claims[key]
+    if (value !== undefined && value !== null && visible(rule)) view[key] = value
+  }
+  view.createdAt = account.createdAt
+  return view as unknown as Profile
+}
+
+/**
+ * A user ID as stored: the localpart folded like a username (contract §4: usernames are
+ * case-insensitive, and user IDs are built from them). A localpart that is not a valid
+ * username is left alone; it can only match a raw ID, and those are lowercase already.
+ */
+export function canonicalUserID(userID: string): string {
+  const parts = parseUserID(userID)
+  const localpart = parts && normaliseUsername(parts.localpart)
+  return parts && localpart ? formatUserID(localpart, parts.domain) : userID
+}

@@ -1,0 +1,37 @@
+// Sudo: the proof of a fresh re-authentication (profile:sudo) that sensitive operations demand.
+import { generateSudoToken, hashToken } from '../auth/tokens.ts'
+import { ProtocolError } from '../errors.ts'
+import type { Context, MessageType } from '../handler.ts'
+import type { SudoPurpose } from '../store/sudo-tokens.ts'
+
+export type { SudoPurpose }
+
+/**
+ * Consumes `sudoToken` for `purpose` on behalf of the connection's account, or throws sudo_required
+ * (missing, unknown, expired, another account's, or already used for this purpose). Call it only once
+ * the operation is otherwise sure to go ahead, so a refusal for another reason does not burn the token.
+ */
+export async function requireSudo(ctx: Context<MessageType>, sudoToken: string | undefined, purpose: SudoPurpose): Promise<void> {
+  const session = ctx.conn.session
+  if (!session) throw new ProtocolError('auth_required')
+  if (sudoToken === undefined) throw new ProtocolError('sudo_required')
+  const ok = await ctx.store.sudoTokens.consume(hashToken(sudoToken), session.accountID, purpose, ctx.clock.now())
+  if (!ok) throw new ProtocolError('sudo_required')
+}
+
+/** Issues a sudoToken to the connection's device; only its hash is stored. Returns it with its lifetime in seconds. */
+export async function issueSudoToken(ctx: Context<MessageType>, accountID: string, deviceID: string): Promise<{ sudoToken: string; expiresIn: number }> {
+  const sudoToken = generateSudoToken()
+  const expiresIn = ctx.config.sessions.sudoTtl
+  await ctx.store.sudoTokens.issue(hashToken(sudoToken), accountID, deviceID, ctx.clock.now() + expiresIn * 1000)
+  return { sudoToken, expiresIn }
+}
+
+/**
+ * Charges the per-account password-guessing bucket (`login_account`) that profile:login charges, so a
+ * password oracle behind an authenticated session (profile:sudo, set_password's oldPassword) cannot be
+ * used to guess faster than logging in. The key matches login's for accounts with a username.
+ */
+export function chargePasswordAttempt(ctx: Context<MessageType>, account: { id: string; username: string | null }): void {
+  ctx.limiter.enforce('login_account', `u:${account.username ?? account.id}`)
+}

@@ -1,0 +1,23 @@
+/**
+ * profile:get — a profile: without userID the caller's own (every field, contacts unblurred),
+ * with one that user's public view (contract §5); the caller's own userID gives the owner's view.
+ * - auth_required without userID on an anonymous connection
+ * - not_found for an unknown user ID or an account that is not active
+ */
+import { canonicalUserID, toProfile } from '../../accounts/profile-view.ts'
+import { ProtocolError } from '../../errors.ts'
+import { defineHandler } from '../../handler.ts'
+
+export default defineHandler({
+  type: 'profile:get',
+  // Anyone may read a public profile; only the "own profile" form needs a session (checked below).
+  auth: 'none',
+  async handle({ payload, store, conn }) {
+    const session = conn.session
+    if (payload.userID === undefined && !session) throw new ProtocolError('auth_required')
+    const account =
+      payload.userID === undefined ? await store.accounts.byID(session!.accountID) : await store.accounts.byUserID(canonicalUserID(payload.userID))
+    if (!account || account.status !== 'active') throw new ProtocolError('not_found')
+    return toProfile(account, { owner: account.id === session?.accountID })
+  },
+})

@@ -1,0 +1,93 @@
+// profile:deactivate over real sockets: sudo, every device revoked, login refused, username kept.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { errors } from '../../../src/errors.ts'
+import type { TestClient } from '../../support/client.ts'
+import { startTestServer, type TestServer } from '../../support/server.ts'
+import { assertValidReply } from '../../support/schemas.ts'
+
+const password = 'balcony-scene-2'
+const test = suite<{ t: TestServer }>('profile:deactivate')
+
+test.before(async (ctx) => {
+  ctx.t = await startTestServer()
+  const c = await ctx.t.connect()
+  for (const username of ['juliet', 'romeo']) {
+    const reg = await c.request('profile:register', { username, password, thirdPIDs: [{ type: 'email', value: `${username}@verona.example` }] })
+    assert.ok(reg.ok, JSON.stringify(reg))
+  }
+})
+test.after(async (ctx) => ctx.t.close())
+
+async function login(t: TestServer, username: string) {
+  const client = await t.connect()
+  const reply = await client.request('profile:login', { username, password })
+  assert.ok(reply.ok, JSON.stringify(reply))
+  return { client, ...(reply.payload as { authToken: string; deviceID: string; userID: string }) }
+}
+
+async function sudo(client: TestClient): Promise<string> {
+  const reply = await client.request('profile:sudo', { password })
+  assert.ok(reply.ok, JSON.stringify(reply))
+  return reply.payload.sudoToken
+}
+
+const sudoRequired = { errID: 'sudo_required', errText: errors.sudo_required }
+
+test('without a valid sudoToken: sudo_required, nothing changes', async ({ t }) => {
+  const me = await login(t, 'juliet')
+  assert.equal((await me.client.request('profile:deactivate', {})).payload, sudoRequired)
+  const unknown = await me.client.request('profile:deactivate', { sudoToken: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })
+  assert.equal(unknown.payload, sudoRequired)
+  const other = await login(t, 'romeo')
+  const foreign = await me.client.request('profile:deactivate', { sudoToken: await sudo(other.client) })
+  assert.equal(foreign.payload, sudoRequired)
+  assert.is((await me.client.request('device:list', {})).ok, true)
+  await login(t, 'juliet')
+})
+
+test('disables the account and revokes every device, this connection included', async ({ t }) => {
+  const me = await login(t, 'juliet')
+  const other = await login(t, 'juliet')
+  const stranger = await login(t, 'romeo')
+
+  const reply = await me.client.request('profile:deactivate', { sudoToken: await sudo(me.client) })
+  assertValidReply('profile:deactivate', reply)
+  assert.equal(reply.payload, {})
+  assert.is(reply.to, undefined, 'the connection is no longer authenticated')
+
+  for (const [client, deviceID] of [[me.client, me.deviceID], [other.client, other.deviceID]] as const) {
+    const event = await client.nextEvent('profile:session_revoked')
+    assertValidReply('profile:session_revoked', event, 'event')
+    assert.equal(event.payload, { deviceID, reason: 'deactivated' })
+    assert.is((await client.request('device:list', {})).payload.errID, 'auth_required')
+  }
+  assert.is((await t.connect().then((c) => c.request('profile:auth', { authToken: other.authToken }))).payload.errID, 'invalid_token')
+  assert.is((await stranger.client.request('device:list', {})).ok, true)
+  assert.not.ok(stranger.client.events.some((e) => e.type === 'profile:session_revoked'))
+})
+
+test('a deactivated account: the right password answers user_disabled, a wrong one invalid_creds', async ({ t }) => {
+  const c = await t.connect()
+  assert.equal((await c.request('profile:login', { username: 'juliet', password })).payload, { errID: 'user_disabled', errText: errors.user_disabled })
+  assert.equal((await c.request('profile:login', { thirdPID: 'juliet@verona.example', password })).payload.errID, 'user_disabled')
+  assert.equal((await c.request('profile:login', { username: 'juliet', password: 'wrong-password-1' })).payload.errID, 'invalid_creds')
+})
+
+test('the username and email stay reserved', async ({ t }) => {
+  const c = await t.connect()
+  const again = await c.request('profile:register', { username: 'Juliet', password: 'another-password-1' })
+  assert.is(again.payload.errID, 'id_exists')
+  const email = await c.request('profile:register', { username: 'juliet2', password: 'another-password-1', thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })
+  assert.is(email.payload.errID, 'id_exists')
+})
+
+test('needs an authenticated connection; only sudoToken is accepted', async ({ t }) => {
+  const c = await t.connect()
+  assert.equal((await c.request('profile:deactivate', { sudoToken: 'abcdefgh' })).payload, { errID: 'auth_required', errText: errors.auth_required })
+  const me = await login(t, 'romeo')
+  assert.is((await me.client.request('profile:deactivate', { password })).payload.errID, 'invalid_payload')
+  assert.is((await me.client.request('profile:deactivate', { sudoToken: 'not a token' })).payload.errID, 'invalid_payload')
+})
+
+test.run()

@@ -1,0 +1,161 @@
+// profile:get over a real socket: the owner's view, the public view and its flags, auth_required, not_found.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
+import { assertValidReply } from '../../support/schemas.ts'
+import type { TestClient } from '../../support/client.ts'
+
+const createdAt = Date.UTC(2026, 0, 1)
+const test = suite<{ t: TestServer }>('profile:get')
+
+const julietClaims = {
+  name: 'Juliet Capulet',
+  nickname: 'Jules',
+  picture: 'https://capulet.example/juliet.png',
+  profile: 'https://capulet.example/juliet',
+  website: 'https://juliet.example/',
+  gender: 'female',
+  birthdate: '1999-07-31',
+  locale: 'it-IT',
+  zoneinfo: 'Europe/Rome',
+  address: { locality: 'Verona', country: 'IT' },
+  misc: { balcony: 'north', suitors: 2 },
+}
+
+async function login(t: TestServer, username: string, password: string): Promise<TestClient> {
+  const c = await t.connect()
+  const reply = await c.request('profile:login', { username, password })
+  assert.ok(reply.ok, JSON.stringify(reply))
+  return c
+}
+
+test.before(async (ctx) => {
+  ctx.t = await startTestServer({}, { clock: manualClock(createdAt) })
+  const c = await ctx.t.connect()
+  const register = async (payload: object) => {
+    const reply = await c.request('profile:register', payload)
+    assert.ok(reply.ok, JSON.stringify(reply))
+  }
+  await register({
+    username: 'juliet',
+    password: 'romeo-montague',
+    thirdPIDs: [
+      { type: 'email', value: 'juliet@capulet.com' },
+      { type: 'msisdn', value: '+1234567890' },
+    ],
+    profile: julietClaims,
+  })
+  await register({
+    username: 'nurse',
+    password: 'angelica-keys-9',
+    thirdPIDs: [
+      { type: 'email', value: 'nurse@capulet.com' },
+      { type: 'msisdn', value: '+1234567891' },
+    ],
+    profile: { name: 'Angelica', gender: 'female', birthdate: '1950-01-01', address: { locality: 'Verona' }, misc: { keys: 'all' }, email_public: true, phone_number_public: true, gender_public: true, birthdate_public: true, address_public: true },
+  })
+  await register({ username: 'romeo', password: 'poison-and-dagger' })
+  await register({ username: 'tybalt', password: 'prince-of-cats' })
+  const { accounts } = ctx.t.server.deps.store
+  await accounts.setStatus((await accounts.byUsername('tybalt'))!.id, 'disabled', 0)
+  await accounts.create({ id: 'pending000000001', username: 'paris', userID: '@paris@localhost', passwordHash: null, status: 'pending', profile: {}, thirdPIDs: [], now: 0 })
+})
+test.after(async (ctx) => ctx.t.close())
+
+test('own profile: every field, contacts unblurred, misc and flags included', async ({ t }) => {
+  const c = await login(t, 'juliet', 'romeo-montague')
+  const reply = await c.request('profile:get', {})
+  assertValidReply('profile:get', reply)
+  assert.equal(reply.payload, {
+    userID: '@juliet@localhost',
+    username: 'juliet',
+    email: 'juliet@capulet.com',
+    phone_number: '+1234567890',
+    ...julietClaims,
+    createdAt,
+  })
+})
+
+test('own profile by its own userID is the owner view too', async ({ t }) => {
+  const c = await login(t, 'juliet', 'romeo-montague')
+  const byID = await c.request('profile:get', { userID: '@juliet@localhost' })
+  assert.equal(byID.payload, (await c.request('profile:get', {})).payload)
+  assert.equal(byID.payload.misc, julietClaims.misc)
+})
+
+test("another user's profile: the public view, never misc or flags, contacts only where public", async ({ t }) => {
+  const expected = {
+    userID: '@juliet@localhost',
+    username: 'juliet',
+    name: 'Juliet Capulet',
+    nickname: 'Jules',
+    picture: 'https://capulet.example/juliet.png',
+    profile: 'https://capulet.example/juliet',
+    website: 'https://juliet.example/',
+    locale: 'it-IT',
+    zoneinfo: 'Europe/Rome',
+    createdAt,
+  }
+  const romeo = await login(t, 'romeo', 'poison-and-dagger')
+  const reply = await romeo.request('profile:get', { userID: '@juliet@localhost' })
+  assertValidReply('profile:get', reply)
+  assert.equal(reply.payload, expected)
+  // Anonymous connections see the same public view.
+  const anonymous = await t.connect()
+  assert.equal((await anonymous.request('profile:get', { userID: '@juliet@localhost' })).payload, expected)
+})
+
+test('public flags reveal email, phone_number, address, gender and birthdate (but still no misc or flags)', async ({ t }) => {
+  const c = await t.connect()
+  const reply = await c.request('profile:get', { userID: '@nurse@localhost' })
+  assertValidReply('profile:get', reply)
+  assert.equal(reply.payload, {
+    userID: '@nurse@localhost',
+    username: 'nurse',
+    email: 'nurse@capulet.com',
+    phone_number: '+1234567891',
+    name: 'Angelica',
+    gender: 'female',
+    birthdate: '1950-01-01',
+    address: { locality: 'Verona' },
+    createdAt,
+  })
+})
+
+test('absent values are left out', async ({ t }) => {
+  const c = await t.connect()
+  const reply = await c.request('profile:get', { userID: '@romeo@localhost' })
+  assertValidReply('profile:get', reply)
+  assert.equal(reply.payload, { userID: '@romeo@localhost', username: 'romeo', createdAt })
+  const own = await (await login(t, 'romeo', 'poison-and-dagger')).request('profile:get', {})
+  assert.equal(own.payload, { userID: '@romeo@localhost', username: 'romeo', createdAt })
+})
+
+test('the userID localpart is case-folded like a username', async ({ t }) => {
+  const c = await t.connect()
+  const reply = await c.request('profile:get', { userID: '@ROMEO@localhost' })
+  assert.is(reply.payload.userID, '@romeo@localhost')
+})
+
+test('without userID an anonymous connection gets auth_required', async ({ t }) => {
+  const c = await t.connect()
+  const reply = await c.request('profile:get', {})
+  assert.equal(reply.payload, { errID: 'auth_required', errText: 'This message type needs an authenticated connection' })
+})
+
+test('not_found for an unknown, disabled or pending account', async ({ t }) => {
+  const c = await t.connect()
+  for (const userID of ['@mercutio@localhost', '@tybalt@localhost', '@paris@localhost', '@juliet@elsewhere.example']) {
+    const reply = await c.request('profile:get', { userID })
+    assert.equal(reply.payload, { errID: 'not_found', errText: 'Not found' }, userID)
+  }
+})
+
+test('a malformed userID is invalid_payload', async ({ t }) => {
+  const c = await t.connect()
+  const reply = await c.request('profile:get', { userID: 'juliet' })
+  assert.is(reply.payload.errID, 'invalid_payload')
+  assert.is(reply.payload.errPayload.errors[0].path, '/payload/userID')
+})
+
+test.run()

@@ -1,0 +1,109 @@
+// profile:query over a real socket: by username, public email/msisdn, userIDs; public views only.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
+import { assertValidReply } from '../../support/schemas.ts'
+import type { TestClient } from '../../support/client.ts'
+
+const createdAt = Date.UTC(2026, 0, 1)
+const test = suite<{ t: TestServer; juliet: TestClient; romeo: TestClient }>('profile:query')
+
+async function login(t: TestServer, username: string, password: string): Promise<TestClient> {
+  const c = await t.connect()
+  const reply = await c.request('profile:login', { username, password })
+  assert.ok(reply.ok, JSON.stringify(reply))
+  return c
+}
+
+const julietPublic = { userID: '@juliet@localhost', username: 'juliet', name: 'Juliet', createdAt }
+
+test.before(async (ctx) => {
+  ctx.t = await startTestServer({}, { clock: manualClock(createdAt) })
+  const c = await ctx.t.connect()
+  const register = async (payload: object) => {
+    const reply = await c.request('profile:register', payload)
+    assert.ok(reply.ok, JSON.stringify(reply))
+  }
+  await register({
+    username: 'juliet',
+    password: 'romeo-montague',
+    thirdPIDs: [
+      { type: 'email', value: 'juliet@capulet.com' },
+      { type: 'msisdn', value: '+1234567890' },
+    ],
+    profile: { name: 'Juliet', misc: { balcony: 'north' }, gender: 'female' },
+  })
+  await register({ username: 'romeo', password: 'poison-and-dagger' })
+  await register({ username: 'tybalt', password: 'prince-of-cats', thirdPIDs: [{ type: 'email', value: 'tybalt@capulet.com' }], profile: { email_public: true } })
+  const { accounts } = ctx.t.server.deps.store
+  await accounts.setStatus((await accounts.byUsername('tybalt'))!.id, 'disabled', 0)
+  ctx.juliet = await login(ctx.t, 'juliet', 'romeo-montague')
+  ctx.romeo = await login(ctx.t, 'romeo', 'poison-and-dagger')
+})
+test.after(async (ctx) => ctx.t.close())
+
+async function update(c: TestClient, payload: object) {
+  const reply = await c.request('profile:update', payload)
+  assert.ok(reply.ok, JSON.stringify(reply))
+}
+
+async function query(c: TestClient, payload: object) {
+  const reply = await c.request('profile:query', payload)
+  assertValidReply('profile:query', reply)
+  return reply.payload
+}
+
+test('by username, case-folded: the public view', async ({ romeo }) => {
+  assert.equal(await query(romeo, { username: 'JULIET' }), { total: 1, users: [julietPublic] })
+  assert.equal(await query(romeo, { username: 'mercutio' }), { total: 0, users: [] })
+})
+
+test('by email and msisdn only where the owner made them public', async ({ juliet, romeo }) => {
+  assert.equal(await query(romeo, { email: 'juliet@capulet.com' }), { total: 0, users: [] })
+  assert.equal(await query(romeo, { msisdn: '+1234567890' }), { total: 0, users: [] })
+
+  await update(juliet, { email_public: true })
+  assert.equal(await query(romeo, { email: 'Juliet@Capulet.COM' }), { total: 1, users: [{ ...julietPublic, email: 'juliet@capulet.com' }] })
+  assert.equal(await query(romeo, { msisdn: '+1234567890' }), { total: 0, users: [] })
+
+  await update(juliet, { phone_number_public: true })
+  const byPhone = await query(romeo, { msisdn: '+1 234 567 890' })
+  assert.equal(byPhone, { total: 1, users: [{ ...julietPublic, email: 'juliet@capulet.com', phone_number: '+1234567890' }] })
+
+  await update(juliet, { email_public: false, phone_number_public: false })
+  assert.equal(await query(romeo, { email: 'juliet@capulet.com' }), { total: 0, users: [] })
+})
+
+test('an email or msisdn that cannot be valid matches nobody', async ({ romeo }) => {
+  for (const payload of [{ email: 'not-an-email' }, { email: '@' }, { msisdn: '12345' }, { msisdn: '+0' }]) {
+    assert.equal(await query(romeo, payload), { total: 0, users: [] }, JSON.stringify(payload))
+  }
+})
+
+test('by userIDs: active accounts only, each once, localparts case-folded', async ({ romeo }) => {
+  const result = await query(romeo, { userIDs: ['@juliet@localhost', '@tybalt@localhost', '@nobody@localhost', '@JULIET@localhost', '@romeo@localhost'] })
+  assert.equal(result, { total: 2, users: [julietPublic, { userID: '@romeo@localhost', username: 'romeo', createdAt }] })
+})
+
+test('a disabled account is not found even where its email is public', async ({ romeo }) => {
+  assert.equal(await query(romeo, { email: 'tybalt@capulet.com' }), { total: 0, users: [] })
+  assert.equal(await query(romeo, { username: 'tybalt' }), { total: 0, users: [] })
+})
+
+test('exactly one selector; userIDs holds 1..100 user IDs', async ({ romeo }) => {
+  const refused = [{}, { username: 'juliet', email: 'juliet@capulet.com' }, { userIDs: [] }, { userIDs: Array.from({ length: 101 }, (_, i) => `@u${i}@localhost`) }, { userIDs: ['juliet'] }, { role: 'admin' }]
+  for (const payload of refused) {
+    const reply = await romeo.request('profile:query', payload)
+    assert.is(reply.payload.errID, 'invalid_payload', JSON.stringify(payload).slice(0, 80))
+  }
+  const hundred = await query(romeo, { userIDs: Array.from({ length: 100 }, (_, i) => `@u${i}@localhost`) })
+  assert.equal(hundred, { total: 0, users: [] })
+})
+
+test('an anonymous connection gets auth_required', async ({ t }) => {
+  const c = await t.connect()
+  const reply = await c.request('profile:query', { username: 'juliet' })
+  assert.equal(reply.payload, { errID: 'auth_required', errText: 'This message type needs an authenticated connection' })
+})
+
+test.run()
