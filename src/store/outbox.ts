@@ -1,0 +1,115 @@
+// The delivery outbox: messages carrying codes, sealed (AES-256-GCM), committed with the code, drained by the sender.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import type { Database } from 'better-sqlite3'
+
+export interface OutgoingMessage {
+  channel: 'email' | 'msisdn'
+  to: string
+  purpose: string
+  code: string
+}
+
+export interface DueMessage {
+  id: number
+  /** Attempts made before this one. */
+  attempts: number
+  /** When it was enqueued (ms): the sender drops a message whose code has expired. */
+  createdAt: number
+  message: OutgoingMessage
+}
+
+/** Synchronous on purpose (see enqueue). A given-up row keeps id, channel, attempts and last_error, not the message. */
+export interface OutboxStore {
+  /** Synchronous on purpose: call it inside another store module's db.transaction so the message commits with the code. */
+  enqueue(message: OutgoingMessage, now: number): void
+  /** Messages due at `now` (next_attempt_at <= now), oldest first, unsealed. A row that cannot be unsealed is given up. */
+  due(now: number, limit: number): DueMessage[]
+  /** Deletes the row. */
+  delivered(id: number): void
+  /** Counts the attempt; `nextAttemptAt` null gives up: the sealed message is erased, the row kept as a dead letter. */
+  failed(id: number, error: string, nextAttemptAt: number | null): void
+  /** Rows still to be sent (dead letters excluded). */
+  pending(): number
+}
+
+/** Dead letters kept for an operator to inspect; older ones are deleted so a long outage cannot grow the table. */
+const keptDeadLetters = 1000
+const maxErrorLength = 500
+
+export function createOutboxStore(db: Database, key: Buffer): OutboxStore {
+  if (key.length !== 32) throw new Error('the outbox key must be 32 bytes')
+  const insert = db.prepare(
+    'INSERT INTO outbox (channel, sealed, attempts, next_attempt_at, created_at) VALUES (?, ?, 0, ?, ?)',
+  )
+  const selectDue = db.prepare<[number, number], { id: number; channel: string; sealed: Buffer; attempts: number; created_at: number }>(
+    'SELECT id, channel, sealed, attempts, created_at FROM outbox WHERE next_attempt_at <= ? ORDER BY id LIMIT ?',
+  )
+  const remove = db.prepare('DELETE FROM outbox WHERE id = ?')
+  const retryLater = db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?')
+  const giveUp = db.prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = NULL, sealed = X'' WHERE id = ?")
+  const trimDeadLetters = db.prepare(
+    `DELETE FROM outbox WHERE next_attempt_at IS NULL AND id NOT IN
+       (SELECT id FROM outbox WHERE next_attempt_at IS NULL ORDER BY id DESC LIMIT ${keptDeadLetters})`,
+  )
+  const countPending = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE next_attempt_at IS NOT NULL')
+  const fail = db.transaction((id: number, error: string, nextAttemptAt: number | null) => {
+    const reason = error.slice(0, maxErrorLength)
+    if (nextAttemptAt !== null) return void retryLater.run(reason, nextAttemptAt, id)
+    giveUp.run(reason, id)
+    trimDeadLetters.run()
+  })
+
+  return {
+    enqueue(message, now) {
+      const { channel, to, purpose, code } = message
+      const plain = Buffer.from(JSON.stringify({ channel, to, purpose, code }))
+      insert.run(channel, seal(key, channel, plain), now, now)
+    },
+    due(now, limit) {
+      const found: DueMessage[] = []
+      for (const row of selectDue.all(now, limit)) {
+        let message: OutgoingMessage
+        try {
+          message = JSON.parse(unseal(key, row.channel, row.sealed).toString('utf8')) as OutgoingMessage
+        } catch {
+          // Sealed under another key (the key file was replaced) or damaged: it can never be sent.
+          fail(row.id, 'cannot unseal: the outbox key changed or the row is damaged', null)
+          continue
+        }
+        found.push({ id: row.id, attempts: row.attempts, createdAt: row.created_at, message })
+      }
+      return found
+    },
+    delivered(id) {
+      remove.run(id)
+    },
+    failed(id, error, nextAttemptAt) {
+      fail(id, error, nextAttemptAt)
+    },
+    pending: () => countPending.get()!.n,
+  }
+}
+
+// Layout: 12-byte IV ‖ 16-byte tag ‖ ciphertext. The channel is authenticated, so a row cannot be moved to another.
+const ivLength = 12
+const tagLength = 16
+
+function additionalData(channel: string): Buffer {
+  return Buffer.from(`hafnium-outbox-v1:${channel}`)
+}
+
+function seal(key: Buffer, channel: string, plain: Buffer): Buffer {
+  const iv = randomBytes(ivLength)
+  const cipher = createCipheriv('aes-256-gcm', key, iv)
+  cipher.setAAD(additionalData(channel))
+  const body = Buffer.concat([cipher.update(plain), cipher.final()])
+  return Buffer.concat([iv, cipher.getAuthTag(), body])
+}
+
+function unseal(key: Buffer, channel: string, sealed: Buffer): Buffer {
+  if (sealed.length < ivLength + tagLength) throw new Error('sealed message too short')
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, ivLength), { authTagLength: tagLength })
+  decipher.setAAD(additionalData(channel))
+  decipher.setAuthTag(sealed.subarray(ivLength, ivLength + tagLength))
+  return Buffer.concat([decipher.update(sealed.subarray(ivLength + tagLength)), decipher.final()])
+}
