@@ -1,0 +1,34 @@
+/**
+ * profile:bind_thirdpid 🔒 — add a 3PID to the account, or replace its 3PID of that type, proven by a
+ * verificationToken of purpose bind (requested by this account) and a sudoToken (purpose bind_thirdpid).
+ * - invalid_token: unknown, used or expired token, or one for another purpose, 3PID or account
+ * - id_exists: another account uses the 3PID (also when it took it after the code was sent)
+ * - sudo_required: no valid sudoToken; checked last so that the other refusals do not burn it
+ * - the 3PID is stored verified; the token is used by the same transaction that binds it
+ */
+import { requireSudo } from '../../accounts/sudo.ts'
+import { tokenMatches } from '../../accounts/verification.ts'
+import { unlessStale } from '../../accounts/verification-signup.ts'
+import { hashToken } from '../../auth/tokens.ts'
+import { ProtocolError, invalidField } from '../../errors.ts'
+import { defineHandler } from '../../handler.ts'
+import { parseThirdPID } from '../../identifiers.ts'
+
+export default defineHandler({
+  type: 'profile:bind_thirdpid',
+  auth: 'required',
+  async handle(ctx) {
+    const { payload, store } = ctx
+    const { accountID } = ctx.conn.session!
+    const thirdPID = parseThirdPID(payload.thirdPID)
+    if (!thirdPID) throw invalidField('/payload/thirdPID', 'is not a valid email address or phone number')
+    if (!(await tokenMatches(ctx, payload.verificationToken, { purpose: 'bind', accountID, thirdPID }))) throw new ProtocolError('invalid_token')
+    const holder = await unlessStale(ctx, await store.accounts.byThirdPID(thirdPID))
+    if (holder && holder.id !== accountID) throw new ProtocolError('id_exists')
+    await requireSudo(ctx, payload.sudoToken, 'bind_thirdpid')
+    if (!(await store.verifications.bindThirdPID(hashToken(payload.verificationToken), accountID, thirdPID, ctx.clock.now()))) {
+      throw new ProtocolError('invalid_token')
+    }
+    return {}
+  },
+})

@@ -1,0 +1,39 @@
+/**
+ * profile:reset_password — set a new password with a verificationToken of purpose reset_password for one
+ * of the account's 3PIDs (a forgotten password: no session needed).
+ * - invalid_token: unknown, used or expired token, or one issued for another purpose, 3PID or account
+ *   (a signup or login token cannot reset a password); the same for a 3PID no account uses
+ * - weak_password (errPayload.reason) by the password policy, checked before the token is used
+ * - every device of the account is revoked (profile:session_revoked, reason "password_changed"), this
+ *   connection's included; no one is logged in by it (OWASP Forgot Password cheat sheet)
+ * - the login backoff of the account is cleared
+ */
+import { revokeAllDevices } from '../../accounts/devices.ts'
+import { requireStrongPassword } from '../../accounts/passwords.ts'
+import { consumeToken, tokenMatches } from '../../accounts/verification.ts'
+import { ProtocolError, invalidField } from '../../errors.ts'
+import { defineHandler } from '../../handler.ts'
+import { parseThirdPID } from '../../identifiers.ts'
+
+export default defineHandler({
+  type: 'profile:reset_password',
+  auth: 'none',
+  async handle(ctx) {
+    const { payload, store } = ctx
+    const thirdPID = parseThirdPID(payload.thirdPID)
+    if (!thirdPID) throw invalidField('/payload/thirdPID', 'is not a valid email address or phone number')
+    const account = await store.accounts.byThirdPID(thirdPID)
+    if (!account) throw new ProtocolError('invalid_token')
+    requireStrongPassword(ctx, payload.newPassword, account)
+    const match = { purpose: 'reset_password' as const, accountID: account.id, thirdPID }
+    // Peek first, so a bogus token costs no argon2; use it only once the hash is ready.
+    if (!(await tokenMatches(ctx, payload.verificationToken, match))) throw new ProtocolError('invalid_token')
+    const passwordHash = await ctx.passwords.hash(payload.newPassword)
+    await consumeToken(ctx, payload.verificationToken, match)
+
+    await store.accounts.setPasswordHash(account.id, passwordHash, ctx.clock.now())
+    await store.accounts.clearLoginFailures(account.id)
+    await revokeAllDevices(ctx, account.id, 'password_changed')
+    return {}
+  },
+})

@@ -1,0 +1,88 @@
+// Passwordless profile:login with a verificationToken (purpose login): success, binding, single use, backoff.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { errors } from '../../../src/errors.ts'
+import { obtainToken, startCodeServer, type CodeServer } from '../../support/codes.ts'
+import { assertValidReply } from '../../support/schemas.ts'
+
+const password = 'balcony-scene-2'
+const err = (errID: keyof typeof errors) => ({ errID, errText: errors[errID] })
+
+const test = suite<{ t: CodeServer }>('profile:login with a verificationToken')
+
+test.before(async (ctx) => {
+  ctx.t = await startCodeServer({ sessions: { loginBackoff: { freeFailures: 1, baseMs: 60_000, maxMs: 600_000 } } })
+  const c = await ctx.t.connect()
+  assert.ok((await c.request('profile:register', { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })).ok)
+  assert.ok((await c.request('profile:register', { username: 'romeo', password, thirdPIDs: [{ type: 'email', value: 'romeo@verona.example' }] })).ok)
+  // An account without a username, known only by its phone number.
+  assert.ok((await c.request('profile:register', { thirdPIDs: [{ type: 'msisdn', value: '+390458001234' }], password: 'nurse-of-verona' })).ok)
+})
+test.after(async (ctx) => ctx.t.close())
+
+test('thirdPID + token: logged in as a new device; the token then serves no more', async ({ t }) => {
+  const c = await t.connect()
+  const token = await obtainToken(t, c, { purpose: 'login', thirdPID: 'juliet@verona.example' }, 'juliet@verona.example')
+  const reply = await c.request('profile:login', { thirdPID: 'Juliet@Verona.example', verificationToken: token, deviceName: 'phone' })
+  assertValidReply('profile:login', reply)
+  assert.is(reply.payload.userID, '@juliet@localhost')
+  assert.is(reply.to, '@juliet@localhost')
+  const again = await (await t.connect()).request('profile:login', { thirdPID: 'juliet@verona.example', verificationToken: token })
+  assert.equal(again.payload, err('invalid_token'))
+})
+
+test('username + token (a code sent by username + channel) works too', async ({ t }) => {
+  const c = await t.connect()
+  const token = await obtainToken(t, c, { purpose: 'login', username: 'juliet', channel: 'email' }, 'juliet@verona.example')
+  assertValidReply('profile:login', await c.request('profile:login', { username: 'juliet', verificationToken: token }))
+})
+
+test('a token is bound to its account and 3PID: another account’s name → invalid_token, and it is not burnt', async ({ t }) => {
+  const c = await t.connect()
+  const token = await obtainToken(t, c, { purpose: 'login', thirdPID: 'juliet@verona.example' }, 'juliet@verona.example')
+  assert.equal((await c.request('profile:login', { username: 'romeo', verificationToken: token })).payload, err('invalid_token'))
+  assert.equal((await c.request('profile:login', { thirdPID: 'romeo@verona.example', verificationToken: token })).payload, err('invalid_token'))
+  assert.equal((await c.request('profile:login', { username: 'nobody', verificationToken: token })).payload, err('invalid_token'))
+  assertValidReply('profile:login', await c.request('profile:login', { loginID: 'juliet@verona.example', verificationToken: token }))
+})
+
+test('a token of another purpose (signup, reset_password) cannot log in', async ({ t }) => {
+  const c = await t.connect()
+  const reset = await obtainToken(t, c, { purpose: 'reset_password', thirdPID: 'juliet@verona.example' }, 'juliet@verona.example')
+  assert.equal((await c.request('profile:login', { thirdPID: 'juliet@verona.example', verificationToken: reset })).payload, err('invalid_token'))
+  const signup = await obtainToken(t, c, { purpose: 'signup', thirdPID: 'nurse@verona.example' }, 'nurse@verona.example')
+  assert.equal((await c.request('profile:login', { thirdPID: 'nurse@verona.example', verificationToken: signup })).payload, err('invalid_token'))
+})
+
+test('a made-up token → invalid_token', async ({ t }) => {
+  const reply = await (await t.connect()).request('profile:login', { username: 'juliet', verificationToken: 'q3Vh0F7xK2m9YbWcT4nLrJ8sDpA1eGzU6oHiXyBk5Qw' })
+  assert.equal(reply.payload, err('invalid_token'))
+})
+
+test('the owner gets in with a code while password guessing is backed off, and that clears the backoff', async ({ t }) => {
+  const c = await t.connect()
+  for (let i = 0; i < 2; i++) assert.equal((await c.request('profile:login', { username: 'romeo', password: 'wrong-guess-1' })).payload.errID, 'invalid_creds')
+  assert.is((await c.request('profile:login', { username: 'romeo', password })).payload.errID, 'ratelimit_exceed')
+  const token = await obtainToken(t, c, { purpose: 'login', thirdPID: 'romeo@verona.example' }, 'romeo@verona.example')
+  assertValidReply('profile:login', await c.request('profile:login', { thirdPID: 'romeo@verona.example', verificationToken: token }))
+  const account = await t.server.store.accounts.byUsername('romeo')
+  assert.equal([account?.failedLogins, account?.loginBlockedUntil], [0, 0])
+  assertValidReply('profile:login', await (await t.connect()).request('profile:login', { username: 'romeo', password }))
+})
+
+test('a code by SMS logs in an account known only by its phone number', async ({ t }) => {
+  const c = await t.connect()
+  const token = await obtainToken(t, c, { purpose: 'login', thirdPID: '+39 045 800 1234' }, '+390458001234')
+  assertValidReply('profile:login', await c.request('profile:login', { thirdPID: '+390458001234', verificationToken: token }))
+})
+
+test('a disabled account: the token is accepted, then user_disabled', async ({ t }) => {
+  const c = await t.connect()
+  const token = await obtainToken(t, c, { purpose: 'login', thirdPID: 'romeo@verona.example' }, 'romeo@verona.example')
+  const account = await t.server.store.accounts.byUsername('romeo')
+  await t.server.store.accounts.setStatus(account!.id, 'disabled', Date.now())
+  assert.equal((await c.request('profile:login', { username: 'romeo', verificationToken: token })).payload, err('user_disabled'))
+  await t.server.store.accounts.setStatus(account!.id, 'active', Date.now())
+})
+
+test.run()
