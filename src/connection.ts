@@ -1,4 +1,5 @@
 // One socket: identity, session, in-order message queue, events, heartbeat state.
+import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { Connection } from './handler.ts'
 import type { Router } from './router.ts'
@@ -29,8 +30,22 @@ export function createConnection(socket: WebSocket, options: ConnectionOptions):
   let tail: Promise<void> = Promise.resolve()
   let draining = false
 
+  // Replies produced in the same tick (pipelined requests) leave in one write: ws writes each frame
+  // with its own writev, which dominated the profile. ws exposes no public handle on the TCP socket.
+  const tcp = (socket as unknown as { _socket?: Socket })._socket
+  let corked = false
+  const uncork = () => {
+    corked = false
+    tcp!.uncork()
+  }
   const send = (frame: string | undefined) => {
-    if (frame !== undefined && socket.readyState === socket.OPEN) socket.send(frame)
+    if (frame === undefined || socket.readyState !== socket.OPEN) return
+    if (tcp && !corked) {
+      corked = true
+      tcp.cork()
+      process.nextTick(uncork)
+    }
+    socket.send(frame)
   }
 
   const conn: LiveConnection = {

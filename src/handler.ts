@@ -36,6 +36,8 @@ export interface Deps {
   log: Logger
   sessions: Sessions
   passwords: PasswordHasher
+  /** The outbox sender: call wake() after a transaction that enqueued a message has committed. */
+  delivery: { wake(): void }
   /** Facts about this server that handlers report (server:info). */
   server: { version: string; types: readonly string[] }
 }

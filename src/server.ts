@@ -18,10 +18,14 @@ import { openStore, type Store } from './store/index.ts'
 import type { Config } from './types/schemas.ts'
 import { version } from './version.ts'
 import { createPasswordHasher } from './auth/passwords.ts'
+import { createDeliverySender, type DeliverySender, type Transports } from './delivery/sender.ts'
+import { sweepExpired } from './accounts/verification-signup.ts'
 
 export interface ServerOptions {
   clock?: Clock
   logger?: Logger
+  /** Replaces the configured delivery transport of a channel (tests). */
+  transports?: Partial<Transports>
 }
 
 export interface HafniumServer {
@@ -32,6 +36,8 @@ export interface HafniumServer {
   readonly store: Store
   readonly sessions: Sessions
   readonly deps: Deps
+  /** The outbox sender (tests await `delivery.drainOnce()` instead of sleeping). */
+  readonly delivery: DeliverySender
   readonly connections: ReadonlySet<LiveConnection>
   /** Stops accepting, answers what was read, closes sockets with 1001, closes the database. */
   close(): Promise<void>
@@ -51,7 +57,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     maxConcurrent: config.password.maxConcurrentHashes,
     maxQueued: config.password.maxQueuedHashes,
   })
-  const deps: Deps = { config, store, clock, limiter, log, sessions, passwords, server }
+  const delivery = createDeliverySender({ store, config, clock, log, transports: options.transports })
+  const deps: Deps = { config, store, clock, limiter, log, sessions, passwords, server, delivery }
   const router = createRouter(deps, defaultHandlers, schemas, metrics)
   server.types = [...router.types]
 
@@ -135,6 +142,12 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   }, config.ratelimit.flushIntervalMs)
   flusher.unref()
 
+  // Pending accounts past registration.pendingTtl free their names; expired codes and tokens are deleted.
+  const sweeper = setInterval(() => {
+    sweepExpired(deps).catch((err: unknown) => log.warn({ err }, 'expiry sweep failed; will retry'))
+  }, 60_000)
+  sweeper.unref()
+
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject)
     http.listen(config.server.port, config.server.host, () => {
@@ -158,8 +171,10 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     for (const conn of connections) conn.socket.terminate()
     clearInterval(heartbeat)
     clearInterval(flusher)
+    clearInterval(sweeper)
     http.closeAllConnections()
     limiter.close()
+    await delivery.close()
     store.close()
     log.info('closed')
   }
@@ -171,6 +186,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     store,
     sessions,
     deps,
+    delivery,
     connections,
     close: () => (closing ??= close()),
   }

@@ -1,5 +1,6 @@
 // The `hafnium` command: dispatches to serve, user, client and conformance.
 import { serve } from './serve.ts'
+import { user } from './user.ts'
 
 const usage = `usage: hafnium <command> [options]
 
@@ -12,6 +13,7 @@ commands:
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   serve,
+  user,
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,8 +1,27 @@
 // The registry: every message type this server handles, one line each (no directory scanning).
 import type { AnyHandler } from '../handler.ts'
+import deviceList from './device/list.ts'
+import deviceRename from './device/rename.ts'
+import deviceRevoke from './device/revoke.ts'
+import deviceSetPushToken from './device/set_push_token.ts'
+import profileDeactivate from './profile/deactivate.ts'
+import profileLogout from './profile/logout.ts'
+import profileSetPassword from './profile/set_password.ts'
+import profileSudo from './profile/sudo.ts'
 import profileAuth from './profile/auth.ts'
+import profileCheckAccount from './profile/check_account.ts'
+import profileCheckUsername from './profile/check_username.ts'
+import profileContactHint from './profile/contact_hint.ts'
+import profileGet from './profile/get.ts'
+import profileQuery from './profile/query.ts'
+import profileUpdate from './profile/update.ts'
 import profileLogin from './profile/login.ts'
 import profileRegister from './profile/register.ts'
+import profileResetPassword from './profile/reset_password.ts'
+import profileBindThirdpid from './profile/bind_thirdpid.ts'
+import profileUnbindThirdpid from './profile/unbind_thirdpid.ts'
+import verificationRequest from './verification/request.ts'
+import verificationVerify from './verification/verify.ts'
 import serverInfo from './server/info.ts'
 import serverPing from './server/ping.ts'
 
@@ -12,4 +31,23 @@ export const handlers: readonly AnyHandler[] = [
   profileRegister,
   profileLogin,
   profileAuth,
+  profileCheckUsername,
+  profileCheckAccount,
+  profileContactHint,
+  profileGet,
+  profileUpdate,
+  profileQuery,
+  profileLogout,
+  profileSudo,
+  profileSetPassword,
+  profileDeactivate,
+  deviceList,
+  deviceRename,
+  deviceRevoke,
+  deviceSetPushToken,
+  verificationRequest,
+  verificationVerify,
+  profileResetPassword,
+  profileBindThirdpid,
+  profileUnbindThirdpid,
 ]

@@ -8,10 +8,15 @@ import { createRateBucketStore, type RateBucketStore } from './rate-buckets.ts'
 import { createAccountStore, type AccountStore } from './accounts.ts'
 import { createDeviceStore, type DeviceStore } from './devices.ts'
 import { createSudoTokenStore, type SudoTokenStore } from './sudo-tokens.ts'
+import { createOutboxStore, type OutboxStore } from './outbox.ts'
+import { loadOutboxKey } from './outbox-key.ts'
+import { createVerificationStore, type VerificationStore } from './verifications.ts'
 
 export interface StoreOptions {
   synchronous: 'normal' | 'full'
   busyTimeoutMs: number
+  /** Take the one-server-per-file lock (default true); the admin CLI opens the file beside a running server. */
+  lock?: boolean
 }
 
 export interface Store {
@@ -20,15 +25,19 @@ export interface Store {
   readonly accounts: AccountStore
   readonly devices: DeviceStore
   readonly sudoTokens: SudoTokenStore
+  readonly outbox: OutboxStore
+  readonly verifications: VerificationStore
   close(): void
 }
 
 export function openStore(path: string, options: StoreOptions): Store {
   const inMemory = path === ':memory:'
   if (!inMemory) mkdirSync(dirname(path), { recursive: true })
-  const lock = inMemory ? undefined : acquireDatabaseLock(path)
+  const lock = inMemory || options.lock === false ? undefined : acquireDatabaseLock(path)
   let db: Database.Database
+  let outboxKey: Buffer
   try {
+    outboxKey = loadOutboxKey(path)
     db = new Database(path, { timeout: options.busyTimeoutMs })
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
@@ -38,12 +47,15 @@ export function openStore(path: string, options: StoreOptions): Store {
     lock?.release()
     throw error
   }
+  const outbox = createOutboxStore(db, outboxKey)
   return {
     path,
     rateBuckets: createRateBucketStore(db),
     accounts: createAccountStore(db),
     devices: createDeviceStore(db),
     sudoTokens: createSudoTokenStore(db),
+    outbox,
+    verifications: createVerificationStore(db, outbox, outboxKey),
     close() {
       if (db.open) {
         db.pragma('optimize')

@@ -48,6 +48,10 @@ export interface Config {
   };
   registration: {
     mode: "open" | "verified" | "closed";
+    /**
+     * seconds a pending (unconfirmed) account keeps its names before it is deleted
+     */
+    pendingTtl: number;
   };
   password: {
     minLength: number;
@@ -99,12 +103,100 @@ export interface Config {
     };
   };
   delivery: {
-    email: {};
-    sms: {};
+    /**
+     * how email codes leave: printed (console, for development) or over SMTP
+     */
+    email: {
+      transport: "console" | "smtp";
+    } & (ConsoleTransport | SmtpTransport);
+    /**
+     * how SMS codes leave: printed (console, for development) or POSTed to an SMS gateway (webhook)
+     */
+    sms: {
+      transport: "console" | "webhook";
+    } & (ConsoleTransport | WebhookTransport);
+    /**
+     * console transport: also append each message to this file as one JSON line
+     */
     outboxFile: string | null;
+    /**
+     * message texts; {code}, {purpose} (its name from purposes) and {server} (the first domain) are replaced
+     */
+    templates: {
+      email: {
+        subject: string;
+        text: string;
+        /**
+         * the replaced values are HTML-escaped
+         */
+        html: string;
+      };
+      sms: {
+        text: string;
+      };
+      /**
+       * how {purpose} reads for each verification purpose; a purpose not listed reads as its own name
+       */
+      purposes: {
+        [k: string]: string;
+      };
+    };
+    /**
+     * a failed send is retried after baseMs, then twice as long each time up to maxMs; after maxAttempts it is given up
+     */
+    retry: {
+      baseMs: number;
+      maxMs: number;
+      maxAttempts: number;
+    };
+    /**
+     * one SMTP or webhook send fails (and is retried) after this long
+     */
+    timeoutMs: number;
+    /**
+     * how often the sender looks for messages due (retries, messages left by a previous run)
+     */
+    pollMs: number;
   };
   log: {
     level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+  };
+}
+export interface ConsoleTransport {
+  transport: "console";
+}
+export interface SmtpTransport {
+  transport: "smtp";
+  host: string;
+  port: number;
+  /**
+   * TLS from the first byte (port 465); false upgrades with STARTTLS when the server offers it
+   */
+  secure: boolean;
+  /**
+   * with secure false: refuse to send unless STARTTLS succeeds
+   */
+  requireTLS?: boolean;
+  auth?: {
+    user: string;
+    pass: string;
+  };
+  /**
+   * the sender, e.g. "Hafnium <noreply@example.org>"
+   */
+  from: string;
+}
+export interface WebhookTransport {
+  transport: "webhook";
+  /**
+   * receives a POST of the message as one JSON object
+   */
+  url: string;
+  /**
+   * sent with each POST, e.g. an Authorization header for the gateway
+   */
+  headers?: {
+    [k: string]: string;
   };
 }
 
@@ -216,6 +308,35 @@ export interface Profile {
 }
 
 /**
+ * List the devices (sessions) of the account.
+ */
+export interface DeviceListRequest {}
+
+export interface DeviceListReply {
+  devices: DeviceInfo[];
+}
+export interface DeviceInfo {
+  deviceID: string;
+  name: string;
+  /**
+   * milliseconds since the Unix epoch
+   */
+  createdAt: number;
+  /**
+   * milliseconds since the Unix epoch
+   */
+  lastSeenAt: number;
+  /**
+   * the device this connection is authenticated as
+   */
+  current: boolean;
+  /**
+   * the device has at least one live authenticated connection
+   */
+  online: boolean;
+}
+
+/**
  * Sent to the account's other online devices after a successful login.
  */
 export interface DeviceNewLoginEvent {
@@ -228,6 +349,35 @@ export interface DeviceNewLoginEvent {
 }
 
 /**
+ * Rename one of the account's devices.
+ */
+export interface DeviceRenameRequest {
+  deviceID: string;
+  name: string;
+}
+
+export interface DeviceRenameReply {}
+
+/**
+ * Revoke one of the account's devices; a device other than the current one needs a sudoToken.
+ */
+export interface DeviceRevokeRequest {
+  deviceID: string;
+  sudoToken?: string;
+}
+
+export interface DeviceRevokeReply {}
+
+/**
+ * Set the push token of the current device.
+ */
+export interface DeviceSetPushTokenRequest {
+  pushToken: string;
+}
+
+export interface DeviceSetPushTokenReply {}
+
+/**
  * Authenticate this connection as an existing device.
  */
 export interface ProfileAuthRequest {
@@ -237,6 +387,147 @@ export interface ProfileAuthRequest {
 export interface ProfileAuthReply {
   userID: string;
   deviceID: string;
+}
+
+/**
+ * Add a verified 3PID to the account, or replace the one of its type (verificationToken of purpose bind, and a sudoToken).
+ */
+export interface ProfileBindThirdpidRequest {
+  /**
+   * an email address, or an E.164 phone number starting with +
+   */
+  thirdPID: string;
+  verificationToken: string;
+  sudoToken?: string;
+}
+
+export interface ProfileBindThirdpidReply {}
+
+/**
+ * Does an account answer to this login identifier?
+ */
+export interface ProfileCheckAccountRequest {
+  /**
+   * a username, email or phone number
+   */
+  loginID: string;
+}
+
+export interface ProfileCheckAccountReply {
+  exists: boolean;
+  /**
+   * the kind of identifier loginID is; absent when it is not a valid identifier of any kind
+   */
+  accountType?: "username" | "email" | "msisdn";
+  /**
+   * present only when exists is true
+   */
+  hasPassword?: boolean;
+}
+
+/**
+ * Is this username free to register?
+ */
+export interface ProfileCheckUsernameRequest {
+  /**
+   * case-insensitive: folded to lowercase
+   */
+  username: string;
+}
+
+export interface ProfileCheckUsernameReply {
+  /**
+   * false when any account (also a disabled one) holds the name
+   */
+  available: boolean;
+}
+
+/**
+ * The blurred email and phone number of the account with this username.
+ */
+export interface ProfileContactHintRequest {
+  /**
+   * case-insensitive: folded to lowercase
+   */
+  username: string;
+}
+
+export interface ProfileContactHintReply {
+  /**
+   * blurred, e.g. ju*****@*****.com; null when none is bound
+   */
+  email: string | null;
+  /**
+   * blurred, e.g. *********90; null when none is bound
+   */
+  msisdn: string | null;
+}
+
+/**
+ * Disable the account and revoke every device; the username stays reserved.
+ */
+export interface ProfileDeactivateRequest {
+  sudoToken?: string;
+}
+
+export interface ProfileDeactivateReply {}
+
+/**
+ * A user's profile: without userID the caller's own (needs authentication), else that user's public view.
+ */
+export interface ProfileGetRequest {
+  userID?: string;
+}
+
+/**
+ * A profile as shown: the owner sees every field, others the public view (contract §5).
+ */
+export interface ProfileGetReply {
+  userID: string;
+  username?: string;
+  email?: string;
+  phone_number?: string;
+  name?: string;
+  nickname?: string;
+  picture?: string;
+  profile?: string;
+  website?: string;
+  gender?: string;
+  /**
+   * YYYY-MM-DD, a real calendar date
+   */
+  birthdate?: string;
+  /**
+   * BCP 47 language tag, e.g. en-US
+   */
+  locale?: string;
+  /**
+   * IANA time zone, e.g. Europe/Paris
+   */
+  zoneinfo?: string;
+  address?: {
+    formatted?: string;
+    street_address?: string;
+    locality?: string;
+    region?: string;
+    postal_code?: string;
+    country?: string;
+  };
+  /**
+   * free-form data only the owner sees
+   */
+  misc?: {
+    [k: string]: string | number | boolean | null;
+  };
+  email_public?: boolean;
+  phone_number_public?: boolean;
+  address_public?: boolean;
+  gender_public?: boolean;
+  birthdate_public?: boolean;
+  /**
+   * milliseconds since the Unix epoch
+   */
+  createdAt: number;
 }
 
 /**
@@ -271,6 +562,48 @@ export interface ProfileLoginReply {
 }
 
 /**
+ * Revoke this device's authToken, or with allDevices every device of the account.
+ */
+export interface ProfileLogoutRequest {
+  /**
+   * revoke every device of the account, this one included
+   */
+  allDevices?: boolean;
+}
+
+export interface ProfileLogoutReply {}
+
+/**
+ * Find users by exactly one of username, public email, public phone number, or a list of user IDs.
+ */
+export type ProfileQueryRequest = {
+  /**
+   * case-insensitive: folded to lowercase
+   */
+  username?: string;
+  email?: string;
+  msisdn?: string;
+  /**
+   * @minItems 1
+   * @maxItems 100
+   */
+  userIDs?: [string, ...string[]];
+};
+
+export interface ProfileQueryReply {
+  /**
+   * the number of users returned
+   */
+  total: number;
+  /**
+   * @maxItems 100
+   */
+  users: Profile[];
+}
+/**
+ * A profile as shown: the owner sees every field, others the public view (contract §5).
+ */
+/**
  * Create an account; optionally log in as a new device at once.
  */
 export type ProfileRegisterRequest = {
@@ -303,12 +636,48 @@ export interface ThirdPID {
 export interface ProfileRegisterReply {
   userID: string;
   confirmationRequired: boolean;
+  confirmation?: VerificationRequestReply;
   loginPayload?: {
     authToken: string;
     deviceID: string;
     userID: string;
   };
 }
+/**
+ * the confirmation code sent to the pending account's 3PID (as verification:request answers), for verification:verify
+ */
+export interface VerificationRequestReply {
+  verificationID: string;
+  /**
+   * seconds the code stays valid
+   */
+  expiresIn: number;
+  /**
+   * seconds before another code may be sent to this destination
+   */
+  resendAfter: number;
+  /**
+   * the 3PID the code went to, blurred
+   */
+  destination: string;
+}
+
+/**
+ * Set a new password with a verificationToken (purpose reset_password) for one of the account's 3PIDs.
+ */
+export interface ProfileResetPasswordRequest {
+  /**
+   * an email address, or an E.164 phone number starting with +
+   */
+  thirdPID: string;
+  verificationToken: string;
+  /**
+   * length policy (minLength..256 code points) is checked by the server: weak_password
+   */
+  newPassword: string;
+}
+
+export interface ProfileResetPasswordReply {}
 
 /**
  * Sent to every live connection of a device whose token was revoked; the connection is then unauthenticated.
@@ -316,6 +685,149 @@ export interface ProfileRegisterReply {
 export interface ProfileSessionRevokedEvent {
   deviceID: string;
   reason: "logout" | "revoked" | "password_changed" | "deactivated";
+}
+
+/**
+ * Change the password, proven by a sudoToken or the current password (at most one; neither answers sudo_required).
+ */
+export interface ProfileSetPasswordRequest {
+  /**
+   * length policy (minLength..256 code points) is checked by the server: weak_password
+   */
+  newPassword: string;
+  sudoToken?: string;
+  /**
+   * length policy (minLength..256 code points) is checked by the server: weak_password
+   */
+  oldPassword?: string;
+}
+
+export interface ProfileSetPasswordReply {}
+
+/**
+ * Re-authenticate for a short-lived sudoToken, with the password or a verificationToken (exactly one).
+ */
+export type ProfileSudoRequest = {
+  /**
+   * length policy (minLength..256 code points) is checked by the server: weak_password
+   */
+  password?: string;
+  verificationToken?: string;
+};
+
+export interface ProfileSudoReply {
+  sudoToken: string;
+  /**
+   * seconds the sudoToken stays valid
+   */
+  expiresIn: number;
+}
+
+/**
+ * Remove a 3PID from the account (sudoToken), unless that would leave no way to log in.
+ */
+export interface ProfileUnbindThirdpidRequest {
+  /**
+   * an email address, or an E.164 phone number starting with +
+   */
+  thirdPID: string;
+  sudoToken?: string;
+}
+
+export interface ProfileUnbindThirdpidReply {}
+
+/**
+ * Merge these claims into the caller's profile; null removes a field.
+ */
+export interface ProfileUpdateRequest {
+  name?: string | null;
+  nickname?: string | null;
+  picture?: string | null;
+  profile?: string | null;
+  website?: string | null;
+  gender?: string | null;
+  /**
+   * YYYY-MM-DD, a real calendar date
+   */
+  birthdate?: string | null;
+  /**
+   * BCP 47 language tag, e.g. en-US
+   */
+  locale?: string | null;
+  /**
+   * IANA time zone, e.g. Europe/Paris
+   */
+  zoneinfo?: string | null;
+  address?: {
+    formatted?: string;
+    street_address?: string;
+    locality?: string;
+    region?: string;
+    postal_code?: string;
+    country?: string;
+  } | null;
+  /**
+   * free-form data only the owner sees
+   */
+  misc?: {
+    [k: string]: string | number | boolean | null;
+  } | null;
+  email_public?: boolean;
+  phone_number_public?: boolean;
+  address_public?: boolean;
+  gender_public?: boolean;
+  birthdate_public?: boolean;
+}
+
+/**
+ * A profile as shown: the owner sees every field, others the public view (contract §5).
+ */
+export interface ProfileUpdateReply {
+  userID: string;
+  username?: string;
+  email?: string;
+  phone_number?: string;
+  name?: string;
+  nickname?: string;
+  picture?: string;
+  profile?: string;
+  website?: string;
+  gender?: string;
+  /**
+   * YYYY-MM-DD, a real calendar date
+   */
+  birthdate?: string;
+  /**
+   * BCP 47 language tag, e.g. en-US
+   */
+  locale?: string;
+  /**
+   * IANA time zone, e.g. Europe/Paris
+   */
+  zoneinfo?: string;
+  address?: {
+    formatted?: string;
+    street_address?: string;
+    locality?: string;
+    region?: string;
+    postal_code?: string;
+    country?: string;
+  };
+  /**
+   * free-form data only the owner sees
+   */
+  misc?: {
+    [k: string]: string | number | boolean | null;
+  };
+  email_public?: boolean;
+  phone_number_public?: boolean;
+  address_public?: boolean;
+  gender_public?: boolean;
+  birthdate_public?: boolean;
+  /**
+   * milliseconds since the Unix epoch
+   */
+  createdAt: number;
 }
 
 export interface ServerInfoRequest {}
@@ -341,13 +853,64 @@ export interface ServerPingRequest {}
 
 export interface ServerPingReply {}
 
+/**
+ * Send a one-time code to a 3PID: given as thirdPID, or as an account's 3PID of one channel (by username, or the caller's own without one).
+ */
+export type VerificationRequestRequest = {
+  purpose: "signup" | "login" | "reset_password" | "bind" | "confirm" | "sudo";
+  /**
+   * an email address, or an E.164 phone number starting with +
+   */
+  thirdPID?: string;
+  /**
+   * case-insensitive: folded to lowercase
+   */
+  username?: string;
+  channel?: "email" | "msisdn";
+};
+
+/**
+ * Trade a code for a single-use verificationToken bound to its purpose and 3PID.
+ */
+export interface VerificationVerifyRequest {
+  verificationID: string;
+  code: string;
+}
+
+export interface VerificationVerifyReply {
+  verificationToken: string;
+  /**
+   * seconds the token stays valid
+   */
+  expiresIn: number;
+}
+
 /** Request and reply payload types by message type. */
 export interface Messages {
+  'device:list': { request: DeviceListRequest; reply: DeviceListReply }
+  'device:rename': { request: DeviceRenameRequest; reply: DeviceRenameReply }
+  'device:revoke': { request: DeviceRevokeRequest; reply: DeviceRevokeReply }
+  'device:set_push_token': { request: DeviceSetPushTokenRequest; reply: DeviceSetPushTokenReply }
   'profile:auth': { request: ProfileAuthRequest; reply: ProfileAuthReply }
+  'profile:bind_thirdpid': { request: ProfileBindThirdpidRequest; reply: ProfileBindThirdpidReply }
+  'profile:check_account': { request: ProfileCheckAccountRequest; reply: ProfileCheckAccountReply }
+  'profile:check_username': { request: ProfileCheckUsernameRequest; reply: ProfileCheckUsernameReply }
+  'profile:contact_hint': { request: ProfileContactHintRequest; reply: ProfileContactHintReply }
+  'profile:deactivate': { request: ProfileDeactivateRequest; reply: ProfileDeactivateReply }
+  'profile:get': { request: ProfileGetRequest; reply: ProfileGetReply }
   'profile:login': { request: ProfileLoginRequest; reply: ProfileLoginReply }
+  'profile:logout': { request: ProfileLogoutRequest; reply: ProfileLogoutReply }
+  'profile:query': { request: ProfileQueryRequest; reply: ProfileQueryReply }
   'profile:register': { request: ProfileRegisterRequest; reply: ProfileRegisterReply }
+  'profile:reset_password': { request: ProfileResetPasswordRequest; reply: ProfileResetPasswordReply }
+  'profile:set_password': { request: ProfileSetPasswordRequest; reply: ProfileSetPasswordReply }
+  'profile:sudo': { request: ProfileSudoRequest; reply: ProfileSudoReply }
+  'profile:unbind_thirdpid': { request: ProfileUnbindThirdpidRequest; reply: ProfileUnbindThirdpidReply }
+  'profile:update': { request: ProfileUpdateRequest; reply: ProfileUpdateReply }
   'server:info': { request: ServerInfoRequest; reply: ServerInfoReply }
   'server:ping': { request: ServerPingRequest; reply: ServerPingReply }
+  'verification:request': { request: VerificationRequestRequest; reply: VerificationRequestReply }
+  'verification:verify': { request: VerificationVerifyRequest; reply: VerificationVerifyReply }
 }
 
 /** Event payload types by event type. */

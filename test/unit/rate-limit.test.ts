@@ -1,11 +1,11 @@
 // Token-bucket math and the limiter's memory/SQLite behaviour, driven by a hand clock.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createRateLimiter, msUntilToken, refill } from '../../src/rate-limit.ts'
+import { createRateLimiter, msUntilToken, refill, type RuleConfig } from '../../src/rate-limit.ts'
 import { openStore } from '../../src/store/index.ts'
 import { manualClock } from '../support/server.ts'
 
-const rule = { capacity: 3, refillPerSecond: 0.5, subject: 'ip' as const }
+const rule: RuleConfig = { capacity: 3, refillPerSecond: 0.5, subject: 'ip' }
 
 test('refill is linear in elapsed time and capped at capacity', () => {
   assert.is(refill({ tokens: 0, updatedAt: 0 }, rule, 1000), 0.5)
@@ -22,7 +22,7 @@ test('msUntilToken rounds up so retrying after it succeeds', () => {
   assert.is(msUntilToken(0.3333, { ...rule, refillPerSecond: 3 }), 223)
 })
 
-function limiterWith(rules: Record<string, typeof rule & { types?: string[] }>, clock = manualClock()) {
+function limiterWith(rules: Record<string, RuleConfig>, clock = manualClock()) {
   const store = openStore(':memory:', { synchronous: 'normal', busyTimeoutMs: 0 })
   const limiter = createRateLimiter({ enabled: true, flushIntervalMs: 1000, rules }, store.rateBuckets, clock)
   return { store, limiter, clock }
@@ -67,7 +67,7 @@ test('subjects are independent; a disabled limiter allows everything', () => {
 
 test('flush writes drained buckets and forgets refilled ones; a new limiter resumes from the store', () => {
   const clock = manualClock()
-  const { limiter, store } = limiterWith({ login: rule, conn: { ...rule, subject: 'connection' } as never }, clock)
+  const { limiter, store } = limiterWith({ login: rule, conn: { ...rule, subject: 'connection' } }, clock)
   const r = limiter.rule('login')!
   for (let i = 0; i < 3; i++) limiter.take([{ rule: r, subject: 'ip1' }])
   limiter.take([{ rule: limiter.rule('conn')!, subject: 'c1' }])
@@ -87,7 +87,7 @@ test('rulesForType and everyMessageRules select by types; account/destination ru
   const { limiter } = limiterWith({
     every: { ...rule, subject: 'connection', types: ['*'] },
     login: { ...rule, types: ['profile:login'] },
-    account: { ...rule, subject: 'account' as never, types: ['profile:login'] },
+    account: { ...rule, subject: 'account', types: ['profile:login'] },
     bad: { ...rule, subject: 'connection', types: ['malformed'] },
   })
   assert.equal(limiter.everyMessageRules.map((r) => r.name), ['every'])

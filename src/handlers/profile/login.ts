@@ -3,11 +3,14 @@
  * - unknown user and wrong password both answer invalid_creds after exactly one argon2 evaluation
  * - per-account bucket (login_account) and a growing backoff after consecutive failures → ratelimit_exceed
  * - status is revealed only to someone holding the password: user_disabled, confirmation_required
- * - password_not_set for accounts created without one; invalid_token for a bad verificationToken
+ * - password_not_set for accounts created without one
+ * - with a verificationToken (purpose login) instead of a password: invalid_token unless it is this
+ *   account's (and this 3PID's); neither the bucket nor the backoff applies, and success clears the backoff
  * - success sends device:new_login to the account's other online devices
  */
 import { findByLoginKey, loginKey } from '../../accounts/lookup.ts'
 import { loginAsNewDevice } from '../../accounts/devices.ts'
+import { loginWithToken } from '../../accounts/verification-login.ts'
 import { ProtocolError } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
 
@@ -17,16 +20,13 @@ export default defineHandler({
   async handle(ctx) {
     const { payload, store, clock, config } = ctx
     const key = loginKey(payload)
+    if (payload.verificationToken !== undefined) return loginWithToken(ctx, key, payload.verificationToken)
     // Charged for unknown names too, so the limiter answers the same whether the account exists.
     ctx.limiter.enforce('login_account', key ?? 'invalid')
     const account = await findByLoginKey(store.accounts, key)
     const now = clock.now()
     if (account && account.loginBlockedUntil > now) {
       throw new ProtocolError('ratelimit_exceed', { retryAfter: account.loginBlockedUntil - now })
-    }
-    if (payload.verificationToken !== undefined) {
-      // One-time codes arrive with the verification issue; until then no token is valid.
-      throw new ProtocolError('invalid_token')
     }
 
     const { ok, needsRehash } = await ctx.passwords.verify(account?.passwordHash ?? null, payload.password ?? '')

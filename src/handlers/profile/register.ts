@@ -3,48 +3,48 @@
  * - reg_disabled when registration.mode is "closed"
  * - id_exists when the username or a 3PID is taken (enforced by unique indexes, so races lose cleanly)
  * - weak_password (errPayload.reason) by the password policy; invalid_payload for a malformed 3PID
- * - in "verified" mode the account is pending (confirmationRequired) until confirmed
+ * - in "verified" mode the account is pending (confirmationRequired) and a confirmation code goes to
+ *   its 3PID (one is required there; `confirmation` carries its verificationID)
+ * - with a signup verificationToken for one of its 3PIDs the account is active at once in any mode,
+ *   that 3PID verified, and the password optional; invalid_token for any other token
+ * - a conflict with an expired pending account purges it and tries again
  * - loginOnSuccess logs in at once as a new device (loginPayload)
  */
+import { createAccount } from '../../accounts/create.ts'
 import { loginAsNewDevice } from '../../accounts/devices.ts'
 import { requireStrongPassword } from '../../accounts/passwords.ts'
-import { generateAccountID } from '../../auth/tokens.ts'
+import { retryAfterPurge, sendConfirmation, useSignupToken } from '../../accounts/verification-signup.ts'
 import { ProtocolError, invalidField } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
-import { formatUserID, normaliseUsername, parseThirdPID, type ThirdPID } from '../../identifiers.ts'
+import { normaliseUsername, parseThirdPID, type ThirdPID } from '../../identifiers.ts'
 import type { ProfileClaims } from '../../types/schemas.ts'
 
 export default defineHandler({
   type: 'profile:register',
   auth: 'none',
   async handle(ctx) {
-    const { payload, config, store, clock } = ctx
+    const { payload, config } = ctx
     if (config.registration.mode === 'closed') throw new ProtocolError('reg_disabled')
 
     const username = payload.username === undefined ? null : normaliseUsername(payload.username)
     if (username === null && payload.username !== undefined) throw invalidField('/payload/username', 'is not a valid username')
     const thirdPIDs = normaliseThirdPIDs(payload.thirdPIDs ?? [])
-    if (payload.verificationToken !== undefined) throw new ProtocolError('invalid_token')
-    if (payload.password === undefined) throw invalidField('/payload/password', 'is required without a verificationToken')
-    requireStrongPassword(ctx, payload.password, { username, thirdPIDs })
-    // Cheap pre-check so a taken name costs no argon2; the unique index still decides races.
-    if (username && (await store.accounts.usernameTaken(username))) throw new ProtocolError('id_exists', { field: 'username' })
+    const token = payload.verificationToken
+    const password = payload.password ?? null
+    if (password === null && token === undefined) throw invalidField('/payload/password', 'is required without a verificationToken')
+    if (password !== null) requireStrongPassword(ctx, password, { username, thirdPIDs })
+    const confirmByCode = token === undefined && config.registration.mode === 'verified'
+    if (confirmByCode && thirdPIDs.length === 0) throw invalidField('/payload/thirdPIDs', 'is required: the confirmation code is sent to one')
+    // A signup token proves one of the 3PIDs, so the account is active at once whatever the mode.
+    const proven = token === undefined ? null : await useSignupToken(ctx, token, { username, thirdPIDs })
 
-    const passwordHash = await ctx.passwords.hash(payload.password)
-    const id = generateAccountID()
-    const status = config.registration.mode === 'verified' ? 'pending' : 'active'
-    const account = await store.accounts.create({
-      id,
-      username,
-      userID: formatUserID(username ?? id, config.server.domains[0]),
-      passwordHash,
-      status,
-      profile: withoutNulls(payload.profile ?? {}),
-      thirdPIDs: thirdPIDs.map((t) => ({ ...t, verified: false })),
-      now: clock.now(),
-    })
+    const status = confirmByCode ? 'pending' : 'active'
+    const profile = withoutNulls(payload.profile ?? {})
+    const account = await retryAfterPurge(ctx, () => createAccount(ctx, { username, thirdPIDs, password, status, profile }))
+    if (proven) await ctx.store.verifications.markVerified(account.id, proven)
+    const confirmation = status === 'pending' ? await sendConfirmation(ctx, account) : undefined
     const loginPayload = payload.loginOnSuccess && status === 'active' ? await loginAsNewDevice(ctx, account, payload) : undefined
-    return { userID: account.userID, confirmationRequired: status === 'pending', ...(loginPayload && { loginPayload }) }
+    return { userID: account.userID, confirmationRequired: status === 'pending', ...(confirmation && { confirmation }), ...(loginPayload && { loginPayload }) }
   },
 })
 

@@ -1,0 +1,58 @@
+// Child processes for the benchmark: start a server pinned to a core, read its CPU time and RSS from /proc.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+
+export const hasTaskset = spawnSync('taskset', ['-V']).status === 0
+const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
+
+export interface ServerProcess {
+  child: ChildProcess
+  url: string
+  pid: number
+  stop(): Promise<void>
+}
+
+/** Spawns `command`, pinned to `cpu` when taskset exists, and waits for its "listening on ws://…" line. */
+export function startProcess(command: string[], cpu?: string): Promise<ServerProcess> {
+  const argv = hasTaskset && cpu !== undefined ? ['taskset', '-c', cpu, ...command] : command
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (chunk) => (err += chunk))
+    child.stdout!.on('data', (chunk) => {
+      out += chunk
+      const match = /listening on (ws:\/\/\S+)/.exec(out)
+      if (match)
+        resolve({
+          child,
+          url: match[1]!,
+          pid: child.pid!,
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', () => done())
+              child.kill('SIGTERM')
+              setTimeout(() => child.kill('SIGKILL'), 10_000).unref()
+            }),
+        })
+    })
+    child.once('exit', (code) => reject(new Error(`${command.join(' ')} exited ${code}: ${err}`)))
+  })
+}
+
+/** User+system CPU seconds the process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+}
+
+/** Resident set size in bytes. */
+export function rssBytes(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return Number(match![1]) * 1024
+}
+
+/** Pins this process (the load generator) to a core. */
+export function pinSelf(cpu: string): void {
+  if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', cpu, String(process.pid)])
+}

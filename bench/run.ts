@@ -1,0 +1,210 @@
+// npm run bench: Hafnium against a raw ws echo server (the ceiling), same load generator, same settings.
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { closedLoop, openConnections, openLoop, summarize, type Conn } from './load.ts'
+import { cpuSeconds, hasTaskset, pinSelf, rssBytes, startProcess, type ServerProcess } from './processes.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '10' },
+    idle: { type: 'string', default: '20000' },
+    only: { type: 'string' },
+  },
+})
+const runs = Number(args.runs)
+const seconds = Number(args.seconds)
+const idleCount = Number(args.idle)
+const want = (name: string) => !args.only || args.only.split(',').includes(name)
+const root = new URL('..', import.meta.url).pathname
+const SERVER_CPU = '0'
+const LOAD_CPU = '1'
+const CONNS = 64
+const IN_FLIGHT = 8
+
+type Row = Record<string, number | string>
+const results: Record<string, Row> = {}
+const log = (line: string) => process.stderr.write(line + '\n')
+
+pinSelf(LOAD_CPU)
+
+const echo = () => startProcess([process.execPath, '--import', 'tsx', join(root, 'bench/echo-server.ts'), '0'], SERVER_CPU)
+async function hafnium(cpu: string | undefined = SERVER_CPU): Promise<ServerProcess & { dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'hafnium-bench-'))
+  const server = await startProcess(
+    [process.execPath, join(root, 'bin/hafnium.js'), 'serve', '--config', join(root, 'bench/bench.config.json'), '--port', '0', '--db', join(dir, 'bench.db')],
+    cpu,
+  )
+  return { ...server, dir, stop: async () => (await server.stop(), rmSync(dir, { recursive: true, force: true })) }
+}
+
+/** Runs a load function while recording the server's CPU time and peak RSS. */
+async function measure<T extends { perSecond: number }>(server: ServerProcess, run: () => Promise<T>): Promise<T & { cpu: number; rssMiB: number }> {
+  const cpu0 = cpuSeconds(server.pid)
+  const started = performance.now()
+  const result = await run()
+  const cpu = (cpuSeconds(server.pid) - cpu0) / ((performance.now() - started) / 1000)
+  return { ...result, cpu: Math.round(cpu * 100) / 100, rssMiB: Math.round(rssBytes(server.pid) / 2 ** 20) }
+}
+
+async function account(conn: Conn, name: string, password = 'tulip-harbour-' + name.length + '-' + Math.random().toString(36).slice(2)) {
+  const reg = await conn.send('profile:register', { username: name, password, loginOnSuccess: true })
+  if (!reg.ok) throw new Error(`register ${name}: ${JSON.stringify(reg.payload)}`)
+  return { password, authToken: reg.payload.loginPayload.authToken as string }
+}
+
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+function medianRow(rows: Row[]): Row {
+  const best = rows.map((r) => Number(r.perSecond))
+  const chosen = rows[best.indexOf(median(best))]!
+  return { ...chosen, runs: rows.length }
+}
+
+async function throughput() {
+  const echoRows: Row[] = []
+  const pingRows: Row[] = []
+  const getRows: Row[] = []
+  for (let run = 1; run <= runs; run++) {
+    log(`throughput run ${run}/${runs}: echo`)
+    const e = await echo()
+    let conns = await openConnections(e.url, CONNS)
+    echoRows.push(await measure(e, async () => summarize(await closedLoop(conns, IN_FLIGHT, seconds, (c) => c.send('server:ping', {})))))
+    conns.forEach((c) => c.ws.terminate())
+    await e.stop()
+
+    log(`throughput run ${run}/${runs}: hafnium`)
+    const h = await hafnium()
+    conns = await openConnections(h.url, CONNS)
+    const { authToken } = await account(conns[0]!, 'bench')
+    await Promise.all(conns.map((c) => c.send('profile:auth', { authToken })))
+    pingRows.push(await measure(h, async () => summarize(await closedLoop(conns, IN_FLIGHT, seconds, (c) => c.send('server:ping', {})))))
+    getRows.push(await measure(h, async () => summarize(await closedLoop(conns, IN_FLIGHT, seconds, (c) => c.send('profile:get', {})))))
+    conns.forEach((c) => c.ws.terminate())
+    await h.stop()
+  }
+  results.echo = medianRow(echoRows)
+  results.ping = medianRow(pingRows)
+  results.get = medianRow(getRows)
+}
+
+async function latency() {
+  const echoPeak = Number(results.echo?.perSecond ?? 20000)
+  const getPeak = Number(results.get?.perSecond ?? 10000)
+  log('latency at 50% of peak: echo')
+  const e = await echo()
+  let conns = await openConnections(e.url, CONNS)
+  results.echo_half = { ...(await measure(e, async () => summarize(await openLoop(conns, echoPeak / 2, seconds, (c) => c.send('server:ping', {}))))), rate: Math.round(echoPeak / 2) }
+  conns.forEach((c) => c.ws.terminate())
+  await e.stop()
+  log('latency at 50% of peak: hafnium profile:get')
+  const h = await hafnium()
+  conns = await openConnections(h.url, CONNS)
+  const { authToken } = await account(conns[0]!, 'bench')
+  await Promise.all(conns.map((c) => c.send('profile:auth', { authToken })))
+  results.get_half = { ...(await measure(h, async () => summarize(await openLoop(conns, getPeak / 2, seconds, (c) => c.send('profile:get', {}))))), rate: Math.round(getPeak / 2) }
+  conns.forEach((c) => c.ws.terminate())
+  await h.stop()
+}
+
+async function idleMemory() {
+  for (const kind of ['echo', 'hafnium'] as const) {
+    log(`memory: ${idleCount} idle connections on ${kind}`)
+    const server = kind === 'echo' ? await echo() : await hafnium()
+    const setup = (await openConnections(server.url, 1))[0]!
+    const authToken = kind === 'hafnium' ? (await account(setup, 'idle')).authToken : ''
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const before = rssBytes(server.pid)
+    const conns = await openConnections(server.url, idleCount, 500)
+    for (let i = 0; i < conns.length; i += 1000) {
+      await Promise.all(conns.slice(i, i + 1000).map((c) => (kind === 'hafnium' ? c.send('profile:auth', { authToken }) : c.send('server:ping', {}))))
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const after = rssBytes(server.pid)
+    results[`idle_${kind}`] = { perSecond: 0, connections: conns.length, bytesPerConnection: Math.round((after - before) / conns.length), rssMiB: Math.round(after / 2 ** 20) }
+    conns.forEach((c) => c.ws.terminate())
+    setup.ws.terminate()
+    await server.stop()
+  }
+}
+
+async function logins() {
+  log('argon2 ceiling (all cores)')
+  const ceiling = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench/argon2-ceiling.ts'), String(Math.min(seconds, 5))])
+  const argon2PerSecond = Math.round(JSON.parse(ceiling.stdout.toString()).perSecond)
+  log('logins: hafnium, unpinned so argon2 may use every core')
+  const h = await hafnium(undefined)
+  const conns = await openConnections(h.url, CONNS)
+  const users = await Promise.all(conns.map((c, i) => account(c, `user${i}`)))
+  const canary = (await openConnections(h.url, 1))[0]!
+  let stop = false
+  const canaryRtts: number[] = []
+  const canaryLoop = (async () => {
+    while (!stop) {
+      const t0 = performance.now()
+      await canary.send('server:ping', {})
+      canaryRtts.push(performance.now() - t0)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })()
+  const users2 = new Map(conns.map((c, i) => [c, i]))
+  const row = await measure(h, async () =>
+    summarize(await closedLoop(conns, 1, seconds, (c) => c.send('profile:login', { username: `user${users2.get(c)}`, password: users[users2.get(c)!]!.password }))),
+  )
+  stop = true
+  await canaryLoop
+  const sorted = Float64Array.from(canaryRtts).sort()
+  results.login = { ...row, argon2PerSecond, ofCeiling: Math.round((row.perSecond / argon2PerSecond) * 100) / 100, canaryP99: Math.round(sorted[Math.floor(sorted.length * 0.99)]! * 100) / 100 }
+
+  log('profile:auth per second')
+  const { authToken } = users[0]!
+  results.auth = await measure(h, async () => summarize(await closedLoop(conns, IN_FLIGHT, seconds, (c) => c.send('profile:auth', { authToken }))))
+  conns.forEach((c) => c.ws.terminate())
+  canary.ws.terminate()
+  await h.stop()
+}
+
+const started = performance.now()
+if (want('throughput')) await throughput()
+if (want('latency')) await latency()
+if (want('memory')) await idleMemory()
+if (want('logins')) await logins()
+
+const ratio = (a: unknown, b: unknown) => (a && b ? Math.round((Number(a) / Number(b)) * 100) / 100 : undefined)
+const targets = {
+  'profile:get ≥ 0.60 × echo': ratio(results.get?.perSecond, results.echo?.perSecond),
+  'server:ping ≥ 0.70 × echo': ratio(results.ping?.perSecond, results.echo?.perSecond),
+  'p99 at 50% of peak ≤ 5 ms': results.get_half?.p99,
+  'idle bytes/conn ≤ 1.5 × echo': ratio(results.idle_hafnium?.bytesPerConnection, results.idle_echo?.bytesPerConnection),
+  'logins ≥ 0.85 × argon2 ceiling': results.login?.ofCeiling,
+  'canary p99 during logins ≤ 20 ms': results.login?.canaryP99,
+  'profile:auth ≥ 10,000/s': results.auth?.perSecond,
+}
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, pinned: hasTaskset },
+  settings: { runs, seconds, connections: CONNS, inFlight: IN_FLIGHT, idle: idleCount },
+  results,
+  targets,
+  elapsedSeconds: Math.round((performance.now() - started) / 1000),
+}
+mkdirSync(join(root, 'bench/results'), { recursive: true })
+const file = join(root, 'bench/results', `${report.date.slice(0, 10)}.json`)
+writeFileSync(file, JSON.stringify(report, null, 2) + '\n')
+
+const echoRate = Number(results.echo?.perSecond)
+console.log('\n| scenario | round trips/s | × echo | p50 ms | p99 ms | max ms | server CPU | server RSS MiB |')
+console.log('|---|---|---|---|---|---|---|---|')
+for (const [name, row] of Object.entries(results)) {
+  if (name.startsWith('idle_')) continue
+  console.log(`| ${name} | ${row.perSecond} | ${ratio(row.perSecond, echoRate) ?? ''} | ${row.p50} | ${row.p99} | ${row.max} | ${row.cpu} | ${row.rssMiB} |`)
+}
+for (const kind of ['echo', 'hafnium']) {
+  const row = results[`idle_${kind}`]
+  if (row) console.log(`\nidle ${kind}: ${row.connections} connections, ${row.bytesPerConnection} bytes each (RSS ${row.rssMiB} MiB)`)
+}
+console.log('\ntargets:')
+for (const [name, value] of Object.entries(targets)) console.log(`  ${name}: ${value ?? 'not measured'}`)
+console.log(`\nwrote ${file.slice(root.length)} in ${report.elapsedSeconds} s`)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# npm test: runs every test file with uvu (TypeScript through tsx) and fails when any test did not pass.
+# uvu exits 0 when a suite's before() hook throws (its tests count but do not pass), so the totals decide.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+pattern="${1:-.*\.test\.ts$}"
+dir="${2:-test}"
+log=$(mktemp)
+node --import tsx node_modules/uvu/bin.js "$dir" "$pattern" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
+rm -f "$log"
+total=$(printf '%s\n' "$plain" | awk '/^ *Total:/ {print $2}' | tail -1)
+passed=$(printf '%s\n' "$plain" | awk '/^ *Passed:/ {print $2}' | tail -1)
+skipped=$(printf '%s\n' "$plain" | awk '/^ *Skipped:/ {print $2}' | tail -1)
+total=${total:-0}; passed=${passed:-0}; skipped=${skipped:-0}
+failed=$((total - passed - skipped))
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$total" -gt 0 ] && [ "$failed" -eq 0 ]

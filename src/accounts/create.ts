@@ -1,0 +1,41 @@
+// Account creation shared by profile:register and `hafnium user add`: id, user ID, password hash, insert.
+import { generateAccountID } from '../auth/tokens.ts'
+import { ProtocolError } from '../errors.ts'
+import type { Deps } from '../handler.ts'
+import { formatUserID, type ThirdPID } from '../identifiers.ts'
+import type { Account, AccountStatus } from '../store/accounts.ts'
+import type { ProfileClaims } from '../types/schemas.ts'
+
+export interface AccountDraft {
+  /** Canonical (normalised) username, or null for a raw `@<opaque id>@<domain>` user ID. */
+  username: string | null
+  /** Canonical 3PIDs (parseThirdPID); stored unverified. */
+  thirdPIDs: readonly ThirdPID[]
+  /** Already checked against the password policy; null creates an account that cannot log in with one yet. */
+  password: string | null
+  status: AccountStatus
+  profile?: ProfileClaims
+}
+
+/**
+ * Creates the account; id_exists when the username or a 3PID is taken. The user ID's domain is the
+ * first served domain. Hashing happens before the insert's transaction (better-sqlite3 transactions
+ * cannot span an await).
+ */
+export async function createAccount(deps: Pick<Deps, 'config' | 'store' | 'passwords' | 'clock'>, draft: AccountDraft): Promise<Account> {
+  const { config, store } = deps
+  // Cheap pre-check so a taken name costs no argon2; the unique index still decides races.
+  if (draft.username && (await store.accounts.usernameTaken(draft.username))) throw new ProtocolError('id_exists', { field: 'username' })
+  const passwordHash = draft.password === null ? null : await deps.passwords.hash(draft.password)
+  const id = generateAccountID()
+  return store.accounts.create({
+    id,
+    username: draft.username,
+    userID: formatUserID(draft.username ?? id, config.server.domains[0]),
+    passwordHash,
+    status: draft.status,
+    profile: draft.profile ?? {},
+    thirdPIDs: draft.thirdPIDs.map((t) => ({ ...t, verified: false })),
+    now: deps.clock.now(),
+  })
+}

@@ -1,0 +1,232 @@
+// `hafnium user`: account administration on the database file, with or without a server running on it.
+import { existsSync } from 'node:fs'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { createAccount } from '../accounts/create.ts'
+import { findByLoginKey, loginKey } from '../accounts/lookup.ts'
+import { maxPasswordLength, passwordVerdict } from '../accounts/passwords.ts'
+import { createPasswordHasher, type PasswordHasher, type PasswordVerdict } from '../auth/passwords.ts'
+import { ConfigError, loadConfig } from '../config.ts'
+import { ProtocolError } from '../errors.ts'
+import { normaliseUsername, parseThirdPID, parseUserID, type ThirdPID } from '../identifiers.ts'
+import type { Account } from '../store/accounts.ts'
+import { openStore, type Store } from '../store/index.ts'
+import type { Config } from '../types/schemas.ts'
+
+const help = `usage: hafnium user <command> [--config FILE] [--db FILE] …
+
+commands:
+  add USERNAME [--email E] [--phone P] [--password-stdin]   create an active account; prints its user ID
+  list [--json]                                             one line per account (--json: a JSON array)
+  disable USER                                              disable the account and delete all its devices
+  enable USER                                               make the account active (also confirms a pending one)
+  passwd USER --password-stdin                              set a new password and delete all its devices
+
+USER is a username, a user ID (@juliet@localhost), an email address or a phone number.
+Passwords are read from stdin (its first line), never from the command line, where
+other users could see them (ps). Without --password-stdin, "add" creates an account
+that cannot log in with a password until "passwd" sets one.
+
+The commands work beside a running server (SQLite WAL). They do not cut the sockets
+that server has already authenticated: a deleted device's token stops working at its
+next profile:auth, and a live socket keeps its session until it reconnects.
+`
+
+/** A refusal to print as `hafnium user: message`; 2 for usage errors, 1 for failures. */
+class CliError extends Error {
+  constructor(message: string, readonly exitCode: 1 | 2 = 1) {
+    super(message)
+  }
+}
+
+interface Env {
+  config: Readonly<Config>
+  store: Store
+  passwords: PasswordHasher
+  clock: { now(): number }
+}
+
+type Values = { email?: string; phone?: string; 'password-stdin'?: boolean; json?: boolean }
+
+interface Command {
+  options: NonNullable<ParseArgsConfig['options']>
+  /** Names of the positional arguments, for the usage message. */
+  positionals: string[]
+  run(env: Env, values: Values, positionals: string[]): Promise<void>
+}
+
+const commands: Record<string, Command> = {
+  add: { options: { email: { type: 'string' }, phone: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, positionals: ['USERNAME'], run: add },
+  list: { options: { json: { type: 'boolean' } }, positionals: [], run: list },
+  disable: { options: {}, positionals: ['USER'], run: (env, _, [who]) => setStatus(env, who!, 'disabled') },
+  enable: { options: {}, positionals: ['USER'], run: (env, _, [who]) => setStatus(env, who!, 'active') },
+  passwd: { options: { 'password-stdin': { type: 'boolean' } }, positionals: ['USER'], run: passwd },
+}
+
+export async function user(args: string[]): Promise<number> {
+  const [name, ...rest] = args
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    ;(name === undefined ? process.stderr : process.stdout).write(help)
+    return name === undefined ? 2 : 0
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined
+  if (!command) return report(new CliError(`unknown command "${name}"\n\n${help}`, 2))
+  let values: Values & { config?: string; db?: string }
+  let positionals: string[]
+  try {
+    const options = { config: { type: 'string' }, db: { type: 'string' }, ...command.options } as const
+    ;({ values, positionals } = parseArgs({ args: rest, options, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] })
+  } catch (error) {
+    return report(new CliError((error as Error).message, 2))
+  }
+  if (positionals.length !== command.positionals.length) {
+    return report(new CliError(`usage: hafnium user ${[name, ...command.positionals].join(' ')} [options] (see hafnium user --help)`, 2))
+  }
+
+  let config: Readonly<Config>
+  try {
+    config = loadConfig({ file: values.config, overrides: { database: { path: values.db } } })
+  } catch (error) {
+    if (error instanceof ConfigError) return report(new CliError(error.message))
+    throw error
+  }
+  // Only "add" may create the file: a mistyped --db elsewhere should not leave an empty database behind.
+  if (name !== 'add' && config.database.path !== ':memory:' && !existsSync(config.database.path)) {
+    return report(new CliError(`no database at ${config.database.path}`))
+  }
+  let store: Store | undefined
+  try {
+    store = openStore(config.database.path, { ...config.database, lock: false })
+    const passwords = createPasswordHasher({
+      params: config.password.argon2,
+      maxConcurrent: config.password.maxConcurrentHashes,
+      maxQueued: config.password.maxQueuedHashes,
+    })
+    await command.run({ config, store, passwords, clock: { now: Date.now } }, values, positionals)
+    return 0
+  } catch (error) {
+    return report(error instanceof CliError ? error : new CliError((error as Error).message))
+  } finally {
+    store?.close()
+  }
+}
+
+function report(error: CliError): number {
+  process.stderr.write(`hafnium user: ${error.message}\n`)
+  return error.exitCode
+}
+
+async function add(env: Env, values: Values, [input]: string[]): Promise<void> {
+  const username = normaliseUsername(input!)
+  if (!username) throw new CliError(`"${input}" is not a valid username (1..64 characters from a-z 0-9 . _ = - /)`, 2)
+  const thirdPIDs: ThirdPID[] = []
+  for (const [type, value] of [['email', values.email], ['msisdn', values.phone]] as const) {
+    if (value === undefined) continue
+    const thirdPID = parseThirdPID({ type, value })
+    if (!thirdPID) throw new CliError(`"${value}" is not a valid ${type === 'email' ? 'email address' : 'E.164 phone number'}`, 2)
+    thirdPIDs.push(thirdPID)
+  }
+  const password = values['password-stdin'] ? await readPassword() : null
+  if (password !== null) requireStrong(env.config, password, { username, thirdPIDs })
+  try {
+    const account = await createAccount(env, { username, thirdPIDs, password, status: 'active' })
+    process.stdout.write(`${account.userID}\n`)
+  } catch (error) {
+    if (error instanceof ProtocolError && error.errID === 'id_exists') throw new CliError('username or 3PID already taken')
+    throw error
+  }
+}
+
+async function list(env: Env, values: Values): Promise<void> {
+  const rows = []
+  const page = 500
+  for (let offset = 0; ; offset += page) {
+    const accounts = await env.store.accounts.list(offset, page)
+    for (const account of accounts) {
+      rows.push({
+        userID: account.userID,
+        username: account.username,
+        status: account.status,
+        thirdPIDs: account.thirdPIDs,
+        devices: await env.store.devices.count(account.id),
+        createdAt: new Date(account.createdAt).toISOString(),
+      })
+    }
+    if (accounts.length < page) break
+  }
+  if (values.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+  for (const row of rows) {
+    const contacts = row.thirdPIDs.map((t) => t.value).join(',') || '-'
+    const devices = `${row.devices} device${row.devices === 1 ? '' : 's'}`
+    process.stdout.write(`${[row.userID, row.status, contacts, devices, row.createdAt].join('\t')}\n`)
+  }
+}
+
+async function setStatus(env: Env, who: string, status: 'active' | 'disabled'): Promise<void> {
+  const account = await findAccount(env.store, who)
+  await env.store.accounts.setStatus(account.id, status, env.clock.now())
+  if (status === 'active') return void process.stdout.write(`${account.userID} enabled\n`)
+  const deleted = await env.store.devices.revokeAll(account.id)
+  process.stdout.write(`${account.userID} disabled; ${deleted.length} device(s) deleted\n`)
+}
+
+async function passwd(env: Env, values: Values, [who]: string[]): Promise<void> {
+  if (!values['password-stdin']) throw new CliError('passwd reads the new password from stdin: add --password-stdin', 2)
+  const account = await findAccount(env.store, who!)
+  const password = await readPassword()
+  requireStrong(env.config, password, account)
+  const now = env.clock.now()
+  await env.store.accounts.setPasswordHash(account.id, await env.passwords.hash(password), now)
+  await env.store.accounts.clearLoginFailures(account.id)
+  const deleted = await env.store.devices.revokeAll(account.id)
+  process.stdout.write(`${account.userID}: password changed; ${deleted.length} device(s) deleted\n`)
+}
+
+/** By user ID (`@…@…`), else as a login name: username, email or phone number. */
+async function findAccount(store: Store, who: string): Promise<Account> {
+  const account = parseUserID(who)
+    ? ((await store.accounts.byUserID(who)) ?? (await store.accounts.byUserID(who.toLowerCase())))
+    : await findByLoginKey(store.accounts, loginKey({ loginID: who }))
+  if (!account) throw new CliError(`no account "${who}"`)
+  return account
+}
+
+const verdictText: Record<PasswordVerdict, (config: Readonly<Config>) => string> = {
+  too_short: (config) => `shorter than ${config.password.minLength} characters`,
+  too_long: () => `longer than ${maxPasswordLength} characters`,
+  common: () => 'one of the most common passwords',
+  context: () => 'it is or contains the username, an email address, a phone number or the server name',
+}
+
+function requireStrong(config: Readonly<Config>, password: string, account: { username: string | null; thirdPIDs: readonly ThirdPID[] }): void {
+  const verdict = passwordVerdict(config, password, account)
+  if (verdict) throw new CliError(`weak password (${verdict}): ${verdictText[verdict](config)}`)
+}
+
+/** The first line of stdin; from a terminal, read without echo. Never logged or printed. */
+async function readPassword(stdin: NodeJS.ReadStream = process.stdin): Promise<string> {
+  stdin.setEncoding('utf8')
+  const tty = stdin.isTTY
+  if (tty) {
+    process.stderr.write('new password: ')
+    stdin.setRawMode(true)
+  }
+  let text = ''
+  try {
+    read: for await (const chunk of stdin as AsyncIterable<string>) {
+      for (const char of chunk) {
+        if (char === '\n' || (tty && char === '\r')) break read
+        if (tty && (char === '\u0003' || char === '\u0004')) throw new CliError('cancelled')
+        if (tty && (char === '\u007f' || char === '\b')) text = [...text].slice(0, -1).join('')
+        else text += char
+      }
+    }
+  } finally {
+    if (tty) {
+      stdin.setRawMode(false)
+      process.stderr.write('\n')
+    }
+  }
+  text = text.replace(/\r$/, '')
+  if (text === '') throw new CliError('no password on stdin')
+  return text
+}

@@ -1,0 +1,90 @@
+// profile:auth over a real socket: resuming a device on a new connection, lastSeenAt, and every refusal.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { assertValidReply } from '../../support/schemas.ts'
+import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
+
+const clock = manualClock()
+const invalidToken = { errID: 'invalid_token', errText: 'The token is not valid' }
+
+const test = suite<{ t: TestServer; authToken: string; deviceID: string; accountID: string }>('profile:auth')
+
+test.before(async (ctx) => {
+  ctx.t = await startTestServer({}, { clock })
+  const c = await ctx.t.connect()
+  const reg = await c.request('profile:register', { username: 'juliet', password: 'romeo-montague', loginOnSuccess: true, deviceName: 'phone' })
+  assert.is(reg.ok, true, JSON.stringify(reg))
+  ctx.authToken = reg.payload.loginPayload.authToken
+  ctx.deviceID = reg.payload.loginPayload.deviceID
+  ctx.accountID = (await ctx.t.server.store.accounts.byUsername('juliet'))!.id
+  c.close()
+})
+test.after(async (ctx) => ctx.t.close())
+
+test('a valid token on a new socket: {userID, deviceID}, and the connection is authenticated', async ({ t, authToken, deviceID, accountID }) => {
+  const c = await t.connect()
+  assert.is((await c.request('server:ping')).to, undefined)
+  const reply = await c.request('profile:auth', { authToken })
+  assertValidReply('profile:auth', reply)
+  assert.equal(reply.payload, { userID: '@juliet@localhost', deviceID })
+  assert.is(reply.to, '@juliet@localhost')
+  assert.is((await c.request('server:ping')).to, '@juliet@localhost')
+  assert.ok(t.server.sessions.isOnline(accountID, deviceID))
+})
+
+test('updates the device lastSeenAt (and last IP), not its createdAt', async ({ t, authToken, deviceID, accountID }) => {
+  const [before] = await t.server.store.devices.list(accountID)
+  clock.advance(90_000)
+  const c = await t.connect()
+  assert.is((await c.request('profile:auth', { authToken })).ok, true)
+  const [after] = await t.server.store.devices.list(accountID)
+  assert.is(after!.id, deviceID)
+  assert.is(after!.createdAt, before!.createdAt)
+  assert.is(after!.lastSeenAt, before!.lastSeenAt + 90_000)
+  assert.is(after!.lastSeenAt, clock.now())
+  assert.is(after!.lastIP, '127.0.0.1')
+})
+
+test('an unknown token → invalid_token; the connection stays anonymous', async ({ t }) => {
+  const c = await t.connect()
+  const reply = await c.request('profile:auth', { authToken: 'ab'.repeat(32) })
+  assert.equal(reply.payload, invalidToken)
+  assert.is(reply.ok, false)
+  assert.is(reply.to, undefined)
+  assert.is((await c.request('server:ping')).to, undefined)
+})
+
+test('a malformed or missing token → invalid_payload at /payload/authToken', async ({ t, authToken }) => {
+  const c = await t.connect()
+  for (const payload of [{ authToken: authToken.toUpperCase() }, { authToken: authToken.slice(1) }, { authToken: authToken + '0' }, { authToken: 42 }, {}]) {
+    const reply = await c.request('profile:auth', payload)
+    assert.is(reply.payload.errID, 'invalid_payload', JSON.stringify(payload))
+    assert.is(reply.payload.errPayload.errors[0].path, '/payload/authToken')
+  }
+  const extra = await c.request('profile:auth', { authToken, deviceID: 'ABCDEFGHJK' })
+  assert.equal(extra.payload.errPayload.errors, [{ path: '/payload/deviceID', message: 'must NOT have additional properties' }])
+  assert.is(extra.to, undefined)
+})
+
+test('the token of a disabled or pending account → invalid_token; it works again once active', async ({ t, authToken, accountID }) => {
+  const c = await t.connect()
+  for (const status of ['disabled', 'pending'] as const) {
+    await t.server.store.accounts.setStatus(accountID, status, clock.now())
+    const reply = await c.request('profile:auth', { authToken })
+    assert.equal(reply.payload, invalidToken, status)
+    assert.is(reply.to, undefined)
+  }
+  await t.server.store.accounts.setStatus(accountID, 'active', clock.now())
+  assert.is((await c.request('profile:auth', { authToken })).ok, true)
+})
+
+test('the token of a deleted device → invalid_token', async ({ t, accountID }) => {
+  const c = await t.connect()
+  const login = await c.request('profile:login', { username: 'juliet', password: 'romeo-montague' })
+  assert.is(login.ok, true)
+  assert.ok(await t.server.store.devices.revoke(accountID, login.payload.deviceID))
+  const other = await t.connect()
+  assert.equal((await other.request('profile:auth', { authToken: login.payload.authToken })).payload, invalidToken)
+})
+
+test.run()
