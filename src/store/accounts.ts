@@ -1,5 +1,6 @@
 // Accounts and their third-party IDs: registration, look-ups, passwords, status, profile, login failures.
 import type { Database } from 'better-sqlite3'
+import { createReadCache } from './read-cache.ts'
 import { ProtocolError } from '../errors.ts'
 import type { ThirdPID } from '../identifiers.ts'
 import type { ProfileClaims } from '../types/schemas.ts'
@@ -128,6 +129,8 @@ export function createAccountStore(db: Database): AccountStore {
       })),
     }
 
+  const cache = createReadCache<Account>(db, { maxEntries: 10_000, foreignCheckMs: 1000 })
+
   const create = db.transaction((account: NewAccount) => {
     insertAccount.run({ ...account, profile: JSON.stringify(account.profile) })
     for (const t of account.thirdPIDs) insertThirdPID.run(t.type, t.value, account.id, t.verified ? 1 : 0, account.now)
@@ -138,8 +141,8 @@ export function createAccountStore(db: Database): AccountStore {
       uniqueOrIdExists(() => create.immediate(account))
       return toAccount(selectByID.get(account.id))!
     },
-    byID: async (id) => toAccount(selectByID.get(id)),
-    byUserID: async (userID) => toAccount(selectByUserID.get(userID)),
+    byID: async (id) => cache.get('id:' + id, () => toAccount(selectByID.get(id))),
+    byUserID: async (userID) => cache.get('user:' + userID, () => toAccount(selectByUserID.get(userID))),
     byUsername: async (username) => toAccount(selectByUsername.get(username)),
     byThirdPID: async (t) => toAccount(selectByThirdPID.get(t.type, t.value)),
     usernameTaken: async (username) => selectByUsername.get(username) !== undefined,
