@@ -46,6 +46,8 @@ export interface RateLimiter {
   enforce(ruleName: string, subject: string): void
   /** Forgets connection-scoped buckets of a closed connection. */
   dropConnection(connectionID: string): void
+  /** Buckets held in memory (for tests and metrics). */
+  bucketsInMemory(): number
   /** Writes dirty buckets to the store and evicts full ones. */
   flush(): void
   close(): void
@@ -68,7 +70,7 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
   const malformedRules = [...rules.values()].filter((r) => r.types?.includes('malformed'))
   const byType = new Map<string, Rule[]>()
   const entries = new Map<string, Entry>()
-  const connectionKeys = new Map<string, string[]>()
+  const connectionRules = [...rules.values()].filter((r) => r.subject === 'connection')
 
   function entryFor(rule: Rule, subject: string, now: number): Entry {
     const key = rule.name + '\u0000' + subject
@@ -84,10 +86,6 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
         persisted: stored !== undefined,
       }
       entries.set(key, entry)
-      if (rule.subject === 'connection') {
-        const keys = connectionKeys.get(subject)
-        keys ? keys.push(key) : connectionKeys.set(subject, [key])
-      }
     }
     return entry
   }
@@ -132,16 +130,20 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
       const wait = take([{ rule, subject }])
       if (wait > 0) throw new ProtocolError('ratelimit_exceed', { retryAfter: wait })
     },
+    bucketsInMemory: () => entries.size,
     dropConnection(connectionID) {
-      for (const key of connectionKeys.get(connectionID) ?? []) entries.delete(key)
-      connectionKeys.delete(connectionID)
+      for (const rule of connectionRules) entries.delete(rule.name + '\u0000' + connectionID)
     },
     flush() {
       const now = clock.now()
       const save: BucketRow[] = []
       const remove: BucketRow[] = []
       for (const [key, entry] of entries) {
-        if (entry.rule.subject === 'connection') continue
+        if (entry.rule.subject === 'connection') {
+          // Idle sockets would otherwise each keep a bucket; a full one is recreated full on demand.
+          if (refill(entry, entry.rule, now) >= entry.rule.capacity) entries.delete(key)
+          continue
+        }
         // A bucket that has refilled completely is the same as no bucket: forget it, in memory and on disk.
         if (refill(entry, entry.rule, now) >= entry.rule.capacity) {
           entries.delete(key)

@@ -83,6 +83,22 @@ test('flush writes drained buckets and forgets refilled ones; a new limiter resu
   assert.is(store.rateBuckets.load('login', 'ip1'), undefined, 'a full bucket is the same as no bucket')
 })
 
+test('connection buckets are forgotten once refilled, or when the connection closes', () => {
+  const clock = manualClock()
+  const { limiter } = limiterWith({ conn: { ...rule, subject: 'connection' } }, clock)
+  const r = limiter.rule('conn')!
+  limiter.take([{ rule: r, subject: 'c1' }])
+  limiter.take([{ rule: r, subject: 'c2' }])
+  assert.is(limiter.bucketsInMemory(), 2)
+  limiter.flush()
+  assert.is(limiter.bucketsInMemory(), 2, 'not yet refilled')
+  limiter.dropConnection('c1')
+  assert.is(limiter.bucketsInMemory(), 1)
+  clock.advance(2000)
+  limiter.flush()
+  assert.is(limiter.bucketsInMemory(), 0)
+})
+
 test('rulesForType and everyMessageRules select by types; account/destination rules are left to handlers', () => {
   const { limiter } = limiterWith({
     every: { ...rule, subject: 'connection', types: ['*'] },
