@@ -4,7 +4,7 @@ import { formatErrors, type Schemas } from './schemas.ts'
 import type { AnyHandler, Connection, Deps } from './handler.ts'
 import type { Charge, Rule } from './rate-limit.ts'
 import type { Metrics } from './metrics.ts'
-import { StorageBusyError } from './store/errors.ts'
+import { isRetryableStorageError, storageRetryAfterMs } from './store/errors.ts'
 import { HasherBusyError } from './auth/passwords.ts'
 
 export interface Router {
@@ -33,8 +33,13 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     return JSON.stringify(to ? { id, type, from, to, ok, payload } : { id, type, from, ok, payload })
   }
 
+  /** A refusal the router decides itself (no handler ran): counted here. */
   function error(id: string, type: string, from: string, conn: Connection | undefined, errID: ErrID, errPayload?: ErrPayload, errText?: string) {
     metrics.message(table.has(type) ? type : 'unknown', errID)
+    return refusal(id, type, from, conn, errID, errPayload, errText)
+  }
+
+  function refusal(id: string, type: string, from: string, conn: Connection | undefined, errID: ErrID, errPayload?: ErrPayload, errText?: string) {
     const payload = errPayload ? { errID, errText: errText ?? errors[errID], errPayload } : { errID, errText: errText ?? errors[errID] }
     return reply(id, type, from, conn, false, payload)
   }
@@ -101,14 +106,23 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     if (thrown instanceof ProtocolError) {
       metrics.handled(type, thrown.errID, elapsed)
       if (thrown.errID === 'ratelimit_exceed') metrics.rateLimited('handler')
-      return error(id, type, from, conn, thrown.errID, thrown.errPayload)
+      return refusal(id, type, from, conn, thrown.errID, thrown.errPayload)
     }
-    if (thrown instanceof HasherBusyError) return rateLimited(id, type, conn, 1000, from)
-    if (thrown instanceof StorageBusyError) return error(id, type, from, conn, 'storage_busy', { retryAfter: thrown.retryAfterMs })
+    if (thrown instanceof HasherBusyError) {
+      // More argon2 work is waiting than password.maxQueuedHashes allows: refused, not queued.
+      metrics.handled(type, 'ratelimit_exceed', elapsed)
+      metrics.rateLimited(type)
+      return refusal(id, type, from, conn, 'ratelimit_exceed', { retryAfter: 1000 })
+    }
+    if (isRetryableStorageError(thrown)) {
+      metrics.handled(type, 'storage_busy', elapsed)
+      log.warn({ err: thrown, requestID: id, type }, 'storage unavailable; answered storage_busy')
+      return refusal(id, type, from, conn, 'storage_busy', { retryAfter: storageRetryAfterMs })
+    }
     metrics.handled(type, 'internal_error', elapsed)
     // Logged once with the request id; the client learns nothing internal.
     log.error({ err: thrown, requestID: id, type, connection: conn.id }, 'handler failed')
-    return error(id, type, from, conn, 'internal_error')
+    return refusal(id, type, from, conn, 'internal_error')
   }
 
   function rateLimited(id: string, type: string, conn: Connection, wait: number, from = defaultDomain) {

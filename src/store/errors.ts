@@ -1,24 +1,15 @@
-// Store failures the router answers with a retryable error instead of internal_error.
+// Store failures the router answers with a retryable error (storage_busy) instead of internal_error.
 
-/** SQLITE_BUSY/SQLITE_FULL and kin: the write did not happen; the client may retry later. */
-export class StorageBusyError extends Error {
-  constructor(readonly retryAfterMs: number, options?: { cause?: unknown }) {
-    super('storage is temporarily unavailable', options)
-    this.name = 'StorageBusyError'
-  }
+// SQLITE_FULL: disk (or database.maxBytes) full; SQLITE_BUSY/LOCKED: another writer held the file
+// past busy_timeout; SQLITE_IOERR: the disk failed the write. SQLite rolls the statement or
+// transaction back in each case, so nothing half-written remains and a retry is safe.
+const retryableCodes = ['SQLITE_FULL', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR']
+
+/** True for a better-sqlite3 error after which the database is intact and the client may retry. */
+export function isRetryableStorageError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && retryableCodes.some((c) => code === c || code.startsWith(c + '_'))
 }
 
-const retryable = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR'])
-
-/** Runs a store operation, turning a retryable SQLite failure into StorageBusyError. */
-export function retryableStorage<T>(operation: () => T): T {
-  try {
-    return operation()
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? ''
-    if (retryable.has(code) || [...retryable].some((c) => code.startsWith(c + '_'))) {
-      throw new StorageBusyError(1000, { cause: error })
-    }
-    throw error
-  }
-}
+/** How long a client is told to wait before retrying after a storage failure. */
+export const storageRetryAfterMs = 1000

@@ -15,6 +15,8 @@ import { createVerificationStore, type VerificationStore } from './verifications
 export interface StoreOptions {
   synchronous: 'normal' | 'full'
   busyTimeoutMs: number
+  /** Cap on the file's size in bytes (0 or absent: none). */
+  maxBytes?: number
   /** Take the one-server-per-file lock (default true); the admin CLI opens the file beside a running server. */
   lock?: boolean
 }
@@ -42,6 +44,11 @@ export function openStore(path: string, options: StoreOptions): Store {
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
     db.pragma('foreign_keys = ON')
+    if (options.maxBytes) {
+      // Past the cap SQLite answers SQLITE_FULL, exactly as on a full disk: a quota, and a way to test that path.
+      const pageSize = db.pragma('page_size', { simple: true }) as number
+      db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`)
+    }
     migrate(db)
   } catch (error) {
     lock?.release()

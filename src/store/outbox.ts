@@ -73,7 +73,7 @@ export function createOutboxStore(db: Database, key: Buffer): OutboxStore {
           message = JSON.parse(unseal(key, row.channel, row.sealed).toString('utf8')) as OutgoingMessage
         } catch {
           // Sealed under another key (the key file was replaced) or damaged: it can never be sent.
-          fail(row.id, 'cannot unseal: the outbox key changed or the row is damaged', null)
+          fail.immediate(row.id, 'cannot unseal: the outbox key changed or the row is damaged', null)
           continue
         }
         found.push({ id: row.id, attempts: row.attempts, createdAt: row.created_at, message })
@@ -84,7 +84,7 @@ export function createOutboxStore(db: Database, key: Buffer): OutboxStore {
       remove.run(id)
     },
     failed(id, error, nextAttemptAt) {
-      fail(id, error, nextAttemptAt)
+      fail.immediate(id, error, nextAttemptAt)
     },
     pending: () => countPending.get()!.n,
   }

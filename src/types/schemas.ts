@@ -41,6 +41,10 @@ export interface Config {
      * better-sqlite3 blocks the event loop while it waits
      */
     busyTimeoutMs: number;
+    /**
+     * a cap on the database file's size (SQLite max_page_count); 0 = no cap. At the cap writes answer storage_busy
+     */
+    maxBytes: number;
   };
   limits: {
     maxMessageBytes: number;
