@@ -7,6 +7,7 @@ import { startServer, type HafniumServer } from '../../src/server.ts'
 import type { Config } from '../../src/types/schemas.ts'
 import type { Clock } from '../../src/rate-limit.ts'
 import { connect, type TestClient } from './client.ts'
+import { pino } from 'pino'
 import { createLogger } from '../../src/log.ts'
 
 export interface TestServer {
@@ -26,10 +27,14 @@ export const testDefaults: DeepPartial<Config> = {
   log: { level: 'silent' },
 }
 
-export async function startTestServer(overrides: DeepPartial<Config> = {}, options: { clock?: Clock; dir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: DeepPartial<Config> = {},
+  options: { clock?: Clock; dir?: string; /** write the server's log lines here (synchronously) */ logFile?: string } = {},
+): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'hafnium-test-'))
   const config = loadConfig({ overrides: merge(merge(testDefaults, { database: { path: join(dir, 'hafnium.db') } }), overrides) })
-  const server = await startServer(config, { clock: options.clock, logger: createLogger(config.log.level) })
+  const destination = options.logFile ? pino.destination({ dest: options.logFile, sync: true }) : undefined
+  const server = await startServer(config, { clock: options.clock, logger: createLogger(config.log.level, destination) })
   const clients: TestClient[] = []
   return {
     server,
