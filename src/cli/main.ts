@@ -1,4 +1,6 @@
 // The `hafnium` command: dispatches to serve, user, client and conformance.
+import { client } from './client.ts'
+import { conformance } from './conformance.ts'
 import { serve } from './serve.ts'
 import { user } from './user.ts'
 
@@ -14,6 +16,8 @@ commands:
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   serve,
   user,
+  client,
+  conformance,
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,200 @@
+// The interactive side of `hafnium client`: commands, history, tab completion of message types, output as it arrives.
+import { clearLine, createInterface, cursorTo } from 'node:readline'
+import { HafniumError, type HafniumClient, type ReplyEnvelope } from '../client/index.ts'
+import { createStyle, formatEvent, formatReply, formatStatus, prettyJson, useColour } from './client-format.ts'
+
+export interface Io {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean }
+  stdout: NodeJS.WritableStream & { isTTY?: boolean }
+  stderr: NodeJS.WritableStream
+  env: Record<string, string | undefined>
+}
+
+const help = `commands:
+  login USER PASS          log in (USER: username, email or phone number) as a new device
+  register USER PASS       create an account and log in
+  auth TOKEN               authenticate as an existing device
+  logout [all]             revoke this device (or every device)
+  send TYPE [JSON]         send a request, e.g. send profile:get {}
+  TYPE [JSON]              the same, e.g. server:ping
+  {"type": …}              a JSON envelope; id, to and payload are filled in when absent
+  raw TEXT                 send TEXT exactly as typed
+  whoami                   the session of this connection
+  help                     this text
+  quit                     leave (also Ctrl-D)
+`
+
+const commands = ['login', 'register', 'auth', 'logout', 'send', 'raw', 'whoami', 'help', 'quit']
+
+export async function repl(client: HafniumClient, io: Io): Promise<number> {
+  const tty = io.stdin.isTTY === true && io.stdout.isTTY === true
+  const style = createStyle(useColour(io.stdout, io.env))
+  const types = await serverTypes(client)
+  const rl = createInterface({
+    input: io.stdin,
+    output: io.stdout,
+    terminal: tty,
+    historySize: 1000,
+    removeHistoryDuplicates: true,
+    completer: (line: string) => complete(line, types),
+  })
+  const prompt = () => `${client.session ? client.session.userID : client.domain}> `
+  // Output that arrives while the user types is printed above the prompt, which is then redrawn.
+  const print = (text: string) => {
+    if (tty) {
+      clearLine(io.stdout, 0)
+      cursorTo(io.stdout, 0)
+    }
+    io.stdout.write(`${text}\n`)
+    if (tty && !busy && !ended) {
+      rl.setPrompt(prompt())
+      rl.prompt(true)
+    }
+  }
+  let busy = false
+  client.on('*', (_payload, event) => print(formatEvent(event, style)))
+  client.onStray = (_frame, text) => print(style.dim(`· unmatched frame: ${text}`))
+  client.onStatus((status) => {
+    const text = formatStatus(status, style)
+    if (text) print(text)
+  })
+  if (tty) io.stdout.write(style.dim(`connected to ${client.url} (domain ${client.domain}); type help, Tab completes message types\n`))
+
+  let status = 0
+  let ended = false
+  const queue: string[] = []
+  let draining: Promise<void> | undefined
+  const drain = async () => {
+    busy = true
+    for (let line = queue.shift(); line !== undefined; line = queue.shift()) {
+      const result = await run(line.trim(), client, style, print)
+      if (result === 'quit') {
+        queue.length = 0
+        rl.close()
+        break
+      }
+      if (result === 'error') status = 1
+      if (!client.isOpen) {
+        print(style.error('connection lost; giving up'))
+        status = 1
+        rl.close()
+        break
+      }
+    }
+    busy = false
+    if (tty && !ended) {
+      rl.setPrompt(prompt())
+      rl.prompt()
+    }
+  }
+  rl.on('line', (line) => {
+    queue.push(line)
+    draining ??= drain().finally(() => (draining = undefined))
+  })
+  rl.on('SIGINT', () => rl.close())
+  rl.once('close', () => (ended = true))
+  if (tty) {
+    rl.setPrompt(prompt())
+    rl.prompt()
+  }
+  await new Promise<void>((resolve) => rl.once('close', resolve))
+  while (draining) await draining
+  return status
+}
+
+type Outcome = 'ok' | 'error' | 'quit'
+
+async function run(line: string, client: HafniumClient, style: ReturnType<typeof createStyle>, print: (text: string) => void): Promise<Outcome> {
+  if (line === '' || line.startsWith('#')) return 'ok'
+  const [command = '', ...rest] = line.split(/\s+/)
+  const started = Date.now()
+  const show = (reply: ReplyEnvelope): Outcome => {
+    print(formatReply(reply, style, Date.now() - started))
+    return 'ok'
+  }
+  try {
+    switch (command) {
+      case 'help':
+        print(help.trimEnd())
+        return 'ok'
+      case 'quit':
+      case 'exit':
+        return 'quit'
+      case 'whoami':
+        print(client.session ? prettyJson(client.session, style, '') : style.dim('not authenticated'))
+        return 'ok'
+      case 'login':
+      case 'register': {
+        if (rest.length < 2) throw new UsageError(`${command} USER PASS`)
+        const [user, password, ...name] = rest
+        const deviceName = name.length > 0 ? { deviceName: name.join(' ') } : {}
+        const payload = command === 'login' ? { loginID: user, password, ...deviceName } : { username: user, password, loginOnSuccess: true, ...deviceName }
+        return show(await client.send({ type: `profile:${command}`, payload }))
+      }
+      case 'auth':
+        if (rest.length !== 1) throw new UsageError('auth TOKEN')
+        return show(await client.send({ type: 'profile:auth', payload: { authToken: rest[0] } }))
+      case 'logout':
+        return show(await client.send({ type: 'profile:logout', payload: rest[0] === 'all' ? { allDevices: true } : {} }))
+      case 'raw':
+        return show(await client.sendRaw(line.slice(3).trim()))
+      case 'send':
+        return show(await sendTyped(client, line.slice(4).trim()))
+      default:
+        if (line.startsWith('{')) {
+          JSON.parse(line)
+          return show(await client.sendRaw(completeEnvelope(line, client.domain)))
+        }
+        if (/^[\w.-]+:[\w.-]+$/.test(command)) return show(await sendTyped(client, line))
+        throw new UsageError(`unknown command "${command}"; type help`)
+    }
+  } catch (error) {
+    const message = error instanceof UsageError ? `usage: ${error.message}` : (error as Error).message
+    print(style.error(error instanceof HafniumError ? error.message : message))
+    return error instanceof UsageError || error instanceof SyntaxError ? 'ok' : 'error'
+  }
+}
+
+/** `TYPE [JSON payload]`. */
+function sendTyped(client: HafniumClient, text: string): Promise<ReplyEnvelope> {
+  const space = text.search(/\s/)
+  const type = space === -1 ? text : text.slice(0, space)
+  if (type === '') throw new UsageError('send TYPE [JSON]')
+  const json = space === -1 ? '' : text.slice(space).trim()
+  const payload: unknown = json === '' ? {} : JSON.parse(json)
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new UsageError('send TYPE {json object}')
+  return client.send({ type, payload })
+}
+
+class UsageError extends Error {}
+
+/** Message types for completion, from server:info (none if the server does not answer it). */
+async function serverTypes(client: HafniumClient): Promise<string[]> {
+  try {
+    const info = await client.request('server:info', {})
+    return Array.isArray(info.types) ? info.types.filter((t): t is string => typeof t === 'string') : []
+  } catch {
+    return []
+  }
+}
+
+export function complete(line: string, types: string[]): [string[], string] {
+  const words = line.split(' ')
+  const last = words.at(-1) ?? ''
+  const candidates = words.length === 1 ? [...commands, ...types] : words.length === 2 && words[0] === 'send' ? types : []
+  return [candidates.filter((c) => c.startsWith(last)), last]
+}
+
+/** A line that is a JSON object with a `type` gets the `id`, `to` and `payload` it lacks; anything else goes as written. */
+export function completeEnvelope(line: string, domain: string): string {
+  let value: unknown
+  try {
+    value = JSON.parse(line)
+  } catch {
+    return line
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('type' in value)) return line
+  return JSON.stringify({ id: `cli${++lineIds}`, to: domain, payload: {}, ...value })
+}
+
+let lineIds = 0

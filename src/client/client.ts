@@ -1,0 +1,167 @@
+// HafniumClient: requests typed by the schemas, events as callbacks or an async iterator, login helpers.
+import { Channel } from './channel.ts'
+import { createEmitter, createQueue, type Queue, type Unsubscribe } from './emitter.ts'
+import { HafniumConnectionError, HafniumError } from './errors.ts'
+import { normaliseUrl } from './socket.ts'
+import { createTimers, retryOptions } from './timing.ts'
+import type {
+  ClientOptions, ErrorPayload, EventEnvelope, EventPayload, ReplyEnvelope, ReplyPayload, RequestOptions, RequestPayload, Session, Status,
+} from './types.ts'
+
+export class HafniumClient {
+  readonly url: string
+  /** Frames the client could not match (not JSON, or answering nothing it sent): for debugging tools. */
+  onStray: ((frame: unknown, text: string) => void) | undefined
+  /** Every text frame as it arrives, before replies and events are dispatched: for tools that log the wire in order. */
+  onFrame: ((text: string) => void) | undefined
+
+  readonly #options: ClientOptions
+  readonly #channel: Channel
+  readonly #timers = createTimers()
+  readonly #events = createEmitter<[unknown, EventEnvelope]>()
+  readonly #statuses = createEmitter<[Status]>()
+  readonly #queues = new Set<Queue<EventEnvelope>>()
+
+  /** Opens a connection; rejects with a HafniumConnectionError (bad URL, refused, HTTP error…). */
+  static async connect(url: string, options: ClientOptions = {}): Promise<HafniumClient> {
+    const client = new HafniumClient(normaliseUrl(url), options)
+    await client.#channel.open()
+    if (!options.domain) await client.#discoverDomain()
+    return client
+  }
+
+  private constructor(url: string, options: ClientOptions) {
+    this.url = url
+    this.#options = options
+    this.#channel = new Channel(url, options, this.#timers, {
+      event: (event) => this.#events.emit(event.type, event.payload, event),
+      status: (status) => {
+        if (status.status === 'closed') for (const queue of this.#queues) queue.end()
+        this.#statuses.emit('status', status)
+      },
+      stray: (frame, text) => this.onStray?.(frame, text),
+      frame: (text) => this.onFrame?.(text),
+    })
+  }
+
+  /** The `to` of requests (see ClientOptions.domain). */
+  get domain(): string {
+    return this.#channel.domain
+  }
+
+  /** The device this client is logged in as: set by login, register and auth replies, cleared by logout and revocation. */
+  get session(): Session | null {
+    return this.#channel.session
+  }
+
+  /** False once close() (or a reconnect that gave up) ended the client for good. */
+  get isOpen(): boolean {
+    return this.#channel.state !== 'closed'
+  }
+
+  /** Sends a request; resolves the reply payload on `ok: true`, rejects with HafniumError on `ok: false`. */
+  async request<T extends string>(type: T, payload?: RequestPayload<T>, options: RequestOptions = {}): Promise<ReplyPayload<T>> {
+    const retry = retryOptions(options.retryRateLimited ?? this.#options.retryRateLimited)
+    for (let attempt = 1; ; attempt++) {
+      const reply = await this.send({ type, payload: (payload ?? {}) as object }, options)
+      if (reply.ok) return reply.payload as ReplyPayload<T>
+      const error = new HafniumError(reply as ReplyEnvelope<ErrorPayload>)
+      const delay = error.errID === 'ratelimit_exceed' ? (error.retryAfter ?? 1000) : undefined
+      if (delay === undefined || !retry || attempt >= retry.maxAttempts || delay > retry.maxWaitMs) throw error
+      await this.#timers.sleep(delay)
+    }
+  }
+
+  /** Sends one envelope (`id` and `to` filled in when absent) and resolves with the whole reply, ok or not. */
+  send(message: { type: string; payload?: object; id?: string; to?: string }, options: RequestOptions = {}): Promise<ReplyEnvelope> {
+    const envelope = { id: message.id ?? this.#channel.nextId(), type: message.type, to: message.to ?? this.domain, payload: message.payload ?? {} }
+    return this.#channel.transmit(JSON.stringify(envelope), envelope, message.id !== undefined, options.timeoutMs)
+  }
+
+  /** Sends text exactly as given (malformed frames, scripts) and resolves with the reply it gets. */
+  sendRaw(text: string, options: RequestOptions = {}): Promise<ReplyEnvelope> {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      // not JSON: the server answers malformed_message with id ""
+    }
+    return this.#channel.transmit(text, parsed, true, options.timeoutMs)
+  }
+
+  /** Calls `fn` for each event of `type` (`*`: every event). Returns an unsubscribe function. */
+  on<T extends string>(type: T, fn: (payload: EventPayload<T>, event: EventEnvelope<T extends '*' ? string : T>) => void): Unsubscribe {
+    return this.#events.on(type, fn as (payload: unknown, event: EventEnvelope) => void)
+  }
+
+  off<T extends string>(type: T, fn: (payload: EventPayload<T>, event: EventEnvelope<T extends '*' ? string : T>) => void): void {
+    this.#events.off(type, fn as (payload: unknown, event: EventEnvelope) => void)
+  }
+
+  /** Events (of `type`, or all) from now on, for `for await`; the loop ends when the client closes. */
+  events<T extends string = string>(type?: T): AsyncIterableIterator<EventEnvelope<T>> {
+    const queue: Queue<EventEnvelope> = createQueue(() => {
+      unsubscribe()
+      this.#queues.delete(queue)
+    })
+    const unsubscribe = this.#events.on(type ?? '*', (_payload, event) => queue.push(event))
+    this.#queues.add(queue)
+    if (!this.isOpen) queue.end()
+    return queue.iterator as AsyncIterableIterator<EventEnvelope<T>>
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<EventEnvelope> {
+    return this.events()
+  }
+
+  /** The next event of `type` (or any) arriving after this call; rejects after `timeoutMs` (default: the request timeout). */
+  async nextEvent<T extends string = string>(type?: T, options: { timeoutMs?: number } = {}): Promise<EventEnvelope<T>> {
+    const events = this.events(type)
+    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs ?? 30_000
+    try {
+      const next = events.next()
+      const result = timeoutMs > 0 ? await this.#timers.race(next, timeoutMs, `no ${type ?? ''} event within ${timeoutMs} ms`) : await next
+      if (result.done) throw new HafniumConnectionError('the client closed before the event arrived', { code: 'closed' })
+      return result.value
+    } finally {
+      await events.return!()
+    }
+  }
+
+  /** Connection life-cycle: disconnected, reconnecting, reconnected (after re-authentication), closed. */
+  onStatus(fn: (status: Status) => void): Unsubscribe {
+    return this.#statuses.on('status', fn)
+  }
+
+  /** Creates an account, and logs this connection in as a new device unless `loginOnSuccess: false` is given. */
+  register(username: string, password: string, extra: Partial<RequestPayload<'profile:register'>> = {}) {
+    return this.request('profile:register', { username, password, loginOnSuccess: true, ...extra })
+  }
+
+  /** Logs in as a new device with a username, email or phone number (`loginID`) and a password. */
+  login(loginID: string, password: string, extra: Partial<RequestPayload<'profile:login'>> = {}) {
+    return this.request('profile:login', { loginID, password, ...extra })
+  }
+
+  /** Authenticates this connection as an existing device (the authToken of an earlier login). */
+  auth(authToken: string) {
+    return this.request('profile:auth', { authToken })
+  }
+
+  /** Revokes this device's token (or every device's); the connection stays open, unauthenticated. */
+  logout(allDevices = false) {
+    return this.request('profile:logout', { allDevices })
+  }
+
+  /** Closes the connection for good; pending requests reject. Resolves once the socket has closed. */
+  close(): Promise<void> {
+    return this.#channel.close()
+  }
+
+  /** The URL's host name, unless the server refuses it with wrong_server and names its own domain in `from`. */
+  async #discoverDomain() {
+    const reply = await this.send({ type: 'server:ping' })
+    const errID = (reply.payload as ErrorPayload | undefined)?.errID
+    if (!reply.ok && errID === 'wrong_server' && typeof reply.from === 'string' && reply.from !== '') this.#channel.domain = reply.from
+  }
+}

@@ -1,0 +1,140 @@
+// Opens one WebSocket (the global one in browsers, `ws` in Node) and turns connection failures into readable errors.
+import { HafniumConnectionError } from './errors.ts'
+import type { WebSocketConstructor, WebSocketLike } from './types.ts'
+
+/** One open socket, as the client uses it. */
+export interface Link {
+  /** false when the socket is no longer open (the frame was not sent). */
+  send(text: string): boolean
+  close(code?: number, reason?: string): void
+}
+
+export interface LinkHandlers {
+  message(text: string): void
+  /** The open socket closed (by either side). */
+  close(code: number, reason: string): void
+}
+
+const OPEN = 1
+
+/** ws://… or wss://…; http(s) URLs are taken as their ws(s) equivalents. Throws a readable error otherwise. */
+export function normaliseUrl(url: string): string {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw badUrl(url)
+  }
+  if (parsed.protocol === 'http:' || parsed.protocol === 'https:') parsed.protocol = parsed.protocol === 'http:' ? 'ws:' : 'wss:'
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw badUrl(url)
+  return parsed.href
+}
+
+function badUrl(url: string) {
+  return new HafniumConnectionError(`"${url}" is not a WebSocket URL (expected ws://HOST:PORT/ or wss://HOST/PATH)`, { code: 'invalid_url' })
+}
+
+export async function openLink(url: string, options: { WebSocket?: WebSocketConstructor; timeoutMs: number }, handlers: LinkHandlers): Promise<Link> {
+  const Ctor = options.WebSocket ?? (await defaultWebSocket())
+  let socket: WebSocketLike
+  try {
+    socket = new Ctor(url)
+  } catch (error) {
+    throw new HafniumConnectionError(`cannot connect to ${url}: ${(error as Error).message}`, { code: 'invalid_url', cause: error })
+  }
+  return new Promise<Link>((resolve, reject) => {
+    let settled = false
+    let opened = false
+    let failure: unknown
+    const fail = (error: HafniumConnectionError) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      reject(error)
+    }
+    const timer = setTimeout(() => {
+      fail(new HafniumConnectionError(`cannot connect to ${url}: no answer within ${options.timeoutMs} ms`, { code: 'timeout' }))
+      socket.close()
+    }, options.timeoutMs)
+    const link: Link = {
+      send(text) {
+        if (socket.readyState !== OPEN) return false
+        socket.send(text)
+        return true
+      },
+      close: (code, reason) => socket.close(code, reason),
+    }
+    socket.onerror = (event) => {
+      failure = event
+      // Before the open, an error is the end: some implementations (Node 20's undici) never send the close event.
+      if (!settled) {
+        fail(connectError(url, event, 1006))
+        try {
+          socket.close()
+        } catch {
+          // not open yet
+        }
+      }
+    }
+    socket.onopen = () => {
+      if (settled) return socket.close()
+      settled = true
+      opened = true
+      clearTimeout(timer)
+      resolve(link)
+    }
+    socket.onmessage = (event) => {
+      // Text frames only (contract §1); a binary frame from the server is ignored.
+      if (typeof event.data === 'string') handlers.message(event.data)
+    }
+    socket.onclose = (event) => {
+      if (!opened) return fail(connectError(url, failure, event.code))
+      handlers.close(event.code, event.reason)
+    }
+  })
+}
+
+/** The global WebSocket (browsers, Node ≥ 22), else the `ws` package, loaded only then. */
+async function defaultWebSocket(): Promise<WebSocketConstructor> {
+  const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  if (global) return global
+  const ws = (await import(/* webpackIgnore: true */ /* @vite-ignore */ 'ws')) as { WebSocket?: unknown; default?: unknown }
+  return (ws.WebSocket ?? ws.default) as WebSocketConstructor
+}
+
+const systemErrors: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (is the server running?)',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ECONNRESET: 'connection reset by the server',
+}
+
+const httpHints: Record<number, string> = {
+  403: ' (this Origin is not allowed)',
+  404: ' (wrong path?)',
+  429: ' (too many connections from this address)',
+  503: ' (the server is shutting down)',
+}
+
+/** `ws` reports the cause on the error event; browsers report nothing but the close code. */
+function connectError(url: string, event: unknown, closeCode: number): HafniumConnectionError {
+  const cause = (event as { error?: unknown } | undefined)?.error
+  const message = (cause as Error | undefined)?.message ?? (event as { message?: string } | undefined)?.message ?? ''
+  const systemCode = (cause as { code?: unknown } | undefined)?.code
+  if (typeof systemCode === 'string' && systemErrors[systemCode]) {
+    return new HafniumConnectionError(`cannot connect to ${url}: ${systemErrors[systemCode]}`, { code: systemCode, cause })
+  }
+  const status = /Unexpected server response: (\d+)/.exec(message)?.[1]
+  if (status) {
+    const hint = httpHints[Number(status)] ?? ''
+    return new HafniumConnectionError(`cannot connect to ${url}: the server answered HTTP ${status} instead of a WebSocket upgrade${hint}`, {
+      code: 'http',
+      status: Number(status),
+      cause,
+    })
+  }
+  const detail = message || `connection failed (close code ${closeCode})`
+  return new HafniumConnectionError(`cannot connect to ${url}: ${detail}`, { code: typeof systemCode === 'string' ? systemCode : 'failed', cause })
+}

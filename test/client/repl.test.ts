@@ -1,0 +1,132 @@
+// `hafnium client` as a process against a real server: --json scripting end to end, piped commands, readable failures.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { Readable, Writable } from 'node:stream'
+import { client } from '../../src/cli/client.ts'
+import { runCli } from '../support/process.ts'
+import { startTestServer, type TestServer } from '../support/server.ts'
+import { assertValidReply } from '../support/schemas.ts'
+
+const password = 'balcony-scene-2'
+const test = suite<{ t: TestServer }>('hafnium client')
+
+test.before(async (ctx) => {
+  ctx.t = await startTestServer()
+})
+test.after(async (ctx) => ctx.t.close())
+
+const lines = (text: string) => text.split('\n').filter((line) => line !== '')
+
+/** Runs `hafnium client` in this process with the given stdin lines and environment; collects its output. */
+async function runInProcess(args: string[], input: string[], env: Record<string, string> = {}) {
+  let stdout = ''
+  let stderr = ''
+  const sink = (append: (text: string) => void) =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        append(String(chunk))
+        done()
+      },
+    })
+  const io = {
+    stdin: Readable.from(input.map((line) => `${line}\n`)),
+    stdout: sink((text) => (stdout += text)),
+    stderr: sink((text) => (stderr += text)),
+    env,
+  }
+  const code = await client(args, io)
+  return { code, stdout, stderr }
+}
+
+test('--json: one reply per line, events as lines in wire order, ids kept or filled in, exit 0 at EOF', async ({ t }) => {
+  const input = [
+    '{"type": "server:ping"}',
+    JSON.stringify({ id: 'reg', type: 'profile:register', payload: { username: 'juliet', password, loginOnSuccess: true } }),
+    '',
+    '{"id": "list", "type": "device:list", "to": "localhost", "payload": {}}',
+    'this is not JSON',
+    '{"id": 5, "type": "server:ping", "to": "localhost", "payload": {}}',
+    '{"id": "out", "type": "profile:logout"}',
+  ].join('\n')
+  const { code, stdout, stderr } = await runCli(['client', t.url, '--json'], { input }).exited
+  assert.is(code, 0, stderr)
+  assert.is(stderr, '')
+  const frames = lines(stdout).map((line) => JSON.parse(line))
+  assert.equal(
+    frames.map((f) => [f.id, f.type, f.ok]),
+    [
+      ['cli1', 'server:ping', true],
+      ['reg', 'profile:register', true],
+      ['list', 'device:list', true],
+      ['', '', false],
+      ['', 'server:ping', false],
+      [frames[5].id, 'profile:session_revoked', true],
+      ['out', 'profile:logout', true],
+    ],
+  )
+  assertValidReply('profile:register', frames[1])
+  assertValidReply('device:list', frames[2])
+  assert.is(frames[2].to, '@juliet@localhost')
+  assert.is(frames[3].payload.errID, 'malformed_message')
+  assert.is(frames[4].payload.errID, 'malformed_message')
+  assert.match(frames[5].id, /^ev:/)
+  assert.equal(frames[5].payload, { deviceID: frames[1].payload.loginPayload.deviceID, reason: 'logout' })
+})
+
+test('piped commands (no terminal): replies and events printed in order, nothing after quit', async ({ t }) => {
+  const input = ['help', 'login juliet balcony-scene-2 my laptop', 'whoami', 'send device:list {}', 'profile:get', 'send profile:get {"userID": 5}', 'bogus', 'logout', 'quit', 'server:ping'].join('\n')
+  const run = await runCli(['client', t.url], { input }).exited
+  assert.is(run.code, 0, run.stderr)
+  // The test runner may set FORCE_COLOR, which the child inherits: colour is tested in-process below.
+  const stdout = run.stdout.replace(/\x1b\[[0-9;]*m/g, '')
+  assert.match(stdout, /login USER PASS/)
+  assert.match(stdout, /✓ profile:login {2}\d+ ms\n {2}\{\n {4}"authToken": "[0-9a-f]{64}"/)
+  assert.match(stdout, /"name": "my laptop"/)
+  assert.match(stdout, /"userID": "@juliet@localhost"/)
+  assert.match(stdout, /✗ profile:get invalid_payload: The payload does not match the schema of this message type/)
+  assert.match(stdout, /"path": "\/payload\/userID"/)
+  assert.match(stdout, /unknown command "bogus"; type help/)
+  assert.match(stdout, /⚡ profile:session_revoked \(event\)\n {2}\{\n {4}"deviceID": "[A-Z0-9]{10}",\n {4}"reason": "logout"/)
+  assert.ok(stdout.indexOf('profile:session_revoked') < stdout.indexOf('✓ profile:logout'), 'the event before the reply')
+  assert.not.match(stdout, /✓ server:ping/, 'nothing runs after quit')
+})
+
+test('--json with a connection the server closes: the error is a line, exit 1', async ({ t }) => {
+  // A frame over limits.maxMessageBytes: the server closes with 1009.
+  const huge = JSON.stringify({ id: 'big', type: 'server:ping', to: 'localhost', payload: { pad: 'x'.repeat(70_000) } })
+  const { code, stdout } = await runInProcess([t.url, '--json'], [huge])
+  assert.is(code, 1)
+  const [line] = lines(stdout).map((l) => JSON.parse(l))
+  assert.match(line.error, /connection closed \(1009/)
+  assert.is(line.line, huge)
+})
+
+test('no colour on a pipe; FORCE_COLOR colours the output; NO_COLOR wins over it', async ({ t }) => {
+  const input = ['send profile:check_username {"username": "juliet"}']
+  const piped = await runInProcess([t.url], input)
+  assert.match(piped.stdout, /^✓ profile:check_username {2}\d+ ms\n {2}\{\n {4}"available": false\n {2}\}\n$/)
+  const forced = await runInProcess([t.url], input, { FORCE_COLOR: '1' })
+  assert.match(forced.stdout, '\x1b[32m✓\x1b[39m \x1b[32mprofile:check_username\x1b[39m')
+  assert.match(forced.stdout, '\x1b[36m"available"\x1b[39m: \x1b[34mfalse\x1b[39m')
+  const plain = await runInProcess([t.url], input, { FORCE_COLOR: '1', NO_COLOR: '1' })
+  assert.is(plain.stdout, piped.stdout.replace(/\d+ ms/, plain.stdout.match(/\d+ ms/)![0]))
+})
+
+test('a bad URL, a server that is down, a wrong path: one line on stderr, exit 1', async ({ t }) => {
+  const cases: [string, RegExp][] = [
+    ['localhost:7777', /^hafnium client: "localhost:7777" is not a WebSocket URL \(expected ws:\/\/HOST:PORT\/ or wss:\/\/HOST\/PATH\)\n$/],
+    ['ws://127.0.0.1:1/', /^hafnium client: cannot connect to ws:\/\/127\.0\.0\.1:1\/: connection refused \(is the server running\?\)\n$/],
+    [`${t.url}chat`, /^hafnium client: cannot connect to .*: the server answered HTTP 404 instead of a WebSocket upgrade \(wrong path\?\)\n$/],
+  ]
+  for (const [url, message] of cases) {
+    const { code, stdout, stderr } = await runInProcess([url, '--json'], ['{"type": "server:ping"}'])
+    assert.is(code, 1, url)
+    assert.match(stderr, message)
+    assert.is(stdout, '')
+  }
+  const usage = await runInProcess([], [])
+  assert.is(usage.code, 2)
+  assert.match(usage.stderr, /missing URL/)
+})
+
+test.run()

@@ -1,0 +1,80 @@
+// The conformance suite in-process: it passes against this server (with codes, and under tight rate limits that
+// make it wait), skips what it is told to, and fails the right checks against a broken server.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { runConformance, type ConformanceReport } from '../../src/conformance/index.ts'
+import { startCodeServer } from '../support/codes.ts'
+import { startTestServer } from '../support/server.ts'
+import { startBrokenServer } from './broken.ts'
+
+const test = suite('conformance (in-process)')
+
+const failures = (report: ConformanceReport) => report.results.filter((r) => r.status === 'fail').map((r) => `${r.name}: ${r.reason}`)
+
+test('passes against this server, codes group included (outbox file)', async () => {
+  const t = await startCodeServer()
+  try {
+    const seen: string[] = []
+    const report = await runConformance({ url: t.url, outboxFile: t.outboxFile, onResult: (r) => void seen.push(r.name) })
+    assert.equal(failures(report), [])
+    assert.is(report.skipped, 0, JSON.stringify(report.results.filter((r) => r.status === 'skip')))
+    assert.is(report.passed, report.results.length)
+    assert.equal(seen, report.results.map((r) => r.name), 'onResult saw each result as it came')
+    assert.is(new Set(seen).size, seen.length, 'check names are unique')
+    for (const name of ['envelope.malformed.not_json', 'login.invalid_creds', 'device.revoke', 'set_password.ok', 'logout.ok', 'profile.public_view', 'codes.passwordless_login', 'codes.reset_password', 'deactivate.user_disabled']) {
+      assert.ok(seen.includes(name), `ran ${name}`)
+    }
+    assert.equal([report.domain, report.server], ['localhost', { version: report.server!.version, registration: 'open' }])
+  } finally {
+    await t.close()
+  }
+})
+
+test('under tight rate limits it waits retryAfter and still passes; without --outbox codes are skipped; --skip drops a group', async () => {
+  const rules = { register_ip: { capacity: 1, refillPerSecond: 5 }, login_account: { capacity: 2, refillPerSecond: 10 } }
+  const t = await startTestServer({ ratelimit: { enabled: true, rules } })
+  try {
+    const report = await runConformance({ url: t.url, skip: ['admin'] })
+    assert.equal(failures(report), [])
+    const skipped = report.results.filter((r) => r.status === 'skip')
+    assert.ok(skipped.length > 0 && skipped.every((r) => r.group === 'codes' && /needs --outbox/.test(r.reason!)), JSON.stringify(skipped))
+    assert.not.ok(report.results.some((r) => r.group === 'admin'), 'the admin group did not run')
+    const metrics = await t.server.metrics.registry.metrics()
+    const rejections = [...metrics.matchAll(/^hafnium_ratelimit_rejections_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
+    assert.ok(rejections >= 2, `the suite was rate limited (${rejections} times) and waited`)
+  } finally {
+    await t.close()
+  }
+})
+
+test('against a broken server the checks that catch its bugs fail, and the rest still run', async () => {
+  const stub = await startBrokenServer()
+  try {
+    const report = await runConformance({ url: stub.url, domain: 'localhost', timeoutMs: 300 })
+    const status = Object.fromEntries(report.results.map((r) => [r.name, r.status]))
+    assert.equal(
+      [status['server.ping'], status['server.info'], status['register.ok'], status['login.ok']],
+      ['pass', 'pass', 'pass', 'pass'],
+      'what the stub does right passes',
+    )
+    const reasons = Object.fromEntries(report.results.filter((r) => r.status === 'fail').map((r) => [r.name, r.reason]))
+    assert.is(reasons['envelope.malformed.not_json'], 'expected malformed_message, got bad_request')
+    assert.is(reasons['envelope.unhandled'], 'expected unhandled, got bad_request')
+    assert.match(reasons['login.invalid_creds']!, /^expected invalid_creds, got ok: true with \{"authToken":/)
+    assert.match(reasons['register.id_exists']!, /^expected id_exists, got ok: true/)
+    assert.is(reasons['device.new_login'], 'no device:new_login event on the account’s other connection')
+    assert.ok(report.failed > 10)
+    assert.is(status['logout.ok'], 'skip', 'a check whose prerequisite failed is skipped')
+  } finally {
+    await stub.close()
+  }
+})
+
+test('an unknown group is refused; an unreachable server rejects with a connection error', async () => {
+  const unknown = (await runConformance({ url: 'ws://127.0.0.1:1/', skip: ['codez'] }).catch((e: unknown) => e)) as Error
+  assert.match(unknown.message, 'unknown group codez (groups: server, envelope, accounts, devices, profile, codes, admin)')
+  const down = (await runConformance({ url: 'ws://127.0.0.1:1/' }).catch((e: unknown) => e)) as Error
+  assert.match(down.message, 'connection refused (is the server running?)')
+})
+
+test.run()

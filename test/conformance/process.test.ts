@@ -1,0 +1,76 @@
+// `hafnium conformance` as a process: a clear verdict against a `hafnium serve` child (codes group through its
+// outbox file, default rate limits), and exit 1 with FAIL lines against a broken server.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { runCli } from '../support/process.ts'
+import { startBrokenServer } from './broken.ts'
+
+const test = suite<{ dir: string }>('hafnium conformance')
+
+test.before((ctx) => {
+  ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-conformance-'))
+})
+test.after(({ dir }) => rmSync(dir, { recursive: true, force: true }))
+
+test('passes against a freshly started `hafnium serve` (outbox file for codes, default rate limits): exit 0, a summary, a JSON report', async ({ dir }) => {
+  const outbox = join(dir, 'outbox.jsonl')
+  const config = join(dir, 'serve.json')
+  writeFileSync(
+    config,
+    JSON.stringify({
+      delivery: { outboxFile: outbox },
+      log: { level: 'warn' },
+      password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } },
+      // The suite makes 11 password attempts on its account; the default 10 would cost a 10 s wait, which
+      // conformance.test.ts covers with faster buckets. Every other rule is as shipped.
+      ratelimit: { rules: { login_account: { capacity: 20 } } },
+    }),
+  )
+  const server = runCli(['serve', '--config', config, '--port', '0', '--db', join(dir, 'hafnium.db')])
+  try {
+    const url = await server.ready
+    const report = join(dir, 'report.json')
+    const run = await runCli(['conformance', url, '--outbox', outbox, '--json', report]).exited
+    assert.is(run.code, 0, run.stdout + run.stderr)
+    const lines = run.stdout.split('\n').filter((line) => line !== '')
+    const summary = lines.pop()!
+    assert.ok(lines.every((line) => /^PASS [a-z_.]+$/.test(line)), lines.filter((line) => !line.startsWith('PASS')).join('\n'))
+    assert.ok(lines.includes('PASS codes.reset_password') && lines.includes('PASS deactivate.user_disabled'))
+    assert.is(summary, `${lines.length} passed, 0 failed, 0 skipped`)
+    const json = JSON.parse(readFileSync(report, 'utf8'))
+    assert.equal([json.url, json.passed, json.failed, json.skipped, json.results.length], [url, lines.length, 0, 0, lines.length])
+  } finally {
+    server.child.kill('SIGTERM')
+    assert.is((await server.exited).code, 0)
+  }
+})
+
+test('against a broken server: FAIL lines with reasons, the summary, exit 1', async () => {
+  const stub = await startBrokenServer()
+  try {
+    const run = await runCli(['conformance', stub.url, '--domain', 'localhost', '--skip', 'codes,admin', '--timeout', '300']).exited
+    assert.is(run.code, 1)
+    assert.match(run.stdout, /^PASS server\.ping$/m)
+    assert.match(run.stdout, /^FAIL envelope\.unhandled: expected unhandled, got bad_request$/m)
+    assert.match(run.stdout, /^FAIL login\.invalid_creds: expected invalid_creds, got ok: true with \{"authToken":/m)
+    assert.match(run.stdout, /^SKIP logout\.ok: needs set_password\.ok$/m)
+    assert.match(run.stdout, /\n\d+ passed, [1-9]\d* failed, \d+ skipped\n$/)
+    assert.not.match(run.stdout, /codes\.|deactivate\./, 'skipped groups do not run')
+  } finally {
+    await stub.close()
+  }
+})
+
+test('usage errors exit 2; an unreachable server exits 1 with one line', async () => {
+  const unknown = await runCli(['conformance', 'ws://127.0.0.1:1/', '--skip', 'codez']).exited
+  assert.is(unknown.code, 2)
+  assert.match(unknown.stderr, 'unknown group codez')
+  const down = await runCli(['conformance', 'ws://127.0.0.1:1/']).exited
+  assert.is(down.code, 1)
+  assert.is(down.stderr, 'hafnium conformance: cannot connect to ws://127.0.0.1:1/: connection refused (is the server running?)\n')
+})
+
+test.run()
