@@ -77,9 +77,17 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.limits.maxMessageBytes,
+    // A message as a flood of tiny fragments or TCP reads is closed with 1008 (ws ≥ 8.21, CVE-2026-48779).
+    maxFragments: config.limits.maxFragments,
+    maxBufferedChunks: config.limits.maxBufferedChunks,
+    // A peer that never answers our close frame is destroyed after this (ws default: 30 s). ws 8.23 has
+    // the option; @types/ws 8.18 does not list it yet.
+    ...({ closeTimeout: config.server.closeTimeoutMs } as object),
     perMessageDeflate: config.server.perMessageDeflate,
     clientTracking: false,
   })
+  // Open WebSocket connections per client address, and how many of them are not authenticated.
+  const perIP = new Map<string, { total: number; anonymous: number }>()
 
   http.on('request', (req, res) => void answerHttp(req, res))
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -91,18 +99,38 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     if (origin !== undefined && allowedOrigins.size > 0 && !allowedOrigins.has(String(origin))) {
       return refuseUpgrade(socket, 403, 'Forbidden')
     }
+    // Checked before the handshake (handleUpgrade calls back synchronously, so no upgrade slips between).
+    const ip = clientIP(req)
+    const seen = perIP.get(ip)
+    if (seen && (seen.total >= config.limits.maxConnectionsPerIP || seen.anonymous >= config.limits.maxAnonymousPerIP)) {
+      log.warn({ ip, ...seen }, 'connection cap per IP reached; upgrade refused')
+      return refuseUpgrade(socket, 429, 'Too Many Requests')
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      const count = perIP.get(ip) ?? { total: 0, anonymous: 0 }
+      perIP.set(ip, count)
+      count.total++
+      count.anonymous++
       const conn = createConnection(ws, {
         id: `c${(++nextConnection).toString(36)}`,
-        ip: clientIP(req),
+        ip,
         domain: config.server.domains[0],
         router,
         maxQueued: config.limits.maxQueuedPerConnection,
+        authTimeoutMs: config.server.authTimeoutMs,
+        maxBufferedBytes: config.limits.maxBufferedBytes,
+        log,
+        onAuthChange(_conn, authenticated) {
+          count.anonymous += authenticated ? -1 : 1
+        },
         onClose(closed) {
           connections.delete(closed)
           sessions.detach(closed)
           limiter.dropConnection(closed.id)
           metrics.connectionClosed()
+          count.total--
+          if (!closed.session) count.anonymous--
+          if (count.total === 0) perIP.delete(ip)
         },
       })
       connections.add(conn)

@@ -1,5 +1,6 @@
 // Session operations shared by handlers: log in as a new device, revoke devices (store + live sockets).
 import { generateAuthToken, hashToken } from '../auth/tokens.ts'
+import { ProtocolError } from '../errors.ts'
 import type { Context, MessageType } from '../handler.ts'
 import type { RevokeReason } from '../sessions.ts'
 import type { Account } from '../store/accounts.ts'
@@ -13,12 +14,16 @@ export interface LoginPayload {
 /**
  * Creates a device and its authToken, authenticates this connection as it, and tells the
  * account's other online devices (device:new_login). The token leaves only in the reply.
+ * forbidden {maxDevices} when the account already holds limits.maxDevicesPerAccount devices: nothing is
+ * evicted silently; the user revokes one (device:revoke) or resets the password (which revokes all).
  */
 export async function loginAsNewDevice(
   ctx: Context<MessageType>,
   account: Account,
   options: { deviceName?: string | undefined; pushToken?: string | undefined },
 ): Promise<LoginPayload> {
+  const maxDevices = ctx.config.limits.maxDevicesPerAccount
+  if ((await ctx.store.devices.count(account.id)) >= maxDevices) throw new ProtocolError('forbidden', { maxDevices })
   const authToken = generateAuthToken()
   const now = ctx.clock.now()
   const device = await ctx.store.devices.create({

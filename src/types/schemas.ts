@@ -30,6 +30,14 @@ export interface Config {
      * how long SIGTERM waits for in-flight messages
      */
     drainTimeoutMs: number;
+    /**
+     * a connection not authenticated this long after the upgrade (or after its session was revoked) is closed with 1008
+     */
+    authTimeoutMs: number;
+    /**
+     * how long a server-initiated close waits for the peer's close frame before the socket is destroyed
+     */
+    closeTimeoutMs: number;
   };
   database: {
     path: string;
@@ -49,6 +57,36 @@ export interface Config {
   limits: {
     maxMessageBytes: number;
     maxQueuedPerConnection: number;
+    /**
+     * frames one message may be split into (ws maxFragments); past it the connection is closed with 1008
+     */
+    maxFragments: number;
+    /**
+     * TCP reads one incomplete frame may be spread over (ws maxBufferedChunks); past it the connection is closed with 1008
+     */
+    maxBufferedChunks: number;
+    /**
+     * outbound bytes a peer may leave unread; past it the socket is terminated
+     */
+    maxBufferedBytes: number;
+    /**
+     * open WebSocket connections per client address; past it upgrades get HTTP 429
+     */
+    maxConnectionsPerIP: number;
+    /**
+     * unauthenticated WebSocket connections per client address; past it upgrades get HTTP 429
+     */
+    maxAnonymousPerIP: number;
+    /**
+     * devices (logins) one account may hold; a login past it is refused with forbidden {maxDevices}
+     */
+    maxDevicesPerAccount: number;
+  };
+  privacy: {
+    /**
+     * false: profile:check_account, profile:contact_hint and verification:request (login, reset_password) answer alike whether an account exists or not
+     */
+    revealAccounts: boolean;
   };
   registration: {
     mode: "open" | "verified" | "closed";

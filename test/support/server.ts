@@ -19,9 +19,13 @@ export interface TestServer {
   close(): Promise<void>
 }
 
-/** Cheap argon2 and no rate limits unless a test asks for them; everything else as shipped. */
+/**
+ * Cheap argon2, no rate limits, no per-IP connection caps (every test client is 127.0.0.1) and a long
+ * auth deadline unless a test asks for them; everything else as shipped.
+ */
 export const testDefaults: DeepPartial<Config> = {
-  server: { port: 0 },
+  server: { port: 0, authTimeoutMs: 600_000 },
+  limits: { maxConnectionsPerIP: 1_000_000, maxAnonymousPerIP: 1_000_000 },
   password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } },
   ratelimit: { enabled: false },
   log: { level: 'silent' },

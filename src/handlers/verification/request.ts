@@ -8,9 +8,12 @@
  * - an expired pending account holding the 3PID is purged first, so it no longer counts
  * - ratelimit_exceed from the destination rules (retryAfter) or the account's code lock
  * - replaces the destination's live code for that purpose; code and message commit together
+ * - privacy.revealAccounts false: login and reset_password never answer not_found; a missing account
+ *   or 3PID gets a decoy reply (src/accounts/decoy.ts) and nothing is sent
  */
 import { issueCode } from '../../accounts/verification.ts'
 import { unlessStale } from '../../accounts/verification-signup.ts'
+import { decoyCode } from '../../accounts/decoy.ts'
 import { ProtocolError, invalidField } from '../../errors.ts'
 import { defineHandler, type Context } from '../../handler.ts'
 import { normaliseUsername, parseThirdPID, type ThirdPID } from '../../identifiers.ts'
@@ -25,7 +28,18 @@ export default defineHandler({
     const { purpose } = ctx.payload
     const session = ctx.conn.session
     if ((purpose === 'bind' || purpose === 'sudo') && !session) throw new ProtocolError('auth_required')
-    const { thirdPID, owner } = await resolveDestination(ctx)
+    const hide = !ctx.config.privacy.revealAccounts && (purpose === 'login' || purpose === 'reset_password')
+    let destination: Awaited<ReturnType<typeof resolveDestination>>
+    try {
+      destination = await resolveDestination(ctx)
+    } catch (error) {
+      const { username, channel } = ctx.payload
+      if (hide && error instanceof ProtocolError && error.errID === 'not_found' && username !== undefined && channel !== undefined) {
+        return decoyCode(ctx, { username: normaliseUsername(username) ?? username, channel })
+      }
+      throw error
+    }
+    const { thirdPID, owner } = destination
 
     let accountID: string | null
     switch (purpose) {
@@ -36,6 +50,7 @@ export default defineHandler({
         break
       case 'login':
       case 'reset_password':
+        if (!owner && hide) return decoyCode(ctx, { thirdPID })
         if (!owner) throw new ProtocolError('not_found')
         accountID = owner.id
         break
