@@ -1,6 +1,5 @@
 // The outbox store: sealed rows, due order, retries and dead letters, the key file, and no code in the clear on disk.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { suite } from 'uvu'
@@ -8,6 +7,7 @@ import * as assert from 'uvu/assert'
 import { openStore, type Store } from '../../src/store/index.ts'
 import { loadOutboxKey } from '../../src/store/outbox-key.ts'
 import type { OutgoingMessage } from '../../src/store/outbox.ts'
+import { useTempDir } from './support.ts'
 
 const test = suite<{ dir: string }>('outbox store')
 const storeOptions = { synchronous: 'normal', busyTimeoutMs: 200 } as const
@@ -16,10 +16,7 @@ const t0 = Date.UTC(2026, 0, 1)
 const email: OutgoingMessage = { channel: 'email', to: 'juliet@example.org', purpose: 'signup', code: '918273' }
 const sms: OutgoingMessage = { channel: 'msisdn', to: '+33612345678', purpose: 'login', code: '564738' }
 
-test.before((ctx) => {
-  ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-outbox-'))
-})
-test.after(({ dir }) => rmSync(dir, { recursive: true, force: true }))
+useTempDir(test, 'hafnium-outbox-')
 
 function open(dir: string, name: string): Store {
   return openStore(join(dir, name), storeOptions)

@@ -1,6 +1,5 @@
 // The sender over a real SQLite file and a hand-driven clock: console/outboxFile, webhook retries, give-ups, wake, close.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -13,17 +12,14 @@ import type { OutgoingMessage } from '../../src/store/outbox.ts'
 import type { DeepPartial } from '../../src/config.ts'
 import type { Config } from '../../src/types/schemas.ts'
 import { manualClock } from '../support/server.ts'
-import { capturedLogger, closedPort, deferred, deliveryConfig, startReceiver } from './support.ts'
+import { capturedLogger, closedPort, deferred, deliveryConfig, startReceiver, useTempDir } from './support.ts'
 
 const test = suite<{ dir: string }>('delivery sender')
 const t0 = Date.UTC(2026, 0, 1)
 const email: OutgoingMessage = { channel: 'email', to: 'juliet@example.org', purpose: 'signup', code: '918273' }
 const sms: OutgoingMessage = { channel: 'msisdn', to: '+33612345678', purpose: 'login', code: '564738' }
 
-test.before((ctx) => {
-  ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-sender-'))
-})
-test.after(({ dir }) => rmSync(dir, { recursive: true, force: true }))
+useTempDir(test, 'hafnium-sender-')
 
 let dbCounter = 0
 
@@ -135,21 +131,18 @@ test('webhook fails twice (500, 503) then succeeds: retried with backoff, delive
     sms: { transport: 'webhook', url: receiver.url, headers: { Authorization: 'Bearer gateway-secret' } },
     retry: { baseMs: 1000, maxMs: 60000, maxAttempts: 5 },
   })
+  /** After `ms` more, a drain delivers `delivered` messages and the gateway has seen `posts` requests in all. */
+  const after = async (ms: number, delivered: number, posts: number, message?: string) => {
+    t.clock.advance(ms)
+    assert.is(await t.sender.drainOnce(), delivered)
+    assert.is(receiver.received.length, posts, message)
+  }
   t.store.outbox.enqueue(sms, t0)
-  assert.is(await t.sender.drainOnce(), 0)
-  assert.is(receiver.received.length, 1)
-  t.clock.advance(999)
-  assert.is(await t.sender.drainOnce(), 0)
-  assert.is(receiver.received.length, 1, 'not before the first backoff (1 s) has passed')
-  t.clock.advance(1)
-  assert.is(await t.sender.drainOnce(), 0)
-  assert.is(receiver.received.length, 2)
-  t.clock.advance(1999)
-  assert.is(await t.sender.drainOnce(), 0)
-  assert.is(receiver.received.length, 2, 'the second backoff is 2 s')
-  t.clock.advance(1)
-  assert.is(await t.sender.drainOnce(), 1)
-  assert.is(receiver.received.length, 3)
+  await after(0, 0, 1)
+  await after(999, 0, 1, 'not before the first backoff (1 s) has passed')
+  await after(1, 0, 2)
+  await after(1999, 0, 2, 'the second backoff is 2 s')
+  await after(1, 1, 3)
   assert.is(t.store.outbox.pending(), 0)
   t.clock.advance(86_400_000)
   assert.is(await t.sender.drainOnce(), 0)

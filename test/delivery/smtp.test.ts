@@ -1,7 +1,5 @@
 // Email through a real SMTP server (smtp-server on a loopback ephemeral port): the code arrives; 4xx retried, 5xx final.
-import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server'
 import { suite } from 'uvu'
@@ -10,16 +8,13 @@ import { createDeliverySender } from '../../src/delivery/sender.ts'
 import { openStore } from '../../src/store/index.ts'
 import type { OutgoingMessage } from '../../src/store/outbox.ts'
 import { manualClock } from '../support/server.ts'
-import { capturedLogger, closedPort, deliveryConfig } from './support.ts'
+import { capturedLogger, closedPort, deliveryConfig, useTempDir } from './support.ts'
 
 const test = suite<{ dir: string }>('delivery over SMTP')
 const t0 = Date.UTC(2026, 0, 1)
 const email: OutgoingMessage = { channel: 'email', to: 'juliet@example.org', purpose: 'reset_password', code: '918273' }
 
-test.before((ctx) => {
-  ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-smtp-'))
-})
-test.after(({ dir }) => rmSync(dir, { recursive: true, force: true }))
+useTempDir(test, 'hafnium-smtp-')
 
 interface Mail {
   from: string

@@ -1,9 +1,21 @@
-// Helpers for the delivery tests: a config, a captured logger, and an HTTP receiver that answers from a script.
+// Helpers for the delivery tests: a temporary directory, a config, a captured logger, and an HTTP receiver that answers from a script.
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Test } from 'uvu'
 import { loadConfig, type DeepPartial } from '../../src/config.ts'
 import { createLogger } from '../../src/log.ts'
 import type { Config } from '../../src/types/schemas.ts'
+
+/** Gives the suite a fresh temporary directory as `dir`, made before its tests and removed after them. */
+export function useTempDir(test: Test<{ dir: string }>, prefix: string): void {
+  test.before((ctx) => {
+    ctx.dir = mkdtempSync(join(tmpdir(), prefix))
+  })
+  test.after(({ dir }) => rmSync(dir, { recursive: true, force: true }))
+}
 
 export function deliveryConfig(dbPath: string, delivery: DeepPartial<Config['delivery']> = {}): Readonly<Config> {
   return loadConfig({ overrides: { database: { path: dbPath }, log: { level: 'info' }, delivery } })

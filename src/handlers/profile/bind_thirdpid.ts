@@ -7,12 +7,12 @@
  * - the 3PID is stored verified; the token is used by the same transaction that binds it
  */
 import { requireSudo } from '../../accounts/sudo.ts'
+import { requireThirdPID } from '../../accounts/thirdpids.ts'
 import { tokenMatches } from '../../accounts/verification.ts'
 import { unlessStale } from '../../accounts/verification-signup.ts'
 import { hashToken } from '../../auth/tokens.ts'
-import { ProtocolError, invalidField } from '../../errors.ts'
+import { ProtocolError } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
-import { parseThirdPID } from '../../identifiers.ts'
 
 export default defineHandler({
   type: 'profile:bind_thirdpid',
@@ -20,8 +20,7 @@ export default defineHandler({
   async handle(ctx) {
     const { payload, store } = ctx
     const { accountID } = ctx.conn.session!
-    const thirdPID = parseThirdPID(payload.thirdPID)
-    if (!thirdPID) throw invalidField('/payload/thirdPID', 'is not a valid email address or phone number')
+    const thirdPID = requireThirdPID(payload.thirdPID)
     if (!(await tokenMatches(ctx, payload.verificationToken, { purpose: 'bind', accountID, thirdPID }))) throw new ProtocolError('invalid_token')
     const holder = await unlessStale(ctx, await store.accounts.byThirdPID(thirdPID))
     if (holder && holder.id !== accountID) throw new ProtocolError('id_exists')

@@ -10,18 +10,17 @@
  */
 import { revokeAllDevices } from '../../accounts/devices.ts'
 import { requireStrongPassword } from '../../accounts/passwords.ts'
+import { requireThirdPID } from '../../accounts/thirdpids.ts'
 import { consumeToken, tokenMatches } from '../../accounts/verification.ts'
-import { ProtocolError, invalidField } from '../../errors.ts'
+import { ProtocolError } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
-import { parseThirdPID } from '../../identifiers.ts'
 
 export default defineHandler({
   type: 'profile:reset_password',
   auth: 'none',
   async handle(ctx) {
     const { payload, store } = ctx
-    const thirdPID = parseThirdPID(payload.thirdPID)
-    if (!thirdPID) throw invalidField('/payload/thirdPID', 'is not a valid email address or phone number')
+    const thirdPID = requireThirdPID(payload.thirdPID)
     const account = await store.accounts.byThirdPID(thirdPID)
     if (!account) throw new ProtocolError('invalid_token')
     requireStrongPassword(ctx, payload.newPassword, account)

@@ -9,9 +9,9 @@
  * - the 3PID's live codes and tokens for this account go with it
  */
 import { requireSudo } from '../../accounts/sudo.ts'
-import { ProtocolError, invalidField } from '../../errors.ts'
+import { requireThirdPID } from '../../accounts/thirdpids.ts'
+import { ProtocolError } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
-import { parseThirdPID } from '../../identifiers.ts'
 
 export default defineHandler({
   type: 'profile:unbind_thirdpid',
@@ -19,8 +19,7 @@ export default defineHandler({
   async handle(ctx) {
     const { payload, store } = ctx
     const { accountID } = ctx.conn.session!
-    const thirdPID = parseThirdPID(payload.thirdPID)
-    if (!thirdPID) throw invalidField('/payload/thirdPID', 'is not a valid email address or phone number')
+    const thirdPID = requireThirdPID(payload.thirdPID)
     const account = await store.accounts.byID(accountID)
     if (!account?.thirdPIDs.some((t) => t.type === thirdPID.type && t.value === thirdPID.value)) throw new ProtocolError('not_found')
     const others = account.thirdPIDs.filter((t) => t.type !== thirdPID.type).length

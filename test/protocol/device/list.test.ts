@@ -2,6 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
+import { register } from '../../support/accounts.ts'
 import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -13,8 +14,7 @@ test.before(async (ctx) => {
   ctx.t = await startTestServer({}, { clock })
   const c = await ctx.t.connect()
   for (const username of ['juliet', 'romeo']) {
-    const reg = await c.request('profile:register', { username, password })
-    assert.ok(reg.ok, JSON.stringify(reg))
+    await register(c, { username, password })
   }
 })
 test.after(async (ctx) => ctx.t.close())

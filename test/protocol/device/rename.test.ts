@@ -2,6 +2,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
+import { login, register } from '../../support/accounts.ts'
+import type { TestClient } from '../../support/client.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -12,25 +14,17 @@ test.before(async (ctx) => {
   ctx.t = await startTestServer()
   const c = await ctx.t.connect()
   for (const username of ['juliet', 'romeo']) {
-    const reg = await c.request('profile:register', { username, password })
-    assert.ok(reg.ok, JSON.stringify(reg))
+    await register(c, { username, password })
   }
 })
 test.after(async (ctx) => ctx.t.close())
 
-async function login(t: TestServer, username: string) {
-  const client = await t.connect()
-  const reply = await client.request('profile:login', { username, password, deviceName: 'old name' })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return { client, ...(reply.payload as { authToken: string; deviceID: string; userID: string }) }
-}
-
-const names = async (client: Awaited<ReturnType<typeof login>>['client']) =>
+const names = async (client: TestClient) =>
   Object.fromEntries((await client.request('device:list', {})).payload.devices.map((d: { deviceID: string; name: string }) => [d.deviceID, d.name]))
 
 test('renames the current device and another device of the account', async ({ t }) => {
-  const me = await login(t, 'juliet')
-  const other = await login(t, 'juliet')
+  const me = await login(t, { username: 'juliet', password, deviceName: 'old name' })
+  const other = await login(t, { username: 'juliet', password, deviceName: 'old name' })
   const reply = await me.client.request('device:rename', { deviceID: me.deviceID, name: 'Juliet’s phone 📱' })
   assertValidReply('device:rename', reply)
   assert.equal(reply.payload, {})
@@ -39,8 +33,8 @@ test('renames the current device and another device of the account', async ({ t 
 })
 
 test('not_found for an unknown device or another account\'s device', async ({ t }) => {
-  const me = await login(t, 'juliet')
-  const stranger = await login(t, 'romeo')
+  const me = await login(t, { username: 'juliet', password, deviceName: 'old name' })
+  const stranger = await login(t, { username: 'romeo', password, deviceName: 'old name' })
   const notFound = { errID: 'not_found', errText: errors.not_found }
   assert.equal((await me.client.request('device:rename', { deviceID: 'ZZZZZZZZZZ', name: 'x' })).payload, notFound)
   assert.equal((await me.client.request('device:rename', { deviceID: stranger.deviceID, name: 'mine now' })).payload, notFound)
@@ -48,7 +42,7 @@ test('not_found for an unknown device or another account\'s device', async ({ t 
 })
 
 test('invalid deviceID or name: invalid_payload', async ({ t }) => {
-  const me = await login(t, 'juliet')
+  const me = await login(t, { username: 'juliet', password, deviceName: 'old name' })
   for (const payload of [
     { deviceID: me.deviceID, name: '' },
     { deviceID: me.deviceID, name: 'x'.repeat(129) },

@@ -2,6 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
+import { auth, login, register, sudo } from '../../support/accounts.ts'
 import type { TestClient } from '../../support/client.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
@@ -13,38 +14,17 @@ test.before(async (ctx) => {
   ctx.t = await startTestServer()
   const c = await ctx.t.connect()
   for (const username of ['juliet', 'romeo']) {
-    const reg = await c.request('profile:register', { username, password })
-    assert.ok(reg.ok, JSON.stringify(reg))
+    await register(c, { username, password })
   }
 })
 test.after(async (ctx) => ctx.t.close())
-
-async function login(t: TestServer, username: string) {
-  const client = await t.connect()
-  const reply = await client.request('profile:login', { username, password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return { client, ...(reply.payload as { authToken: string; deviceID: string; userID: string }) }
-}
-
-async function auth(t: TestServer, authToken: string): Promise<TestClient> {
-  const client = await t.connect()
-  const reply = await client.request('profile:auth', { authToken })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return client
-}
-
-async function sudo(client: TestClient): Promise<string> {
-  const reply = await client.request('profile:sudo', { password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return reply.payload.sudoToken
-}
 
 const sudoRequired = { errID: 'sudo_required', errText: errors.sudo_required }
 const notFound = { errID: 'not_found', errText: errors.not_found }
 const revokedEvents = (client: TestClient) => client.events.filter((e) => e.type === 'profile:session_revoked')
 
 test('the current device needs no sudo; this connection ends unauthenticated', async ({ t }) => {
-  const me = await login(t, 'juliet')
+  const me = await login(t, { username: 'juliet', password })
   const meToo = await auth(t, me.authToken)
   const reply = await me.client.request('device:revoke', { deviceID: me.deviceID })
   assertValidReply('device:revoke', reply)
@@ -59,17 +39,17 @@ test('the current device needs no sudo; this connection ends unauthenticated', a
 })
 
 test('another device needs a sudoToken; its sockets are cut, other devices unaffected', async ({ t }) => {
-  const me = await login(t, 'juliet')
-  const target = await login(t, 'juliet')
+  const me = await login(t, { username: 'juliet', password })
+  const target = await login(t, { username: 'juliet', password })
   const target2 = await auth(t, target.authToken)
-  const bystander = await login(t, 'juliet')
+  const bystander = await login(t, { username: 'juliet', password })
 
   assert.equal((await me.client.request('device:revoke', { deviceID: target.deviceID })).payload, sudoRequired)
   const bogus = await me.client.request('device:revoke', { deviceID: target.deviceID, sudoToken: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })
   assert.equal(bogus.payload, sudoRequired)
   assert.is((await target.client.request('device:list', {})).ok, true, 'refusals revoke nothing')
 
-  const reply = await me.client.request('device:revoke', { deviceID: target.deviceID, sudoToken: await sudo(me.client) })
+  const reply = await me.client.request('device:revoke', { deviceID: target.deviceID, sudoToken: await sudo(me.client, password) })
   assertValidReply('device:revoke', reply)
   assert.is(reply.to, '@juliet@localhost', 'the revoking connection stays authenticated')
 
@@ -91,21 +71,21 @@ test('another device needs a sudoToken; its sockets are cut, other devices unaff
 })
 
 test('a sudoToken revokes one device only once', async ({ t }) => {
-  const me = await login(t, 'juliet')
-  const first = await login(t, 'juliet')
-  const second = await login(t, 'juliet')
-  const sudoToken = await sudo(me.client)
+  const me = await login(t, { username: 'juliet', password })
+  const first = await login(t, { username: 'juliet', password })
+  const second = await login(t, { username: 'juliet', password })
+  const sudoToken = await sudo(me.client, password)
   assert.is((await me.client.request('device:revoke', { deviceID: first.deviceID, sudoToken })).ok, true)
   assert.equal((await me.client.request('device:revoke', { deviceID: second.deviceID, sudoToken })).payload, sudoRequired)
   assert.is((await second.client.request('device:list', {})).ok, true)
 })
 
 test('not_found for an unknown or another account\'s device, before sudo and without using the token', async ({ t }) => {
-  const me = await login(t, 'juliet')
-  const stranger = await login(t, 'romeo')
-  const target = await login(t, 'juliet')
+  const me = await login(t, { username: 'juliet', password })
+  const stranger = await login(t, { username: 'romeo', password })
+  const target = await login(t, { username: 'juliet', password })
   assert.equal((await me.client.request('device:revoke', { deviceID: 'ZZZZZZZZZZ' })).payload, notFound)
-  const sudoToken = await sudo(me.client)
+  const sudoToken = await sudo(me.client, password)
   assert.equal((await me.client.request('device:revoke', { deviceID: 'ZZZZZZZZZZ', sudoToken })).payload, notFound)
   assert.equal((await me.client.request('device:revoke', { deviceID: stranger.deviceID, sudoToken })).payload, notFound)
   assert.is((await stranger.client.request('device:list', {})).ok, true)
@@ -115,7 +95,7 @@ test('not_found for an unknown or another account\'s device, before sudo and wit
 })
 
 test('invalid deviceID or sudoToken: invalid_payload; anonymous: auth_required', async ({ t }) => {
-  const me = await login(t, 'romeo')
+  const me = await login(t, { username: 'romeo', password })
   for (const payload of [{}, { deviceID: 'short' }, { deviceID: me.deviceID, sudoToken: 'not a token' }, { deviceID: me.deviceID, all: true }]) {
     assert.is((await me.client.request('device:revoke', payload)).payload.errID, 'invalid_payload', JSON.stringify(payload))
   }

@@ -2,6 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
+import { login, register } from '../../support/accounts.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -11,16 +12,9 @@ const test = suite<{ t: TestServer }>('device:set_push_token')
 test.before(async (ctx) => {
   ctx.t = await startTestServer()
   const c = await ctx.t.connect()
-  assert.ok((await c.request('profile:register', { username: 'juliet', password })).ok)
+  await register(c, { username: 'juliet', password })
 })
 test.after(async (ctx) => ctx.t.close())
-
-async function login(t: TestServer) {
-  const client = await t.connect()
-  const reply = await client.request('profile:login', { username: 'juliet', password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return { client, ...(reply.payload as { authToken: string; deviceID: string; userID: string }) }
-}
 
 async function pushTokens(t: TestServer): Promise<Record<string, string | null>> {
   const { store } = t.server.deps
@@ -29,8 +23,8 @@ async function pushTokens(t: TestServer): Promise<Record<string, string | null>>
 }
 
 test('sets and replaces the push token of the current device only', async ({ t }) => {
-  const me = await login(t)
-  const other = await login(t)
+  const me = await login(t, { username: 'juliet', password })
+  const other = await login(t, { username: 'juliet', password })
   const reply = await me.client.request('device:set_push_token', { pushToken: 'fcm:abc123' })
   assertValidReply('device:set_push_token', reply)
   assert.equal(reply.payload, {})
@@ -46,7 +40,7 @@ test('sets and replaces the push token of the current device only', async ({ t }
 })
 
 test('1..255 characters, nothing else: invalid_payload', async ({ t }) => {
-  const me = await login(t)
+  const me = await login(t, { username: 'juliet', password })
   for (const payload of [{ pushToken: '' }, { pushToken: 'x'.repeat(256) }, { pushToken: 42 }, {}, { pushToken: 'a', deviceID: me.deviceID }]) {
     assert.is((await me.client.request('device:set_push_token', payload)).payload.errID, 'invalid_payload', JSON.stringify(payload))
   }

@@ -2,6 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { assertValidReply } from '../../support/schemas.ts'
+import { register } from '../../support/accounts.ts'
 import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
 
 const clock = manualClock()
@@ -12,8 +13,7 @@ const test = suite<{ t: TestServer; authToken: string; deviceID: string; account
 test.before(async (ctx) => {
   ctx.t = await startTestServer({}, { clock })
   const c = await ctx.t.connect()
-  const reg = await c.request('profile:register', { username: 'juliet', password: 'romeo-montague', loginOnSuccess: true, deviceName: 'phone' })
-  assert.is(reg.ok, true, JSON.stringify(reg))
+  const reg = await register(c, { username: 'juliet', password: 'romeo-montague', loginOnSuccess: true, deviceName: 'phone' })
   ctx.authToken = reg.payload.loginPayload.authToken
   ctx.deviceID = reg.payload.loginPayload.deviceID
   ctx.accountID = (await ctx.t.server.store.accounts.byUsername('juliet'))!.id

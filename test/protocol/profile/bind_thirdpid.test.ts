@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
-import type { TestClient } from '../../support/client.ts'
+import { login, register, sudo } from '../../support/accounts.ts'
 import { obtainToken, startCodeServer, type CodeServer } from '../../support/codes.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -14,29 +14,17 @@ const test = suite<{ t: CodeServer }>('profile:bind_thirdpid')
 test.before(async (ctx) => {
   ctx.t = await startCodeServer()
   const c = await ctx.t.connect()
-  assert.ok((await c.request('profile:register', { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })).ok)
-  assert.ok((await c.request('profile:register', { username: 'romeo', password, thirdPIDs: [{ type: 'email', value: 'romeo@verona.example' }] })).ok)
+  await register(c, { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })
+  await register(c, { username: 'romeo', password, thirdPIDs: [{ type: 'email', value: 'romeo@verona.example' }] })
 })
 test.after(async (ctx) => ctx.t.close())
-
-async function login(t: CodeServer, username: string): Promise<TestClient> {
-  const client = await t.connect()
-  assert.ok((await client.request('profile:login', { username, password })).ok)
-  return client
-}
-
-async function sudo(client: TestClient): Promise<string> {
-  const reply = await client.request('profile:sudo', { password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return reply.payload.sudoToken
-}
 
 const thirdPIDsOf = async (t: CodeServer, username: string) => (await t.server.store.accounts.byUsername(username))?.thirdPIDs
 
 test('adds a phone number (verified), then replaces it with another; the old one is free again', async ({ t }) => {
-  const juliet = await login(t, 'juliet')
+  const { client: juliet } = await login(t, { username: 'juliet', password })
   const token = await obtainToken(t, juliet, { purpose: 'bind', thirdPID: '+390458001234' }, '+390458001234')
-  const reply = await juliet.request('profile:bind_thirdpid', { thirdPID: '+39 045 800 1234', verificationToken: token, sudoToken: await sudo(juliet) })
+  const reply = await juliet.request('profile:bind_thirdpid', { thirdPID: '+39 045 800 1234', verificationToken: token, sudoToken: await sudo(juliet, password) })
   assertValidReply('profile:bind_thirdpid', reply)
   assert.equal(reply.payload, {})
   assert.equal(await thirdPIDsOf(t, 'juliet'), [
@@ -44,7 +32,7 @@ test('adds a phone number (verified), then replaces it with another; the old one
     { type: 'msisdn', value: '+390458001234', verified: true },
   ])
   const next = await obtainToken(t, juliet, { purpose: 'bind', thirdPID: '+390458009999' }, '+390458009999')
-  assert.ok((await juliet.request('profile:bind_thirdpid', { thirdPID: '+390458009999', verificationToken: next, sudoToken: await sudo(juliet) })).ok)
+  assert.ok((await juliet.request('profile:bind_thirdpid', { thirdPID: '+390458009999', verificationToken: next, sudoToken: await sudo(juliet, password) })).ok)
   assert.equal((await thirdPIDsOf(t, 'juliet'))?.map((p) => p.value), ['juliet@verona.example', '+390458009999'])
   assert.ok((await (await t.connect()).request('verification:request', { purpose: 'signup', thirdPID: '+390458001234' })).ok)
   // The new number logs in.
@@ -52,28 +40,28 @@ test('adds a phone number (verified), then replaces it with another; the old one
 })
 
 test('changes the email; tokens won through the old one die with it', async ({ t }) => {
-  const romeo = await login(t, 'romeo')
+  const { client: romeo } = await login(t, { username: 'romeo', password })
   const old = await obtainToken(t, romeo, { purpose: 'login', thirdPID: 'romeo@verona.example' }, 'romeo@verona.example')
   const token = await obtainToken(t, romeo, { purpose: 'bind', thirdPID: 'romeo@montague.example' }, 'romeo@montague.example')
-  assert.ok((await romeo.request('profile:bind_thirdpid', { thirdPID: 'romeo@montague.example', verificationToken: token, sudoToken: await sudo(romeo) })).ok)
+  assert.ok((await romeo.request('profile:bind_thirdpid', { thirdPID: 'romeo@montague.example', verificationToken: token, sudoToken: await sudo(romeo, password) })).ok)
   assert.equal(await thirdPIDsOf(t, 'romeo'), [{ type: 'email', value: 'romeo@montague.example', verified: true }])
   assert.equal((await (await t.connect()).request('profile:login', { thirdPID: 'romeo@verona.example', password })).payload.errID, 'invalid_creds')
   assert.equal((await (await t.connect()).request('profile:login', { username: 'romeo', verificationToken: old })).payload, err('invalid_token'))
 })
 
 test('without a valid sudoToken → sudo_required, and the verificationToken is kept', async ({ t }) => {
-  const juliet = await login(t, 'juliet')
+  const { client: juliet } = await login(t, { username: 'juliet', password })
   const token = await obtainToken(t, juliet, { purpose: 'bind', thirdPID: 'juliet@capulet.example' }, 'juliet@capulet.example')
   assert.equal((await juliet.request('profile:bind_thirdpid', { thirdPID: 'juliet@capulet.example', verificationToken: token })).payload, err('sudo_required'))
   const bogus = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
   assert.equal((await juliet.request('profile:bind_thirdpid', { thirdPID: 'juliet@capulet.example', verificationToken: token, sudoToken: bogus })).payload, err('sudo_required'))
-  assert.ok((await juliet.request('profile:bind_thirdpid', { thirdPID: 'juliet@capulet.example', verificationToken: token, sudoToken: await sudo(juliet) })).ok)
+  assert.ok((await juliet.request('profile:bind_thirdpid', { thirdPID: 'juliet@capulet.example', verificationToken: token, sudoToken: await sudo(juliet, password) })).ok)
 })
 
 test('a token of another purpose, another 3PID or another account → invalid_token, and the sudoToken is kept', async ({ t }) => {
-  const juliet = await login(t, 'juliet')
-  const romeo = await login(t, 'romeo')
-  const sudoToken = await sudo(juliet)
+  const { client: juliet } = await login(t, { username: 'juliet', password })
+  const { client: romeo } = await login(t, { username: 'romeo', password })
+  const sudoToken = await sudo(juliet, password)
   const login_ = await obtainToken(t, juliet, { purpose: 'login', username: 'juliet', channel: 'email' }, 'juliet@capulet.example')
   assert.equal((await juliet.request('profile:bind_thirdpid', { thirdPID: 'juliet@capulet.example', verificationToken: login_, sudoToken })).payload, err('invalid_token'))
   const romeos = await obtainToken(t, romeo, { purpose: 'bind', thirdPID: 'balcony@verona.example' }, 'balcony@verona.example')
@@ -81,20 +69,20 @@ test('a token of another purpose, another 3PID or another account → invalid_to
   const mine = await obtainToken(t, juliet, { purpose: 'bind', thirdPID: 'nurse@verona.example' }, 'nurse@verona.example')
   assert.equal((await juliet.request('profile:bind_thirdpid', { thirdPID: 'garden@verona.example', verificationToken: mine, sudoToken })).payload, err('invalid_token'))
   assert.ok((await juliet.request('profile:bind_thirdpid', { thirdPID: 'nurse@verona.example', verificationToken: mine, sudoToken })).ok)
-  assert.equal((await juliet.request('profile:bind_thirdpid', { thirdPID: 'nurse@verona.example', verificationToken: mine, sudoToken: await sudo(juliet) })).payload, err('invalid_token'))
+  assert.equal((await juliet.request('profile:bind_thirdpid', { thirdPID: 'nurse@verona.example', verificationToken: mine, sudoToken: await sudo(juliet, password) })).payload, err('invalid_token'))
 })
 
 test('another account took the 3PID after the code was sent → id_exists', async ({ t }) => {
-  const juliet = await login(t, 'juliet')
+  const { client: juliet } = await login(t, { username: 'juliet', password })
   const token = await obtainToken(t, juliet, { purpose: 'bind', thirdPID: 'tomb@verona.example' }, 'tomb@verona.example')
-  assert.ok((await (await t.connect()).request('profile:register', { username: 'paris', password, thirdPIDs: [{ type: 'email', value: 'tomb@verona.example' }] })).ok)
-  assert.equal((await juliet.request('profile:bind_thirdpid', { thirdPID: 'tomb@verona.example', verificationToken: token, sudoToken: await sudo(juliet) })).payload, err('id_exists'))
+  await register(await t.connect(), { username: 'paris', password, thirdPIDs: [{ type: 'email', value: 'tomb@verona.example' }] })
+  assert.equal((await juliet.request('profile:bind_thirdpid', { thirdPID: 'tomb@verona.example', verificationToken: token, sudoToken: await sudo(juliet, password) })).payload, err('id_exists'))
 })
 
 test('anonymous → auth_required; a malformed 3PID → invalid_payload', async ({ t }) => {
   const c = await t.connect()
   assert.equal((await c.request('profile:bind_thirdpid', { thirdPID: 'x@verona.example', verificationToken: 'abc' })).payload, err('auth_required'))
-  const juliet = await login(t, 'juliet')
+  const { client: juliet } = await login(t, { username: 'juliet', password })
   assert.equal((await juliet.request('profile:bind_thirdpid', { thirdPID: 'juliet', verificationToken: 'abc' })).payload.errPayload, {
     errors: [{ path: '/payload/thirdPID', message: 'is not a valid email address or phone number' }],
   })

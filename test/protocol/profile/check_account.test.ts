@@ -1,6 +1,7 @@
 // profile:check_account over a real socket: by username, email and msisdn; unknown, invalid, passwordless, disabled.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { disable, register } from '../../support/accounts.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -9,7 +10,7 @@ const test = suite<{ t: TestServer }>('profile:check_account')
 test.before(async (ctx) => {
   ctx.t = await startTestServer()
   const c = await ctx.t.connect()
-  const juliet = await c.request('profile:register', {
+  await register(c, {
     username: 'juliet',
     password: 'romeo-montague',
     thirdPIDs: [
@@ -17,10 +18,8 @@ test.before(async (ctx) => {
       { type: 'msisdn', value: '+1234567890' },
     ],
   })
-  assert.ok(juliet.ok, JSON.stringify(juliet))
-  const { accounts } = ctx.t.server.deps.store
   // No message creates a passwordless account yet (verification tokens arrive later); the store can.
-  await accounts.create({
+  await ctx.t.server.deps.store.accounts.create({
     id: 'nopassword000001',
     username: 'rosaline',
     userID: '@rosaline@localhost',
@@ -30,9 +29,8 @@ test.before(async (ctx) => {
     thirdPIDs: [{ type: 'email', value: 'rosaline@verona.example', verified: true }],
     now: 0,
   })
-  const tybalt = await c.request('profile:register', { username: 'tybalt', password: 'prince-of-cats' })
-  const account = await accounts.byUserID(tybalt.payload.userID)
-  await accounts.setStatus(account!.id, 'disabled', 0)
+  await register(c, { username: 'tybalt', password: 'prince-of-cats' })
+  await disable(ctx.t, 'tybalt')
 })
 test.after(async (ctx) => ctx.t.close())
 

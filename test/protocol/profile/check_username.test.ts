@@ -1,6 +1,7 @@
 // profile:check_username over a real socket: free, taken (any case, any status) and invalid names.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { disable, register } from '../../support/accounts.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -9,10 +10,9 @@ const test = suite<{ t: TestServer }>('profile:check_username')
 test.before(async (ctx) => {
   ctx.t = await startTestServer()
   const c = await ctx.t.connect()
-  assert.ok((await c.request('profile:register', { username: 'juliet', password: 'romeo-montague' })).ok)
-  const tybalt = await c.request('profile:register', { username: 'tybalt', password: 'prince-of-cats' })
-  const account = await ctx.t.server.deps.store.accounts.byUserID(tybalt.payload.userID)
-  await ctx.t.server.deps.store.accounts.setStatus(account!.id, 'disabled', 0)
+  await register(c, { username: 'juliet', password: 'romeo-montague' })
+  await register(c, { username: 'tybalt', password: 'prince-of-cats' })
+  await disable(ctx.t, 'tybalt')
 })
 test.after(async (ctx) => ctx.t.close())
 

@@ -1,6 +1,7 @@
 // profile:contact_hint over a real socket: blurred contacts, nulls, unknown and disabled accounts.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { disable, register } from '../../support/accounts.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -9,11 +10,7 @@ const test = suite<{ t: TestServer }>('profile:contact_hint')
 test.before(async (ctx) => {
   ctx.t = await startTestServer()
   const c = await ctx.t.connect()
-  const register = async (payload: object) => {
-    const reply = await c.request('profile:register', payload)
-    assert.ok(reply.ok, JSON.stringify(reply))
-  }
-  await register({
+  await register(c, {
     username: 'juliet',
     password: 'romeo-montague',
     thirdPIDs: [
@@ -21,11 +18,10 @@ test.before(async (ctx) => {
       { type: 'msisdn', value: '+1234567890' },
     ],
   })
-  await register({ username: 'romeo', password: 'poison-and-dagger' })
-  await register({ username: 'nurse', password: 'angelica-keys-9', thirdPIDs: [{ type: 'email', value: 'nurse@capulet.com' }] })
-  await register({ username: 'tybalt', password: 'prince-of-cats', thirdPIDs: [{ type: 'email', value: 'tybalt@capulet.com' }] })
-  const { accounts } = ctx.t.server.deps.store
-  await accounts.setStatus((await accounts.byUsername('tybalt'))!.id, 'disabled', 0)
+  await register(c, { username: 'romeo', password: 'poison-and-dagger' })
+  await register(c, { username: 'nurse', password: 'angelica-keys-9', thirdPIDs: [{ type: 'email', value: 'nurse@capulet.com' }] })
+  await register(c, { username: 'tybalt', password: 'prince-of-cats', thirdPIDs: [{ type: 'email', value: 'tybalt@capulet.com' }] })
+  await disable(ctx.t, 'tybalt')
 })
 test.after(async (ctx) => ctx.t.close())
 

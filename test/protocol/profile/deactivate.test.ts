@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
-import type { TestClient } from '../../support/client.ts'
+import { login, register, sudo } from '../../support/accounts.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -13,45 +13,31 @@ test.before(async (ctx) => {
   ctx.t = await startTestServer()
   const c = await ctx.t.connect()
   for (const username of ['juliet', 'romeo']) {
-    const reg = await c.request('profile:register', { username, password, thirdPIDs: [{ type: 'email', value: `${username}@verona.example` }] })
-    assert.ok(reg.ok, JSON.stringify(reg))
+    await register(c, { username, password, thirdPIDs: [{ type: 'email', value: `${username}@verona.example` }] })
   }
 })
 test.after(async (ctx) => ctx.t.close())
 
-async function login(t: TestServer, username: string) {
-  const client = await t.connect()
-  const reply = await client.request('profile:login', { username, password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return { client, ...(reply.payload as { authToken: string; deviceID: string; userID: string }) }
-}
-
-async function sudo(client: TestClient): Promise<string> {
-  const reply = await client.request('profile:sudo', { password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return reply.payload.sudoToken
-}
-
 const sudoRequired = { errID: 'sudo_required', errText: errors.sudo_required }
 
 test('without a valid sudoToken: sudo_required, nothing changes', async ({ t }) => {
-  const me = await login(t, 'juliet')
+  const me = await login(t, { username: 'juliet', password })
   assert.equal((await me.client.request('profile:deactivate', {})).payload, sudoRequired)
   const unknown = await me.client.request('profile:deactivate', { sudoToken: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })
   assert.equal(unknown.payload, sudoRequired)
-  const other = await login(t, 'romeo')
-  const foreign = await me.client.request('profile:deactivate', { sudoToken: await sudo(other.client) })
+  const other = await login(t, { username: 'romeo', password })
+  const foreign = await me.client.request('profile:deactivate', { sudoToken: await sudo(other.client, password) })
   assert.equal(foreign.payload, sudoRequired)
   assert.is((await me.client.request('device:list', {})).ok, true)
-  await login(t, 'juliet')
+  await login(t, { username: 'juliet', password })
 })
 
 test('disables the account and revokes every device, this connection included', async ({ t }) => {
-  const me = await login(t, 'juliet')
-  const other = await login(t, 'juliet')
-  const stranger = await login(t, 'romeo')
+  const me = await login(t, { username: 'juliet', password })
+  const other = await login(t, { username: 'juliet', password })
+  const stranger = await login(t, { username: 'romeo', password })
 
-  const reply = await me.client.request('profile:deactivate', { sudoToken: await sudo(me.client) })
+  const reply = await me.client.request('profile:deactivate', { sudoToken: await sudo(me.client, password) })
   assertValidReply('profile:deactivate', reply)
   assert.equal(reply.payload, {})
   assert.is(reply.to, undefined, 'the connection is no longer authenticated')
@@ -85,7 +71,7 @@ test('the username and email stay reserved', async ({ t }) => {
 test('needs an authenticated connection; only sudoToken is accepted', async ({ t }) => {
   const c = await t.connect()
   assert.equal((await c.request('profile:deactivate', { sudoToken: 'abcdefgh' })).payload, { errID: 'auth_required', errText: errors.auth_required })
-  const me = await login(t, 'romeo')
+  const me = await login(t, { username: 'romeo', password })
   assert.is((await me.client.request('profile:deactivate', { password })).payload.errID, 'invalid_payload')
   assert.is((await me.client.request('profile:deactivate', { sudoToken: 'not a token' })).payload.errID, 'invalid_payload')
 })

@@ -1,9 +1,9 @@
 // profile:get over a real socket: the owner's view, the public view and its flags, auth_required, not_found.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { disable, login, register } from '../../support/accounts.ts'
 import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
-import type { TestClient } from '../../support/client.ts'
 
 const createdAt = Date.UTC(2026, 0, 1)
 const test = suite<{ t: TestServer }>('profile:get')
@@ -22,21 +22,10 @@ const julietClaims = {
   misc: { balcony: 'north', suitors: 2 },
 }
 
-async function login(t: TestServer, username: string, password: string): Promise<TestClient> {
-  const c = await t.connect()
-  const reply = await c.request('profile:login', { username, password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return c
-}
-
 test.before(async (ctx) => {
   ctx.t = await startTestServer({}, { clock: manualClock(createdAt) })
   const c = await ctx.t.connect()
-  const register = async (payload: object) => {
-    const reply = await c.request('profile:register', payload)
-    assert.ok(reply.ok, JSON.stringify(reply))
-  }
-  await register({
+  await register(c, {
     username: 'juliet',
     password: 'romeo-montague',
     thirdPIDs: [
@@ -45,7 +34,7 @@ test.before(async (ctx) => {
     ],
     profile: julietClaims,
   })
-  await register({
+  await register(c, {
     username: 'nurse',
     password: 'angelica-keys-9',
     thirdPIDs: [
@@ -54,16 +43,15 @@ test.before(async (ctx) => {
     ],
     profile: { name: 'Angelica', gender: 'female', birthdate: '1950-01-01', address: { locality: 'Verona' }, misc: { keys: 'all' }, email_public: true, phone_number_public: true, gender_public: true, birthdate_public: true, address_public: true },
   })
-  await register({ username: 'romeo', password: 'poison-and-dagger' })
-  await register({ username: 'tybalt', password: 'prince-of-cats' })
-  const { accounts } = ctx.t.server.deps.store
-  await accounts.setStatus((await accounts.byUsername('tybalt'))!.id, 'disabled', 0)
-  await accounts.create({ id: 'pending000000001', username: 'paris', userID: '@paris@localhost', passwordHash: null, status: 'pending', profile: {}, thirdPIDs: [], now: 0 })
+  await register(c, { username: 'romeo', password: 'poison-and-dagger' })
+  await register(c, { username: 'tybalt', password: 'prince-of-cats' })
+  await disable(ctx.t, 'tybalt')
+  await ctx.t.server.deps.store.accounts.create({ id: 'pending000000001', username: 'paris', userID: '@paris@localhost', passwordHash: null, status: 'pending', profile: {}, thirdPIDs: [], now: 0 })
 })
 test.after(async (ctx) => ctx.t.close())
 
 test('own profile: every field, contacts unblurred, misc and flags included', async ({ t }) => {
-  const c = await login(t, 'juliet', 'romeo-montague')
+  const { client: c } = await login(t, { username: 'juliet', password: 'romeo-montague' })
   const reply = await c.request('profile:get', {})
   assertValidReply('profile:get', reply)
   assert.equal(reply.payload, {
@@ -77,7 +65,7 @@ test('own profile: every field, contacts unblurred, misc and flags included', as
 })
 
 test('own profile by its own userID is the owner view too', async ({ t }) => {
-  const c = await login(t, 'juliet', 'romeo-montague')
+  const { client: c } = await login(t, { username: 'juliet', password: 'romeo-montague' })
   const byID = await c.request('profile:get', { userID: '@juliet@localhost' })
   assert.equal(byID.payload, (await c.request('profile:get', {})).payload)
   assert.equal(byID.payload.misc, julietClaims.misc)
@@ -96,7 +84,7 @@ test("another user's profile: the public view, never misc or flags, contacts onl
     zoneinfo: 'Europe/Rome',
     createdAt,
   }
-  const romeo = await login(t, 'romeo', 'poison-and-dagger')
+  const { client: romeo } = await login(t, { username: 'romeo', password: 'poison-and-dagger' })
   const reply = await romeo.request('profile:get', { userID: '@juliet@localhost' })
   assertValidReply('profile:get', reply)
   assert.equal(reply.payload, expected)
@@ -127,7 +115,7 @@ test('absent values are left out', async ({ t }) => {
   const reply = await c.request('profile:get', { userID: '@romeo@localhost' })
   assertValidReply('profile:get', reply)
   assert.equal(reply.payload, { userID: '@romeo@localhost', username: 'romeo', createdAt })
-  const own = await (await login(t, 'romeo', 'poison-and-dagger')).request('profile:get', {})
+  const own = await (await login(t, { username: 'romeo', password: 'poison-and-dagger' })).client.request('profile:get', {})
   assert.equal(own.payload, { userID: '@romeo@localhost', username: 'romeo', createdAt })
 })
 

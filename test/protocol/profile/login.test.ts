@@ -1,6 +1,7 @@
 // profile:login over a real socket: success, every refusal, backoff, events, and one argon2 evaluation per attempt.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { register } from '../../support/accounts.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -9,8 +10,7 @@ const test = suite<{ t: TestServer }>('profile:login')
 test.before(async (ctx) => {
   ctx.t = await startTestServer({ sessions: { loginBackoff: { freeFailures: 2, baseMs: 60_000, maxMs: 600_000 } } })
   const c = await ctx.t.connect()
-  const reg = await c.request('profile:register', { username: 'Juliet', password: 'romeo-montague', thirdPIDs: [{ type: 'email', value: 'Juliet@Verona.example' }] })
-  assert.ok(reg.ok, JSON.stringify(reg))
+  await register(c, { username: 'Juliet', password: 'romeo-montague', thirdPIDs: [{ type: 'email', value: 'Juliet@Verona.example' }] })
   await c.request('profile:register', { username: 'nopass-later', password: 'balcony-scene-2' })
 })
 test.after(async (ctx) => ctx.t.close())

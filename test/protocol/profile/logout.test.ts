@@ -2,45 +2,29 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
-import type { TestClient } from '../../support/client.ts'
+import { auth, login, register } from '../../support/accounts.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
+const password = 'balcony-scene-2'
 const test = suite<{ t: TestServer }>('profile:logout')
 
 test.before(async (ctx) => {
   ctx.t = await startTestServer()
   const c = await ctx.t.connect()
   for (const username of ['juliet', 'romeo', 'mercutio']) {
-    const reg = await c.request('profile:register', { username, password: 'balcony-scene-2' })
-    assert.ok(reg.ok, JSON.stringify(reg))
+    await register(c, { username, password })
   }
 })
 test.after(async (ctx) => ctx.t.close())
 
-/** A new device of `username` logged in on a new socket. */
-async function login(t: TestServer, username: string) {
-  const client = await t.connect()
-  const reply = await client.request('profile:login', { username, password: 'balcony-scene-2' })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return { client, ...(reply.payload as { authToken: string; deviceID: string; userID: string }) }
-}
-
-/** A new socket authenticated as an existing device. */
-async function auth(t: TestServer, authToken: string): Promise<TestClient> {
-  const client = await t.connect()
-  const reply = await client.request('profile:auth', { authToken })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return client
-}
-
 const authRequired = { errID: 'auth_required', errText: errors.auth_required }
 
 test('logout cuts every socket of this device; other devices are unaffected', async ({ t }) => {
-  const first = await login(t, 'juliet')
+  const first = await login(t, { username: 'juliet', password })
   const second = await auth(t, first.authToken)
   const third = await auth(t, first.authToken)
-  const other = await login(t, 'juliet')
+  const other = await login(t, { username: 'juliet', password })
 
   const reply = await first.client.request('profile:logout', {})
   assertValidReply('profile:logout', reply)
@@ -69,10 +53,10 @@ test('logout cuts every socket of this device; other devices are unaffected', as
 })
 
 test('allDevices revokes every device of the account, and only that account', async ({ t }) => {
-  const a = await login(t, 'romeo')
+  const a = await login(t, { username: 'romeo', password })
   const a2 = await auth(t, a.authToken)
-  const b = await login(t, 'romeo')
-  const stranger = await login(t, 'mercutio')
+  const b = await login(t, { username: 'romeo', password })
+  const stranger = await login(t, { username: 'mercutio', password })
 
   const reply = await a.client.request('profile:logout', { allDevices: true })
   assertValidReply('profile:logout', reply)
@@ -92,9 +76,9 @@ test('allDevices revokes every device of the account, and only that account', as
 })
 
 test('a logged-out connection can log in again', async ({ t }) => {
-  const a = await login(t, 'juliet')
+  const a = await login(t, { username: 'juliet', password })
   await a.client.request('profile:logout', {})
-  const again = await a.client.request('profile:login', { username: 'juliet', password: 'balcony-scene-2' })
+  const again = await a.client.request('profile:login', { username: 'juliet', password })
   assert.is(again.ok, true)
   assert.is(again.to, '@juliet@localhost')
   assert.is.not(again.payload.deviceID, a.deviceID)
@@ -106,7 +90,7 @@ test('needs an authenticated connection', async ({ t }) => {
 })
 
 test('allDevices must be a boolean; no other fields', async ({ t }) => {
-  const a = await login(t, 'mercutio')
+  const a = await login(t, { username: 'mercutio', password })
   const wrongType = await a.client.request('profile:logout', { allDevices: 'yes' })
   assert.is(wrongType.payload.errID, 'invalid_payload')
   assert.equal(wrongType.payload.errPayload.errors[0].path, '/payload/allDevices')

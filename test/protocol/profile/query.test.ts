@@ -1,6 +1,7 @@
 // profile:query over a real socket: by username, public email/msisdn, userIDs; public views only.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { disable, login, register, requestOk } from '../../support/accounts.ts'
 import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 import type { TestClient } from '../../support/client.ts'
@@ -8,23 +9,12 @@ import type { TestClient } from '../../support/client.ts'
 const createdAt = Date.UTC(2026, 0, 1)
 const test = suite<{ t: TestServer; juliet: TestClient; romeo: TestClient }>('profile:query')
 
-async function login(t: TestServer, username: string, password: string): Promise<TestClient> {
-  const c = await t.connect()
-  const reply = await c.request('profile:login', { username, password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return c
-}
-
 const julietPublic = { userID: '@juliet@localhost', username: 'juliet', name: 'Juliet', createdAt }
 
 test.before(async (ctx) => {
   ctx.t = await startTestServer({}, { clock: manualClock(createdAt) })
   const c = await ctx.t.connect()
-  const register = async (payload: object) => {
-    const reply = await c.request('profile:register', payload)
-    assert.ok(reply.ok, JSON.stringify(reply))
-  }
-  await register({
+  await register(c, {
     username: 'juliet',
     password: 'romeo-montague',
     thirdPIDs: [
@@ -33,19 +23,15 @@ test.before(async (ctx) => {
     ],
     profile: { name: 'Juliet', misc: { balcony: 'north' }, gender: 'female' },
   })
-  await register({ username: 'romeo', password: 'poison-and-dagger' })
-  await register({ username: 'tybalt', password: 'prince-of-cats', thirdPIDs: [{ type: 'email', value: 'tybalt@capulet.com' }], profile: { email_public: true } })
-  const { accounts } = ctx.t.server.deps.store
-  await accounts.setStatus((await accounts.byUsername('tybalt'))!.id, 'disabled', 0)
-  ctx.juliet = await login(ctx.t, 'juliet', 'romeo-montague')
-  ctx.romeo = await login(ctx.t, 'romeo', 'poison-and-dagger')
+  await register(c, { username: 'romeo', password: 'poison-and-dagger' })
+  await register(c, { username: 'tybalt', password: 'prince-of-cats', thirdPIDs: [{ type: 'email', value: 'tybalt@capulet.com' }], profile: { email_public: true } })
+  await disable(ctx.t, 'tybalt')
+  ctx.juliet = (await login(ctx.t, { username: 'juliet', password: 'romeo-montague' })).client
+  ctx.romeo = (await login(ctx.t, { username: 'romeo', password: 'poison-and-dagger' })).client
 })
 test.after(async (ctx) => ctx.t.close())
 
-async function update(c: TestClient, payload: object) {
-  const reply = await c.request('profile:update', payload)
-  assert.ok(reply.ok, JSON.stringify(reply))
-}
+const update = (c: TestClient, payload: object) => requestOk(c, 'profile:update', payload)
 
 async function query(c: TestClient, payload: object) {
   const reply = await c.request('profile:query', payload)

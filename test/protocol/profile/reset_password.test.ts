@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
-import type { TestClient } from '../../support/client.ts'
+import { login, register } from '../../support/accounts.ts'
 import { obtainToken, startCodeServer, type CodeServer } from '../../support/codes.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -15,7 +15,7 @@ const test = suite<{ t: CodeServer }>('profile:reset_password')
 test.before(async (ctx) => {
   ctx.t = await startCodeServer({ sessions: { loginBackoff: { freeFailures: 1, baseMs: 60_000, maxMs: 600_000 } } })
   const c = await ctx.t.connect()
-  const reg = await c.request('profile:register', {
+  await register(c, {
     username: 'juliet',
     password,
     thirdPIDs: [
@@ -23,20 +23,12 @@ test.before(async (ctx) => {
       { type: 'msisdn', value: '+390458001234' },
     ],
   })
-  assert.ok(reg.ok, JSON.stringify(reg))
-  assert.ok((await c.request('profile:register', { username: 'romeo', password, thirdPIDs: [{ type: 'email', value: 'romeo@verona.example' }] })).ok)
+  await register(c, { username: 'romeo', password, thirdPIDs: [{ type: 'email', value: 'romeo@verona.example' }] })
 })
 test.after(async (ctx) => ctx.t.close())
 
-async function login(t: CodeServer, username: string, secret = password): Promise<TestClient> {
-  const client = await t.connect()
-  const reply = await client.request('profile:login', { username, password: secret })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return client
-}
-
 test('resets the password, revokes every device (events), logs nobody in, clears the login backoff', async ({ t }) => {
-  const devices = [await login(t, 'juliet'), await login(t, 'juliet')]
+  const devices = [await login(t, { username: 'juliet', password }), await login(t, { username: 'juliet', password })]
   const c = await t.connect()
   for (let i = 0; i < 2; i++) await c.request('profile:login', { username: 'juliet', password: 'wrong-guess-1' })
   assert.is((await c.request('profile:login', { username: 'juliet', password })).payload.errID, 'ratelimit_exceed')
@@ -47,12 +39,12 @@ test('resets the password, revokes every device (events), logs nobody in, clears
   assert.equal(reply.payload, {})
   assert.is(reply.to, undefined)
   for (const device of devices) {
-    const event = await device.nextEvent('profile:session_revoked')
+    const event = await device.client.nextEvent('profile:session_revoked')
     assert.is(event.payload.reason, 'password_changed')
   }
   assert.is(await t.server.store.devices.count((await t.server.store.accounts.byUsername('juliet'))!.id), 0)
   assert.is((await c.request('profile:login', { username: 'juliet', password })).payload.errID, 'invalid_creds')
-  await login(t, 'juliet', newPassword)
+  await login(t, { username: 'juliet', password: newPassword })
 })
 
 test('a token serves once', async ({ t }) => {
@@ -60,7 +52,7 @@ test('a token serves once', async ({ t }) => {
   const token = await obtainToken(t, c, { purpose: 'reset_password', thirdPID: '+390458001234' }, '+390458001234')
   assert.ok((await c.request('profile:reset_password', { thirdPID: '+390458001234', verificationToken: token, newPassword: password })).ok)
   assert.equal((await c.request('profile:reset_password', { thirdPID: '+390458001234', verificationToken: token, newPassword })).payload, invalidToken)
-  await login(t, 'juliet', password)
+  await login(t, { username: 'juliet', password })
 })
 
 test('the token is bound to its 3PID and account: another account’s 3PID, the same account’s other 3PID → invalid_token', async ({ t }) => {
@@ -69,7 +61,7 @@ test('the token is bound to its 3PID and account: another account’s 3PID, the 
   assert.equal((await c.request('profile:reset_password', { thirdPID: 'romeo@verona.example', verificationToken: token, newPassword })).payload, invalidToken)
   assert.equal((await c.request('profile:reset_password', { thirdPID: '+390458001234', verificationToken: token, newPassword })).payload, invalidToken)
   assert.equal((await c.request('profile:reset_password', { thirdPID: 'nobody@verona.example', verificationToken: token, newPassword })).payload, invalidToken)
-  await login(t, 'romeo')
+  await login(t, { username: 'romeo', password })
   // Not burnt by the refusals.
   assert.ok((await c.request('profile:reset_password', { thirdPID: 'juliet@verona.example', verificationToken: token, newPassword: password })).ok)
 })
@@ -82,7 +74,7 @@ test('a weak password → weak_password, and the token is kept', async ({ t }) =
   const alsoWeak = await c.request('profile:reset_password', { thirdPID: 'romeo@verona.example', verificationToken: token, newPassword: 'romeo@verona.example' })
   assert.is(alsoWeak.payload.errID, 'weak_password')
   assert.ok((await c.request('profile:reset_password', { thirdPID: 'romeo@verona.example', verificationToken: token, newPassword })).ok)
-  await login(t, 'romeo', newPassword)
+  await login(t, { username: 'romeo', password: newPassword })
 })
 
 test('a made-up token → invalid_token; a malformed 3PID → invalid_payload', async ({ t }) => {

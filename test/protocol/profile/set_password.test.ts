@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
-import type { TestClient } from '../../support/client.ts'
+import { auth, login, register, sudo } from '../../support/accounts.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -12,8 +12,7 @@ test.before(async (ctx) => {
   ctx.t = await startTestServer()
   const c = await ctx.t.connect()
   for (const username of ['juliet', 'romeo', 'benvolio', 'nurse']) {
-    const reg = await c.request('profile:register', { username, password: first(username) })
-    assert.ok(reg.ok, JSON.stringify(reg))
+    await register(c, { username, password: first(username) })
   }
 })
 test.after(async (ctx) => ctx.t.close())
@@ -21,35 +20,15 @@ test.after(async (ctx) => ctx.t.close())
 /** Each account's initial password (a password may not contain the username). */
 const first = (username: string) => `${[...username].reverse().join('')}-first-pass`
 
-async function login(t: TestServer, username: string, password = first(username)) {
-  const client = await t.connect()
-  const reply = await client.request('profile:login', { username, password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return { client, ...(reply.payload as { authToken: string; deviceID: string; userID: string }) }
-}
-
-async function auth(t: TestServer, authToken: string): Promise<TestClient> {
-  const client = await t.connect()
-  const reply = await client.request('profile:auth', { authToken })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return client
-}
-
-async function sudo(client: TestClient, password: string): Promise<string> {
-  const reply = await client.request('profile:sudo', { password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return reply.payload.sudoToken
-}
-
 const sudoRequired = { errID: 'sudo_required', errText: errors.sudo_required }
 
 test('with a sudoToken: password changed, every other device revoked, this one kept', async ({ t }) => {
-  const me = await login(t, 'juliet')
+  const me = await login(t, { username: 'juliet', password: first('juliet') })
   const meToo = await auth(t, me.authToken)
-  const other = await login(t, 'juliet')
+  const other = await login(t, { username: 'juliet', password: first('juliet') })
   const otherToo = await auth(t, other.authToken)
-  const third = await login(t, 'juliet')
-  const stranger = await login(t, 'romeo')
+  const third = await login(t, { username: 'juliet', password: first('juliet') })
+  const stranger = await login(t, { username: 'romeo', password: first('romeo') })
 
   const sudoToken = await sudo(me.client, first('juliet'))
   const reply = await me.client.request('profile:set_password', { sudoToken, newPassword: 'teiluj-second-pass' })
@@ -77,7 +56,7 @@ test('with a sudoToken: password changed, every other device revoked, this one k
 })
 
 test('a sudoToken changes the password once', async ({ t }) => {
-  const me = await login(t, 'romeo')
+  const me = await login(t, { username: 'romeo', password: first('romeo') })
   const sudoToken = await sudo(me.client, first('romeo'))
   assert.is((await me.client.request('profile:set_password', { sudoToken, newPassword: 'oemor-second-pass' })).ok, true)
   const again = await me.client.request('profile:set_password', { sudoToken, newPassword: 'oemor-third-pass' })
@@ -86,8 +65,8 @@ test('a sudoToken changes the password once', async ({ t }) => {
 })
 
 test('with the old password instead of a sudoToken; a wrong one answers sudo_required', async ({ t }) => {
-  const me = await login(t, 'benvolio')
-  const other = await login(t, 'benvolio')
+  const me = await login(t, { username: 'benvolio', password: first('benvolio') })
+  const other = await login(t, { username: 'benvolio', password: first('benvolio') })
   const wrong = await me.client.request('profile:set_password', { oldPassword: 'not-my-password', newPassword: 'oilovneb-second' })
   assert.equal(wrong.payload, sudoRequired)
   assert.is((await other.client.request('device:list', {})).ok, true)
@@ -96,19 +75,19 @@ test('with the old password instead of a sudoToken; a wrong one answers sudo_req
   assertValidReply('profile:set_password', reply)
   const event = await other.client.nextEvent('profile:session_revoked')
   assert.equal(event.payload, { deviceID: other.deviceID, reason: 'password_changed' })
-  await login(t, 'benvolio', 'oilovneb-second')
+  await login(t, { username: 'benvolio', password: 'oilovneb-second' })
 })
 
 test('without any proof, or with an unknown sudoToken: sudo_required', async ({ t }) => {
-  const me = await login(t, 'nurse')
+  const me = await login(t, { username: 'nurse', password: first('nurse') })
   assert.equal((await me.client.request('profile:set_password', { newPassword: 'esrun-second-pass' })).payload, sudoRequired)
   const unknown = await me.client.request('profile:set_password', { sudoToken: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', newPassword: 'esrun-second-pass' })
   assert.equal(unknown.payload, sudoRequired)
-  await login(t, 'nurse') // unchanged
+  await login(t, { username: 'nurse', password: first('nurse') }) // unchanged
 })
 
 test('a weak new password answers weak_password and does not use up the sudoToken', async ({ t }) => {
-  const me = await login(t, 'nurse')
+  const me = await login(t, { username: 'nurse', password: first('nurse') })
   const sudoToken = await sudo(me.client, first('nurse'))
   const short = await me.client.request('profile:set_password', { sudoToken, newPassword: 'short' })
   assert.equal(short.payload, { errID: 'weak_password', errText: errors.weak_password, errPayload: { reason: 'too_short', minLength: 8, maxLength: 256 } })
@@ -120,7 +99,7 @@ test('a weak new password answers weak_password and does not use up the sudoToke
 })
 
 test('sudoToken and oldPassword together, or no newPassword: invalid_payload', async ({ t }) => {
-  const me = await login(t, 'nurse', 'capulet-household')
+  const me = await login(t, { username: 'nurse', password: 'capulet-household' })
   const both = await me.client.request('profile:set_password', { sudoToken: 'abcdefgh', oldPassword: 'capulet-household', newPassword: 'another-one-9' })
   assert.is(both.payload.errID, 'invalid_payload')
   assert.is((await me.client.request('profile:set_password', { oldPassword: 'capulet-household' })).payload.errID, 'invalid_payload')

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { generateAuthToken, hashToken } from '../../../src/auth/tokens.ts'
 import { errors } from '../../../src/errors.ts'
+import { login, register } from '../../support/accounts.ts'
 import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -16,24 +17,16 @@ test.before(async (ctx) => {
   ctx.t = await startTestServer({}, { clock })
   const c = await ctx.t.connect()
   for (const username of ['juliet', 'romeo', 'tybalt']) {
-    const reg = await c.request('profile:register', { username, password })
-    assert.ok(reg.ok, JSON.stringify(reg))
+    await register(c, { username, password })
   }
 })
 test.after(async (ctx) => ctx.t.close())
-
-async function login(t: TestServer, username: string) {
-  const client = await t.connect()
-  const reply = await client.request('profile:login', { username, password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return { client, ...(reply.payload as { authToken: string; deviceID: string; userID: string }) }
-}
 
 const invalidCreds = { errID: 'invalid_creds', errText: errors.invalid_creds }
 const sudoRequired = { errID: 'sudo_required', errText: errors.sudo_required }
 
 test('the password buys a sudoToken living sessions.sudoTtl seconds; only its hash is stored', async ({ t }) => {
-  const { client } = await login(t, 'juliet')
+  const { client } = await login(t, { username: 'juliet', password })
   const reply = await client.request('profile:sudo', { password })
   assertValidReply('profile:sudo', reply)
   assert.is(reply.to, '@juliet@localhost')
@@ -54,12 +47,12 @@ test('the password buys a sudoToken living sessions.sudoTtl seconds; only its ha
 })
 
 test('a wrong password answers invalid_creds', async ({ t }) => {
-  const { client } = await login(t, 'juliet')
+  const { client } = await login(t, { username: 'juliet', password })
   assert.equal((await client.request('profile:sudo', { password: 'balcony-scene-3' })).payload, invalidCreds)
 })
 
 test('a verificationToken answers invalid_creds (codes are not served yet)', async ({ t }) => {
-  const { client } = await login(t, 'juliet')
+  const { client } = await login(t, { username: 'juliet', password })
   assert.equal((await client.request('profile:sudo', { verificationToken: 'abcdefghijklmnop' })).payload, invalidCreds)
 })
 
@@ -76,7 +69,7 @@ test('an account without a password answers invalid_creds', async ({ t }) => {
 })
 
 test('exactly one of password / verificationToken', async ({ t }) => {
-  const { client } = await login(t, 'juliet')
+  const { client } = await login(t, { username: 'juliet', password })
   assert.is((await client.request('profile:sudo', {})).payload.errID, 'invalid_payload')
   assert.is((await client.request('profile:sudo', { password, verificationToken: 'abcdefgh' })).payload.errID, 'invalid_payload')
   assert.is((await client.request('profile:sudo', { password, extra: 1 })).payload.errID, 'invalid_payload')
@@ -88,7 +81,7 @@ test('needs an authenticated connection', async ({ t }) => {
 })
 
 test('a sudoToken is valid until sudoTtl has passed', async ({ t }) => {
-  const { client } = await login(t, 'romeo')
+  const { client } = await login(t, { username: 'romeo', password })
   const ttl = t.config.sessions.sudoTtl * 1000
   const early = (await client.request('profile:sudo', { password })).payload.sudoToken
   clock.advance(ttl - 1)
@@ -103,16 +96,16 @@ test('a sudoToken is valid until sudoTtl has passed', async ({ t }) => {
 })
 
 test('a sudoToken serves each purpose once; another account cannot use it', async ({ t }) => {
-  const a = await login(t, 'tybalt')
-  const spare = await login(t, 'tybalt')
+  const a = await login(t, { username: 'tybalt', password })
+  const spare = await login(t, { username: 'tybalt', password })
   const { sudoToken } = (await a.client.request('profile:sudo', { password })).payload
 
-  const other = await login(t, 'juliet')
+  const other = await login(t, { username: 'juliet', password })
   const foreign = await other.client.request('profile:deactivate', { sudoToken })
   assert.equal(foreign.payload, sudoRequired)
 
   assert.is((await a.client.request('device:revoke', { deviceID: spare.deviceID, sudoToken })).ok, true)
-  const spare2 = await login(t, 'tybalt')
+  const spare2 = await login(t, { username: 'tybalt', password })
   assert.equal((await a.client.request('device:revoke', { deviceID: spare2.deviceID, sudoToken })).payload, sudoRequired)
   // The same token still serves a purpose it has not served yet.
   assert.is((await a.client.request('profile:set_password', { sudoToken, newPassword: 'prince-of-cats' })).ok, true)
@@ -129,12 +122,12 @@ limited.before(async (ctx) => {
     { clock: manualClock() },
   )
   const c = await ctx.t.connect()
-  assert.ok((await c.request('profile:register', { username: 'paris', password })).ok)
+  await register(c, { username: 'paris', password })
 })
 limited.after(async (ctx) => ctx.t.close())
 
 limited('wrong passwords through sudo drain the login_account bucket of profile:login', async ({ t }) => {
-  const { client } = await login(t, 'paris') // 1st token
+  const { client } = await login(t, { username: 'paris', password }) // 1st token
   assert.equal((await client.request('profile:sudo', { password: 'wrong-password-1' })).payload, invalidCreds) // 2nd
   assert.is((await client.request('profile:sudo', { password })).ok, true) // 3rd
   const refused = await client.request('profile:sudo', { password })

@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
-import type { TestClient } from '../../support/client.ts'
+import { login, register, sudo } from '../../support/accounts.ts'
 import { obtainToken, startCodeServer, type CodeServer } from '../../support/codes.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -18,29 +18,16 @@ test.before(async (ctx) => {
     { type: 'email', value: 'juliet@verona.example' },
     { type: 'msisdn', value: '+390458001234' },
   ]
-  assert.ok((await c.request('profile:register', { username: 'juliet', password, thirdPIDs: both })).ok)
-  assert.ok((await c.request('profile:register', { username: 'romeo', password, thirdPIDs: [{ type: 'email', value: 'romeo@verona.example' }] })).ok)
+  await register(c, { username: 'juliet', password, thirdPIDs: both })
+  await register(c, { username: 'romeo', password, thirdPIDs: [{ type: 'email', value: 'romeo@verona.example' }] })
   // No username: the email is the only name its password can be used with.
-  assert.ok((await c.request('profile:register', { password, thirdPIDs: [{ type: 'email', value: 'nurse@verona.example' }] })).ok)
+  await register(c, { password, thirdPIDs: [{ type: 'email', value: 'nurse@verona.example' }] })
 })
 test.after(async (ctx) => ctx.t.close())
 
-async function login(t: CodeServer, payload: object): Promise<TestClient> {
-  const client = await t.connect()
-  const reply = await client.request('profile:login', { password, ...payload })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return client
-}
-
-async function sudo(client: TestClient): Promise<string> {
-  const reply = await client.request('profile:sudo', { password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return reply.payload.sudoToken
-}
-
 test('removes a 3PID; it no longer logs in and is free for others', async ({ t }) => {
-  const juliet = await login(t, { username: 'juliet' })
-  const reply = await juliet.request('profile:unbind_thirdpid', { thirdPID: '+39 045 800 1234', sudoToken: await sudo(juliet) })
+  const { client: juliet } = await login(t, { username: 'juliet', password })
+  const reply = await juliet.request('profile:unbind_thirdpid', { thirdPID: '+39 045 800 1234', sudoToken: await sudo(juliet, password) })
   assertValidReply('profile:unbind_thirdpid', reply)
   assert.equal(reply.payload, {})
   assert.equal((await t.server.store.accounts.byUsername('juliet'))?.thirdPIDs.map((p) => p.value), ['juliet@verona.example'])
@@ -49,40 +36,40 @@ test('removes a 3PID; it no longer logs in and is free for others', async ({ t }
 })
 
 test('its live codes go with it', async ({ t }) => {
-  const juliet = await login(t, { username: 'juliet' })
-  const sudoToken = await sudo(juliet)
+  const { client: juliet } = await login(t, { username: 'juliet', password })
+  const sudoToken = await sudo(juliet, password)
   const bound = await obtainToken(t, juliet, { purpose: 'bind', thirdPID: '+390458001234' }, '+390458001234')
   assert.ok((await juliet.request('profile:bind_thirdpid', { thirdPID: '+390458001234', verificationToken: bound, sudoToken })).ok)
   const asked = await juliet.request('verification:request', { purpose: 'login', thirdPID: '+390458001234' })
   const code = await t.lastCode('+390458001234', 'login')
-  assert.ok((await juliet.request('profile:unbind_thirdpid', { thirdPID: '+390458001234', sudoToken: await sudo(juliet) })).ok)
+  assert.ok((await juliet.request('profile:unbind_thirdpid', { thirdPID: '+390458001234', sudoToken: await sudo(juliet, password) })).ok)
   assert.equal((await juliet.request('verification:verify', { verificationID: asked.payload.verificationID, code })).payload.errPayload, { attemptsLeft: 0 })
 })
 
 test('a 3PID not bound to the caller → not_found (and the sudoToken is kept)', async ({ t }) => {
-  const juliet = await login(t, { username: 'juliet' })
-  const sudoToken = await sudo(juliet)
+  const { client: juliet } = await login(t, { username: 'juliet', password })
+  const sudoToken = await sudo(juliet, password)
   assert.equal((await juliet.request('profile:unbind_thirdpid', { thirdPID: 'romeo@verona.example', sudoToken })).payload, err('not_found'))
   assert.equal((await juliet.request('profile:unbind_thirdpid', { thirdPID: 'nobody@verona.example', sudoToken })).payload, err('not_found'))
   assert.ok((await juliet.request('profile:set_password', { newPassword: password, sudoToken })).ok)
 })
 
 test('the last 3PID of an account with a password and a username may go: the username still names it', async ({ t }) => {
-  const romeo = await login(t, { username: 'romeo' })
-  assert.ok((await romeo.request('profile:unbind_thirdpid', { thirdPID: 'romeo@verona.example', sudoToken: await sudo(romeo) })).ok)
+  const { client: romeo } = await login(t, { username: 'romeo', password })
+  assert.ok((await romeo.request('profile:unbind_thirdpid', { thirdPID: 'romeo@verona.example', sudoToken: await sudo(romeo, password) })).ok)
   assert.ok((await (await t.connect()).request('profile:login', { username: 'romeo', password })).ok)
 })
 
 test('the last 3PID of an account without a username → forbidden (nothing would name it)', async ({ t }) => {
-  const nurse = await login(t, { thirdPID: 'nurse@verona.example' })
-  const reply = await nurse.request('profile:unbind_thirdpid', { thirdPID: 'nurse@verona.example', sudoToken: await sudo(nurse) })
+  const { client: nurse } = await login(t, { thirdPID: 'nurse@verona.example', password })
+  const reply = await nurse.request('profile:unbind_thirdpid', { thirdPID: 'nurse@verona.example', sudoToken: await sudo(nurse, password) })
   assert.equal(reply.payload, err('forbidden'))
 })
 
 test('the last 3PID of an account without a password → forbidden (codes are its only way in)', async ({ t }) => {
   const c = await t.connect()
   const signup = await obtainToken(t, c, { purpose: 'signup', thirdPID: 'friar@verona.example' }, 'friar@verona.example')
-  assert.ok((await c.request('profile:register', { username: 'friar', thirdPIDs: [{ type: 'email', value: 'friar@verona.example' }], verificationToken: signup })).ok)
+  await register(c, { username: 'friar', thirdPIDs: [{ type: 'email', value: 'friar@verona.example' }], verificationToken: signup })
   const login = await obtainToken(t, c, { purpose: 'login', thirdPID: 'friar@verona.example' }, 'friar@verona.example')
   assert.ok((await c.request('profile:login', { username: 'friar', verificationToken: login })).ok)
   const sudoCode = await obtainToken(t, c, { purpose: 'sudo', channel: 'email' }, 'friar@verona.example')
@@ -95,7 +82,7 @@ test('the last 3PID of an account without a password → forbidden (codes are it
 })
 
 test('without a valid sudoToken → sudo_required; anonymous → auth_required', async ({ t }) => {
-  const juliet = await login(t, { username: 'juliet' })
+  const { client: juliet } = await login(t, { username: 'juliet', password })
   assert.equal((await juliet.request('profile:unbind_thirdpid', { thirdPID: 'juliet@verona.example' })).payload, err('sudo_required'))
   assert.equal((await (await t.connect()).request('profile:unbind_thirdpid', { thirdPID: 'juliet@verona.example' })).payload, err('auth_required'))
 })

@@ -1,6 +1,7 @@
 // profile:update over a real socket: merge and removal, real dates, visibility to others, and refused keys.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { login, register } from '../../support/accounts.ts'
 import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 import type { TestClient } from '../../support/client.ts'
@@ -8,26 +9,18 @@ import type { TestClient } from '../../support/client.ts'
 const createdAt = Date.UTC(2026, 0, 1)
 const test = suite<{ t: TestServer; juliet: TestClient; romeo: TestClient }>('profile:update')
 
-async function login(t: TestServer, username: string, password: string): Promise<TestClient> {
-  const c = await t.connect()
-  const reply = await c.request('profile:login', { username, password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return c
-}
-
 test.before(async (ctx) => {
   ctx.t = await startTestServer({}, { clock: manualClock(createdAt) })
   const c = await ctx.t.connect()
-  const juliet = await c.request('profile:register', {
+  await register(c, {
     username: 'juliet',
     password: 'romeo-montague',
     thirdPIDs: [{ type: 'email', value: 'juliet@capulet.com' }],
     profile: { name: 'Juliet', misc: { balcony: 'north' } },
   })
-  assert.ok(juliet.ok, JSON.stringify(juliet))
-  assert.ok((await c.request('profile:register', { username: 'romeo', password: 'poison-and-dagger' })).ok)
-  ctx.juliet = await login(ctx.t, 'juliet', 'romeo-montague')
-  ctx.romeo = await login(ctx.t, 'romeo', 'poison-and-dagger')
+  await register(c, { username: 'romeo', password: 'poison-and-dagger' })
+  ctx.juliet = (await login(ctx.t, { username: 'juliet', password: 'romeo-montague' })).client
+  ctx.romeo = (await login(ctx.t, { username: 'romeo', password: 'poison-and-dagger' })).client
 })
 test.after(async (ctx) => ctx.t.close())
 

@@ -2,6 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
+import { register } from '../../support/accounts.ts'
 import { obtainToken, startCodeServer, type CodeServer } from '../../support/codes.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -13,10 +14,10 @@ const test = suite<{ t: CodeServer }>('profile:login with a verificationToken')
 test.before(async (ctx) => {
   ctx.t = await startCodeServer({ sessions: { loginBackoff: { freeFailures: 1, baseMs: 60_000, maxMs: 600_000 } } })
   const c = await ctx.t.connect()
-  assert.ok((await c.request('profile:register', { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })).ok)
-  assert.ok((await c.request('profile:register', { username: 'romeo', password, thirdPIDs: [{ type: 'email', value: 'romeo@verona.example' }] })).ok)
+  await register(c, { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })
+  await register(c, { username: 'romeo', password, thirdPIDs: [{ type: 'email', value: 'romeo@verona.example' }] })
   // An account without a username, known only by its phone number.
-  assert.ok((await c.request('profile:register', { thirdPIDs: [{ type: 'msisdn', value: '+390458001234' }], password: 'nurse-of-verona' })).ok)
+  await register(c, { thirdPIDs: [{ type: 'msisdn', value: '+390458001234' }], password: 'nurse-of-verona' })
 })
 test.after(async (ctx) => ctx.t.close())
 

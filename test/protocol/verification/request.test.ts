@@ -3,20 +3,13 @@ import { readFileSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
-import type { TestClient } from '../../support/client.ts'
+import { login, register } from '../../support/accounts.ts'
 import { startCodeServer, type CodeServer } from '../../support/codes.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 import { manualClock } from '../../support/server.ts'
 
 const password = 'balcony-scene-2'
 const err = (errID: keyof typeof errors, errPayload?: object) => ({ errID, errText: errors[errID], ...(errPayload && { errPayload }) })
-
-async function login(t: CodeServer, username: string): Promise<TestClient> {
-  const client = await t.connect()
-  const reply = await client.request('profile:login', { username, password })
-  assert.ok(reply.ok, JSON.stringify(reply))
-  return client
-}
 
 const test = suite<{ t: CodeServer }>('verification:request')
 
@@ -28,7 +21,7 @@ test.before(async (ctx) => {
     ['romeo', 'romeo@verona.example', null],
   ] as const) {
     const thirdPIDs = [{ type: 'email', value: email }, ...(msisdn ? [{ type: 'msisdn', value: msisdn }] : [])]
-    assert.ok((await c.request('profile:register', { username, password, thirdPIDs })).ok)
+    await register(c, { username, password, thirdPIDs })
   }
 })
 test.after(async (ctx) => ctx.t.close())
@@ -93,7 +86,7 @@ test('bind and sudo need an authenticated connection; so does channel without a 
 })
 
 test('bind: a free 3PID or the caller’s own → sent; another account’s → id_exists', async ({ t }) => {
-  const juliet = await login(t, 'juliet')
+  const { client: juliet } = await login(t, { username: 'juliet', password })
   assertValidReply('verification:request', await juliet.request('verification:request', { purpose: 'bind', thirdPID: 'juliet@capulet.example' }))
   assert.ok(await t.lastCode('juliet@capulet.example', 'bind'))
   assertValidReply('verification:request', await juliet.request('verification:request', { purpose: 'bind', thirdPID: 'juliet@verona.example' }))
@@ -101,7 +94,7 @@ test('bind: a free 3PID or the caller’s own → sent; another account’s → 
 })
 
 test('sudo: the caller’s own 3PID by channel or thirdPID; anyone else’s → not_found', async ({ t }) => {
-  const juliet = await login(t, 'juliet')
+  const { client: juliet } = await login(t, { username: 'juliet', password })
   const byChannel = await juliet.request('verification:request', { purpose: 'sudo', channel: 'msisdn' })
   assertValidReply('verification:request', byChannel)
   assert.ok(await t.lastCode('+390458001234', 'sudo'))
@@ -204,7 +197,7 @@ const lock = suite<{ t: CodeServer; clock: ReturnType<typeof manualClock> }>('ve
 lock.before(async (ctx) => {
   ctx.clock = manualClock()
   ctx.t = await startCodeServer({}, { clock: ctx.clock })
-  assert.ok((await (await ctx.t.connect()).request('profile:register', { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })).ok)
+  await register(await ctx.t.connect(), { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })
 })
 lock.after(async (ctx) => ctx.t.close())
 

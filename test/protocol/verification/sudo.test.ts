@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
-import type { TestClient } from '../../support/client.ts'
+import { login, register } from '../../support/accounts.ts'
 import { obtainToken, startCodeServer, type CodeServer } from '../../support/codes.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -15,19 +15,13 @@ test.before(async (ctx) => {
   ctx.t = await startCodeServer()
   const c = await ctx.t.connect()
   for (const username of ['juliet', 'romeo']) {
-    assert.ok((await c.request('profile:register', { username, password, thirdPIDs: [{ type: 'email', value: `${username}@verona.example` }] })).ok)
+    await register(c, { username, password, thirdPIDs: [{ type: 'email', value: `${username}@verona.example` }] })
   }
 })
 test.after(async (ctx) => ctx.t.close())
 
-async function login(t: CodeServer, username: string): Promise<TestClient> {
-  const client = await t.connect()
-  assert.ok((await client.request('profile:login', { username, password })).ok)
-  return client
-}
-
 test('a sudo code to the own email → a sudoToken that works (set_password); the verificationToken serves once', async ({ t }) => {
-  const juliet = await login(t, 'juliet')
+  const { client: juliet } = await login(t, { username: 'juliet', password })
   const token = await obtainToken(t, juliet, { purpose: 'sudo', channel: 'email' }, 'juliet@verona.example')
   const reply = await juliet.request('profile:sudo', { verificationToken: token })
   assertValidReply('profile:sudo', reply)
@@ -39,16 +33,16 @@ test('a sudo code to the own email → a sudoToken that works (set_password); th
 })
 
 test('another account’s sudo token → invalid_creds', async ({ t }) => {
-  const romeo = await login(t, 'romeo')
+  const { client: romeo } = await login(t, { username: 'romeo', password })
   const token = await obtainToken(t, romeo, { purpose: 'sudo', channel: 'email' }, 'romeo@verona.example')
-  const juliet = await login(t, 'juliet')
+  const { client: juliet } = await login(t, { username: 'juliet', password })
   assert.equal((await juliet.request('profile:sudo', { verificationToken: token })).payload, invalidCreds)
   // Still good for its owner.
   assertValidReply('profile:sudo', await romeo.request('profile:sudo', { verificationToken: token }))
 })
 
 test('a token of another purpose (login) → invalid_creds', async ({ t }) => {
-  const juliet = await login(t, 'juliet')
+  const { client: juliet } = await login(t, { username: 'juliet', password })
   const token = await obtainToken(t, juliet, { purpose: 'login', thirdPID: 'juliet@verona.example' }, 'juliet@verona.example')
   assert.equal((await juliet.request('profile:sudo', { verificationToken: token })).payload, invalidCreds)
 })

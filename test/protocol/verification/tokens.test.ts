@@ -2,6 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
+import { register } from '../../support/accounts.ts'
 import { obtainToken, startCodeServer, type CodeServer } from '../../support/codes.ts'
 import { manualClock } from '../../support/server.ts'
 
@@ -16,7 +17,7 @@ test.before(async (ctx) => {
   ctx.t = await startCodeServer({}, { clock: ctx.clock })
   const c = await ctx.t.connect()
   for (const username of ['juliet', 'romeo']) {
-    assert.ok((await c.request('profile:register', { username, password, thirdPIDs: [{ type: 'email', value: `${username}@verona.example` }] })).ok)
+    await register(c, { username, password, thirdPIDs: [{ type: 'email', value: `${username}@verona.example` }] })
   }
 })
 test.after(async (ctx) => ctx.t.close())
