@@ -96,6 +96,9 @@ export function createConnection(socket: WebSocket, options: ConnectionOptions):
       else armAuthTimer()
       options.onAuthChange(conn, value !== null)
     },
+    get open() {
+      return !closed
+    },
     alive: true,
     socket,
     sendEvent(type, payload) {

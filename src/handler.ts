@@ -22,6 +22,8 @@ export interface Connection {
   readonly id: string
   readonly ip: string
   session: Session | null
+  /** false once the socket has closed. */
+  readonly open: boolean
   /** Sends a server-initiated event (contract §6). */
   sendEvent<E extends keyof Events>(type: E, payload: Events[E]): void
   close(code: number, reason: string): void

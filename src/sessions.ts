@@ -46,6 +46,8 @@ export function createSessions(): Sessions {
     attach(conn, session) {
       detach(conn)
       conn.session = session
+      // A login that finishes after its socket closed must not leave that socket in the registry.
+      if (!conn.open) return
       let devices = byAccount.get(session.accountID)
       if (!devices) byAccount.set(session.accountID, (devices = new Map()))
       let conns = devices.get(session.deviceID)
