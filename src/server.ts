@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import type { Logger } from 'pino'
-import { createConnection, type LiveConnection } from './connection.ts'
+import { LiveConnection, type ConnectionSettings } from './connection.ts'
 import { closeCodes } from './errors.ts'
 import type { Deps } from './handler.ts'
 import { handlers as defaultHandlers } from './handlers/index.ts'
@@ -89,6 +89,28 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   // Open WebSocket connections per client address, and how many of them are not authenticated.
   const perIP = new Map<string, { total: number; anonymous: number }>()
 
+  const connectionSettings: ConnectionSettings = {
+    domain: config.server.domains[0],
+    router,
+    maxQueued: config.limits.maxQueuedPerConnection,
+    authTimeoutMs: config.server.authTimeoutMs,
+    maxBufferedBytes: config.limits.maxBufferedBytes,
+    log,
+    onAuthChange(conn, authenticated) {
+      perIP.get(conn.ip)!.anonymous += authenticated ? -1 : 1
+    },
+    onClose(closed) {
+      connections.delete(closed)
+      sessions.detach(closed)
+      limiter.dropConnection(closed.id)
+      metrics.connectionClosed()
+      const count = perIP.get(closed.ip)!
+      count.total--
+      if (!closed.session) count.anonymous--
+      if (count.total === 0) perIP.delete(closed.ip)
+    },
+  }
+
   http.on('request', (req, res) => void answerHttp(req, res))
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
@@ -111,28 +133,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       perIP.set(ip, count)
       count.total++
       count.anonymous++
-      const conn = createConnection(ws, {
-        id: `c${(++nextConnection).toString(36)}`,
-        ip,
-        domain: config.server.domains[0],
-        router,
-        maxQueued: config.limits.maxQueuedPerConnection,
-        authTimeoutMs: config.server.authTimeoutMs,
-        maxBufferedBytes: config.limits.maxBufferedBytes,
-        log,
-        onAuthChange(_conn, authenticated) {
-          count.anonymous += authenticated ? -1 : 1
-        },
-        onClose(closed) {
-          connections.delete(closed)
-          sessions.detach(closed)
-          limiter.dropConnection(closed.id)
-          metrics.connectionClosed()
-          count.total--
-          if (!closed.session) count.anonymous--
-          if (count.total === 0) perIP.delete(ip)
-        },
-      })
+      const conn = new LiveConnection(ws, `c${(++nextConnection).toString(36)}`, ip, connectionSettings)
       connections.add(conn)
       metrics.connectionOpened()
     })
