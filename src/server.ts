@@ -1,5 +1,5 @@
 // HTTP + WebSocket wiring: upgrade guards, health and metrics endpoints, heartbeat, graceful drain.
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
@@ -17,6 +17,7 @@ import { createSessions, type Sessions } from './sessions.ts'
 import { openStore, type Store } from './store/index.ts'
 import type { Config } from './types/schemas.ts'
 import { version } from './version.ts'
+import { answerHttp, clientIP, pathOf, refuseUpgrade } from './http.ts'
 import { createPasswordHasher } from './auth/passwords.ts'
 import { createDeliverySender, type DeliverySender, type Transports } from './delivery/sender.ts'
 import { sweepExpired } from './accounts/verification-signup.ts'
@@ -111,7 +112,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     },
   }
 
-  http.on('request', (req, res) => void answerHttp(req, res))
+  http.on('request', (req, res) => void answerHttp(req, res, metrics, draining))
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable')
@@ -139,15 +140,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     })
   })
 
-  async function answerHttp(req: IncomingMessage, res: ServerResponse) {
-    const path = pathOf(req.url)
-    if (req.method !== 'GET' && req.method !== 'HEAD') return writeHttp(res, 405, 'text/plain', 'Method Not Allowed\n')
-    if (path === '/healthz') {
-      return writeHttp(res, draining ? 503 : 200, 'application/json', JSON.stringify({ status: draining ? 'draining' : 'ok' }))
-    }
-    if (path === '/metrics') return writeHttp(res, 200, metrics.registry.contentType, await metrics.registry.metrics())
-    return writeHttp(res, 404, 'text/plain', 'Not Found\n')
-  }
+
 
   // A peer that missed the previous ping is dead (ws README heartbeat pattern).
   const heartbeat = setInterval(() => {
@@ -219,26 +212,6 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     connections,
     close: () => (closing ??= close()),
   }
-}
-
-function refuseUpgrade(socket: Duplex, status: number, text: string) {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
-}
-
-function writeHttp(res: ServerResponse, status: number, type: string, body: string) {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
-  res.end(body)
-}
-
-function pathOf(url: string | undefined): string {
-  const end = url?.indexOf('?') ?? -1
-  return end === -1 ? (url ?? '/') : url!.slice(0, end)
-}
-
-/** The socket's peer address; X-Forwarded-For is not trusted (no proxy is configured). */
-function clientIP(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? 'unknown'
-  return address.startsWith('::ffff:') ? address.slice(7) : address
 }
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
