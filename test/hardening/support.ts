@@ -1,17 +1,13 @@
 // Helpers of the hardening tier: raw upgrades and frames, waiting on conditions (never fixed sleeps),
 // connection attempts that report the HTTP status, fd counts, and the canary client.
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { connect as tcpConnect, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import WebSocket from 'ws'
-import { loadConfig, type DeepPartial } from '../../src/config.ts'
-import { createLogger } from '../../src/log.ts'
-import { startServer } from '../../src/server.ts'
+import type { DeepPartial } from '../../src/config.ts'
 import type { Config } from '../../src/types/schemas.ts'
-import { connect as connectClient, type TestClient } from '../support/client.ts'
-import { testDefaults, type TestServer } from '../support/server.ts'
+import type { TestClient } from '../support/client.ts'
+import { startTestServer, type TestServer } from '../support/server.ts'
 
 /** Rejects when `promise` has not settled after `ms`: a guard against a hung test, not a timing assertion. */
 export function deadline<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
@@ -175,38 +171,10 @@ export function report(scenario: string, figures: Record<string, unknown>): void
 }
 
 /**
- * startTestServer's twin whose code transports deliver nowhere (the fuzzer asks for many codes; the
- * console transport would print each). Overrides merge over the test defaults.
+ * A test server whose code transports deliver nowhere (the fuzzer asks for many codes; the console
+ * transport would print each). Overrides merge over the test defaults.
  */
-export async function startQuietServer(overrides: DeepPartial<Config> = {}): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'hafnium-hardening-'))
-  const config = loadConfig({ overrides: merge(merge(testDefaults, { database: { path: join(dir, 'hafnium.db') } }), overrides) as DeepPartial<Config> })
+export function startQuietServer(overrides: DeepPartial<Config> = {}): Promise<TestServer> {
   const silent = { send: async () => {} }
-  const server = await startServer(config, { transports: { email: silent, msisdn: silent }, logger: createLogger(config.log.level) })
-  const clients: TestClient[] = []
-  return {
-    server,
-    url: server.url,
-    config,
-    dir,
-    async connect(options) {
-      const client = await connectClient(server.url, options)
-      clients.push(client)
-      return client
-    },
-    async close() {
-      for (const client of clients) client.terminate()
-      await server.close()
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
-
-function merge(a: object, b: object): object {
-  const out: Record<string, unknown> = { ...(a as Record<string, unknown>) }
-  for (const [k, v] of Object.entries(b)) {
-    const cur = out[k]
-    out[k] = cur && typeof cur === 'object' && !Array.isArray(cur) && v && typeof v === 'object' && !Array.isArray(v) ? merge(cur, v) : v
-  }
-  return out
+  return startTestServer(overrides, { transports: { email: silent, msisdn: silent } })
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig, type DeepPartial } from '../../src/config.ts'
-import { startServer, type HafniumServer } from '../../src/server.ts'
+import { startServer, type HafniumServer, type ServerOptions } from '../../src/server.ts'
 import type { Config } from '../../src/types/schemas.ts'
 import type { Clock } from '../../src/rate-limit.ts'
 import { connect, type TestClient } from './client.ts'
@@ -33,12 +33,19 @@ export const testDefaults: DeepPartial<Config> = {
 
 export async function startTestServer(
   overrides: DeepPartial<Config> = {},
-  options: { clock?: Clock; dir?: string; /** write the server's log lines here (synchronously) */ logFile?: string } = {},
+  options: {
+    clock?: Clock
+    dir?: string
+    /** write the server's log lines here (synchronously) */
+    logFile?: string
+    /** replace the configured code transports */
+    transports?: ServerOptions['transports']
+  } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'hafnium-test-'))
   const config = loadConfig({ overrides: merge(merge(testDefaults, { database: { path: join(dir, 'hafnium.db') } }), overrides) })
   const destination = options.logFile ? pino.destination({ dest: options.logFile, sync: true }) : undefined
-  const server = await startServer(config, { clock: options.clock, logger: createLogger(config.log.level, destination) })
+  const server = await startServer(config, { clock: options.clock, transports: options.transports, logger: createLogger(config.log.level, destination) })
   const clients: TestClient[] = []
   return {
     server,
