@@ -2,26 +2,14 @@
 // problems, 0 uncaught exceptions, RSS under twice its value at the start, the server still answers.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { TestServer } from '../support/server.ts'
-import { fuzzEnvelopes, fuzzFrames } from './fuzz.ts'
-import { report, startCanary, startQuietServer } from './support.ts'
+import { fuzzEnvelopes, fuzzFrames, useFuzzServer, type FuzzContext } from './fuzz.ts'
+import { report, startCanary } from './support.ts'
 
 const seed = Number(process.env.HARDENING_SEED ?? Date.now() % 2 ** 31)
 const ENVELOPES = 6000
 const FRAMES = 2000
-const test = suite<{ t: TestServer; uncaught: unknown[]; onError: (e: unknown) => void }>('hardening (heavy): fuzz')
-test.before(async (ctx) => {
-  ctx.t = await startQuietServer()
-  ctx.uncaught = []
-  ctx.onError = (e) => ctx.uncaught.push(e)
-  process.on('uncaughtException', ctx.onError)
-  process.on('unhandledRejection', ctx.onError)
-})
-test.after(async (ctx) => {
-  process.off('uncaughtException', ctx.onError)
-  process.off('unhandledRejection', ctx.onError)
-  await ctx.t.close()
-})
+const test = suite<FuzzContext>('hardening (heavy): fuzz')
+useFuzzServer(test)
 
 test(`${ENVELOPES} envelopes × 2 sockets and ${FRAMES} raw frame sequences (seed ${seed})`, async ({ t, uncaught }) => {
   const canaryClient = await t.connect()

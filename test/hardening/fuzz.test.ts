@@ -3,24 +3,11 @@
 // documented close codes, no uncaught exception, and the server still answers. Seed: HARDENING_SEED.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { TestServer } from '../support/server.ts'
-import { fuzzEnvelopes, fuzzFrames } from './fuzz.ts'
-import { startQuietServer } from './support.ts'
+import { fuzzEnvelopes, fuzzFrames, useFuzzServer, type FuzzContext } from './fuzz.ts'
 
 const seed = Number(process.env.HARDENING_SEED ?? 20261123)
-const test = suite<{ t: TestServer; uncaught: unknown[]; onError: (e: unknown) => void }>('hardening: fuzz (smoke)')
-test.before(async (ctx) => {
-  ctx.t = await startQuietServer()
-  ctx.uncaught = []
-  ctx.onError = (e) => ctx.uncaught.push(e)
-  process.on('uncaughtException', ctx.onError)
-  process.on('unhandledRejection', ctx.onError)
-})
-test.after(async (ctx) => {
-  process.off('uncaughtException', ctx.onError)
-  process.off('unhandledRejection', ctx.onError)
-  await ctx.t.close()
-})
+const test = suite<FuzzContext>('hardening: fuzz (smoke)')
+useFuzzServer(test)
 
 test(`envelopes of every type (seed ${seed})`, async ({ t, uncaught }) => {
   const stats = await fuzzEnvelopes(t, { runs: 400, seed })

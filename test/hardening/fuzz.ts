@@ -9,7 +9,8 @@ import WebSocket from 'ws'
 import { errors } from '../../src/errors.ts'
 import { loadSchemas, schemasDir } from '../../src/schemas.ts'
 import type { TestServer } from '../support/server.ts'
-import { deadline, frame, rawUpgrade, closeCodeIn } from './support.ts'
+import type { Test } from 'uvu'
+import { deadline, frame, rawUpgrade, closeCodeIn, startQuietServer } from './support.ts'
 
 const schemas = loadSchemas()
 const eventTypes = new Set(schemas.typesWith('event'))
@@ -366,3 +367,26 @@ function unmaskedCloseCode(f: Buffer): number | undefined {
 }
 
 export { password as fuzzPassword }
+
+export interface FuzzContext {
+  t: TestServer
+  /** uncaught exceptions and unhandled rejections seen while the suite ran */
+  uncaught: unknown[]
+  onError: (e: unknown) => void
+}
+
+/** A quiet server per suite, with uncaught exceptions and rejections collected instead of crashing the run. */
+export function useFuzzServer(test: Test<FuzzContext>): void {
+  test.before(async (ctx) => {
+    ctx.t = await startQuietServer()
+    ctx.uncaught = []
+    ctx.onError = (e) => ctx.uncaught.push(e)
+    process.on('uncaughtException', ctx.onError)
+    process.on('unhandledRejection', ctx.onError)
+  })
+  test.after(async (ctx) => {
+    process.off('uncaughtException', ctx.onError)
+    process.off('unhandledRejection', ctx.onError)
+    await ctx.t.close()
+  })
+}
