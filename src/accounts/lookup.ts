@@ -29,3 +29,12 @@ export async function findByLoginKey(accounts: AccountStore, key: string | null)
   if (kind === 'u') return accounts.byUsername(value)
   return accounts.byThirdPID({ type: kind as 'email' | 'msisdn', value })
 }
+
+/**
+ * The subject of the login_account bucket: the account itself when the name finds one (so guesses
+ * split between its username, email and phone share one budget), else the name (so unknown names
+ * are throttled alike and the limiter reveals nothing).
+ */
+export function loginBucket(account: Pick<Account, 'id'> | undefined, key: string | null): string {
+  return account ? `account:${account.id}` : `name:${key ?? 'invalid'}`
+}

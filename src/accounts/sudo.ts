@@ -1,4 +1,5 @@
 // Sudo: the proof of a fresh re-authentication (profile:sudo) that sensitive operations demand.
+import { loginBucket } from './lookup.ts'
 import { generateSudoToken, hashToken } from '../auth/tokens.ts'
 import { ProtocolError } from '../errors.ts'
 import type { Context, MessageType } from '../handler.ts'
@@ -30,8 +31,8 @@ export async function issueSudoToken(ctx: Context<MessageType>, accountID: strin
 /**
  * Charges the per-account password-guessing bucket (`login_account`) that profile:login charges, so a
  * password oracle behind an authenticated session (profile:sudo, set_password's oldPassword) cannot be
- * used to guess faster than logging in. The key matches login's for accounts with a username.
+ * used to guess faster than logging in: the same bucket, keyed by the account.
  */
 export function chargePasswordAttempt(ctx: Context<MessageType>, account: { id: string; username: string | null }): void {
-  ctx.limiter.enforce('login_account', `u:${account.username ?? account.id}`)
+  ctx.limiter.enforce('login_account', loginBucket(account, null))
 }

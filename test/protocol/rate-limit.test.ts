@@ -79,6 +79,18 @@ test('IP and account buckets survive reconnects and restarts', async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
+test('login_account is one budget per account, whichever of its names the guesses use', async () => {
+  const t = await startTestServer(limits({ login_account: { subject: 'account', capacity: 2, refillPerSecond: 0.01 } }))
+  const c = await t.connect()
+  const reg = await c.request('profile:register', { username: 'mercutio', password: 'queen-mab-dreams-9', thirdPIDs: [{ type: 'email', value: 'm@verona.example' }] })
+  assert.is(reg.ok, true, JSON.stringify(reg.payload))
+  assert.is((await c.request('profile:login', { username: 'mercutio', password: 'wrong-guess-1' })).payload.errID, 'invalid_creds')
+  assert.is((await c.request('profile:login', { thirdPID: 'm@verona.example', password: 'wrong-guess-2' })).payload.errID, 'invalid_creds')
+  assert.is((await c.request('profile:login', { loginID: 'M@Verona.example', password: 'wrong-guess-3' })).payload.errID, 'ratelimit_exceed')
+  assert.is((await c.request('profile:login', { username: 'nobody-here', password: 'wrong-guess-4' })).payload.errID, 'invalid_creds', 'other names have their own budget')
+  await t.close()
+})
+
 test('ratelimit.enabled false turns every rule off', async () => {
   const t = await startTestServer({ ratelimit: { enabled: false, rules: { p: { subject: 'ip', types: ['server:ping'], capacity: 1, refillPerSecond: 0.01 } } } })
   const c = await t.connect()

@@ -8,7 +8,7 @@
  *   account's (and this 3PID's); neither the bucket nor the backoff applies, and success clears the backoff
  * - success sends device:new_login to the account's other online devices
  */
-import { findByLoginKey, loginKey } from '../../accounts/lookup.ts'
+import { findByLoginKey, loginBucket, loginKey } from '../../accounts/lookup.ts'
 import { loginAsNewDevice } from '../../accounts/devices.ts'
 import { loginWithToken } from '../../accounts/verification-login.ts'
 import { ProtocolError } from '../../errors.ts'
@@ -21,9 +21,8 @@ export default defineHandler({
     const { payload, store, clock, config } = ctx
     const key = loginKey(payload)
     if (payload.verificationToken !== undefined) return loginWithToken(ctx, key, payload.verificationToken)
-    // Charged for unknown names too, so the limiter answers the same whether the account exists.
-    ctx.limiter.enforce('login_account', key ?? 'invalid')
     const account = await findByLoginKey(store.accounts, key)
+    ctx.limiter.enforce('login_account', loginBucket(account, key))
     const now = clock.now()
     if (account && account.loginBlockedUntil > now) {
       throw new ProtocolError('ratelimit_exceed', { retryAfter: account.loginBlockedUntil - now })
