@@ -14,4 +14,7 @@ if [ "$(ulimit -n)" -lt "$want" ]; then
   fi
 fi
 npm run --silent build
-exec node --import tsx bench/run.ts "${extra[@]}" "$@"
+# The load generator shares its core with nothing but its own threads: V8's parallel GC helpers there
+# stalled its send loop 5-10 ms at a time (every such stall counts in the open-loop p99), so it collects
+# on the main thread only.
+exec node --single-threaded-gc --import tsx bench/run.ts "${extra[@]}" "$@"
