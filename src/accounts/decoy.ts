@@ -2,27 +2,33 @@
 // for an account or address that is not there gets a reply shaped like a real one, and nothing is sent.
 import { createHmac, hkdfSync } from 'node:crypto'
 import type { Context, MessageType } from '../handler.ts'
-import { blurThirdPID, chargeDestination, generateVerificationID, type IssuedCode } from './verification.ts'
+import { blurThirdPID, chargeDestination, generateVerificationID, maxAttempts, type IssuedCode } from './verification.ts'
 import type { ThirdPID } from '../identifiers.ts'
 import { loadOutboxKey } from '../store/outbox-key.ts'
 import type { Store } from '../store/index.ts'
+import type { VerificationPurpose } from '../store/verifications.ts'
 
 /** Where the decoy reply of a code request says the code went. */
 export type DecoyDestination = { thirdPID: ThirdPID } | { username: string; channel: ThirdPID['type'] }
 
 /**
  * The reply a real request would give (fresh verificationID, codeTtl, resendAfter from the same
- * destination rules, so a repeat within the minute is refused alike) without storing or sending a
- * code. The verificationID names no code: verification:verify answers it invalid_code.
- * Timing: the lookup that found nothing already ran; one read stands in for the code-lock check; the
- * real path's single write transaction (code + sealed message) is not imitated.
+ * destination rules, so a repeat within the minute is refused alike), and a stored code that no answer
+ * matches, so guesses at the verificationID count down 4, 3, … and expire like a real code's. Nothing is
+ * sent. Timing: the lookup that found nothing already ran; one read stands in for the code-lock check
+ * and the decoy's write transaction for the real one (which also enqueues the sealed message).
  */
-export async function decoyCode(ctx: Context<MessageType>, to: DecoyDestination): Promise<IssuedCode> {
+export async function decoyCode(ctx: Context<MessageType>, to: DecoyDestination, purpose: VerificationPurpose): Promise<IssuedCode> {
+  // A username has no address to file the decoy under: "~name" cannot be an email address or a number.
   const thirdPID = 'thirdPID' in to ? to.thirdPID : { type: to.channel, value: `~${to.username}` }
   await ctx.store.verifications.codeFailures('~')
   const resendAfter = chargeDestination(ctx, thirdPID)
+  const verificationID = generateVerificationID()
+  const { codeTtl } = ctx.config.verification
+  const now = ctx.clock.now()
+  await ctx.store.verifications.issueDecoy({ id: verificationID, purpose, thirdPID, attempts: maxAttempts, expiresAt: now + codeTtl * 1000 }, now)
   const destination = 'thirdPID' in to ? blurThirdPID(to.thirdPID) : decoyBlur(ctx.store, ctx.config.database.path, to.username, to.channel)
-  return { verificationID: generateVerificationID(), expiresIn: ctx.config.verification.codeTtl, resendAfter, destination }
+  return { verificationID, expiresIn: codeTtl, resendAfter, destination }
 }
 
 const secrets = new WeakMap<Store, Buffer>()

@@ -1,7 +1,7 @@
 // One-time codes, the single-use verification tokens they are traded for, and the 3PID changes those
 // tokens authorise. Each operation is one transaction: the token or code that decides is consumed by
 // the same transaction as the change it pays for.
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Database } from 'better-sqlite3'
 import type { ThirdPID } from '../identifiers.ts'
 import { uniqueOrIdExists } from './accounts.ts'
@@ -40,6 +40,11 @@ export type UnbindOutcome = 'ok' | 'not_found' | 'forbidden'
 export interface VerificationStore {
   /** Replaces the live code of this destination and purpose (the old one then fails) and enqueues its message. */
   issueCode(code: NewCode, message: OutgoingMessage, now: number): Promise<void>
+  /**
+   * Stores a code no answer matches (a random hash, no account, no message) for a request that must not
+   * reveal that nobody is there: its verificationID then counts attempts down and expires like a real one.
+   */
+  issueDecoy(code: Omit<NewCode, 'code' | 'accountID'>, now: number): Promise<void>
   /**
    * Checks `code` against the stored hash in constant time. A right code is deleted and traded for
    * the token in the same transaction (so of concurrent right answers exactly one wins); for `confirm`
@@ -133,21 +138,17 @@ export function createVerificationStore(db: Database, outbox: OutboxStore, secre
     now,
   })
 
-  const issue = db.transaction((code: NewCode, message: OutgoingMessage, now: number) => {
+  const replaceLive = (code: Omit<NewCode, 'code'>, codeHash: Buffer, now: number) => {
     deleteLive.run(code.thirdPID.type, code.thirdPID.value, code.purpose)
-    insertCode.run({
-      id: code.id,
-      purpose: code.purpose,
-      medium: code.thirdPID.type,
-      address: code.thirdPID.value,
-      accountID: code.accountID,
-      codeHash: hashCode(code.id, code.code),
-      attempts: code.attempts,
-      expiresAt: code.expiresAt,
-      now,
-    })
+    const { id, purpose, accountID, attempts, expiresAt } = code
+    insertCode.run({ id, purpose, medium: code.thirdPID.type, address: code.thirdPID.value, accountID, codeHash, attempts, expiresAt, now })
+  }
+  const issue = db.transaction((code: NewCode, message: OutgoingMessage, now: number) => {
+    replaceLive(code, hashCode(code.id, code.code), now)
     outbox.enqueue(message, now)
   })
+  // 32 random bytes equal an HMAC of some code with probability 2^-256: no guess is ever right.
+  const issueDecoy = db.transaction((code: Omit<NewCode, 'code' | 'accountID'>, now: number) => replaceLive({ ...code, accountID: null }, randomBytes(32), now))
 
   const attempt = db.transaction((id: string, candidate: Buffer, token: { hash: Buffer; expiresAt: number }, now: number): CodeAttempt => {
     const row = selectCode.get(id)
@@ -200,6 +201,9 @@ export function createVerificationStore(db: Database, outbox: OutboxStore, secre
   return {
     async issueCode(code, message, now) {
       issue.immediate(code, message, now)
+    },
+    async issueDecoy(code, now) {
+      issueDecoy.immediate(code, now)
     },
     // The HMAC is computed before the transaction: nothing slow runs while the write lock is held.
     attempt: async (id, code, token, now) => attempt.immediate(id, hashCode(id, code), token, now),

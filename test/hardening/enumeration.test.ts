@@ -91,11 +91,24 @@ test('verification:request login/reset_password: success-shaped for unknown acco
   const sent = await hidden.sent()
   assert.ok(sent.length > 0)
   assert.ok(sent.every((m) => m.to === 'juliet@verona.example'), JSON.stringify(sent.map((m) => m.to)))
-  // Documented residue: a decoy verificationID names no code, so a guess answers attemptsLeft 0.
-  clock.advance(61_000)
-  const decoy = await c.request('verification:request', { purpose: 'login', thirdPID: 'nobody@verona.example' })
-  const guess = await c.request('verification:verify', { verificationID: decoy.payload.verificationID, code: '000000' })
-  assert.equal(guess.payload, { errID: 'invalid_code', errText: errors.invalid_code, errPayload: { attemptsLeft: 0 } })
+  // Guessing at a decoy verificationID reads like guessing at a real one: 4, 3, 2, 1, 0 attempts left, then
+  // the code is gone; by username too. No guess is ever right, and the stored decoy sends nothing.
+  for (const request of [{ thirdPID: 'nobody@verona.example' }, { username: 'nobody', channel: 'email' }]) {
+    clock.advance(61_000)
+    const decoy = await c.request('verification:request', { purpose: 'login', ...request })
+    const real = await c.request('verification:request', { purpose: 'login', thirdPID: 'juliet@verona.example' })
+    const code = await hidden.lastCode('juliet@verona.example', 'login')
+    const wrong = code === '000000' ? '000001' : '000000'
+    for (const attemptsLeft of [4, 3, 2, 1, 0]) {
+      const guesses = [decoy, real].map((r) => c.request('verification:verify', { verificationID: r.payload.verificationID, code: wrong }))
+      for (const guess of await Promise.all(guesses)) {
+        assert.equal(guess.payload, { errID: 'invalid_code', errText: errors.invalid_code, errPayload: { attemptsLeft } })
+      }
+    }
+    const after = await c.request('verification:verify', { verificationID: decoy.payload.verificationID, code: wrong })
+    assert.equal(after.payload, { errID: 'invalid_code', errText: errors.invalid_code, errPayload: { attemptsLeft: 0 } })
+  }
+  assert.ok((await hidden.sent()).every((m) => m.to === 'juliet@verona.example'))
 
   const control = await s.request('verification:request', { purpose: 'login', thirdPID: 'nobody@verona.example' })
   assert.equal(control.payload, { errID: 'not_found', errText: errors.not_found })

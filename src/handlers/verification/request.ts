@@ -35,7 +35,7 @@ export default defineHandler({
     } catch (error) {
       const { username, channel } = ctx.payload
       if (hide && error instanceof ProtocolError && error.errID === 'not_found' && username !== undefined && channel !== undefined) {
-        return decoyCode(ctx, { username: normaliseUsername(username) ?? username, channel })
+        return decoyCode(ctx, { username: normaliseUsername(username) ?? username, channel }, purpose)
       }
       throw error
     }
@@ -50,7 +50,7 @@ export default defineHandler({
         break
       case 'login':
       case 'reset_password':
-        if (!owner && hide) return decoyCode(ctx, { thirdPID })
+        if (!owner && hide) return decoyCode(ctx, { thirdPID }, purpose)
         if (!owner) throw new ProtocolError('not_found')
         accountID = owner.id
         break
