@@ -42,6 +42,8 @@ export interface RateLimiter {
   rule(name: string): Rule | undefined
   /** Takes one token from each bucket, or none if any is empty; returns the wait in ms (0 = allowed). */
   take(charges: readonly Charge[]): number
+  /** Milliseconds until take(charges) would succeed, taking nothing (0 = now). */
+  wait(charges: readonly Charge[]): number
   /** take() for one named rule; throws ratelimit_exceed. Unknown or disabled rules allow. */
   enforce(ruleName: string, subject: string): void
   /** Forgets connection-scoped buckets of a closed connection. */
@@ -124,6 +126,13 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
       return list
     },
     take,
+    wait(charges) {
+      if (!config.enabled) return 0
+      const now = clock.now()
+      let wait = 0
+      for (const { rule, subject } of charges) wait = Math.max(wait, msUntilToken(refill(entryFor(rule, subject, now), rule, now), rule))
+      return wait
+    },
     enforce(ruleName, subject) {
       const rule = rules.get(ruleName)
       if (!rule) return

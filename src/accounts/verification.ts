@@ -4,7 +4,7 @@ import { hashToken } from '../auth/tokens.ts'
 import { ProtocolError } from '../errors.ts'
 import type { Context, MessageType } from '../handler.ts'
 import { blurEmail, blurMsisdn, type ThirdPID } from '../identifiers.ts'
-import { msUntilToken, type Rule } from '../rate-limit.ts'
+import type { Rule } from '../rate-limit.ts'
 import type { TokenMatch, VerificationPurpose } from '../store/verifications.ts'
 
 export type { VerificationPurpose }
@@ -47,10 +47,8 @@ export const destinationSubject = (thirdPID: ThirdPID): string => `${thirdPID.ty
 
 /**
  * Charges every `destination` rule (all or none) for one send; throws ratelimit_exceed. Returns
- * resendAfter in seconds: the wait every send leaves behind, i.e. the largest msUntilToken(capacity − 1)
- * over the rules — exactly 60 s with the shipped 1-per-minute rule. (The limiter cannot be asked for a
- * bucket's level without taking from it; once a longer cap such as the daily one runs dry, the next
- * request answers ratelimit_exceed with the exact retryAfter instead.)
+ * resendAfter in seconds: how long until every rule would allow the next send (60 s after most sends
+ * with the shipped rules; hours after the day's tenth).
  */
 export function chargeDestination(ctx: Context<MessageType>, thirdPID: ThirdPID): number {
   const rules = Object.entries(ctx.config.ratelimit.rules)
@@ -58,10 +56,11 @@ export function chargeDestination(ctx: Context<MessageType>, thirdPID: ThirdPID)
     .map(([name]) => ctx.limiter.rule(name))
     .filter((rule): rule is Rule => rule !== undefined)
   const subject = destinationSubject(thirdPID)
-  const wait = ctx.limiter.take(rules.map((rule) => ({ rule, subject })))
+  const charges = rules.map((rule) => ({ rule, subject }))
+  const wait = ctx.limiter.take(charges)
   if (wait > 0) throw new ProtocolError('ratelimit_exceed', { retryAfter: wait })
-  if (!ctx.limiter.enabled) return 0
-  return Math.ceil(Math.max(0, ...rules.map((rule) => msUntilToken(rule.capacity - 1, rule))) / 1000)
+  // Whichever rule binds next: a minute after most sends, hours after the day's last one.
+  return Math.ceil(ctx.limiter.wait(charges) / 1000)
 }
 
 /** ratelimit_exceed while the account's code lock holds (see codeLockFailures). */

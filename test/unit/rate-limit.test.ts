@@ -40,6 +40,20 @@ test('a bucket allows capacity requests, then answers an honest wait', () => {
   assert.is(limiter.take(charge), 0, 'retrying after retryAfter succeeds')
 })
 
+test('wait() answers what take() would, and takes nothing', () => {
+  const { limiter, clock } = limiterWith({ login: rule })
+  const charge = [{ rule: limiter.rule('login')!, subject: '10.0.0.1' }]
+  assert.is(limiter.wait(charge), 0)
+  for (let i = 0; i < 3; i++) assert.is(limiter.take(charge), 0)
+  assert.is(limiter.wait(charge), 2000)
+  assert.is(limiter.wait(charge), 2000, 'asking again took nothing')
+  clock.advance(500)
+  assert.is(limiter.wait(charge), 1500)
+  clock.advance(1500)
+  assert.is(limiter.wait(charge), 0)
+  assert.is(limiter.take(charge), 0)
+})
+
 test('several rules: all or nothing, the longest wait wins', () => {
   const { limiter } = limiterWith({ a: { ...rule, capacity: 1 }, b: { ...rule, capacity: 5, refillPerSecond: 0.1 } })
   const charges = [
