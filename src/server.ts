@@ -1,4 +1,4 @@
-// HTTP + WebSocket wiring: upgrade guards, health and metrics endpoints, heartbeat, graceful drain.
+// HTTP + WebSocket wiring: upgrade guards, health and metrics endpoints, graceful drain.
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -20,7 +20,7 @@ import { version } from './version.ts'
 import { answerHttp, clientIP, pathOf, refuseUpgrade } from './http.ts'
 import { createPasswordHasher } from './auth/passwords.ts'
 import { createDeliverySender, type DeliverySender, type Transports } from './delivery/sender.ts'
-import { sweepExpired } from './accounts/verification-signup.ts'
+import { startBackground } from './background.ts'
 
 export interface ServerOptions {
   clock?: Clock
@@ -140,35 +140,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     })
   })
 
-
-
-  // A peer that missed the previous ping is dead (ws README heartbeat pattern).
-  const heartbeat = setInterval(() => {
-    for (const conn of connections) {
-      if (!conn.alive) {
-        conn.socket.terminate()
-        continue
-      }
-      conn.alive = false
-      conn.socket.ping()
-    }
-  }, config.server.heartbeatMs)
-  heartbeat.unref()
-
-  const flusher = setInterval(() => {
-    try {
-      limiter.flush()
-    } catch (err) {
-      log.warn({ err }, 'rate-limit flush failed; will retry')
-    }
-  }, config.ratelimit.flushIntervalMs)
-  flusher.unref()
-
-  // Pending accounts past registration.pendingTtl free their names; expired codes and tokens are deleted.
-  const sweeper = setInterval(() => {
-    sweepExpired(deps).catch((err: unknown) => log.warn({ err }, 'expiry sweep failed; will retry'))
-  }, 60_000)
-  sweeper.unref()
+  const background = startBackground(deps, connections)
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject)
@@ -191,9 +163,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     for (const conn of open) conn.close(closeCodes.shutdown, 'server shutting down')
     await withTimeout(Promise.all(closed), 1000)
     for (const conn of connections) conn.socket.terminate()
-    clearInterval(heartbeat)
-    clearInterval(flusher)
-    clearInterval(sweeper)
+    background.stop()
     http.closeAllConnections()
     limiter.close()
     await delivery.close()

@@ -1,0 +1,42 @@
+// The server's periodic work: the heartbeat, the rate-limit flush and the expiry sweep.
+import type { LiveConnection } from './connection.ts'
+import type { Deps } from './handler.ts'
+import { sweepExpired } from './accounts/verification-signup.ts'
+
+export interface Background {
+  stop(): void
+}
+
+export function startBackground(deps: Deps, connections: ReadonlySet<LiveConnection>): Background {
+  const { config, limiter, log } = deps
+
+  // A peer that missed the previous ping is dead (ws README heartbeat pattern).
+  const heartbeat = setInterval(() => {
+    for (const conn of connections) {
+      if (!conn.alive) {
+        conn.socket.terminate()
+        continue
+      }
+      conn.alive = false
+      conn.socket.ping()
+    }
+  }, config.server.heartbeatMs)
+
+  // Buckets live in memory; SQLite gets them in batches so a restart does not refill them.
+  const flusher = setInterval(() => {
+    try {
+      limiter.flush()
+    } catch (err) {
+      log.warn({ err }, 'rate-limit flush failed; will retry')
+    }
+  }, config.ratelimit.flushIntervalMs)
+
+  // Pending accounts past registration.pendingTtl free their names; expired codes and tokens are deleted.
+  const sweeper = setInterval(() => {
+    sweepExpired(deps).catch((err: unknown) => log.warn({ err }, 'expiry sweep failed; will retry'))
+  }, 60_000)
+
+  const timers = [heartbeat, flusher, sweeper]
+  for (const timer of timers) timer.unref()
+  return { stop: () => timers.forEach(clearInterval) }
+}
