@@ -1,6 +1,7 @@
 // Child processes for the benchmark: start a server pinned to a core, read its CPU time and RSS from /proc.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 
 export const hasTaskset = spawnSync('taskset', ['-V']).status === 0
 const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
@@ -12,9 +13,20 @@ export interface ServerProcess {
   stop(): Promise<void>
 }
 
-/** Spawns `command`, pinned to `cpu` when taskset exists, and waits for its "listening on ws://…" line. */
+/** Every core, as a taskset list. */
+export const allCpus = `0-${availableParallelism() - 1}`
+
+/**
+ * `command` pinned to `cpu` (default: every core) when taskset exists. Explicitly every core: a child
+ * inherits the affinity of this process, which pinSelf has narrowed to the load generator's core.
+ */
+export function pinned(command: string[], cpu = allCpus): string[] {
+  return hasTaskset ? ['taskset', '-c', cpu, ...command] : command
+}
+
+/** Spawns `command` (see pinned) and waits for its "listening on ws://…" line. */
 export function startProcess(command: string[], cpu?: string): Promise<ServerProcess> {
-  const argv = hasTaskset && cpu !== undefined ? ['taskset', '-c', cpu, ...command] : command
+  const argv = pinned(command, cpu)
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''

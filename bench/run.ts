@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { closedLoop, openConnections, openLoop, summarize, type Conn } from './load.ts'
-import { cpuSeconds, hasTaskset, pinSelf, rssBytes, startProcess, type ServerProcess } from './processes.ts'
+import { allCpus, cpuSeconds, hasTaskset, pinned, pinSelf, rssBytes, startProcess, type ServerProcess } from './processes.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -33,7 +33,7 @@ const log = (line: string) => process.stderr.write(line + '\n')
 pinSelf(LOAD_CPU)
 
 const echo = () => startProcess([process.execPath, '--import', 'tsx', join(root, 'bench/echo-server.ts'), '0'], SERVER_CPU)
-async function hafnium(cpu: string | undefined = SERVER_CPU): Promise<ServerProcess & { dir: string }> {
+async function hafnium(cpu = SERVER_CPU): Promise<ServerProcess & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'hafnium-bench-'))
   const server = await startProcess(
     [process.execPath, join(root, 'bin/hafnium.js'), 'serve', '--config', join(root, 'bench/bench.config.json'), '--port', '0', '--db', join(dir, 'bench.db')],
@@ -162,10 +162,11 @@ async function logins() {
   const phase = Math.min(seconds, 5)
   for (let run = 1; run <= runs; run++) {
     log(`logins run ${run}/${runs}: argon2 ceiling (all cores)`)
-    const ceiling = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench/argon2-ceiling.ts'), String(phase)])
+    const [command, ...rest] = pinned([process.execPath, '--import', 'tsx', join(root, 'bench/argon2-ceiling.ts'), String(phase)])
+    const ceiling = spawnSync(command!, rest)
     const argon2PerSecond = Math.round(JSON.parse(ceiling.stdout.toString()).perSecond)
     log(`logins run ${run}/${runs}: hafnium, unpinned so argon2 may use every core`)
-    const h = await hafnium(undefined)
+    const h = await hafnium(allCpus)
     const conns = await openConnections(h.url, CONNS)
     const users = await Promise.all(conns.map((c, i) => account(c, `user${i}`)))
     const canary = (await openConnections(h.url, 1))[0]!
@@ -228,7 +229,8 @@ const report = {
   elapsedSeconds: Math.round((performance.now() - started) / 1000),
 }
 mkdirSync(join(root, 'bench/results'), { recursive: true })
-const file = join(root, 'bench/results', `${report.date.slice(0, 10)}.json`)
+// A partial run (--only) gets its own file, so it does not replace the day's full results.
+const file = join(root, 'bench/results', `${report.date.slice(0, 10)}${args.only ? '.' + args.only.replaceAll(',', '+') : ''}.json`)
 writeFileSync(file, JSON.stringify(report, null, 2) + '\n')
 
 // When the load generator, not the server, is the limit (server CPU < 1), round trips per second of server
