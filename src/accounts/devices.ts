@@ -22,8 +22,7 @@ export async function loginAsNewDevice(
   account: Account,
   options: { deviceName?: string | undefined; pushToken?: string | undefined },
 ): Promise<LoginPayload> {
-  const maxDevices = ctx.config.limits.maxDevicesPerAccount
-  if ((await ctx.store.devices.count(account.id)) >= maxDevices) throw new ProtocolError('forbidden', { maxDevices })
+  await requireDeviceSlot(ctx, account.id)
   const authToken = generateAuthToken()
   const now = ctx.clock.now()
   const device = await ctx.store.devices.create({
@@ -37,6 +36,12 @@ export async function loginAsNewDevice(
   ctx.sessions.attach(ctx.conn, { accountID: account.id, userID: account.userID, deviceID: device.id })
   ctx.sessions.notifyAccount(account.id, 'device:new_login', { deviceID: device.id, deviceName: device.name, at: now }, device.id)
   return { authToken, deviceID: device.id, userID: account.userID }
+}
+
+/** forbidden {maxDevices} when the account holds limits.maxDevicesPerAccount devices already. */
+export async function requireDeviceSlot(ctx: Context<MessageType>, accountID: string): Promise<void> {
+  const maxDevices = ctx.config.limits.maxDevicesPerAccount
+  if ((await ctx.store.devices.count(accountID)) >= maxDevices) throw new ProtocolError('forbidden', { maxDevices })
 }
 
 /** Deletes one device and cuts its live sockets off. */

@@ -1,10 +1,11 @@
 // Devices per account (limits.maxDevicesPerAccount), smoke tier: a login past the cap is refused with
-// forbidden {maxDevices}, creates nothing, and a revocation frees a slot.
+// forbidden {maxDevices}, creates nothing (nor uses a login code's token), and a revocation frees a slot.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../src/errors.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
 import { assertValidReply } from '../support/schemas.ts'
+import { obtainToken, startCodeServer, type CodeServer } from '../support/codes.ts'
 
 const password = 'balcony-scene-2'
 const test = suite<{ t: TestServer }>('hardening: devices per account')
@@ -41,4 +42,29 @@ test('the device past the cap is refused (password login and registration alike)
   assert.equal((await (await t.connect()).request('profile:login', { username: 'juliet', password })).payload, refused)
 })
 
+const codes = suite<{ t: CodeServer }>('hardening: devices per account, passwordless login')
+codes.before(async (ctx) => {
+  ctx.t = await startCodeServer({ limits: { maxDevicesPerAccount: 1 } })
+})
+codes.after(async (ctx) => ctx.t.close())
+
+codes('a code login refused at the cap keeps its token: it works once a slot is free', async ({ t }) => {
+  const c = await t.connect()
+  const reg = await c.request('profile:register', {
+    username: 'juliet',
+    password,
+    thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }],
+    loginOnSuccess: true,
+  })
+  assertValidReply('profile:register', reg)
+  const other = await t.connect()
+  const token = await obtainToken(t, other, { purpose: 'login', thirdPID: 'juliet@verona.example' }, 'juliet@verona.example')
+  const login = { thirdPID: 'juliet@verona.example', verificationToken: token }
+  assert.equal((await other.request('profile:login', login)).payload, { ...refused, errPayload: { maxDevices: 1 } })
+  assertValidReply('device:revoke', await c.request('device:revoke', { deviceID: reg.payload.loginPayload.deviceID }))
+  assertValidReply('profile:login', await other.request('profile:login', login))
+  assert.equal((await (await t.connect()).request('profile:login', login)).payload.errID, 'invalid_token', 'still single use')
+})
+
 test.run()
+codes.run()
