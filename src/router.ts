@@ -4,7 +4,7 @@ import { formatErrors, type Schemas } from './schemas.ts'
 import type { AnyHandler, Connection, Context, Deps, MessageType } from './handler.ts'
 import type { Charge, Rule } from './rate-limit.ts'
 import type { Metrics } from './metrics.ts'
-import { isRetryableStorageError, storageRetryAfterMs } from './store/errors.ts'
+import { isDiskFull, isRetryableStorageError, storageRetryAfterMs } from './store/errors.ts'
 import { HasherBusyError } from './auth/passwords.ts'
 
 export interface Router {
@@ -115,6 +115,7 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
       return refusal(id, type, from, conn, 'ratelimit_exceed', { retryAfter: 1000 })
     }
     if (isRetryableStorageError(thrown)) {
+      if (isDiskFull(thrown)) deps.store.onDiskFull()
       metrics.handled(type, 'storage_busy', elapsed)
       log.warn({ err: thrown, requestID: id, type }, 'storage unavailable; answered storage_busy')
       return refusal(id, type, from, conn, 'storage_busy', { retryAfter: storageRetryAfterMs })

@@ -13,3 +13,8 @@ export function isRetryableStorageError(error: unknown): boolean {
 
 /** How long a client is told to wait before retrying after a storage failure. */
 export const storageRetryAfterMs = 1000
+
+/** SQLITE_FULL (disk or database.maxBytes): the store then checkpoints eagerly (Store.onDiskFull). */
+export function isDiskFull(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'SQLITE_FULL'
+}
