@@ -8,8 +8,22 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     {
       level,
       base: { name: 'hafnium' },
+      serializers: { err: serializeError },
       redact: { paths: [...secretKeys, ...secretKeys.map((k) => `*.${k}`)], censor: '[redacted]' },
     },
     destination,
   )
+}
+
+/**
+ * An error's `code` (SQLITE_FULL, ECONNREFUSED) would be redacted as if it were a one-time code, leaving
+ * operators without it: a symbolic code moves to `errorCode`. Anything else under `code` stays redacted.
+ */
+function serializeError(error: Error): object {
+  const serialized = pino.stdSerializers.err(error) as { code?: unknown; errorCode?: unknown }
+  if (typeof serialized.code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(serialized.code)) {
+    serialized.errorCode = serialized.code
+    delete serialized.code
+  }
+  return serialized
 }
