@@ -2,6 +2,7 @@
 import type { LiveConnection } from './connection.ts'
 import type { Deps } from './handler.ts'
 import { sweepExpired } from './accounts/verification-signup.ts'
+import { isDiskFull } from './store/errors.ts'
 
 export interface Background {
   stop(): void
@@ -27,13 +28,17 @@ export function startBackground(deps: Deps, connections: ReadonlySet<LiveConnect
     try {
       limiter.flush()
     } catch (err) {
+      if (isDiskFull(err)) deps.store.onDiskFull()
       log.warn({ err }, 'rate-limit flush failed; will retry')
     }
   }, config.ratelimit.flushIntervalMs)
 
   // Pending accounts past registration.pendingTtl free their names; expired codes and tokens are deleted.
   const sweeper = setInterval(() => {
-    sweepExpired(deps).catch((err: unknown) => log.warn({ err }, 'expiry sweep failed; will retry'))
+    sweepExpired(deps).catch((err: unknown) => {
+      if (isDiskFull(err)) deps.store.onDiskFull()
+      log.warn({ err }, 'expiry sweep failed; will retry')
+    })
   }, 60_000)
 
   const timers = [heartbeat, flusher, sweeper]
