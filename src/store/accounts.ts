@@ -156,7 +156,8 @@ export function createAccountStore(db: Database): AccountStore {
       updateProfile.run(JSON.stringify(profile), now, id)
       return toAccount(selectByID.get(id))!
     },
-    recordLoginFailure: async (id, blockedUntil) => failLogin.get(blockedUntil, id)?.failed_logins ?? 0,
+    // all(), not get(): see devices.authenticate (an unfinished UPDATE … RETURNING skips the auto-checkpoint).
+    recordLoginFailure: async (id, blockedUntil) => failLogin.all(blockedUntil, id)[0]?.failed_logins ?? 0,
     async clearLoginFailures(id) {
       clearFailures.run(id)
     },

@@ -89,7 +89,9 @@ export function createDeviceStore(db: Database): DeviceStore {
       }
     },
     async authenticate(tokenHash, ip, now) {
-      const row = touch.get(now, ip, tokenHash)
+      // all(), not get(): an UPDATE … RETURNING left unfinished by get() commits when reset, a path on
+      // which SQLite skips its auto-checkpoint, so a burst of re-auths grew the WAL without bound.
+      const row = touch.all(now, ip, tokenHash)[0]
       return row && toDevice(row)
     },
     async byID(accountID, deviceID) {
