@@ -1,7 +1,7 @@
 // The seeded fuzzer (fast-check): envelopes and payloads of every message type, and raw frame
-// sequences. Shared by the smoke tier (few runs) and the heavy tier (many). Every reply must be
-// well-formed (envelope shape; ok replies match the reply schema; errors carry a known errID, never
-// internal_error) and every close code must be a documented one.
+// sequences, one seeded batch per call (fuzz-loop.ts runs batches on a time box for the smoke and
+// heavy tiers). Every reply must be well-formed (envelope shape; ok replies match the reply schema;
+// errors carry a known errID, never internal_error) and every close code must be a documented one.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -205,10 +205,10 @@ function openFuzzSocket(url: string): Promise<FuzzSocket> {
   })
 }
 
-/** A socket logged in as a fresh account `fuzzer<n>`. */
-async function authedSocket(url: string, n: number): Promise<FuzzSocket & { userID: string }> {
+/** A socket logged in as a fresh account `<prefix><n>`. */
+async function authedSocket(url: string, prefix: string, n: number): Promise<FuzzSocket & { userID: string }> {
   const s = await openFuzzSocket(url)
-  const username = `fuzzer${n}`
+  const username = `${prefix}${n}`
   await s.ask(JSON.stringify({ id: 'auth', type: 'profile:register', to: 'localhost', payload: { username, password, loginOnSuccess: true } }))
   return { ...s, userID: `@${username}@localhost` }
 }
@@ -216,18 +216,21 @@ async function authedSocket(url: string, n: number): Promise<FuzzSocket & { user
 /**
  * Sends `runs` generated frames, each on an anonymous and on an authenticated socket, `lanes` at a time.
  * A socket the server closed (documented code) is replaced; so is an authenticated one that lost its session.
+ * Its accounts are `<accountPrefix><n>`: batches on one server need distinct prefixes, or every
+ * registration after the first batch's would fail and the "authenticated" sockets would be anonymous.
  */
-export async function fuzzEnvelopes(t: TestServer, options: { runs: number; seed: number; lanes?: number }): Promise<FuzzStats> {
+export async function fuzzEnvelopes(t: TestServer, options: { runs: number; seed: number; lanes?: number; accountPrefix?: string }): Promise<FuzzStats> {
   const stats = newStats()
   const types = [...t.server.deps.server.types]
   const samples = fc.sample(envelopeArb(types), { numRuns: options.runs, seed: options.seed })
   const lanes = options.lanes ?? 4
+  const prefix = options.accountPrefix ?? 'fuzzer'
   let accounts = 0
   const domains = t.config.server.domains
   await Promise.all(
     Array.from({ length: lanes }, async (_, lane) => {
       let anon = await openFuzzSocket(t.url)
-      let authed = await authedSocket(t.url, accounts++)
+      let authed = await authedSocket(t.url, prefix, accounts++)
       for (let i = lane; i < samples.length; i += lanes) {
         const text = samples[i]!
         for (const which of ['anon', 'authed'] as const) {
@@ -251,13 +254,13 @@ export async function fuzzEnvelopes(t: TestServer, options: { runs: number; seed
             stats.closes[String(result.close)] = (stats.closes[String(result.close)] ?? 0) + 1
             if (!documentedCloseCodes.has(result.close!)) stats.problems.push(`closed with ${result.close} ← ${text.slice(0, 300)} [seed ${options.seed}, sample ${i}]`)
             if (which === 'anon') anon = await openFuzzSocket(t.url)
-            else authed = await authedSocket(t.url, accounts++)
+            else authed = await authedSocket(t.url, prefix, accounts++)
           }
         }
         // The fuzzer may have logged the authenticated socket out, or deleted its account: start afresh.
         if ((i - lane) % (25 * lanes) === 0 && ![...t.server.connections].some((c) => c.session?.userID === authed.userID)) {
           authed.ws.terminate()
-          authed = await authedSocket(t.url, accounts++)
+          authed = await authedSocket(t.url, prefix, accounts++)
         }
       }
       anon.ws.terminate()
