@@ -2,7 +2,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../src/errors.ts'
-import { startTestServer } from '../support/server.ts'
+import { startTestServer, type TestServer } from '../support/server.ts'
+import { until } from '../hardening/support.ts'
 
 const bigMisc = () => Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`k${i}`, `${i}`.padEnd(1000, 'x')]))
 
@@ -41,5 +42,51 @@ test('SQLITE_FULL answers storage_busy (retryable), earlier data stays, and writ
   assert.match(metrics, /hafnium_messages_total\{type="profile:register",outcome="storage_busy"\} 1/)
   await t.close()
 })
+
+test('a background write that hits the full database (the rate-limit flush) starts the WAL relief too', async () => {
+  const t = await startTestServer({ database: { maxBytes: 256 * 1024 }, ratelimit: { enabled: true, flushIntervalMs: 20 } })
+  try {
+    await backgroundWriteOnFullDisk(t)
+  } finally {
+    await t.close()
+  }
+})
+
+async function backgroundWriteOnFullDisk(t: TestServer) {
+  // Filled through the store, not through requests, so no request's refusal starts the relief.
+  let n = 0
+  const fill = (profile: object) =>
+    t.server.store.accounts.create({
+      id: `fill${++n}`,
+      username: `fill${n}`,
+      userID: `@fill${n}@localhost`,
+      passwordHash: null,
+      status: 'active',
+      profile,
+      thirdPIDs: [],
+      now: 0,
+    })
+  // Large rows first, then small ones, until not even a small row fits: the flush's bucket row must not either.
+  for (const profile of [{ misc: bigMisc() }, {}]) {
+    let full: unknown
+    for (let i = 0; i < 5000 && !full; i++) await fill(profile).catch((error: unknown) => (full = error))
+    assert.is((full as { code?: string } | undefined)?.code, 'SQLITE_FULL')
+  }
+  let relief = 0
+  const store = t.server.store as { onDiskFull(): void }
+  const original = store.onDiskFull
+  store.onDiskFull = () => {
+    relief++
+    original()
+  }
+  // Reads charged to the lookup_ip rule from 150 addresses leave buckets for the next flush to write:
+  // more rows than the free room in rate_buckets' pages, so the flush needs a new page.
+  for (let i = 2; i < 152; i++) {
+    const c = await t.connect({ localAddress: `127.0.0.${i}` })
+    assert.is((await c.request('profile:check_username', { username: 'someone' })).ok, true)
+    c.ws.terminate()
+  }
+  await until(() => relief > 0, 'the flush hit the full database and started the relief')
+}
 
 test.run()
