@@ -21,8 +21,12 @@ export async function loginAsNewDevice(
   ctx: Context<MessageType>,
   account: Account,
   options: { deviceName?: string | undefined; pushToken?: string | undefined },
+  /** What the login costs (a single-use token): spent after the last refusal, before the device exists. */
+  spend?: () => Promise<void>,
 ): Promise<LoginPayload> {
-  await requireDeviceSlot(ctx, account.id)
+  const maxDevices = ctx.config.limits.maxDevicesPerAccount
+  if ((await ctx.store.devices.count(account.id)) >= maxDevices) throw new ProtocolError('forbidden', { maxDevices })
+  await spend?.()
   const authToken = generateAuthToken()
   const now = ctx.clock.now()
   const device = await ctx.store.devices.create({
@@ -36,12 +40,6 @@ export async function loginAsNewDevice(
   ctx.sessions.attach(ctx.conn, { accountID: account.id, userID: account.userID, deviceID: device.id })
   ctx.sessions.notifyAccount(account.id, 'device:new_login', { deviceID: device.id, deviceName: device.name, at: now }, device.id)
   return { authToken, deviceID: device.id, userID: account.userID }
-}
-
-/** forbidden {maxDevices} when the account holds limits.maxDevicesPerAccount devices already. */
-export async function requireDeviceSlot(ctx: Context<MessageType>, accountID: string): Promise<void> {
-  const maxDevices = ctx.config.limits.maxDevicesPerAccount
-  if ((await ctx.store.devices.count(accountID)) >= maxDevices) throw new ProtocolError('forbidden', { maxDevices })
 }
 
 /** Deletes one device and cuts its live sockets off. */

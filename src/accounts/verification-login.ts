@@ -2,7 +2,7 @@
 import { ProtocolError } from '../errors.ts'
 import type { Context } from '../handler.ts'
 import type { ThirdPID } from '../identifiers.ts'
-import { loginAsNewDevice, requireDeviceSlot, type LoginPayload } from './devices.ts'
+import { loginAsNewDevice, type LoginPayload } from './devices.ts'
 import { findByLoginKey } from './lookup.ts'
 import { consumeToken, tokenMatches } from './verification.ts'
 
@@ -23,8 +23,8 @@ export async function loginWithToken(ctx: Context<'profile:login'>, key: string 
   if (!(await tokenMatches(ctx, token, match))) throw new ProtocolError('invalid_token')
   if (account.status === 'disabled') throw new ProtocolError('user_disabled')
   if (account.status === 'pending') throw new ProtocolError('confirmation_required')
-  await requireDeviceSlot(ctx, account.id)
-  await consumeToken(ctx, token, match)
-  await ctx.store.accounts.clearLoginFailures(account.id)
-  return loginAsNewDevice(ctx, account, ctx.payload)
+  return loginAsNewDevice(ctx, account, ctx.payload, async () => {
+    await consumeToken(ctx, token, match)
+    await ctx.store.accounts.clearLoginFailures(account.id)
+  })
 }
