@@ -207,6 +207,8 @@ if (want('latency')) await latency()
 if (want('memory')) await idleMemory()
 if (want('logins')) await logins()
 
+// When the load generator, not the server, is the limit (server CPU < 1), round trips per second of server
+// CPU compares the servers' costs; round trips/s alone then compares the load generator's runs.
 const perCpuOf = (row: Row | undefined) => (row && Number(row.cpu) > 0 ? Number(row.perSecond) / Number(row.cpu) : undefined)
 const ratio = (a: unknown, b: unknown) => (a && b ? Math.round((Number(a) / Number(b)) * 100) / 100 : undefined)
 const targets = {
@@ -233,18 +235,15 @@ mkdirSync(join(root, 'bench/results'), { recursive: true })
 const file = join(root, 'bench/results', `${report.date.slice(0, 10)}${args.only ? '.' + args.only.replaceAll(',', '+') : ''}.json`)
 writeFileSync(file, JSON.stringify(report, null, 2) + '\n')
 
-// When the load generator, not the server, is the limit (server CPU < 1), round trips per second of server
-// CPU compares the servers' costs; round trips/s alone then compares the load generator's runs.
-const perCpu = (row: Row | undefined) => (perCpuOf(row) === undefined ? undefined : Math.round(perCpuOf(row)!))
 const echoRate = Number(results.echo?.perSecond)
-const echoPerCpu = perCpu(results.echo)
+const echoPerCpu = perCpuOf(results.echo)
 console.log('\n| scenario | round trips/s | × echo | per server CPU-second | × echo | p50 ms | p99 ms | max ms | server CPU | server RSS MiB |')
 console.log('|---|---|---|---|---|---|---|---|---|---|')
 for (const [name, row] of Object.entries(results)) {
   if (name.startsWith('idle_')) continue
-  const cpuRate = perCpu(row)
+  const cpuRate = perCpuOf(row)
   console.log(
-    `| ${name} | ${row.perSecond} | ${ratio(row.perSecond, echoRate) ?? ''} | ${cpuRate ?? ''} | ${ratio(cpuRate, echoPerCpu) ?? ''} | ${row.p50} | ${row.p99} | ${row.max} | ${row.cpu} | ${row.rssMiB} |`,
+    `| ${name} | ${row.perSecond} | ${ratio(row.perSecond, echoRate) ?? ''} | ${cpuRate === undefined ? '' : Math.round(cpuRate)} | ${ratio(cpuRate, echoPerCpu) ?? ''} | ${row.p50} | ${row.p99} | ${row.max} | ${row.cpu} | ${row.rssMiB} |`,
   )
 }
 for (const kind of ['echo', 'hafnium']) {
