@@ -27,8 +27,20 @@ export interface Schemas {
   typesWith(kind: MessageKind): string[]
 }
 
-/** Reads schemas/ (compiled once), so a running server never compiles a schema. */
+const loaded = new Map<string, Schemas>()
+
+/**
+ * Reads schemas/ and compiles them once per process (config loading and the server both ask; compiling is
+ * most of start-up), so a running server never compiles a schema. Validators are used synchronously and
+ * their .errors read at once, so sharing them between servers in one process is safe.
+ */
 export function loadSchemas(dir = schemasDir): Schemas {
+  let schemas = loaded.get(dir)
+  if (!schemas) loaded.set(dir, (schemas = compileSchemas(dir)))
+  return schemas
+}
+
+function compileSchemas(dir: string): Schemas {
   // allErrors stays off: ajv's security advice for untrusted input (the error list is then one entry).
   // strictRequired off: "one of username/thirdPID/loginID" is a oneOf of required lists naming parent properties.
   const ajv = new Ajv({ strict: true, strictRequired: false, allErrors: false, allowUnionTypes: true })
