@@ -1,7 +1,8 @@
 // `hafnium client URL`: an interactive test client (readline REPL), or with --json a line-per-envelope pipe for scripts.
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { HafniumClient, type ClientOptions } from '../client/index.ts'
+import { WebSocket } from 'ws'
+import { HafniumClient, type ClientOptions, type WebSocketConstructor } from '../client/index.ts'
 import { completeEnvelope, repl, type Io } from './client-repl.ts'
 
 const usage = `usage: hafnium client URL [--domain D] [--json] [--timeout MS]
@@ -39,7 +40,13 @@ export async function client(args: string[], io: Partial<Io> = {}): Promise<numb
     out.stderr.write(`hafnium client: --timeout must be a whole number of milliseconds, got "${values.timeout}"\n`)
     return 2
   }
-  const options: ClientOptions = { requestTimeoutMs: timeout, reconnect: { maxAttempts: 5 }, ...(values.domain ? { domain: values.domain } : {}) }
+  // `ws` rather than the runtime's WebSocket: only it says why a connection failed (refused, HTTP 404…).
+  const options: ClientOptions = {
+    requestTimeoutMs: timeout,
+    reconnect: { maxAttempts: 5 },
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    ...(values.domain ? { domain: values.domain } : {}),
+  }
   let connection: HafniumClient
   try {
     connection = await HafniumClient.connect(positionals[0]!, options)

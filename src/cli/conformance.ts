@@ -1,6 +1,8 @@
 // `hafnium conformance URL`: runs the black-box conformance suite, one line per check, a summary, exit 1 on any failure.
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { WebSocket } from 'ws'
+import type { WebSocketConstructor } from '../client/index.ts'
 import { groups, runConformance, type CheckResult } from '../conformance/index.ts'
 
 const usage = `usage: hafnium conformance URL [--domain D] [--skip GROUP,…] [--outbox FILE] [--json FILE] [--max-wait MS] [--timeout MS]
@@ -62,6 +64,8 @@ export async function conformance(args: string[]): Promise<number> {
       outboxFile: values.outbox,
       maxWaitMs,
       timeoutMs,
+      // `ws` rather than the runtime's WebSocket: only it says why a connection failed (refused, HTTP 404…).
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
       onResult: (result) => process.stdout.write(`${line(result)}\n`),
     })
   } catch (error) {

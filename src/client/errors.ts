@@ -26,19 +26,27 @@ export class HafniumError extends Error {
   }
 }
 
+export type ConnectionErrorCode = 'invalid_url' | 'connect_failed' | 'timeout' | 'closed'
+
 /** The socket could not be opened, or closed before a reply came, or no reply came in time. */
 export class HafniumConnectionError extends Error {
-  /** A system error code (`ECONNREFUSED`, `ENOTFOUND`…), `closed`, `timeout`, or `http` (see `status`). */
-  readonly code: string
-  /** The HTTP status when the server refused the WebSocket upgrade. */
+  /**
+   * The same on every runtime: `invalid_url`, `connect_failed` (the socket never opened), `timeout`
+   * (no open or no reply in time), or `closed` (it closed under a request).
+   */
+  readonly code: ConnectionErrorCode
+  /** Why `connect_failed`, when the runtime says (only the `ws` package does): `ECONNREFUSED`, `ENOTFOUND`… */
+  readonly systemCode: string | undefined
+  /** The HTTP status when the server refused the upgrade and the runtime says so (only `ws` does). */
   readonly status: number | undefined
   /** The close code when the connection closed under a request. */
   readonly closeCode: number | undefined
 
-  constructor(message: string, details: { code: string; status?: number; closeCode?: number; cause?: unknown }) {
+  constructor(message: string, details: { code: ConnectionErrorCode; systemCode?: string | undefined; status?: number | undefined; closeCode?: number; cause?: unknown }) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
     this.name = 'HafniumConnectionError'
     this.code = details.code
+    this.systemCode = details.systemCode
     this.status = details.status
     this.closeCode = details.closeCode
   }

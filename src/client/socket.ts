@@ -118,23 +118,22 @@ const httpHints: Record<number, string> = {
   503: ' (the server is shutting down)',
 }
 
-/** `ws` reports the cause on the error event; browsers report nothing but the close code. */
+/**
+ * One shape on every runtime: code `connect_failed`. Browsers and Node's built-in WebSocket (Node ≥ 22)
+ * say nothing about why an upgrade failed (by design: a page must not probe the network), so the cause
+ * is an extra: `systemCode` (ECONNREFUSED…) and `status` (HTTP) are set only where the runtime reveals
+ * them — the `ws` package does, which is why the CLI injects it.
+ */
 function connectError(url: string, event: unknown, closeCode: number): HafniumConnectionError {
   const cause = (event as { error?: unknown } | undefined)?.error
   const message = (cause as Error | undefined)?.message ?? (event as { message?: string } | undefined)?.message ?? ''
-  const systemCode = (cause as { code?: unknown } | undefined)?.code
-  if (typeof systemCode === 'string' && systemErrors[systemCode]) {
-    return new HafniumConnectionError(`cannot connect to ${url}: ${systemErrors[systemCode]}`, { code: systemCode, cause })
-  }
-  const status = /Unexpected server response: (\d+)/.exec(message)?.[1]
-  if (status) {
-    const hint = httpHints[Number(status)] ?? ''
-    return new HafniumConnectionError(`cannot connect to ${url}: the server answered HTTP ${status} instead of a WebSocket upgrade${hint}`, {
-      code: 'http',
-      status: Number(status),
-      cause,
-    })
-  }
-  const detail = message || `connection failed (close code ${closeCode})`
-  return new HafniumConnectionError(`cannot connect to ${url}: ${detail}`, { code: typeof systemCode === 'string' ? systemCode : 'failed', cause })
+  const rawCode = (cause as { code?: unknown } | undefined)?.code
+  const systemCode = typeof rawCode === 'string' && /^E[A-Z_]+$/.test(rawCode) ? rawCode : undefined
+  const status = Number(/Unexpected server response: (\d+)/.exec(message)?.[1]) || undefined
+  let detail: string
+  if (systemCode && systemErrors[systemCode]) detail = systemErrors[systemCode]
+  else if (status) detail = `the server answered HTTP ${status} instead of a WebSocket upgrade${httpHints[status] ?? ''}`
+  else if (message) detail = message
+  else detail = `the connection failed (close code ${closeCode}; this runtime does not say why: is the server running, the URL right?)`
+  return new HafniumConnectionError(`cannot connect to ${url}: ${detail}`, { code: 'connect_failed', systemCode, status, cause })
 }

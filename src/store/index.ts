@@ -1,7 +1,7 @@
 // Opens the SQLite store: pragmas, lock, migrations, and one module per aggregate.
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import Database from 'better-sqlite3'
+import Database, { type SqliteDatabase } from './driver.ts'
 import { storageRetryAfterMs } from './errors.ts'
 import { acquireDatabaseLock } from './lock.ts'
 import { migrations } from './migrations.ts'
@@ -39,7 +39,7 @@ export function openStore(path: string, options: StoreOptions): Store {
   const inMemory = path === ':memory:'
   if (!inMemory) mkdirSync(dirname(path), { recursive: true })
   const lock = inMemory || options.lock === false ? undefined : acquireDatabaseLock(path)
-  let db: Database.Database
+  let db: SqliteDatabase
   let outboxKey: Buffer
   try {
     outboxKey = loadOutboxKey(path)
@@ -89,7 +89,7 @@ export function openStore(path: string, options: StoreOptions): Store {
  * stop again for good (measured on a 4 MiB tmpfs: 1 MiB freed, 119 more commits, then SQLITE_FULL).
  * The TRUNCATE also hands the WAL's space back to the disk.
  */
-function walRelief(db: Database.Database, retryMs: number): { onDiskFull(): void; stop(): void } {
+function walRelief(db: SqliteDatabase, retryMs: number): { onDiskFull(): void; stop(): void } {
   const usual = db.pragma('wal_autocheckpoint', { simple: true }) as number
   let timer: NodeJS.Timeout | undefined
   const stop = () => {
@@ -117,7 +117,7 @@ function walRelief(db: Database.Database, retryMs: number): { onDiskFull(): void
 }
 
 /** Runs each pending migration in its own transaction, so a crash leaves a numbered, consistent state. */
-export function migrate(db: Database.Database): void {
+export function migrate(db: SqliteDatabase): void {
   const current = db.pragma('user_version', { simple: true }) as number
   if (current > migrations.length) {
     throw new Error(`database schema version ${current} is newer than this server (${migrations.length})`)

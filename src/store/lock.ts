@@ -1,5 +1,5 @@
 // One server process per database file: an OS-level lock the kernel releases when the owner dies.
-import Database from 'better-sqlite3'
+import Database from './driver.ts'
 
 export class DatabaseInUseError extends Error {
   constructor(readonly path: string) {

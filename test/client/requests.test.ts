@@ -112,16 +112,62 @@ test('send() and sendRaw() resolve with the whole reply, ok or not; raw replies 
   assert.is((c.payload as { errID: string }).errID, 'malformed_message')
 })
 
-test('connection failures are HafniumConnectionErrors with a code and a readable message', async (ctx) => {
-  const refused = (await HafniumClient.connect('ws://127.0.0.1:1/').catch((e: unknown) => e)) as HafniumConnectionError
-  assert.instance(refused, HafniumConnectionError)
-  assert.is(refused.code, 'ECONNREFUSED')
-  assert.match(refused.message, 'cannot connect to ws://127.0.0.1:1/: connection refused (is the server running?)')
-  const badUrl = (await HafniumClient.connect('localhost:7777').catch((e: unknown) => e)) as HafniumConnectionError
+/** What browsers and Node's built-in WebSocket report on a failed upgrade: an error event with no detail, then close 1006. */
+class SilentWebSocket {
+  readyState = 0
+  onopen: ((event: unknown) => void) | null = null
+  onmessage: ((event: { data: unknown }) => void) | null = null
+  onclose: ((event: { code: number; reason: string }) => void) | null = null
+  onerror: ((event: unknown) => void) | null = null
+  readonly #ws: WebSocket
+  constructor(url: string) {
+    this.#ws = new WebSocket(url)
+    this.#ws.onerror = () => this.onerror?.({ type: 'error' })
+    this.#ws.onopen = () => {
+      this.readyState = 1
+      this.onopen?.({ type: 'open' })
+    }
+    this.#ws.onmessage = (event) => this.onmessage?.({ data: event.data })
+    this.#ws.onclose = () => {
+      this.readyState = 3
+      this.onclose?.({ code: 1006, reason: '' })
+    }
+  }
+  send(text: string) {
+    this.#ws.send(text)
+  }
+  close(code?: number, reason?: string) {
+    this.#ws.close(code, reason)
+  }
+}
+
+const failure = async (url: string, options = {}) => (await HafniumClient.connect(url, options).catch((e: unknown) => e)) as HafniumConnectionError
+
+test('a failed connection is code "connect_failed" on every runtime; the cause is added where the runtime tells it', async (ctx) => {
+  const down = 'ws://127.0.0.1:1/'
+  const wrongPath = `${ctx.t.url}nope`
+  // The runtime's own WebSocket (the global one on Node ≥ 22 and in browsers, `ws` on Node 20).
+  for (const url of [down, wrongPath]) {
+    const error = await failure(url)
+    assert.instance(error, HafniumConnectionError)
+    assert.equal([error.name, error.code], ['HafniumConnectionError', 'connect_failed'], url)
+    assert.ok(error.message.startsWith(`cannot connect to ${url}: `), error.message)
+  }
+  // A WebSocket that says nothing (browsers, Node's built-in): the same code, a message that says so.
+  for (const url of [down, wrongPath]) {
+    const error = await failure(url, { WebSocket: SilentWebSocket })
+    assert.equal([error.code, error.systemCode, error.status], ['connect_failed', undefined, undefined], url)
+    assert.is(error.message, `cannot connect to ${url}: the connection failed (close code 1006; this runtime does not say why: is the server running, the URL right?)`)
+  }
+  // `ws` (what the CLI injects) tells the cause.
+  const refused = await failure(down, { WebSocket })
+  assert.equal([refused.code, refused.systemCode, refused.status], ['connect_failed', 'ECONNREFUSED', undefined])
+  assert.is(refused.message, 'cannot connect to ws://127.0.0.1:1/: connection refused (is the server running?)')
+  const notFound = await failure(wrongPath, { WebSocket })
+  assert.equal([notFound.code, notFound.systemCode, notFound.status], ['connect_failed', undefined, 404])
+  assert.match(notFound.message, 'the server answered HTTP 404 instead of a WebSocket upgrade (wrong path?)')
+  const badUrl = await failure('localhost:7777')
   assert.is(badUrl.code, 'invalid_url')
-  const wrongPath = (await HafniumClient.connect(`${ctx.t.url}nope`).catch((e: unknown) => e)) as HafniumConnectionError
-  assert.equal([wrongPath.code, wrongPath.status], ['http', 404])
-  assert.match(wrongPath.message, 'HTTP 404')
 })
 
 test('a request without a reply times out; after close() requests reject with code "closed"', async () => {

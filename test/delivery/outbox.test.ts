@@ -1,7 +1,7 @@
 // The outbox store: sealed rows, due order, retries and dead letters, the key file, and no code in the clear on disk.
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
+import Database from '../../src/store/driver.ts'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { openStore, type Store } from '../../src/store/index.ts'

@@ -2,7 +2,7 @@
 // account must be there after a restart, and SQLite's integrity check must pass.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
+import Database from '../../src/store/driver.ts'
 import { connect, type TestClient } from '../support/client.ts'
 import { runCli } from '../support/process.ts'
 

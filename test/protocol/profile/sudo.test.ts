@@ -1,7 +1,7 @@
 // profile:sudo over a real socket: issuing, refusals, hashed storage, expiry, per-purpose use, rate limit.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import Database from 'better-sqlite3'
+import Database from '../../../src/store/driver.ts'
 import { join } from 'node:path'
 import { generateAuthToken, hashToken } from '../../../src/auth/tokens.ts'
 import { errors } from '../../../src/errors.ts'

@@ -53,7 +53,7 @@ test('a token lives 600 s', async ({ t, clock }) => {
 test('the store keeps only the token’s hash: presenting that hash is refused', async ({ t }) => {
   const c = await t.connect()
   await obtainToken(t, c, { purpose: 'login', thirdPID: 'romeo@verona.example' }, 'romeo@verona.example')
-  const { default: Database } = await import('better-sqlite3')
+  const { default: Database } = await import('../../../src/store/driver.ts')
   const db = new Database(t.config.database.path, { readonly: true })
   const rows = db.prepare("SELECT token_hash FROM verification_tokens WHERE purpose = 'login'").all() as { token_hash: Buffer }[]
   db.close()
