@@ -6,6 +6,9 @@ import { startServer } from '../server.ts'
 import { DatabaseInUseError } from '../store/lock.ts'
 import { pino } from 'pino'
 
+/** A second signal this soon after the first is the same keypress delivered twice, not a request to force the exit. */
+const repeatWindowMs = 1000
+
 export async function serve(args: string[]): Promise<number> {
   let values
   try {
@@ -60,13 +63,15 @@ export async function serve(args: string[]): Promise<number> {
   process.stdout.write(`listening on ${server.url}\n`)
 
   return new Promise<number>((resolve) => {
-    let stopping = false
+    let stoppingSince: number | undefined
     const stop = (signal: string) => {
-      if (stopping) {
+      if (stoppingSince !== undefined) {
+        // One Ctrl-C arrives twice under `npm start`: the terminal signals the process group and npm forwards it.
+        if (Date.now() - stoppingSince < repeatWindowMs) return
         process.stderr.write(`hafnium serve: second ${signal}, exiting now\n`)
         process.exit(1)
       }
-      stopping = true
+      stoppingSince = Date.now()
       log.info({ signal }, 'draining')
       server.close().then(
         () => {
