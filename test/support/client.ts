@@ -12,14 +12,14 @@ export interface Reply {
 
 export interface TestClient {
   readonly ws: WebSocket
-  /** Sends a request envelope and resolves with the whole reply. */
-  request(type: string, payload?: unknown, envelope?: Record<string, unknown>): Promise<Reply>
+  /** Sends a request envelope and resolves with the whole reply; rejects after the client's timeout, naming the request. */
+  request(type: string, payload?: unknown, envelope?: Record<string, unknown>, options?: { timeoutMs?: number }): Promise<Reply>
   /** Sends text as is; resolves with the next reply whose id is `expectId` (default: the next non-event frame). */
   sendRaw(text: string | Buffer, options?: { binary?: boolean }): void
-  /** The next non-event frame (in arrival order). */
-  nextReply(): Promise<Reply>
-  /** The next event, optionally of a type. */
-  nextEvent(type?: string): Promise<Reply>
+  /** The next non-event frame (in arrival order); rejects after the timeout. */
+  nextReply(options?: { timeoutMs?: number }): Promise<Reply>
+  /** The next event, optionally of a type; rejects after the timeout. */
+  nextEvent(type?: string, options?: { timeoutMs?: number }): Promise<Reply>
   /** Events received and not yet taken. */
   readonly events: Reply[]
   /** Resolves when the server closes the socket. */
@@ -30,9 +30,36 @@ export interface TestClient {
 
 let counter = 0
 
-export function connect(url: string, options: { origin?: string; localAddress?: string; domain?: string } = {}): Promise<TestClient> {
+/**
+ * How long a test waits for one reply or event unless told otherwise: a race that loses a reply then
+ * fails the test naming what it waited for instead of hanging it. Generous for a loaded 2-core machine.
+ */
+export const defaultTimeoutMs = 15_000
+
+/** Resolves like `promise`, or rejects after `ms` with an error saying what was awaited; `onTimeout` forgets the waiter. */
+function bounded<T>(promise: Promise<T>, ms: number, what: string, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout()
+      reject(new Error(`timed out after ${ms} ms waiting for ${what}`))
+    }, ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+function remove<T>(list: T[], item: T): void {
+  const index = list.indexOf(item)
+  if (index >= 0) list.splice(index, 1)
+}
+
+export function connect(
+  url: string,
+  options: { origin?: string; localAddress?: string; domain?: string; timeoutMs?: number } = {},
+): Promise<TestClient> {
   const ws = new WebSocket(url, { origin: options.origin, localAddress: options.localAddress })
   const domain = options.domain ?? 'localhost'
+  const clientTimeout = options.timeoutMs ?? defaultTimeoutMs
   const replies: Reply[] = []
   const replyWaiters: ((r: Reply) => void)[] = []
   const byId = new Map<string, (r: Reply) => void>()
@@ -64,23 +91,31 @@ export function connect(url: string, options: { origin?: string; localAddress?: 
     ws,
     events,
     closed,
-    request(type, payload = {}, envelope = {}) {
+    request(type, payload = {}, envelope = {}, requestOptions = {}) {
       const id = (envelope.id as string | undefined) ?? `t${++counter}`
       const reply = new Promise<Reply>((resolve) => byId.set(id, resolve))
       ws.send(JSON.stringify({ id, type, to: domain, payload, ...envelope }))
-      return reply
+      const ms = requestOptions.timeoutMs ?? clientTimeout
+      return bounded(reply, ms, `the reply to ${type} (id ${JSON.stringify(id)})`, () => byId.delete(id))
     },
     sendRaw(text, sendOptions = {}) {
       ws.send(text, { binary: sendOptions.binary ?? false })
     },
-    nextReply() {
+    nextReply(waitOptions = {}) {
       const ready = replies.shift()
-      return ready ? Promise.resolve(ready) : new Promise((resolve) => replyWaiters.push(resolve))
+      if (ready) return Promise.resolve(ready)
+      let waiter!: (r: Reply) => void
+      const reply = new Promise<Reply>((resolve) => replyWaiters.push((waiter = resolve)))
+      const forget = () => remove(replyWaiters, waiter)
+      return bounded(reply, waitOptions.timeoutMs ?? clientTimeout, 'the next reply', forget)
     },
-    nextEvent(type) {
+    nextEvent(type, waitOptions = {}) {
       const index = events.findIndex((e) => !type || e.type === type)
       if (index >= 0) return Promise.resolve(events.splice(index, 1)[0]!)
-      return new Promise((resolve) => eventWaiters.push({ type, resolve }))
+      const waiter = { type, resolve: (_: Reply) => {} }
+      const event = new Promise<Reply>((resolve) => eventWaiters.push(Object.assign(waiter, { resolve })))
+      const forget = () => remove(eventWaiters, waiter)
+      return bounded(event, waitOptions.timeoutMs ?? clientTimeout, `an event${type ? ` of type ${type}` : ''}`, forget)
     },
     close: () => ws.close(),
     terminate: () => ws.terminate(),
