@@ -1,6 +1,7 @@
 // Session operations shared by handlers: log in as a new device, revoke devices (store + live sockets).
 import { generateAuthToken, hashToken } from '../auth/tokens.ts'
-import { ProtocolError } from '../errors.ts'
+import { ProtocolError, type ErrID } from '../errors.ts'
+import { CredentialsChanged, DeviceLimit } from '../store/errors.ts'
 import type { Context, MessageType } from '../handler.ts'
 import type { RevokeReason } from '../sessions.ts'
 import type { Account } from '../store/accounts.ts'
@@ -16,35 +17,57 @@ export interface LoginPayload {
  * account's other online devices (device:new_login). The token leaves only in the reply.
  * forbidden {maxDevices} when the account already holds limits.maxDevicesPerAccount devices: nothing is
  * evicted silently; the user revokes one (device:revoke) or resets the password (which revokes all).
+ * The insert re-checks, in its transaction, the device count and that the account is still active with
+ * the credentials epoch `account` was read with; if not (a password change, reset or deactivation while
+ * this login was in flight) it answers `stale` and creates nothing.
  */
 export async function loginAsNewDevice(
   ctx: Context<MessageType>,
   account: Account,
   options: { deviceName?: string | undefined; pushToken?: string | undefined },
-  /** What the login costs (a single-use token): spent after the last refusal, before the device exists. */
-  spend?: () => Promise<void>,
+  { stale, spend }: {
+    /** The answer when the credentials changed meanwhile. */
+    stale: ErrID
+    /** What the login costs (a single-use token): spent after the last refusal, before the device exists. */
+    spend?: () => Promise<void>
+  },
 ): Promise<LoginPayload> {
   const maxDevices = ctx.config.limits.maxDevicesPerAccount
+  // Checked again in the insert's transaction; this early look keeps a token unspent at the cap.
   if ((await ctx.store.devices.count(account.id)) >= maxDevices) throw new ProtocolError('forbidden', { maxDevices })
   await spend?.()
   const authToken = generateAuthToken()
   const now = ctx.clock.now()
-  const device = await ctx.store.devices.create({
-    accountID: account.id,
-    tokenHash: hashToken(authToken),
-    name: options.deviceName ?? 'unnamed device',
-    pushToken: options.pushToken ?? null,
-    ip: ctx.conn.ip,
-    now,
-  })
+  let device
+  try {
+    device = await ctx.store.devices.create({
+      accountID: account.id,
+      tokenHash: hashToken(authToken),
+      name: options.deviceName ?? 'unnamed device',
+      pushToken: options.pushToken ?? null,
+      ip: ctx.conn.ip,
+      now,
+      expect: { credentialsEpoch: account.credentialsEpoch, maxDevices },
+    })
+  } catch (error) {
+    if (error instanceof CredentialsChanged) throw new ProtocolError(stale)
+    if (error instanceof DeviceLimit) throw new ProtocolError('forbidden', { maxDevices: error.max })
+    throw error
+  }
   ctx.sessions.attach(ctx.conn, { accountID: account.id, userID: account.userID, deviceID: device.id })
   ctx.sessions.notifyAccount(account.id, 'device:new_login', { deviceID: device.id, deviceName: device.name, at: now }, device.id)
   return { authToken, deviceID: device.id, userID: account.userID }
 }
 
-/** Deletes one device and cuts its live sockets off. */
-export async function revokeDevice(ctx: Context<MessageType>, accountID: string, deviceID: string, reason: RevokeReason): Promise<boolean> {
-  const revoked = await ctx.store.devices.revoke(accountID, deviceID)
+/** Deletes one device (on behalf of `actorDeviceID`, which must still exist) and cuts its live sockets off. */
+export async function revokeDevice(
+  ctx: Context<MessageType>,
+  accountID: string,
+  deviceID: string,
+  reason: RevokeReason,
+  actorDeviceID?: string,
+): Promise<boolean> {
+  const revoked = await ctx.store.devices.revoke(accountID, deviceID, actorDeviceID)
   ctx.sessions.revokeDevice(accountID, deviceID, reason)
   return revoked
 }

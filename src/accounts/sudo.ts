@@ -2,7 +2,8 @@
 import { loginBucket } from './lookup.ts'
 import { generateSudoToken, hashToken } from '../auth/tokens.ts'
 import { ProtocolError } from '../errors.ts'
-import type { Context, MessageType } from '../handler.ts'
+import type { Context, MessageType, Session } from '../handler.ts'
+import { asSession } from './credentials.ts'
 import type { SudoPurpose } from '../store/sudo-tokens.ts'
 
 export type { SudoPurpose }
@@ -16,15 +17,19 @@ export async function requireSudo(ctx: Context<MessageType>, sudoToken: string |
   const session = ctx.conn.session
   if (!session) throw new ProtocolError('auth_required')
   if (sudoToken === undefined) throw new ProtocolError('sudo_required')
-  const ok = await ctx.store.sudoTokens.consume(hashToken(sudoToken), session.accountID, purpose, ctx.clock.now())
+  // Bound to the device it was issued to: another device's token, or one whose device was revoked, is refused.
+  const ok = await ctx.store.sudoTokens.consume(hashToken(sudoToken), session, purpose, ctx.clock.now())
   if (!ok) throw new ProtocolError('sudo_required')
 }
 
-/** Issues a sudoToken to the connection's device; only its hash is stored. Returns it with its lifetime in seconds. */
-export async function issueSudoToken(ctx: Context<MessageType>, accountID: string, deviceID: string): Promise<{ sudoToken: string; expiresIn: number }> {
+/**
+ * Issues a sudoToken to the session's device; only its hash is stored. Returns it with its lifetime in
+ * seconds. A device revoked while the request was in flight gets none: auth_required (see asSession).
+ */
+export async function issueSudoToken(ctx: Context<MessageType>, session: Session): Promise<{ sudoToken: string; expiresIn: number }> {
   const sudoToken = generateSudoToken()
   const expiresIn = ctx.config.sessions.sudoTtl
-  await ctx.store.sudoTokens.issue(hashToken(sudoToken), accountID, deviceID, ctx.clock.now() + expiresIn * 1000)
+  await asSession(ctx, session, () => ctx.store.sudoTokens.issue(hashToken(sudoToken), session, ctx.clock.now() + expiresIn * 1000))
   return { sudoToken, expiresIn }
 }
 

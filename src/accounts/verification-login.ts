@@ -23,8 +23,10 @@ export async function loginWithToken(ctx: Context<'profile:login'>, key: string 
   if (!(await tokenMatches(ctx, token, match))) throw new ProtocolError('invalid_token')
   if (account.status === 'disabled') throw new ProtocolError('user_disabled')
   if (account.status === 'pending') throw new ProtocolError('confirmation_required')
-  return loginAsNewDevice(ctx, account, ctx.payload, async () => {
+  const spend = async () => {
     await consumeToken(ctx, token, match)
     await ctx.store.accounts.clearLoginFailures(account.id)
-  })
+  }
+  // A password reset or deactivation committed while this login was in flight: the token login fails too.
+  return loginAsNewDevice(ctx, account, ctx.payload, { stale: 'invalid_token', spend })
 }

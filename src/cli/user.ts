@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { createAccount } from '../accounts/create.ts'
+import { changePassword, disableAccount, type CredentialDeps } from '../accounts/credentials.ts'
 import { findByLoginKey, loginKey } from '../accounts/lookup.ts'
 import { maxPasswordLength, passwordVerdict } from '../accounts/passwords.ts'
 import { createPasswordHasher, type PasswordHasher, type PasswordVerdict } from '../auth/passwords.ts'
@@ -26,9 +27,10 @@ Passwords are read from stdin (its first line), never from the command line, whe
 other users could see them (ps). Without --password-stdin, "add" creates an account
 that cannot log in with a password until "passwd" sets one.
 
-The commands work beside a running server (SQLite WAL). They do not cut the sockets
+The commands work beside a running server (SQLite WAL). They cannot reach the sockets
 that server has already authenticated: a deleted device's token stops working at its
-next profile:auth, and a live socket keeps its session until it reconnects.
+next profile:auth, and a live socket of it is cut off at its next write (a read still
+answers until then). A login already in flight when disable or passwd commits fails.
 `
 
 /** A refusal to print as `hafnium user: message`; 2 for usage errors, 1 for failures. */
@@ -161,12 +163,20 @@ async function list(env: Env, values: Values): Promise<void> {
   }
 }
 
+/**
+ * The same domain operations as profile:deactivate and profile:set_password. This process reaches no
+ * server's sockets: the server cuts a deleted device's sockets off at their next write or profile:auth.
+ */
+const noSockets: CredentialDeps['sessions'] = { revokeAccount() {}, revokeDevice() {} }
+
 async function setStatus(env: Env, who: string, status: 'active' | 'disabled'): Promise<void> {
   const account = await findAccount(env.store, who)
-  await env.store.accounts.setStatus(account.id, status, env.clock.now())
-  if (status === 'active') return void process.stdout.write(`${account.userID} enabled\n`)
-  const deleted = await env.store.devices.revokeAll(account.id)
-  process.stdout.write(`${account.userID} disabled; ${deleted.length} device(s) deleted\n`)
+  if (status === 'active') {
+    await env.store.accounts.setStatus(account.id, status, env.clock.now())
+    return void process.stdout.write(`${account.userID} enabled\n`)
+  }
+  const deleted = await disableAccount({ ...env, sessions: noSockets }, account.id)
+  process.stdout.write(`${account.userID} disabled; ${deleted} device(s) deleted\n`)
 }
 
 async function passwd(env: Env, values: Values, [who]: string[]): Promise<void> {
@@ -174,11 +184,8 @@ async function passwd(env: Env, values: Values, [who]: string[]): Promise<void> 
   const account = await findAccount(env.store, who!)
   const password = await readPassword()
   requireStrong(env.config, password, account)
-  const now = env.clock.now()
-  await env.store.accounts.setPasswordHash(account.id, await env.passwords.hash(password), now)
-  await env.store.accounts.clearLoginFailures(account.id)
-  const deleted = await env.store.devices.revokeAll(account.id)
-  process.stdout.write(`${account.userID}: password changed; ${deleted.length} device(s) deleted\n`)
+  const deleted = await changePassword({ ...env, sessions: noSockets }, { accountID: account.id, newPassword: password, clearFailures: true })
+  process.stdout.write(`${account.userID}: password changed; ${deleted} device(s) deleted\n`)
 }
 
 /** By user ID (`@…@…`), else as a login name: username, email or phone number. */

@@ -1,5 +1,6 @@
 // Accounts and their third-party IDs: registration, look-ups, passwords, status, profile, login failures.
 import type { Database } from 'better-sqlite3'
+import { createCredentialOps, type CredentialOps } from './account-credentials.ts'
 import { createReadCache } from './read-cache.ts'
 import { ProtocolError } from '../errors.ts'
 import type { ThirdPID } from '../identifiers.ts'
@@ -20,6 +21,8 @@ export interface Account {
   profile: ProfileClaims
   failedLogins: number
   loginBlockedUntil: number
+  /** Bumped by every credential change (password, status): a login re-checks it when it creates its device. */
+  credentialsEpoch: number
   createdAt: number
   thirdPIDs: BoundThirdPID[]
 }
@@ -42,7 +45,7 @@ export interface AccountQuery {
   userIDs?: string[]
 }
 
-export interface AccountStore {
+export interface AccountStore extends CredentialOps {
   /** Creates the account and its 3PIDs atomically; a taken username or 3PID throws id_exists. */
   create(account: NewAccount): Promise<Account>
   byID(id: string): Promise<Account | undefined>
@@ -50,12 +53,8 @@ export interface AccountStore {
   byUsername(username: string): Promise<Account | undefined>
   byThirdPID(thirdPID: ThirdPID): Promise<Account | undefined>
   usernameTaken(username: string): Promise<boolean>
-  setPasswordHash(id: string, passwordHash: string, now: number): Promise<void>
+  /** Sets the status alone (enable; tests). It bumps the credentials epoch; disabling goes through changeCredentials. */
   setStatus(id: string, status: AccountStatus, now: number): Promise<void>
-  /** Replaces the stored claims (the handler merges); returns the account after the change. */
-  setProfile(id: string, profile: ProfileClaims, now: number): Promise<Account>
-  /** Counts a failed login and blocks further attempts until `blockedUntil`. */
-  recordLoginFailure(id: string, blockedUntil: number): Promise<number>
   clearLoginFailures(id: string): Promise<void>
   /** Active accounts matching the query; email/msisdn match only where the owner made them public. */
   query(query: AccountQuery, limit: number): Promise<Account[]>
@@ -74,6 +73,7 @@ interface AccountRow {
   profile: string
   failed_logins: number
   login_blocked_until: number
+  credentials_epoch: number
   created_at: number
   thirdpids: string
 }
@@ -96,12 +96,7 @@ export function createAccountStore(db: Database): AccountStore {
   const selectByThirdPID = db.prepare<[string, string], AccountRow>(
     `SELECT ${accountColumns} FROM accounts a JOIN thirdpids t ON t.account_id = a.id WHERE t.medium = ? AND t.address = ?`,
   )
-  const updatePassword = db.prepare('UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?')
-  const updateStatus = db.prepare('UPDATE accounts SET status = ?, updated_at = ? WHERE id = ?')
-  const updateProfile = db.prepare('UPDATE accounts SET profile = ?, updated_at = ? WHERE id = ?')
-  const failLogin = db.prepare<[number, string], { failed_logins: number }>(
-    'UPDATE accounts SET failed_logins = failed_logins + 1, login_blocked_until = ? WHERE id = ? RETURNING failed_logins',
-  )
+  const updateStatus = db.prepare('UPDATE accounts SET status = ?, credentials_epoch = credentials_epoch + 1, updated_at = ? WHERE id = ?')
   const clearFailures = db.prepare('UPDATE accounts SET failed_logins = 0, login_blocked_until = 0 WHERE id = ? AND failed_logins > 0')
   const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM accounts')
   const listPage = db.prepare<[number, number], AccountRow>(`SELECT ${accountColumns} FROM accounts a ORDER BY a.created_at, a.id LIMIT ? OFFSET ?`)
@@ -121,6 +116,7 @@ export function createAccountStore(db: Database): AccountStore {
       profile: JSON.parse(row.profile) as ProfileClaims,
       failedLogins: row.failed_logins,
       loginBlockedUntil: row.login_blocked_until,
+      credentialsEpoch: row.credentials_epoch,
       createdAt: row.created_at,
       thirdPIDs: (JSON.parse(row.thirdpids) as { type: 'email' | 'msisdn'; value: string; verified: number }[]).map((t) => ({
         type: t.type,
@@ -137,6 +133,7 @@ export function createAccountStore(db: Database): AccountStore {
   })
 
   return {
+    ...createCredentialOps(db),
     async create(account) {
       uniqueOrIdExists(() => create.immediate(account))
       return toAccount(selectByID.get(account.id))!
@@ -146,18 +143,9 @@ export function createAccountStore(db: Database): AccountStore {
     byUsername: async (username) => toAccount(selectByUsername.get(username)),
     byThirdPID: async (t) => toAccount(selectByThirdPID.get(t.type, t.value)),
     usernameTaken: async (username) => selectByUsername.get(username) !== undefined,
-    async setPasswordHash(id, passwordHash, now) {
-      updatePassword.run(passwordHash, now, id)
-    },
     async setStatus(id, status, now) {
       updateStatus.run(status, now, id)
     },
-    async setProfile(id, profile, now) {
-      updateProfile.run(JSON.stringify(profile), now, id)
-      return toAccount(selectByID.get(id))!
-    },
-    // all(), not get(): see devices.authenticate (an unfinished UPDATE … RETURNING skips the auto-checkpoint).
-    recordLoginFailure: async (id, blockedUntil) => failLogin.all(blockedUntil, id)[0]?.failed_logins ?? 0,
     async clearLoginFailures(id) {
       clearFailures.run(id)
     },

@@ -1,6 +1,7 @@
 // Devices: one per login, each with one authToken (only its SHA-256 is stored).
 import type { Database } from 'better-sqlite3'
 import { generateDeviceID } from '../auth/tokens.ts'
+import { CredentialsChanged, DeviceGone, DeviceLimit } from './errors.ts'
 
 export interface Device {
   id: string
@@ -19,19 +20,30 @@ export interface NewDevice {
   pushToken: string | null
   ip: string
   now: number
+  /**
+   * What the login read before its await, re-checked in the insert's transaction: the account is still
+   * active with this credentials epoch (else CredentialsChanged) and holds fewer than `maxDevices`
+   * devices (else DeviceLimit). Absent only where no login is involved (seeding in tests).
+   */
+  expect?: { credentialsEpoch: number; maxDevices: number }
 }
 
 export interface DeviceStore {
-  /** Creates a device with a fresh deviceID (collisions retried) and the hash of its token. */
+  /** Creates a device with a fresh deviceID (collisions retried) and the hash of its token; see NewDevice.expect. */
   create(device: NewDevice): Promise<Device>
   /** The device whose token hashes to `tokenHash`, with its lastSeenAt/IP updated. */
   authenticate(tokenHash: Buffer, ip: string, now: number): Promise<Device | undefined>
   byID(accountID: string, deviceID: string): Promise<Device | undefined>
   list(accountID: string): Promise<Device[]>
-  rename(accountID: string, deviceID: string, name: string): Promise<boolean>
+  /** Renames one of the account's devices on behalf of `actorDeviceID` (DeviceGone when that one is gone); false: no such device. */
+  rename(accountID: string, deviceID: string, name: string, actorDeviceID: string): Promise<boolean>
+  /** Sets the device's own push token; DeviceGone when the device was revoked meanwhile. */
   setPushToken(accountID: string, deviceID: string, pushToken: string): Promise<void>
-  /** Deletes one device (its token dies with it); false when it was not the account's. */
-  revoke(accountID: string, deviceID: string): Promise<boolean>
+  /**
+   * Deletes one device (its token and sudo tokens die with it); false when it was not the account's.
+   * With `actorDeviceID` (revoking another device), DeviceGone when the actor's own device is gone.
+   */
+  revoke(accountID: string, deviceID: string, actorDeviceID?: string): Promise<boolean>
   /** Deletes every device of the account but `exceptDeviceID`; returns the deleted ids. */
   revokeAll(accountID: string, exceptDeviceID?: string): Promise<string[]>
   count(accountID: string): Promise<number>
@@ -74,13 +86,38 @@ export function createDeviceStore(db: Database): DeviceStore {
   const deleteOne = db.prepare('DELETE FROM devices WHERE account_id = ? AND id = ?')
   const deleteAllBut = db.prepare<[string, string], { id: string }>('DELETE FROM devices WHERE account_id = ? AND id != ? RETURNING id')
   const countFor = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM devices WHERE account_id = ?')
+  const exists = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM devices WHERE account_id = ? AND id = ?')
+  const accountState = db.prepare<[string], { status: string; credentials_epoch: number }>(
+    'SELECT status, credentials_epoch FROM accounts WHERE id = ?',
+  )
+
+  const requireDevice = (accountID: string, deviceID: string) => {
+    if (!exists.get(accountID, deviceID)) throw new DeviceGone()
+  }
+
+  const insertChecked = db.transaction((device: NewDevice, id: string) => {
+    if (device.expect) {
+      const state = accountState.get(device.accountID)
+      if (state?.status !== 'active' || state.credentials_epoch !== device.expect.credentialsEpoch) throw new CredentialsChanged()
+      if (countFor.get(device.accountID)!.n >= device.expect.maxDevices) throw new DeviceLimit(device.expect.maxDevices)
+    }
+    insert.run({ accountID: device.accountID, tokenHash: device.tokenHash, name: device.name, pushToken: device.pushToken, ip: device.ip, now: device.now, id })
+  })
+  const renameChecked = db.transaction((accountID: string, deviceID: string, name: string, actorDeviceID: string) => {
+    requireDevice(accountID, actorDeviceID)
+    return updateName.run(name, accountID, deviceID).changes === 1
+  })
+  const revokeChecked = db.transaction((accountID: string, deviceID: string, actorDeviceID: string) => {
+    requireDevice(accountID, actorDeviceID)
+    return deleteOne.run(accountID, deviceID).changes === 1
+  })
 
   return {
     async create(device) {
       for (let attempt = 0; ; attempt++) {
         const id = generateDeviceID()
         try {
-          insert.run({ ...device, id })
+          insertChecked.immediate(device, id)
           return { id, accountID: device.accountID, name: device.name, pushToken: device.pushToken, createdAt: device.now, lastSeenAt: device.now, lastIP: device.ip }
         } catch (error) {
           // 36^10 ids: a collision is rare; anything else (or a third collision) is a real failure.
@@ -99,11 +136,14 @@ export function createDeviceStore(db: Database): DeviceStore {
       return row && toDevice(row)
     },
     list: async (accountID) => selectAll.all(accountID).map(toDevice),
-    rename: async (accountID, deviceID, name) => updateName.run(name, accountID, deviceID).changes === 1,
+    rename: async (accountID, deviceID, name, actorDeviceID) => renameChecked.immediate(accountID, deviceID, name, actorDeviceID),
     async setPushToken(accountID, deviceID, pushToken) {
-      updatePush.run(pushToken, accountID, deviceID)
+      if (updatePush.run(pushToken, accountID, deviceID).changes !== 1) throw new DeviceGone()
     },
-    revoke: async (accountID, deviceID) => deleteOne.run(accountID, deviceID).changes === 1,
+    revoke: async (accountID, deviceID, actorDeviceID) =>
+      actorDeviceID === undefined || actorDeviceID === deviceID
+        ? deleteOne.run(accountID, deviceID).changes === 1
+        : revokeChecked.immediate(accountID, deviceID, actorDeviceID),
     revokeAll: async (accountID, exceptDeviceID = '') => deleteAllBut.all(accountID, exceptDeviceID).map((r) => r.id),
     count: async (accountID) => countFor.get(accountID)!.n,
   }

@@ -18,3 +18,33 @@ export const storageRetryAfterMs = 1000
 export function isDiskFull(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'SQLITE_FULL'
 }
+
+/**
+ * A write the store refused because what the caller read has changed since (the domain maps each to an
+ * errID; the store knows no protocol). Raised inside the write's transaction, so nothing was changed.
+ */
+export class StoreConflict extends Error {}
+
+/** The device a write was made on behalf of no longer exists (logged out, revoked, password changed). */
+export class DeviceGone extends StoreConflict {
+  constructor() {
+    super('the acting device no longer exists')
+  }
+}
+
+/**
+ * The account's credentials moved since they were read: its password hash, status or credentials epoch
+ * (bumped by every password change, reset, deactivation and disable) is no longer what the caller saw.
+ */
+export class CredentialsChanged extends StoreConflict {
+  constructor() {
+    super("the account's credentials changed since they were read")
+  }
+}
+
+/** The account already holds `max` devices. */
+export class DeviceLimit extends StoreConflict {
+  constructor(readonly max: number) {
+    super(`the account already holds ${max} devices`)
+  }
+}

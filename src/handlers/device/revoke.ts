@@ -5,7 +5,9 @@
  * - another device needs a sudoToken (purpose revoke_device) → sudo_required
  * - not_found when the deviceID is not one of this account's devices. Checked before sudo: device:list
  *   already shows the account's devices, so nothing leaks, and a mistyped ID does not burn the sudoToken.
+ * - auth_required when this connection's own device was revoked while the request was in flight
  */
+import { asSession } from '../../accounts/credentials.ts'
 import { revokeDevice } from '../../accounts/devices.ts'
 import { requireSudo } from '../../accounts/sudo.ts'
 import { ProtocolError } from '../../errors.ts'
@@ -22,7 +24,8 @@ export default defineHandler({
       if (!device) throw new ProtocolError('not_found')
       await requireSudo(ctx, payload.sudoToken, 'revoke_device')
     }
-    const revoked = await revokeDevice(ctx, session.accountID, payload.deviceID, 'revoked')
+    // Revoking another device checks, in the delete's transaction, that this one still exists.
+    const revoked = await asSession(ctx, session, () => revokeDevice(ctx, session.accountID, payload.deviceID, 'revoked', session.deviceID))
     // Another request may have revoked it between the look-up and here.
     if (!revoked) throw new ProtocolError('not_found')
     return {}

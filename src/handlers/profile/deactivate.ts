@@ -3,10 +3,12 @@
  * - sudo_required without a valid sudoToken (a missing one included)
  * - every live connection of the account, this one included, gets profile:session_revoked
  *   {reason: "deactivated"}; the reply therefore carries no `to`
+ * - status, credentials epoch and devices change in one transaction, so a login already past argon2
+ *   cannot leave a live device behind; a request whose device was revoked meanwhile answers auth_required
  * - the account row stays, so its username and user ID remain reserved; logging in with the right
  *   password answers user_disabled
  */
-import { revokeAllDevices } from '../../accounts/devices.ts'
+import { asSession, disableAccount } from '../../accounts/credentials.ts'
 import { requireSudo } from '../../accounts/sudo.ts'
 import { defineHandler } from '../../handler.ts'
 
@@ -14,11 +16,9 @@ export default defineHandler({
   type: 'profile:deactivate',
   auth: 'required',
   async handle(ctx) {
-    const { accountID } = ctx.conn.session!
+    const session = ctx.conn.session!
     await requireSudo(ctx, ctx.payload.sudoToken, 'deactivate')
-    // Status first: a profile:auth racing with the revocation then finds the account disabled.
-    await ctx.store.accounts.setStatus(accountID, 'disabled', ctx.clock.now())
-    await revokeAllDevices(ctx, accountID, 'deactivated')
+    await asSession(ctx, session, () => disableAccount(ctx, session.accountID, session))
     return {}
   },
 })

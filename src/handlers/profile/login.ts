@@ -1,13 +1,18 @@
 /**
  * profile:login — trade credentials for a new device and its authToken; the connection becomes that device.
  * - unknown user and wrong password both answer invalid_creds after exactly one argon2 evaluation
- * - per-account bucket (login_account) and a growing backoff after consecutive failures → ratelimit_exceed
+ * - per-account bucket (login_account) and a growing backoff after consecutive failures → ratelimit_exceed;
+ *   the delay comes from the failure count the store returns, and never shortens a block in place
  * - status is revealed only to someone holding the password: user_disabled, confirmation_required
  * - password_not_set for accounts created without one
+ * - the device is created only if the account's credentials epoch and status are still what was read
+ *   before argon2 (same transaction): a login in flight when the password changes, is reset or the
+ *   account is disabled answers invalid_creds and leaves no device
  * - with a verificationToken (purpose login) instead of a password: invalid_token unless it is this
  *   account's (and this 3PID's); neither the bucket nor the backoff applies, and success clears the backoff
  * - success sends device:new_login to the account's other online devices
  */
+import { backoffDelay } from '../../accounts/login-backoff.ts'
 import { findByLoginKey, loginBucket, loginKey } from '../../accounts/lookup.ts'
 import { loginAsNewDevice } from '../../accounts/devices.ts'
 import { loginWithToken } from '../../accounts/verification-login.ts'
@@ -32,18 +37,17 @@ export default defineHandler({
     if (!account) throw new ProtocolError('invalid_creds')
     if (account.passwordHash === null) throw new ProtocolError('password_not_set')
     if (!ok) {
-      const { freeFailures, baseMs, maxMs } = config.sessions.loginBackoff
-      const failures = account.failedLogins + 1
-      const delay = failures <= freeFailures ? 0 : Math.min(maxMs, baseMs * 2 ** (failures - freeFailures - 1))
-      await store.accounts.recordLoginFailure(account.id, now + delay)
+      const policy = config.sessions.loginBackoff
+      await store.accounts.recordLoginFailure(account.id, (failures) => clock.now() + backoffDelay(policy, failures))
       throw new ProtocolError('invalid_creds')
     }
     if (account.status === 'disabled') throw new ProtocolError('user_disabled')
     if (account.status === 'pending') throw new ProtocolError('confirmation_required')
 
     await store.accounts.clearLoginFailures(account.id)
-    // Parameters live in the hash; a config change upgrades each account at its next login.
-    if (needsRehash) await store.accounts.setPasswordHash(account.id, await ctx.passwords.hash(payload.password!), now)
-    return loginAsNewDevice(ctx, account, payload)
+    // Parameters live in the hash; a config change upgrades each account at its next login. Compare-and-swap
+    // on the verified hash: a password changed meanwhile is never overwritten by the old one's rehash.
+    if (needsRehash) await store.accounts.rehashPassword(account.id, account.passwordHash!, await ctx.passwords.hash(payload.password!), now)
+    return loginAsNewDevice(ctx, account, payload, { stale: 'invalid_creds' })
   },
 })

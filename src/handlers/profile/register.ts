@@ -43,7 +43,8 @@ export default defineHandler({
     const account = await retryAfterPurge(ctx, () => createAccount(ctx, { username, thirdPIDs, password, status, profile }))
     if (proven) await ctx.store.verifications.markVerified(account.id, proven)
     const confirmation = status === 'pending' ? await sendConfirmation(ctx, account) : undefined
-    const loginPayload = payload.loginOnSuccess && status === 'active' ? await loginAsNewDevice(ctx, account, payload) : undefined
+    // user_disabled: only an admin disabling the fresh account in between could make the login stale.
+    const loginPayload = payload.loginOnSuccess && status === 'active' ? await loginAsNewDevice(ctx, account, payload, { stale: 'user_disabled' }) : undefined
     return { userID: account.userID, confirmationRequired: status === 'pending', ...(confirmation && { confirmation }), ...(loginPayload && { loginPayload }) }
   },
 })

@@ -6,9 +6,10 @@
  * - weak_password (errPayload.reason) by the password policy, checked before the token is used
  * - every device of the account is revoked (profile:session_revoked, reason "password_changed"), this
  *   connection's included; no one is logged in by it (OWASP Forgot Password cheat sheet)
- * - the login backoff of the account is cleared
+ * - the login backoff of the account is cleared, its sudoTokens deleted, and a login already past argon2
+ *   when the reset commits fails (the credentials epoch moved)
  */
-import { revokeAllDevices } from '../../accounts/devices.ts'
+import { setPasswordHash } from '../../accounts/credentials.ts'
 import { requireStrongPassword } from '../../accounts/passwords.ts'
 import { requireThirdPID } from '../../accounts/thirdpids.ts'
 import { consumeToken, tokenMatches } from '../../accounts/verification.ts'
@@ -30,9 +31,8 @@ export default defineHandler({
     const passwordHash = await ctx.passwords.hash(payload.newPassword)
     await consumeToken(ctx, payload.verificationToken, match)
 
-    await store.accounts.setPasswordHash(account.id, passwordHash, ctx.clock.now())
-    await store.accounts.clearLoginFailures(account.id)
-    await revokeAllDevices(ctx, account.id, 'password_changed')
+    // One transaction: new hash, epoch bumped (a login in flight cannot finish), backoff, devices and sudo tokens gone.
+    await setPasswordHash(ctx, { accountID: account.id, passwordHash, clearFailures: true })
     return {}
   },
 })

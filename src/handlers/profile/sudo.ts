@@ -5,6 +5,8 @@
  *   live sudo token of this account (the contract lists only invalid_creds for this type)
  * - a password attempt charges the login_account bucket like profile:login → ratelimit_exceed; a token
  *   (256 bits, single use, sent to the account's own 3PID) cannot be guessed and is not charged
+ * - the token is bound to this device: it dies with it (logout, revoke) and with every credential change;
+ *   a request whose device was revoked while it was in flight gets none (auth_required)
  * - only the token's SHA-256 is stored
  */
 import { chargePasswordAttempt, issueSudoToken } from '../../accounts/sudo.ts'
@@ -16,19 +18,20 @@ export default defineHandler({
   type: 'profile:sudo',
   auth: 'required',
   async handle(ctx) {
-    const { accountID, deviceID } = ctx.conn.session!
+    const session = ctx.conn.session!
+    const { accountID } = session
     const account = await ctx.store.accounts.byID(accountID)
     if (!account) throw new ProtocolError('invalid_creds')
     const token = ctx.payload.verificationToken
     if (token !== undefined) {
       const used = await ctx.store.verifications.consumeToken(hashToken(token), { purpose: 'sudo', accountID }, ctx.clock.now())
       if (!used) throw new ProtocolError('invalid_creds')
-      return issueSudoToken(ctx, accountID, deviceID)
+      return issueSudoToken(ctx, session)
     }
     chargePasswordAttempt(ctx, account)
     // A null hash still costs one argon2 run (the hasher's dummy), so both refusals take the same time.
     const { ok } = await ctx.passwords.verify(account.passwordHash, ctx.payload.password ?? '')
     if (!ok) throw new ProtocolError('invalid_creds')
-    return issueSudoToken(ctx, accountID, deviceID)
+    return issueSudoToken(ctx, session)
   },
 })

@@ -2,6 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { register } from '../../support/accounts.ts'
+import { holdVerify } from '../../support/gate.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -65,6 +66,26 @@ test('consecutive failures grow a per-account backoff; the right password is ref
   const blocked = await c.request('profile:login', { username: 'romeo', password: 'poison-and-dagger' })
   assert.is(blocked.payload.errID, 'ratelimit_exceed')
   assert.ok(blocked.payload.errPayload.retryAfter > 59_000 && blocked.payload.errPayload.retryAfter <= 60_000)
+})
+
+test('concurrent failures count from the store\'s fresh total: 4 wrong passwords at once block the account (×50)', async ({ t }) => {
+  const c = await t.connect()
+  for (let round = 0; round < 50; round++) {
+    const username = `paris${round}`
+    await c.request('profile:register', { username, password: 'county-wedding-1' })
+    // All four read the account (0 failures) before any counts its failure: the bad interleaving, every time.
+    const gate = holdVerify(t, 'wrong-guess-1', { count: 4 })
+    const guesses = await Promise.all(Array.from({ length: 4 }, () => t.connect()))
+    const replies = guesses.map((g) => g.request('profile:login', { username, password: 'wrong-guess-1' }))
+    await gate.entered
+    gate.remove()
+    for (const reply of await Promise.all(replies)) assert.is(reply.payload.errID, 'invalid_creds', `round ${round}`)
+    // Failures 3 and 4 are past freeFailures (2): 60 s, then 120 s; the longer block holds.
+    const blocked = await c.request('profile:login', { username, password: 'county-wedding-1' })
+    assert.is(blocked.payload.errID, 'ratelimit_exceed', `round ${round}: ${JSON.stringify(blocked.payload)}`)
+    assert.ok(blocked.payload.errPayload.retryAfter > 60_000, `round ${round}: retryAfter ${blocked.payload.errPayload.retryAfter}`)
+    for (const g of guesses) g.close()
+  }
 })
 
 test('a successful login tells the other online devices (device:new_login)', async ({ t }) => {

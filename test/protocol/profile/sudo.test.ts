@@ -111,6 +111,52 @@ test('a sudoToken serves each purpose once; another account cannot use it', asyn
   assert.is((await a.client.request('profile:set_password', { sudoToken, newPassword: 'prince-of-cats' })).ok, true)
 })
 
+/** Rows of sudo_tokens holding this token's hash (0 once it is deleted). */
+function storedRows(t: TestServer, sudoToken: string): number {
+  const db = new Database(join(t.dir, 'hafnium.db'), { readonly: true })
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM sudo_tokens WHERE token_hash = ?').get(hashToken(sudoToken)) as { n: number }).n
+  } finally {
+    db.close()
+  }
+}
+
+test("a sudoToken is bound to its device: the account's other device cannot use it", async ({ t }) => {
+  const [a, b] = [await login(t, { username: 'romeo', password }), await login(t, { username: 'romeo', password })]
+  const sudoToken = (await a.client.request('profile:sudo', { password })).payload.sudoToken
+  const spare = await login(t, { username: 'romeo', password })
+  assert.equal((await b.client.request('device:revoke', { deviceID: spare.deviceID, sudoToken })).payload, sudoRequired)
+  // The device it was issued to still can.
+  assert.is((await a.client.request('device:revoke', { deviceID: spare.deviceID, sudoToken })).ok, true)
+})
+
+test('a sudoToken is deleted with its device (logout, revoke)', async ({ t }) => {
+  for (const end of ['logout', 'revoke'] as const) {
+    const a = await login(t, { username: 'romeo', password })
+    const other = await login(t, { username: 'romeo', password })
+    const sudoToken = (await a.client.request('profile:sudo', { password })).payload.sudoToken
+    assert.is(storedRows(t, sudoToken), 1)
+    if (end === 'logout') assert.is((await a.client.request('profile:logout')).ok, true)
+    else {
+      const otherToken = (await other.client.request('profile:sudo', { password })).payload.sudoToken
+      assert.is((await other.client.request('device:revoke', { deviceID: a.deviceID, sudoToken: otherToken })).ok, true)
+    }
+    assert.is(storedRows(t, sudoToken), 0, `${end}: the token went with its device`)
+    assert.equal((await other.client.request('profile:deactivate', { sudoToken })).payload, sudoRequired)
+  }
+})
+
+test('every credential change deletes the sudoTokens: one issued before a password change is refused after it', async ({ t }) => {
+  const a = await login(t, { username: 'romeo', password })
+  const sudoToken = (await a.client.request('profile:sudo', { password })).payload.sudoToken
+  const later = 'wherefore-art-thou'
+  // Changed with the old password on the same device, which stays logged in.
+  assert.is((await a.client.request('profile:set_password', { oldPassword: password, newPassword: later })).ok, true)
+  assert.is(storedRows(t, sudoToken), 0)
+  assert.equal((await a.client.request('profile:set_password', { sudoToken, newPassword: 'stolen-password-1' })).payload, sudoRequired)
+  assert.is((await a.client.request('profile:set_password', { oldPassword: later, newPassword: password })).ok, true)
+})
+
 test.run()
 
 // Sudo checks a password, so it shares the per-account guessing budget with profile:login.
