@@ -5,6 +5,7 @@ import type { Clock, RateLimiter } from './rate-limit.ts'
 import type { Store } from './store/index.ts'
 import type { Sessions } from './sessions.ts'
 import type { PasswordHasher } from './auth/passwords.ts'
+import type { NameBackoff } from './accounts/login-backoff.ts'
 
 export type MessageType = keyof Messages
 export type Request<T extends MessageType> = Messages[T]['request']
@@ -38,6 +39,8 @@ export interface Deps {
   log: Logger
   sessions: Sessions
   passwords: PasswordHasher
+  /** Failed password logins to names that find no account (privacy.revealAccounts false). */
+  nameBackoff: NameBackoff
   /** The outbox sender: call wake() after a transaction that enqueued a message has committed. */
   delivery: { wake(): void }
   /** Facts about this server that handlers report (server:info). */

@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import { LiveConnection, type ConnectionSettings } from './connection.ts'
 import { closeCodes } from './errors.ts'
 import type { Deps } from './handler.ts'
+import { createNameBackoff } from './accounts/login-backoff.ts'
 import { handlers as defaultHandlers } from './handlers/index.ts'
 import { createLogger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
@@ -59,7 +60,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     maxQueued: config.password.maxQueuedHashes,
   })
   const delivery = createDeliverySender({ store, config, clock, log, transports: options.transports })
-  const deps: Deps = { config, store, clock, limiter, log, sessions, passwords, server, delivery }
+  const deps: Deps = { config, store, clock, limiter, log, sessions, passwords, nameBackoff: createNameBackoff(), server, delivery }
   const router = createRouter(deps, defaultHandlers, schemas, metrics)
   server.types = [...router.types]
 

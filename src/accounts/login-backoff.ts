@@ -1,4 +1,5 @@
-// The password-login backoff (contract §7): its delay curve.
+// The password-login backoff (contract §7): its delay curve, and the same state for names that find no
+// account, so that with privacy.revealAccounts false a run of wrong passwords answers alike either way.
 import type { Config } from '../types/schemas.ts'
 
 type Policy = Config['sessions']['loginBackoff']
@@ -7,4 +8,36 @@ type Policy = Config['sessions']['loginBackoff']
 export function backoffDelay(policy: Policy, failures: number): number {
   const { freeFailures, baseMs, maxMs } = policy
   return failures <= freeFailures ? 0 : Math.min(maxMs, baseMs * 2 ** (failures - freeFailures - 1))
+}
+
+/** Failed-login state of names that find no account, kept in memory and bounded. */
+export interface NameBackoff {
+  /** Until when (ms) password logins with this name are blocked; 0 when they are not. */
+  blockedUntil(name: string): number
+  /** Counts a failure for the name, as recordLoginFailure does for an account (the block never shrinks). */
+  recordFailure(name: string, now: number, policy: Policy): void
+  readonly size: number
+}
+
+/**
+ * At most `maxEntries` names (the least recently failed go first): ~150 bytes each, so the default 10,000
+ * cost ~1.5 MB whatever a client sends. Evicting one needs that many other failed logins first (hours
+ * under the shipped login_ip rule from one address); the state does not survive a restart, an account's does.
+ */
+export function createNameBackoff(maxEntries = 10_000): NameBackoff {
+  const entries = new Map<string, { failures: number; blockedUntil: number }>()
+  return {
+    blockedUntil: (name) => entries.get(name)?.blockedUntil ?? 0,
+    recordFailure(name, now, policy) {
+      const entry = entries.get(name) ?? { failures: 0, blockedUntil: 0 }
+      entries.delete(name) // re-inserted last: a Map iterates in insertion order, so the first key is the stalest
+      entry.failures++
+      entry.blockedUntil = Math.max(entry.blockedUntil, now + backoffDelay(policy, entry.failures))
+      entries.set(name, entry)
+      if (entries.size > maxEntries) entries.delete(entries.keys().next().value!)
+    },
+    get size() {
+      return entries.size
+    },
+  }
 }

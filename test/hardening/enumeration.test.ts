@@ -49,6 +49,34 @@ test('profile:check_account: the same reply for existing and unknown usernames, 
   assert.is((await s.request('profile:check_account', { loginID: 'juliet' })).payload.exists, true, 'control: revealed when on')
 })
 
+/** The answers to `count` wrong-password logins in a row, without their ids. */
+async function wrongPasswords(c: TestClient, loginID: string, count: number) {
+  const answers = []
+  for (let i = 0; i < count; i++) answers.push(body(await c.request('profile:login', { loginID, password: 'not-the-password' })))
+  return answers
+}
+
+test('profile:login: a run of wrong passwords answers alike for an account, a passwordless one and an unknown name', async ({ hidden, shown, c, s }) => {
+  // A passwordless account (registered with a code, no password), seeded as it is stored.
+  for (const t of [hidden, shown]) {
+    await t.server.store.accounts.create({
+      id: 'rosaline00000001', username: 'rosaline', userID: '@rosaline@localhost', passwordHash: null,
+      status: 'active', profile: {}, thirdPIDs: [], now: clock.now(),
+    })
+  }
+  // Shipped backoff: 3 free failures, then 1 s (the clock stands still, so the block holds).
+  const account = await wrongPasswords(c, 'juliet', 6)
+  assert.equal(account.map((a) => a.payload.errID), ['invalid_creds', 'invalid_creds', 'invalid_creds', 'invalid_creds', 'ratelimit_exceed', 'ratelimit_exceed'])
+  assert.equal(await wrongPasswords(c, 'nobody-at-all', 6), account, 'an unknown name gets the same backoff')
+  assert.equal(await wrongPasswords(c, 'rosaline', 6), account, 'a passwordless account answers invalid_creds, then the same backoff')
+  assert.equal(await wrongPasswords(c, 'nobody@verona.example', 6), account, 'an unknown email too')
+
+  // Control: with revealAccounts on, an unknown name is never blocked and a passwordless account says so.
+  const unknown = await wrongPasswords(s, 'nobody-at-all', 6)
+  assert.ok(unknown.every((a) => a.payload.errID === 'invalid_creds'))
+  assert.is((await s.request('profile:login', { username: 'rosaline', password: 'not-the-password' })).payload.errID, 'password_not_set')
+})
+
 test('profile:contact_hint: an unknown user looks like a user with no 3PID', async ({ c, s }) => {
   const known = await c.request('profile:contact_hint', { username: 'romeo' })
   const unknown = await c.request('profile:contact_hint', { username: 'nobody' })

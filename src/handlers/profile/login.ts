@@ -4,7 +4,8 @@
  * - per-account bucket (login_account) and a growing backoff after consecutive failures → ratelimit_exceed;
  *   the delay comes from the failure count the store returns, and never shortens a block in place
  * - status is revealed only to someone holding the password: user_disabled, confirmation_required
- * - password_not_set for accounts created without one
+ * - password_not_set for accounts created without one; with privacy.revealAccounts false that answers
+ *   invalid_creds instead, and names that find no account get the same backoff as accounts
  * - the device is created only if the account's credentials epoch and status are still what was read
  *   before argon2 (same transaction): a login in flight when the password changes, is reset or the
  *   account is disabled answers invalid_creds and leaves no device
@@ -27,18 +28,19 @@ export default defineHandler({
     const key = loginKey(payload)
     if (payload.verificationToken !== undefined) return loginWithToken(ctx, key, payload.verificationToken)
     const account = await findByLoginKey(store.accounts, key)
-    ctx.limiter.enforce('login_account', loginBucket(account, key))
+    const bucket = loginBucket(account, key)
+    ctx.limiter.enforce('login_account', bucket)
+    const reveal = config.privacy.revealAccounts
     const now = clock.now()
-    if (account && account.loginBlockedUntil > now) {
-      throw new ProtocolError('ratelimit_exceed', { retryAfter: account.loginBlockedUntil - now })
-    }
+    const blockedUntil = account ? account.loginBlockedUntil : reveal ? 0 : ctx.nameBackoff.blockedUntil(bucket)
+    if (blockedUntil > now) throw new ProtocolError('ratelimit_exceed', { retryAfter: blockedUntil - now })
 
     const { ok, needsRehash } = await ctx.passwords.verify(account?.passwordHash ?? null, payload.password ?? '')
-    if (!account) throw new ProtocolError('invalid_creds')
-    if (account.passwordHash === null) throw new ProtocolError('password_not_set')
-    if (!ok) {
+    if (account?.passwordHash === null && reveal) throw new ProtocolError('password_not_set')
+    if (!account || !ok) {
       const policy = config.sessions.loginBackoff
-      await store.accounts.recordLoginFailure(account.id, (failures) => clock.now() + backoffDelay(policy, failures))
+      if (account) await store.accounts.recordLoginFailure(account.id, (failures) => clock.now() + backoffDelay(policy, failures))
+      else if (!reveal) ctx.nameBackoff.recordFailure(bucket, clock.now(), policy)
       throw new ProtocolError('invalid_creds')
     }
     if (account.status === 'disabled') throw new ProtocolError('user_disabled')
