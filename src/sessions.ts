@@ -17,6 +17,8 @@ export interface Sessions {
   /** Sends an event to every live connection of the account's devices other than `exceptDeviceID`. */
   notifyAccount<E extends keyof Events>(accountID: string, type: E, payload: Events[E], exceptDeviceID?: string): void
   isOnline(accountID: string, deviceID: string): boolean
+  /** Live connections registered (every device of every account): what the registry holds. */
+  readonly size: number
 }
 
 export function createSessions(): Sessions {
@@ -68,5 +70,10 @@ export function createSessions(): Sessions {
       }
     },
     isOnline: (accountID, deviceID) => (byAccount.get(accountID)?.get(deviceID)?.size ?? 0) > 0,
+    get size() {
+      let count = 0
+      for (const devices of byAccount.values()) for (const conns of devices.values()) count += conns.size
+      return count
+    },
   }
 }

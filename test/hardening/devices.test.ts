@@ -16,7 +16,7 @@ test.after(async (ctx) => ctx.t.close())
 
 const refused = { errID: 'forbidden', errText: errors.forbidden, errPayload: { maxDevices: 3 } }
 
-test('the device past the cap is refused (password login and registration alike); revoking frees a slot', async ({ t }) => {
+test("a registration's device (loginOnSuccess) counts toward the cap like a login's; the one past it is refused; revoking frees a slot", async ({ t }) => {
   const c = await t.connect()
   const reg = await c.request('profile:register', { username: 'juliet', password, loginOnSuccess: true })
   assertValidReply('profile:register', reg)
@@ -24,6 +24,9 @@ test('the device past the cap is refused (password login and registration alike)
   const two = await second.request('profile:login', { username: 'juliet', password })
   assertValidReply('profile:login', two)
   assertValidReply('profile:login', await (await t.connect()).request('profile:login', { username: 'juliet', password }))
+  const held = (await second.request('device:list')).payload.devices.map((d: { deviceID: string }) => d.deviceID)
+  assert.is(held.length, 3)
+  assert.ok(held.includes(reg.payload.loginPayload.deviceID), "the registration's device is one of the three")
 
   await c.request('server:ping')
   const eventsBefore = c.events.length

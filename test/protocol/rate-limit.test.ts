@@ -61,20 +61,41 @@ test('a frame budget ("*") charges every frame, malformed ones included', async 
 test('IP and account buckets survive reconnects and restarts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hafnium-rl-'))
   const clock = manualClock()
-  const rules = limits({ login_ip: { subject: 'ip', types: ['profile:login'], capacity: 3, refillPerSecond: 0.01 } })
+  // Told apart by their retryAfter: the account bucket refills in 1,000 s, the IP bucket in 100 s.
+  const rules = limits({
+    login_ip: { subject: 'ip', types: ['profile:login'], capacity: 8, refillPerSecond: 0.01 },
+    login_account: { subject: 'account', capacity: 2, refillPerSecond: 0.001 },
+  })
   let t = await startTestServer(rules, { clock, dir })
   let c = await t.connect()
-  for (let i = 0; i < 3; i++) assert.is((await c.request('profile:login', { username: 'x', password: 'y' })).payload.errID, 'invalid_creds')
-  assert.is((await c.request('profile:login', { username: 'x', password: 'y' })).payload.errID, 'ratelimit_exceed')
+  assert.is((await c.request('profile:register', { username: 'mercutio', password: 'queen-mab-dreams-9' })).ok, true)
+  const guess = async (username: string) => (await c.request('profile:login', { username, password: 'wrong-guess-1' })).payload
+  const restart = async () => {
+    await t.close()
+    t = await startTestServer(rules, { clock, dir })
+    c = await t.connect()
+  }
+  const accountRefusal = { errID: 'ratelimit_exceed', errText: 'Too many requests; retry later', errPayload: { retryAfter: 1_000_000 } }
+  const ipRefusal = { ...accountRefusal, errPayload: { retryAfter: 100_000 } }
+
+  // The account bucket (login_account): 2 guesses, then refused; the IP has spent 3 of its 8.
+  for (let i = 0; i < 2; i++) assert.is((await guess('mercutio')).errID, 'invalid_creds')
+  assert.equal(await guess('mercutio'), accountRefusal)
   c.close()
   c = await t.connect()
-  assert.is((await c.request('profile:login', { username: 'x', password: 'y' })).payload.errID, 'ratelimit_exceed', 'reconnecting does not reset')
-  await t.close()
-  t = await startTestServer(rules, { clock, dir })
+  assert.equal(await guess('mercutio'), accountRefusal, 'reconnecting does not reset the account bucket')
+  await restart()
+  assert.equal(await guess('mercutio'), accountRefusal, 'restarting does not reset the account bucket')
+
+  // The IP bucket (login_ip): 5 spent so far; 3 more names that find no account (each its own account
+  // bucket), then the address is refused whatever it names.
+  for (let i = 0; i < 3; i++) assert.is((await guess(`nobody${i}`)).errID, 'invalid_creds')
+  assert.equal(await guess('nobody9'), ipRefusal)
+  c.close()
   c = await t.connect()
-  const after = await c.request('profile:login', { username: 'x', password: 'y' })
-  assert.is(after.payload.errID, 'ratelimit_exceed', 'restarting does not reset')
-  assert.is(after.payload.errPayload.retryAfter, 100_000)
+  assert.equal(await guess('nobody9'), ipRefusal, 'reconnecting does not reset the IP bucket')
+  await restart()
+  assert.equal(await guess('nobody9'), ipRefusal, 'restarting does not reset the IP bucket')
   await t.close()
   rmSync(dir, { recursive: true, force: true })
 })

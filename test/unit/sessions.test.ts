@@ -50,10 +50,19 @@ test('notifyAccount skips the excepted device; revokeAccount can spare one', () 
 
 test('a login that completes after its socket closed leaves nothing in the registry', () => {
   const sessions = createSessions()
+  const live = fakeConnection('live')
+  sessions.attach(live, session('D1'))
+  assert.is(sessions.size, 1)
   const gone = fakeConnection('gone', false)
   sessions.attach(gone, session('D3'))
+  assert.is(sessions.size, 1, 'only the live connection is registered')
   assert.is(sessions.isOnline('a1', 'D3'), false)
-  sessions.detach(gone)
+  // Nothing reaches it: no event, no revocation.
+  sessions.notifyAccount('a1', 'device:new_login', { deviceID: 'D1', deviceName: 'phone', at: 1 }, 'D1')
+  sessions.revokeAccount('a1', 'logout', 'D1')
+  assert.equal(gone.events, [])
+  sessions.detach(live)
+  assert.is(sessions.size, 0, 'and detaching the last live one empties it')
 })
 
 test.run()
