@@ -1,0 +1,33 @@
+// Schema migrations on a database that already holds data: migration 5 (credentials epoch, device-bound
+// sudo tokens) keeps what still means something and drops what no longer can.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import Database from '../../src/store/driver.ts'
+import { migrate } from '../../src/store/index.ts'
+import { migrations } from '../../src/store/migrations.ts'
+
+test('migration 5: accounts get epoch 0; a sudo token of a live device survives, and then dies with its device', () => {
+  const db = new Database(':memory:')
+  db.pragma('foreign_keys = ON')
+  db.transaction(() => {
+    for (const sql of migrations.slice(0, 4)) db.exec(sql)
+    db.pragma('user_version = 4')
+  })()
+  db.prepare("INSERT INTO accounts (id, username, user_id, status, created_at, updated_at) VALUES ('a1', 'juliet', '@juliet@localhost', 'active', 0, 0)").run()
+  db.prepare("INSERT INTO devices (id, account_id, token_hash, name, created_at, last_seen_at) VALUES ('D1', 'a1', x'01', 'phone', 0, 0)").run()
+  const sudo = db.prepare('INSERT INTO sudo_tokens (token_hash, account_id, device_id, expires_at) VALUES (?, ?, ?, ?)')
+  sudo.run(Buffer.from('live'), 'a1', 'D1', 1e15)
+  sudo.run(Buffer.from('orphan'), 'a1', 'GONE', 1e15) // version 4 let a token outlive its device
+
+  migrate(db)
+  assert.is(db.pragma('user_version', { simple: true }), migrations.length)
+  assert.equal(db.prepare('SELECT credentials_epoch AS e FROM accounts').get(), { e: 0 })
+  const left = () => (db.prepare('SELECT token_hash FROM sudo_tokens').all() as { token_hash: Buffer }[]).map((r) => r.token_hash.toString())
+  assert.equal(left(), ['live'])
+  db.prepare("DELETE FROM devices WHERE id = 'D1'").run()
+  assert.equal(left(), [], 'deleted with its device')
+  assert.equal(db.pragma('foreign_key_check'), [])
+  db.close()
+})
+
+test.run()
