@@ -72,8 +72,8 @@ export async function revokeDevice(
   return revoked
 }
 
-/** Deletes every device of the account (but `exceptDeviceID`) and cuts their live sockets off. */
-export async function revokeAllDevices(ctx: Context<MessageType>, accountID: string, reason: RevokeReason, exceptDeviceID?: string): Promise<void> {
-  await ctx.store.devices.revokeAll(accountID, exceptDeviceID)
-  ctx.sessions.revokeAccount(accountID, reason, exceptDeviceID)
+/** Deletes every device of the account on behalf of `actorDeviceID` (DeviceGone when it is gone) and cuts their live sockets off. */
+export async function revokeAllDevices(ctx: Context<MessageType>, accountID: string, reason: RevokeReason, actorDeviceID: string): Promise<void> {
+  await ctx.store.devices.revokeAll(accountID, actorDeviceID)
+  ctx.sessions.revokeAccount(accountID, reason)
 }

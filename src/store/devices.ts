@@ -44,8 +44,11 @@ export interface DeviceStore {
    * With `actorDeviceID` (revoking another device), DeviceGone when the actor's own device is gone.
    */
   revoke(accountID: string, deviceID: string, actorDeviceID?: string): Promise<boolean>
-  /** Deletes every device of the account but `exceptDeviceID`; returns the deleted ids. */
-  revokeAll(accountID: string, exceptDeviceID?: string): Promise<string[]>
+  /**
+   * Deletes every device of the account; returns the deleted ids. On behalf of `actorDeviceID` (a logout
+   * of all devices): DeviceGone, and nothing deleted, when that device is already gone.
+   */
+  revokeAll(accountID: string, actorDeviceID?: string): Promise<string[]>
   count(accountID: string): Promise<number>
 }
 
@@ -84,7 +87,7 @@ export function createDeviceStore(db: Database): DeviceStore {
   const updateName = db.prepare('UPDATE devices SET name = ? WHERE account_id = ? AND id = ?')
   const updatePush = db.prepare('UPDATE devices SET push_token = ? WHERE account_id = ? AND id = ?')
   const deleteOne = db.prepare('DELETE FROM devices WHERE account_id = ? AND id = ?')
-  const deleteAllBut = db.prepare<[string, string], { id: string }>('DELETE FROM devices WHERE account_id = ? AND id != ? RETURNING id')
+  const deleteAll = db.prepare<[string], { id: string }>('DELETE FROM devices WHERE account_id = ? RETURNING id')
   const countFor = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM devices WHERE account_id = ?')
   const exists = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM devices WHERE account_id = ? AND id = ?')
   const accountState = db.prepare<[string], { status: string; credentials_epoch: number }>(
@@ -106,6 +109,10 @@ export function createDeviceStore(db: Database): DeviceStore {
   const renameChecked = db.transaction((accountID: string, deviceID: string, name: string, actorDeviceID: string) => {
     requireDevice(accountID, actorDeviceID)
     return updateName.run(name, accountID, deviceID).changes === 1
+  })
+  const revokeAllChecked = db.transaction((accountID: string, actorDeviceID: string) => {
+    requireDevice(accountID, actorDeviceID)
+    return deleteAll.all(accountID).map((r) => r.id)
   })
   const revokeChecked = db.transaction((accountID: string, deviceID: string, actorDeviceID: string) => {
     requireDevice(accountID, actorDeviceID)
@@ -144,7 +151,8 @@ export function createDeviceStore(db: Database): DeviceStore {
       actorDeviceID === undefined || actorDeviceID === deviceID
         ? deleteOne.run(accountID, deviceID).changes === 1
         : revokeChecked.immediate(accountID, deviceID, actorDeviceID),
-    revokeAll: async (accountID, exceptDeviceID = '') => deleteAllBut.all(accountID, exceptDeviceID).map((r) => r.id),
+    revokeAll: async (accountID, actorDeviceID) =>
+      actorDeviceID === undefined ? deleteAll.all(accountID).map((r) => r.id) : revokeAllChecked.immediate(accountID, actorDeviceID),
     count: async (accountID) => countFor.get(accountID)!.n,
   }
 }

@@ -107,4 +107,17 @@ test('a write for a device deleted behind the server (the admin CLI) answers aut
   await login(t, { username: 'mercutio', password })
 })
 
+test('profile:logout {allDevices} from a device already deleted ends no one else', async ({ t }) => {
+  const c = await t.connect()
+  const password = 'wherefore-art-thou'
+  await register(c, { username: 'nurse', password })
+  const stale = await login(t, { username: 'nurse', password })
+  const kept = await login(t, { username: 'nurse', password })
+  const accountID = (await t.server.store.accounts.byUsername('nurse'))!.id
+  assert.ok(await t.server.store.devices.revoke(accountID, stale.deviceID))
+  await revokedThenRefused(stale.client, stale.client.request('profile:logout', { allDevices: true }), stale.deviceID, 0)
+  assert.is((await kept.client.request('device:list')).ok, true, 'the other device is still logged in')
+  assert.is(await t.server.store.devices.count(accountID), 1)
+})
+
 test.run()
