@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { loadSchemas, formatErrors } from './schemas.ts'
 import type { Config } from './types/schemas.ts'
+import { CidrError, parseCidrList } from './transport/client-address.ts'
 
 export const defaultConfigPath = new URL('../server.config.json', import.meta.url)
 
@@ -25,7 +26,19 @@ export function loadConfig(options: { file?: string; overrides?: DeepPartial<Con
     const key = first!.path.slice(1).split('/').join('.') || '(root)'
     throw new ConfigError(`config: ${key}: ${first!.message}`)
   }
+  checkCidrs(merged as unknown as Config)
   return deepFreeze(merged as unknown as Config)
+}
+
+/** CIDR lists are checked here, so a typo stops start-up naming the key instead of trusting nobody. */
+function checkCidrs(config: Config): void {
+  try {
+    parseCidrList(config.server.trustProxy, 'server.trustProxy')
+    parseCidrList(config.metrics.allow, 'metrics.allow')
+  } catch (error) {
+    if (error instanceof CidrError) throw new ConfigError(error.message)
+    throw error
+  }
 }
 
 function readJson(path: string | URL): Record<string, unknown> {

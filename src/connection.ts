@@ -44,7 +44,10 @@ export class LiveConnection implements Connection {
   constructor(
     readonly socket: WebSocket,
     readonly id: string,
+    /** The per-IP key (IPv6: its /64 network), see transport/client-address.ts. */
     readonly ip: string,
+    /** The client's own address, for logs and a device's last address. */
+    readonly address: string,
     readonly settings: ConnectionSettings,
   ) {
     this.#tcp = (socket as unknown as { _socket?: Socket })._socket
@@ -115,7 +118,7 @@ export class LiveConnection implements Connection {
   checkBacklog(): void {
     const socket = this.socket
     if (socket.bufferedAmount <= this.settings.maxBufferedBytes || socket.readyState === socket.CLOSED) return
-    this.settings.log.warn({ connection: this.id, ip: this.ip, bufferedBytes: socket.bufferedAmount }, 'peer does not read its output; terminating')
+    this.settings.log.warn({ connection: this.id, ip: this.address, bufferedBytes: socket.bufferedAmount }, 'peer does not read its output; terminating')
     socket.terminate()
   }
 
@@ -166,6 +169,6 @@ function uncork(conn: LiveConnection) {
   conn.uncork()
 }
 function authTimeout(conn: LiveConnection) {
-  conn.settings.log.info({ connection: conn.id, ip: conn.ip }, 'not authenticated in time; closing')
+  conn.settings.log.info({ connection: conn.id, ip: conn.address }, 'not authenticated in time; closing')
   conn.close(closeCodes.policyViolation, 'authentication timeout')
 }

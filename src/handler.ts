@@ -21,7 +21,10 @@ export interface Session {
 /** What a handler may know and do about the connection its request came on. */
 export interface Connection {
   readonly id: string
+  /** What per-IP rules are keyed on: the client address behind trusted proxies; IPv6 per ratelimit.ipv6Prefix. */
   readonly ip: string
+  /** The client's own address (logs, a device's last address). */
+  readonly address: string
   session: Session | null
   /** false once the socket has closed. */
   readonly open: boolean

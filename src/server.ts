@@ -1,5 +1,6 @@
 // HTTP + WebSocket wiring: upgrade guards, health and metrics endpoints, graceful drain.
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
@@ -18,7 +19,11 @@ import { createSessions, type Sessions } from './sessions.ts'
 import { openStore, type Store } from './store/index.ts'
 import type { Config } from './types/schemas.ts'
 import { version } from './version.ts'
-import { answerHttp, clientIP, pathOf, refuseUpgrade } from './http.ts'
+import { answerHttp, pathOf, refuseUpgrade, type HttpContext } from './http.ts'
+import { createClientAddressResolver } from './transport/client-address.ts'
+import { createMetricsGuard } from './transport/metrics-access.ts'
+import { readTls, reloadTls } from './transport/tls.ts'
+import { createForwardedWarning, warnAtStart } from './transport/warnings.ts'
 import { createPasswordHasher } from './auth/passwords.ts'
 import { createDeliverySender, type DeliverySender, type Transports } from './delivery/sender.ts'
 import { startBackground } from './background.ts'
@@ -31,7 +36,7 @@ export interface ServerOptions {
 }
 
 export interface HafniumServer {
-  /** ws://host:port/path */
+  /** ws://host:port/path, or wss:// with server.tls */
   readonly url: string
   readonly port: number
   readonly metrics: Metrics
@@ -41,6 +46,8 @@ export interface HafniumServer {
   /** The outbox sender (tests await `delivery.drainOnce()` instead of sleeping). */
   readonly delivery: DeliverySender
   readonly connections: ReadonlySet<LiveConnection>
+  /** Re-reads server.tls's files (SIGHUP); throws, keeping the old certificate, when they are unusable. */
+  reloadTls(): void
   /** Stops accepting, answers what was read, closes sockets with 1001, closes the database. */
   close(): Promise<void>
 }
@@ -52,6 +59,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   const store = openStore(config.database.path, config.database)
   const limiter = createRateLimiter(config.ratelimit, store.rateBuckets, clock)
   const metrics = createMetrics()
+  const clients = createClientAddressResolver({ trustProxy: config.server.trustProxy, ipv6Prefix: config.ratelimit.ipv6Prefix })
+  const warnForwarded = createForwardedWarning(config, log)
   const sessions = createSessions()
   const server = { version, types: [] as string[] }
   const passwords = createPasswordHasher({
@@ -63,19 +72,24 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   const deps: Deps = { config, store, clock, limiter, log, sessions, passwords, nameBackoff: createNameBackoff(), server, delivery }
   const router = createRouter(deps, defaultHandlers, schemas, metrics)
   server.types = [...router.types]
+  metrics.allowTypes(router.types)
+  metrics.watchLimiter(limiter)
+  warnAtStart(config, log)
 
   const connections = new Set<LiveConnection>()
   const allowedOrigins = new Set(config.server.allowedOrigins)
   let draining = false
   let nextConnection = 0
 
-  const http = createHttpServer({
+  const httpOptions = {
     maxHeaderSize: config.server.maxHeaderSize,
     headersTimeout: config.server.headersTimeoutMs,
     requestTimeout: config.server.requestTimeoutMs,
     // Node checks the two timeouts above only this often (30 s by default): a slow-header socket lived 90 s.
     connectionsCheckingInterval: Math.min(1000, config.server.headersTimeoutMs),
-  })
+  }
+  const tls = config.server.tls
+  const http = tls ? createHttpsServer({ ...httpOptions, ...readTls(tls) }) : createHttpServer(httpOptions)
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.limits.maxMessageBytes,
@@ -113,7 +127,17 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     },
   }
 
-  http.on('request', (req, res) => void answerHttp(req, res, metrics, draining))
+  const httpContext: HttpContext = {
+    metrics,
+    get draining() {
+      return draining
+    },
+    metricsAccess: createMetricsGuard(config.metrics, clients),
+  }
+  http.on('request', (req, res) => {
+    warnForwarded(req, clients.resolve(req))
+    void answerHttp(req, res, httpContext)
+  })
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable')
@@ -124,10 +148,12 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       return refuseUpgrade(socket, 403, 'Forbidden')
     }
     // Checked before the handshake (handleUpgrade calls back synchronously, so no upgrade slips between).
-    const ip = clientIP(req)
+    const client = clients.resolve(req)
+    warnForwarded(req, client)
+    const ip = client.key
     const seen = perIP.get(ip)
     if (seen && (seen.total >= config.limits.maxConnectionsPerIP || seen.anonymous >= config.limits.maxAnonymousPerIP)) {
-      log.warn({ ip, ...seen }, 'connection cap per IP reached; upgrade refused')
+      log.warn({ ip, address: client.address, ...seen }, 'connection cap per IP reached; upgrade refused')
       return refuseUpgrade(socket, 429, 'Too Many Requests')
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -135,7 +161,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       perIP.set(ip, count)
       count.total++
       count.anonymous++
-      const conn = new LiveConnection(ws, `c${(++nextConnection).toString(36)}`, ip, connectionSettings)
+      const conn = new LiveConnection(ws, `c${(++nextConnection).toString(36)}`, ip, client.address, connectionSettings)
       connections.add(conn)
       metrics.connectionOpened()
     })
@@ -152,7 +178,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   })
   const port = (http.address() as AddressInfo).port
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
-  log.info({ port, host: config.server.host, db: config.database.path }, 'listening')
+  log.info({ port, host: config.server.host, db: config.database.path, tls: tls !== null }, 'listening')
 
   let closing: Promise<void> | undefined
   async function close() {
@@ -178,7 +204,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   }
 
   return {
-    url: `ws://${host}:${port}${config.server.path}`,
+    url: `${tls ? 'wss' : 'ws'}://${host}:${port}${config.server.path}`,
     port,
     metrics,
     store,
@@ -186,6 +212,11 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     deps,
     delivery,
     connections,
+    reloadTls() {
+      if (!tls) throw new Error('server.tls is not set: nothing to reload')
+      reloadTls(http as HttpsServer, tls)
+      log.info({ cert: tls.cert }, 'TLS certificate reloaded')
+    },
     close: () => (closing ??= close()),
   }
 }

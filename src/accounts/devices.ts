@@ -45,7 +45,7 @@ export async function loginAsNewDevice(
       tokenHash: hashToken(authToken),
       name: options.deviceName ?? 'unnamed device',
       pushToken: options.pushToken ?? null,
-      ip: ctx.conn.ip,
+      ip: ctx.conn.address,
       now,
       expect: { credentialsEpoch: account.credentialsEpoch, maxDevices },
     })

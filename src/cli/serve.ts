@@ -1,4 +1,4 @@
-// `hafnium serve`: load config, start, print the URL when ready; drain on SIGTERM/SIGINT and exit 0.
+// `hafnium serve`: load config, start, print the URL when ready; SIGHUP reloads TLS; drain on SIGTERM/SIGINT and exit 0.
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config.ts'
 import { createLogger } from '../log.ts'
@@ -50,6 +50,10 @@ export async function serve(args: string[]): Promise<number> {
   try {
     server = await startServer(config, { logger: log })
   } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`hafnium serve: ${error.message}\n`)
+      return 1
+    }
     if (error instanceof DatabaseInUseError) {
       process.stderr.write(`hafnium serve: ${error.message}; refusing to start a second server on it\n`)
       return 1
@@ -84,6 +88,15 @@ export async function serve(args: string[]): Promise<number> {
         },
       )
     }
+    // A renewed certificate is picked up without a restart; a broken one is refused and the old one kept.
+    process.on('SIGHUP', () => {
+      if (!config.server.tls) return log.info('SIGHUP ignored: server.tls is not set')
+      try {
+        server.reloadTls()
+      } catch (error) {
+        log.error({ err: error }, 'TLS reload failed; still serving the previous certificate')
+      }
+    })
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
   })

@@ -16,6 +16,8 @@ export interface RateBucketStore {
   load(rule: string, subject: string): BucketState | undefined
   /** Upserts `save` and deletes `remove` in one transaction. */
   write(save: BucketRow[], remove: BucketRow[]): void
+  /** Deletes the rule's rows that have refilled to capacity by `now` (the same as no row). */
+  deleteRefilled(rule: string, capacity: number, refillPerSecond: number, now: number): void
 }
 
 export function createRateBucketStore(db: Database): RateBucketStore {
@@ -27,6 +29,9 @@ export function createRateBucketStore(db: Database): RateBucketStore {
      ON CONFLICT (rule, subject) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`,
   )
   const del = db.prepare('DELETE FROM rate_buckets WHERE rule = @rule AND subject = @subject')
+  const deleteFull = db.prepare(
+    'DELETE FROM rate_buckets WHERE rule = @rule AND tokens + (@now - updated_at) * @refillPerSecond / 1000.0 >= @capacity',
+  )
   const writeAll = db.transaction((save: BucketRow[], remove: BucketRow[]) => {
     for (const row of save) upsert.run(row)
     for (const row of remove) del.run({ rule: row.rule, subject: row.subject })
@@ -37,5 +42,8 @@ export function createRateBucketStore(db: Database): RateBucketStore {
       return row && { tokens: row.tokens, updatedAt: row.updated_at }
     },
     write: (save, remove) => writeAll.immediate(save, remove),
+    deleteRefilled(rule, capacity, refillPerSecond, now) {
+      deleteFull.run({ rule, capacity, refillPerSecond, now })
+    },
   }
 }

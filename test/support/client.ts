@@ -53,11 +53,19 @@ function remove<T>(list: T[], item: T): void {
   if (index >= 0) list.splice(index, 1)
 }
 
-export function connect(
-  url: string,
-  options: { origin?: string; localAddress?: string; domain?: string; timeoutMs?: number } = {},
-): Promise<TestClient> {
-  const ws = new WebSocket(url, { origin: options.origin, localAddress: options.localAddress })
+export interface ConnectOptions {
+  origin?: string
+  localAddress?: string
+  domain?: string
+  timeoutMs?: number
+  /** extra upgrade headers (X-Forwarded-For) */
+  headers?: Record<string, string>
+  /** TLS: the CA to trust (a test certificate) */
+  ca?: string | Buffer
+}
+
+export function connect(url: string, options: ConnectOptions = {}): Promise<TestClient> {
+  const ws = new WebSocket(url, { origin: options.origin, localAddress: options.localAddress, headers: options.headers, ca: options.ca })
   const domain = options.domain ?? 'localhost'
   const clientTimeout = options.timeoutMs ?? defaultTimeoutMs
   const replies: Reply[] = []

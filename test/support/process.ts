@@ -24,7 +24,7 @@ export function runCli(args: string[], options: { input?: string } = {}): CliPro
   })
   child.stdout!.on('data', (chunk) => {
     stdout += chunk
-    const match = /listening on (ws:\/\/\S+)/.exec(stdout)
+    const match = /listening on (wss?:\/\/\S+)/.exec(stdout)
     if (match) resolveReady(match[1]!)
   })
   child.stderr!.on('data', (chunk) => (stderr += chunk))

@@ -6,7 +6,7 @@ import { loadConfig, type DeepPartial } from '../../src/config.ts'
 import { startServer, type HafniumServer, type ServerOptions } from '../../src/server.ts'
 import type { Config } from '../../src/types/schemas.ts'
 import type { Clock } from '../../src/rate-limit.ts'
-import { connect, type TestClient } from './client.ts'
+import { connect, type ConnectOptions, type TestClient } from './client.ts'
 import { pino } from 'pino'
 import { createLogger } from '../../src/log.ts'
 
@@ -15,7 +15,7 @@ export interface TestServer {
   url: string
   config: Readonly<Config>
   dir: string
-  connect(options?: { origin?: string; localAddress?: string }): Promise<TestClient>
+  connect(options?: ConnectOptions): Promise<TestClient>
   close(): Promise<void>
 }
 

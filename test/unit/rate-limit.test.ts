@@ -6,6 +6,7 @@ import { openStore } from '../../src/store/index.ts'
 import { manualClock } from '../support/server.ts'
 
 const rule: RuleConfig = { capacity: 3, refillPerSecond: 0.5, subject: 'ip' }
+const capDefaults = { ipv6Prefix: 64, maxBuckets: 100_000, maxBucketBytes: 16 * 2 ** 20 }
 
 test('refill is linear in elapsed time and capped at capacity', () => {
   assert.is(refill({ tokens: 0, updatedAt: 0 }, rule, 1000), 0.5)
@@ -22,9 +23,9 @@ test('msUntilToken rounds up so retrying after it succeeds', () => {
   assert.is(msUntilToken(0.3333, { ...rule, refillPerSecond: 3 }), 223)
 })
 
-function limiterWith(rules: Record<string, RuleConfig>, clock = manualClock()) {
+function limiterWith(rules: Record<string, RuleConfig>, clock = manualClock(), caps: Partial<typeof capDefaults> = {}) {
   const store = openStore(':memory:', { synchronous: 'normal', busyTimeoutMs: 0 })
-  const limiter = createRateLimiter({ enabled: true, flushIntervalMs: 1000, rules }, store.rateBuckets, clock)
+  const limiter = createRateLimiter({ ...capDefaults, ...caps, enabled: true, flushIntervalMs: 1000, rules }, store.rateBuckets, clock)
   return { store, limiter, clock }
 }
 
@@ -75,7 +76,7 @@ test('subjects are independent; a disabled limiter allows everything', () => {
   assert.is(limiter.take([{ rule: r, subject: 'b' }]), 0)
   assert.ok(limiter.take([{ rule: r, subject: 'a' }]) > 0)
   const store = openStore(':memory:', { synchronous: 'normal', busyTimeoutMs: 0 })
-  const off = createRateLimiter({ enabled: false, flushIntervalMs: 1000, rules: { login: rule } }, store.rateBuckets, manualClock())
+  const off = createRateLimiter({ ...capDefaults, enabled: false, flushIntervalMs: 1000, rules: { login: rule } }, store.rateBuckets, manualClock())
   for (let i = 0; i < 10; i++) assert.is(off.take([{ rule: off.rule('login')!, subject: 'a' }]), 0)
 })
 
@@ -89,7 +90,7 @@ test('flush writes drained buckets and forgets refilled ones; a new limiter resu
   assert.equal(store.rateBuckets.load('login', 'ip1'), { tokens: 0, updatedAt: clock.now() })
   assert.is(store.rateBuckets.load('conn', 'c1'), undefined, 'connection buckets are never persisted')
 
-  const resumed = createRateLimiter({ enabled: true, flushIntervalMs: 1000, rules: { login: rule } }, store.rateBuckets, clock)
+  const resumed = createRateLimiter({ ...capDefaults, enabled: true, flushIntervalMs: 1000, rules: { login: rule } }, store.rateBuckets, clock)
   assert.is(resumed.take([{ rule: resumed.rule('login')!, subject: 'ip1' }]), 2000)
 
   clock.advance(10_000)
@@ -111,6 +112,50 @@ test('connection buckets are forgotten once refilled, or when the connection clo
   clock.advance(2000)
   limiter.flush()
   assert.is(limiter.bucketsInMemory(), 0)
+})
+
+test('a flood of distinct keys stays under maxBuckets, and evicting never refills a drained bucket', () => {
+  const clock = manualClock()
+  const slow = { capacity: 3, refillPerSecond: 0.001, subject: 'account' as const }
+  const { limiter, store } = limiterWith({ login_account: slow }, clock, { maxBuckets: 100 })
+  const r = limiter.rule('login_account')!
+  const victim = [{ rule: r, subject: 'account:victim' }]
+  for (let i = 0; i < 3; i++) assert.is(limiter.take(victim), 0)
+  const wait = limiter.take(victim)
+  assert.ok(wait > 0, 'the victim bucket is drained')
+  let peak = 0
+  // Drained like the victim, so the victim (the oldest of equals) is among the first evicted.
+  for (let i = 0; i < 5_000; i++) {
+    for (let n = 0; n < 3; n++) limiter.take([{ rule: r, subject: `name:attacker-${i}` }])
+    peak = Math.max(peak, limiter.bucketsInMemory())
+  }
+  assert.ok(peak <= 101, `at most maxBuckets (+ the one being charged) in memory; peak ${peak}`)
+  assert.ok(limiter.evictions() > 0, 'buckets were evicted')
+  assert.is(limiter.take(victim), wait, 'the drained bucket is as drained as before the flood')
+  assert.ok(store.rateBuckets.load('login_account', 'account:victim'), 'it is on disk')
+})
+
+test('long keys: the byte cap holds too', () => {
+  const { limiter } = limiterWith({ d: { capacity: 1, refillPerSecond: 0.001, subject: 'destination' } }, manualClock(), { maxBucketBytes: 65_536 })
+  const r = limiter.rule('d')!
+  let peak = 0
+  for (let i = 0; i < 2000; i++) {
+    limiter.take([{ rule: r, subject: `${'x'.repeat(240)}${i}@example.org` }])
+    peak = Math.max(peak, limiter.bytesInMemory())
+  }
+  assert.ok(peak <= 65_536 + 2000, `bytes in memory stay near maxBucketBytes; peak ${peak}`)
+  assert.ok(limiter.bucketsInMemory() < 120, `${limiter.bucketsInMemory()} buckets of ~1 KB each`)
+})
+
+test('buckets evicted and then refilled are deleted from SQLite at the next eviction', () => {
+  const clock = manualClock()
+  const { limiter, store } = limiterWith({ a: { capacity: 2, refillPerSecond: 1, subject: 'account' } }, clock, { maxBuckets: 100 })
+  const r = limiter.rule('a')!
+  for (let i = 0; i < 150; i++) limiter.take([{ rule: r, subject: `k${i}` }])
+  assert.ok(store.rateBuckets.load('a', 'k0'), 'an evicted bucket was written before it left memory')
+  clock.advance(10_000)
+  for (let i = 150; i < 300; i++) limiter.take([{ rule: r, subject: `k${i}` }])
+  assert.is(store.rateBuckets.load('a', 'k0'), undefined, 'its row is gone once it has refilled')
 })
 
 test('rulesForType and everyMessageRules select by types; account/destination rules are left to handlers', () => {

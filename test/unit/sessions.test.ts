@@ -9,6 +9,7 @@ function fakeConnection(id: string, open = true) {
   const conn: Connection & { events: typeof events } = {
     id,
     ip: '127.0.0.1',
+    address: '127.0.0.1',
     session: null,
     open,
     events,

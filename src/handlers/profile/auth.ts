@@ -11,7 +11,7 @@ export default defineHandler({
   type: 'profile:auth',
   auth: 'none',
   async handle(ctx) {
-    const device = await ctx.store.devices.authenticate(hashToken(ctx.payload.authToken), ctx.conn.ip, ctx.clock.now())
+    const device = await ctx.store.devices.authenticate(hashToken(ctx.payload.authToken), ctx.conn.address, ctx.clock.now())
     const account = device && (await ctx.store.accounts.byID(device.accountID))
     if (!device || account?.status !== 'active') throw new ProtocolError('invalid_token')
     ctx.sessions.attach(ctx.conn, { accountID: account.id, userID: account.userID, deviceID: device.id })

@@ -1,0 +1,40 @@
+// Start-up warnings for settings that are fine on a laptop and wrong in production (logged at warn).
+import type { IncomingMessage } from 'node:http'
+import type { Logger } from 'pino'
+import type { Config } from '../types/schemas.ts'
+import type { ClientAddress } from './client-address.ts'
+
+const loopbackHosts = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i
+
+export function warnAtStart(config: Readonly<Config>, log: Logger): void {
+  for (const channel of ['email', 'sms'] as const) {
+    if (config.delivery[channel].transport !== 'console') continue
+    const instead = channel === 'email' ? '"smtp"' : '"webhook"'
+    log.warn(
+      { setting: `delivery.${channel}.transport` },
+      `delivery.${channel}.transport is "console": ${channel} codes are only printed to this log and nobody receives them; set delivery.${channel}.transport to ${instead} for real users`,
+    )
+  }
+  if (config.server.allowedOrigins.length === 0 && !loopbackHosts.test(config.server.host)) {
+    log.warn(
+      { setting: 'server.allowedOrigins', host: config.server.host },
+      `server.allowedOrigins is empty on a non-loopback host (${config.server.host}): any web page may open WebSockets to this server from its visitors' browsers; list your web clients' origins in server.allowedOrigins`,
+    )
+  }
+}
+
+/**
+ * X-Forwarded-For arriving with no trusted proxy configured means a proxy is in front and every client
+ * behind it shares its address for per-IP limits. Said once per process, not per request.
+ */
+export function createForwardedWarning(config: Readonly<Config>, log: Logger): (req: IncomingMessage, client: ClientAddress) => void {
+  let warned = config.server.trustProxy.length > 0
+  return (req, client) => {
+    if (warned || req.headers['x-forwarded-for'] === undefined) return
+    warned = true
+    log.warn(
+      { setting: 'server.trustProxy', peer: client.address },
+      `X-Forwarded-For received from ${client.address} but server.trustProxy is empty: the header is ignored, so every client behind that proxy shares its address for per-IP limits; list the proxy's address in server.trustProxy`,
+    )
+  }
+}
