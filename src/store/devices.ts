@@ -1,7 +1,8 @@
-// Devices: one per login, each with one authToken (only its SHA-256 is stored).
+// Devices: one per login, each with one authToken (only its SHA-256 is stored) and a sealed push token.
 import type { Database } from 'better-sqlite3'
 import { generateDeviceID } from '../auth/tokens.ts'
 import { CredentialsChanged, DeviceGone, DeviceLimit } from './errors.ts'
+import { seal, unseal } from './sealing.ts'
 
 export interface Device {
   id: string
@@ -62,11 +63,44 @@ interface DeviceRow {
   last_ip: string | null
 }
 
-const toDevice = (row: DeviceRow): Device => ({
+/**
+ * Push tokens let whoever holds them push to the device (they are bearer credentials at the push
+ * service), so they are sealed under the outbox key like queued codes, bound to their device:
+ * "sealed:" + base64(IV ‖ tag ‖ ciphertext) in the TEXT column.
+ */
+const sealedPrefix = 'sealed:'
+const pushContext = (deviceID: string) => `hafnium-push-v1:${deviceID}`
+
+export function sealPushToken(key: Buffer, deviceID: string, token: string): string {
+  return sealedPrefix + seal(key, pushContext(deviceID), Buffer.from(token)).toString('base64')
+}
+
+function openPushToken(key: Buffer, deviceID: string, stored: string | null): string | null {
+  if (stored === null || !stored.startsWith(sealedPrefix)) return stored
+  try {
+    return unseal(key, pushContext(deviceID), Buffer.from(stored.slice(sealedPrefix.length), 'base64')).toString()
+  } catch {
+    return null // sealed under a replaced key: the device registers its token again
+  }
+}
+
+/** Rows written before push tokens were sealed: sealed in place at start (one transaction). */
+export function sealLegacyPushTokens(db: Database, key: Buffer): void {
+  const rows = db
+    .prepare<[], { id: string; push_token: string }>(`SELECT id, push_token FROM devices WHERE push_token IS NOT NULL AND push_token NOT LIKE 'sealed:%'`)
+    .all()
+  if (rows.length === 0) return
+  const update = db.prepare('UPDATE devices SET push_token = ? WHERE id = ?')
+  db.transaction(() => {
+    for (const row of rows) update.run(sealPushToken(key, row.id, row.push_token), row.id)
+  }).immediate()
+}
+
+const toDevice = (row: DeviceRow, key: Buffer): Device => ({
   id: row.id,
   accountID: row.account_id,
   name: row.name,
-  pushToken: row.push_token,
+  pushToken: openPushToken(key, row.id, row.push_token),
   createdAt: row.created_at,
   lastSeenAt: row.last_seen_at,
   lastIP: row.last_ip,
@@ -74,7 +108,7 @@ const toDevice = (row: DeviceRow): Device => ({
 
 const columns = 'id, account_id, name, push_token, created_at, last_seen_at, last_ip'
 
-export function createDeviceStore(db: Database): DeviceStore {
+export function createDeviceStore(db: Database, key: Buffer): DeviceStore {
   const insert = db.prepare(
     `INSERT INTO devices (id, account_id, token_hash, name, push_token, created_at, last_seen_at, last_ip)
      VALUES (@id, @accountID, @tokenHash, @name, @pushToken, @now, @now, @ip)`,
@@ -104,7 +138,8 @@ export function createDeviceStore(db: Database): DeviceStore {
       if (state?.status !== 'active' || state.credentials_epoch !== device.expect.credentialsEpoch) throw new CredentialsChanged()
       if (countFor.get(device.accountID)!.n >= device.expect.maxDevices) throw new DeviceLimit(device.expect.maxDevices)
     }
-    insert.run({ accountID: device.accountID, tokenHash: device.tokenHash, name: device.name, pushToken: device.pushToken, ip: device.ip, now: device.now, id })
+    const pushToken = device.pushToken === null ? null : sealPushToken(key, id, device.pushToken)
+    insert.run({ accountID: device.accountID, tokenHash: device.tokenHash, name: device.name, pushToken, ip: device.ip, now: device.now, id })
   })
   const renameChecked = db.transaction((accountID: string, deviceID: string, name: string, actorDeviceID: string) => {
     requireDevice(accountID, actorDeviceID)
@@ -136,16 +171,16 @@ export function createDeviceStore(db: Database): DeviceStore {
       // all(), not get(): an UPDATE … RETURNING left unfinished by get() commits when reset, a path on
       // which SQLite skips its auto-checkpoint, so a burst of re-auths grew the WAL without bound.
       const row = touch.all(now, ip, tokenHash)[0]
-      return row && toDevice(row)
+      return row && toDevice(row, key)
     },
     async byID(accountID, deviceID) {
       const row = selectOne.get(accountID, deviceID)
-      return row && toDevice(row)
+      return row && toDevice(row, key)
     },
-    list: async (accountID) => selectAll.all(accountID).map(toDevice),
+    list: async (accountID) => selectAll.all(accountID).map((row) => toDevice(row, key)),
     rename: async (accountID, deviceID, name, actorDeviceID) => renameChecked.immediate(accountID, deviceID, name, actorDeviceID),
     async setPushToken(accountID, deviceID, pushToken) {
-      if (updatePush.run(pushToken, accountID, deviceID).changes !== 1) throw new DeviceGone()
+      if (updatePush.run(sealPushToken(key, deviceID, pushToken), accountID, deviceID).changes !== 1) throw new DeviceGone()
     },
     revoke: async (accountID, deviceID, actorDeviceID) =>
       actorDeviceID === undefined || actorDeviceID === deviceID

@@ -1,5 +1,5 @@
 // Opens the SQLite store: pragmas, lock, migrations, and one module per aggregate.
-import { mkdirSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database, { type SqliteDatabase } from './driver.ts'
 import { storageRetryAfterMs } from './errors.ts'
@@ -7,7 +7,7 @@ import { acquireDatabaseLock } from './lock.ts'
 import { migrations } from './migrations.ts'
 import { createRateBucketStore, type RateBucketStore } from './rate-buckets.ts'
 import { createAccountStore, type AccountStore } from './accounts.ts'
-import { createDeviceStore, type DeviceStore } from './devices.ts'
+import { createDeviceStore, sealLegacyPushTokens, type DeviceStore } from './devices.ts'
 import { createSudoTokenStore, type SudoTokenStore } from './sudo-tokens.ts'
 import { createOutboxStore, type OutboxStore } from './outbox.ts'
 import { loadOutboxKey } from './outbox-key.ts'
@@ -37,7 +37,10 @@ export interface Store {
 
 export function openStore(path: string, options: StoreOptions): Store {
   const inMemory = path === ':memory:'
-  if (!inMemory) mkdirSync(dirname(path), { recursive: true })
+  if (!inMemory) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    createPrivate(path)
+  }
   const lock = inMemory || options.lock === false ? undefined : acquireDatabaseLock(path)
   let db: SqliteDatabase
   let outboxKey: Buffer
@@ -53,6 +56,7 @@ export function openStore(path: string, options: StoreOptions): Store {
       db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`)
     }
     migrate(db)
+    sealLegacyPushTokens(db, outboxKey)
   } catch (error) {
     lock?.release()
     throw error
@@ -63,7 +67,7 @@ export function openStore(path: string, options: StoreOptions): Store {
     path,
     rateBuckets: createRateBucketStore(db),
     accounts: createAccountStore(db),
-    devices: createDeviceStore(db),
+    devices: createDeviceStore(db, outboxKey),
     sudoTokens: createSudoTokenStore(db),
     outbox,
     verifications: createVerificationStore(db, outbox, outboxKey),
@@ -80,6 +84,15 @@ export function openStore(path: string, options: StoreOptions): Store {
       lock?.release()
     },
   }
+}
+
+/**
+ * Creates the file owner-only (0600) if it does not exist yet, whatever the umask: SQLite gives the
+ * -wal and -shm files the database file's permissions, so they follow (audit: created 0644).
+ * An existing file keeps the mode its owner gave it.
+ */
+export function createPrivate(path: string): void {
+  closeSync(openSync(path, 'a', 0o600))
 }
 
 /**

@@ -1,5 +1,6 @@
 // One server process per database file: an OS-level lock the kernel releases when the owner dies.
 import Database from './driver.ts'
+import { closeSync, openSync } from 'node:fs'
 
 export class DatabaseInUseError extends Error {
   constructor(readonly path: string) {
@@ -15,6 +16,8 @@ export class DatabaseInUseError extends Error {
  */
 export function acquireDatabaseLock(dbPath: string): { release(): void } {
   const lockPath = `${dbPath}.lock`
+  // Owner-only like the database (an empty SQLite file until locked; SQLite would create it 0644).
+  closeSync(openSync(lockPath, 'a', 0o600))
   const lock = new Database(lockPath, { timeout: 0 })
   try {
     lock.pragma('locking_mode = EXCLUSIVE')

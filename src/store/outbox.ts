@@ -1,6 +1,6 @@
 // The delivery outbox: messages carrying codes, sealed (AES-256-GCM), committed with the code, drained by the sender.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import type { Database } from 'better-sqlite3'
+import { seal as sealWith, unseal as unsealWith } from './sealing.ts'
 
 export interface OutgoingMessage {
   channel: 'email' | 'msisdn'
@@ -90,26 +90,15 @@ export function createOutboxStore(db: Database, key: Buffer): OutboxStore {
   }
 }
 
-// Layout: 12-byte IV ‖ 16-byte tag ‖ ciphertext. The channel is authenticated, so a row cannot be moved to another.
-const ivLength = 12
-const tagLength = 16
-
-function additionalData(channel: string): Buffer {
-  return Buffer.from(`hafnium-outbox-v1:${channel}`)
+// The channel is authenticated, so a row cannot be moved to another.
+function additionalData(channel: string): string {
+  return `hafnium-outbox-v1:${channel}`
 }
 
 function seal(key: Buffer, channel: string, plain: Buffer): Buffer {
-  const iv = randomBytes(ivLength)
-  const cipher = createCipheriv('aes-256-gcm', key, iv)
-  cipher.setAAD(additionalData(channel))
-  const body = Buffer.concat([cipher.update(plain), cipher.final()])
-  return Buffer.concat([iv, cipher.getAuthTag(), body])
+  return sealWith(key, additionalData(channel), plain)
 }
 
 function unseal(key: Buffer, channel: string, sealed: Buffer): Buffer {
-  if (sealed.length < ivLength + tagLength) throw new Error('sealed message too short')
-  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, ivLength), { authTagLength: tagLength })
-  decipher.setAAD(additionalData(channel))
-  decipher.setAuthTag(sealed.subarray(ivLength, ivLength + tagLength))
-  return Buffer.concat([decipher.update(sealed.subarray(ivLength + tagLength)), decipher.final()])
+  return unsealWith(key, additionalData(channel), sealed)
 }
