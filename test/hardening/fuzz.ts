@@ -9,6 +9,8 @@ import WebSocket from 'ws'
 import { errors } from '../../src/errors.ts'
 import { loadSchemas, schemasDir } from '../../src/schemas.ts'
 import type { TestServer } from '../support/server.ts'
+import type { DeepPartial } from '../../src/config.ts'
+import type { Config } from '../../src/types/schemas.ts'
 import type { Test } from 'uvu'
 import { deadline, frame, rawUpgrade, closeCodeIn, startQuietServer } from './support.ts'
 
@@ -154,7 +156,9 @@ export function envelopeArb(types: readonly string[]): fc.Arbitrary<string> {
     fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
     fc.string({ maxLength: 200 }),
     fc.integer({ min: 0, max: rawTokens.length - 1 }).map((i) => rawTokens[i]!),
-    fc.tuple(fc.constantFrom(...types, 'nope:nope', ''), nasty).map(([type, payload]) => splice(JSON.stringify({ id: 'b', type, to: 'localhost', payload }))),
+    fc
+      .tuple(fc.oneof(fc.constantFrom(...types, 'nope:nope', ''), fc.string({ maxLength: 40 })), nasty)
+      .map(([type, payload]) => splice(JSON.stringify({ id: 'b', type, to: 'localhost', payload }))),
   )
   return fc.oneof({ weight: 9, arbitrary: valid }, { weight: 1, arbitrary: broken })
 }
@@ -303,8 +307,8 @@ export function frameSequenceArb(): fc.Arbitrary<Buffer[]> {
 
 /**
  * Each sample: a raw upgraded socket sends the frame sequence, then a valid ping. Outcomes: the ping
- * is answered, the server closes (the code must be documented), or the socket stalls (a frame declared
- * more bytes than were sent) and is dropped by the test after `stallMs`.
+ * is answered, or the server closes (the code must be documented). Every generated frame is complete,
+ * so a socket that neither answers nor closes within `stallMs` is stuck: that is a problem too.
  */
 export async function fuzzFrames(t: TestServer, options: { runs: number; seed: number; parallel?: number; stallMs?: number }): Promise<FuzzStats & { stalled: number }> {
   const stats = { ...newStats(), stalled: 0 }
@@ -332,7 +336,11 @@ export async function fuzzFrames(t: TestServer, options: { runs: number; seed: n
     })
     socket.destroy()
     stats.sent++
-    if (outcome === 'stalled') stats.stalled++
+    if (outcome === 'stalled') {
+      stats.stalled++
+      const sent = samples[i]!.map((f) => f.subarray(0, 2).toString('hex')).join(' ')
+      stats.problems.push(`stalled: neither the probe's reply nor a close within ${options.stallMs ?? 1500} ms (frame heads ${sent}) [seed ${options.seed}, sample ${i}]`)
+    }
     const code = closeCodeIn(read)
     if (code !== undefined) {
       // A valid close frame from the client is echoed with its code; any other code must be documented.
@@ -378,10 +386,25 @@ export interface FuzzContext {
   onError: (e: unknown) => void
 }
 
+/**
+ * Label values on /metrics outside the fixed set (the served types, "unknown", "handler"; ok and
+ * errIDs): a fuzzer that could mint them could grow the registry without bound (issue 11 item 10).
+ */
+export async function unexpectedLabels(t: TestServer): Promise<string[]> {
+  const text = await (await fetch(t.url.replace('ws://', 'http://') + 'metrics')).text()
+  const types = new Set([...t.server.deps.server.types, 'unknown', 'handler'])
+  const outcomes = new Set(['ok', ...Object.keys(errors)])
+  const odd = new Set<string>()
+  for (const [, name, value] of text.matchAll(/[{,](type|outcome)="((?:[^"\\]|\\.)*)"/g)) {
+    if (!(name === 'type' ? types : outcomes).has(value!)) odd.add(`${name}=${value}`)
+  }
+  return [...odd]
+}
+
 /** A quiet server per suite, with uncaught exceptions and rejections collected instead of crashing the run. */
-export function useFuzzServer(test: Test<FuzzContext>): void {
+export function useFuzzServer(test: Test<FuzzContext>, overrides: DeepPartial<Config> = {}): void {
   test.before(async (ctx) => {
-    ctx.t = await startQuietServer()
+    ctx.t = await startQuietServer(overrides)
     ctx.uncaught = []
     ctx.onError = (e) => ctx.uncaught.push(e)
     process.on('uncaughtException', ctx.onError)
