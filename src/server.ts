@@ -1,6 +1,5 @@
 // HTTP + WebSocket wiring: upgrade guards, health and metrics endpoints, graceful drain.
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
@@ -22,7 +21,8 @@ import { version } from './version.ts'
 import { answerHttp, pathOf, refuseUpgrade, type HttpContext } from './http.ts'
 import { createClientAddressResolver } from './transport/client-address.ts'
 import { createMetricsGuard } from './transport/metrics-access.ts'
-import { readTls, reloadTls } from './transport/tls.ts'
+import { createListener } from './transport/listener.ts'
+import { createConnectionCaps } from './transport/connection-caps.ts'
 import { createForwardedWarning, warnAtStart } from './transport/warnings.ts'
 import { createPasswordHasher } from './auth/passwords.ts'
 import { createDeliverySender, type DeliverySender, type Transports } from './delivery/sender.ts'
@@ -81,15 +81,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   let draining = false
   let nextConnection = 0
 
-  const httpOptions = {
-    maxHeaderSize: config.server.maxHeaderSize,
-    headersTimeout: config.server.headersTimeoutMs,
-    requestTimeout: config.server.requestTimeoutMs,
-    // Node checks the two timeouts above only this often (30 s by default): a slow-header socket lived 90 s.
-    connectionsCheckingInterval: Math.min(1000, config.server.headersTimeoutMs),
-  }
-  const tls = config.server.tls
-  const http = tls ? createHttpsServer({ ...httpOptions, ...readTls(tls) }) : createHttpServer(httpOptions)
+  const listener = createListener(config)
+  const http = listener.server
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.limits.maxMessageBytes,
@@ -102,8 +95,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     perMessageDeflate: config.server.perMessageDeflate,
     clientTracking: false,
   })
-  // Open WebSocket connections per client address, and how many of them are not authenticated.
-  const perIP = new Map<string, { total: number; anonymous: number }>()
+  const caps = createConnectionCaps(config.limits)
 
   const connectionSettings: ConnectionSettings = {
     domain: config.server.domains[0],
@@ -113,17 +105,14 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     maxBufferedBytes: config.limits.maxBufferedBytes,
     log,
     onAuthChange(conn, authenticated) {
-      perIP.get(conn.ip)!.anonymous += authenticated ? -1 : 1
+      caps.authChanged(conn.ip, authenticated)
     },
     onClose(closed) {
       connections.delete(closed)
       sessions.detach(closed)
       limiter.dropConnection(closed.id)
       metrics.connectionClosed()
-      const count = perIP.get(closed.ip)!
-      count.total--
-      if (!closed.session) count.anonymous--
-      if (count.total === 0) perIP.delete(closed.ip)
+      caps.closed(closed.ip, closed.session !== null)
     },
   }
 
@@ -151,16 +140,13 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     const client = clients.resolve(req)
     warnForwarded(req, client)
     const ip = client.key
-    const seen = perIP.get(ip)
-    if (seen && (seen.total >= config.limits.maxConnectionsPerIP || seen.anonymous >= config.limits.maxAnonymousPerIP)) {
+    const seen = caps.full(ip)
+    if (seen) {
       log.warn({ ip, address: client.address, ...seen }, 'connection cap per IP reached; upgrade refused')
       return refuseUpgrade(socket, 429, 'Too Many Requests')
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const count = perIP.get(ip) ?? { total: 0, anonymous: 0 }
-      perIP.set(ip, count)
-      count.total++
-      count.anonymous++
+      caps.opened(ip)
       const conn = new LiveConnection(ws, `c${(++nextConnection).toString(36)}`, ip, client.address, connectionSettings)
       connections.add(conn)
       metrics.connectionOpened()
@@ -178,7 +164,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   })
   const port = (http.address() as AddressInfo).port
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
-  log.info({ port, host: config.server.host, db: config.database.path, tls: tls !== null }, 'listening')
+  log.info({ port, host: config.server.host, db: config.database.path, tls: listener.scheme === 'wss' }, 'listening')
 
   let closing: Promise<void> | undefined
   async function close() {
@@ -204,7 +190,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   }
 
   return {
-    url: `${tls ? 'wss' : 'ws'}://${host}:${port}${config.server.path}`,
+    url: `${listener.scheme}://${host}:${port}${config.server.path}`,
     port,
     metrics,
     store,
@@ -213,9 +199,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     delivery,
     connections,
     reloadTls() {
-      if (!tls) throw new Error('server.tls is not set: nothing to reload')
-      reloadTls(http as HttpsServer, tls)
-      log.info({ cert: tls.cert }, 'TLS certificate reloaded')
+      listener.reloadTls()
+      log.info({ cert: config.server.tls?.cert }, 'TLS certificate reloaded')
     },
     close: () => (closing ??= close()),
   }

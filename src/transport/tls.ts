@@ -2,7 +2,6 @@
 // certificate is served to new connections without a restart.
 import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'
-import type { Server as HttpsServer } from 'node:https'
 import { ConfigError } from '../config.ts'
 
 export interface TlsFiles {
@@ -24,11 +23,6 @@ export function readTls(files: TlsFiles): TlsMaterial {
     throw new ConfigError(`config: server.tls: ${files.cert} and ${files.key} are not a usable certificate and key: ${(error as Error).message}`)
   }
   return material
-}
-
-/** Swaps the certificate of a running server; on any error the old one stays and the error is thrown. */
-export function reloadTls(server: HttpsServer, files: TlsFiles): void {
-  server.setSecureContext(readTls(files))
 }
 
 function readPem(path: string, key: string): Buffer {

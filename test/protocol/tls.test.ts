@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
+import { connect as netConnect } from 'node:net'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startTestServer } from '../support/server.ts'
@@ -80,6 +81,19 @@ test('wss:// and https:// on the same port; the URL says wss', async () => {
       () => 'refused',
     )
     assert.is(plain, 'refused', 'no plain HTTP on a TLS port')
+  } finally {
+    await t.close()
+  }
+})
+
+test('a TCP peer that never starts the TLS handshake is dropped after server.headersTimeoutMs', async () => {
+  const t = await startTestServer({ server: { tls: { cert: first.cert, key: first.key }, headersTimeoutMs: 500 } })
+  try {
+    const started = Date.now()
+    const socket = netConnect({ host: '127.0.0.1', port: t.server.port })
+    socket.on('error', () => {})
+    await deadline(new Promise((resolve) => socket.once('close', resolve)), 10_000, 'the server to drop a silent TLS peer (Node default: 120 s)')
+    assert.ok(Date.now() - started >= 400, 'not before the timeout')
   } finally {
     await t.close()
   }
