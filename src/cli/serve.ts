@@ -89,14 +89,16 @@ export async function serve(args: string[]): Promise<number> {
       )
     }
     // A renewed certificate is picked up without a restart; a broken one is refused and the old one kept.
-    process.on('SIGHUP', () => {
-      if (!config.server.tls) return log.info('SIGHUP ignored: server.tls is not set')
-      try {
-        server.reloadTls()
-      } catch (error) {
-        log.error({ err: error }, 'TLS reload failed; still serving the previous certificate')
-      }
-    })
+    // Without TLS, SIGHUP keeps its default meaning (the terminal went away: exit).
+    if (config.server.tls) {
+      process.on('SIGHUP', () => {
+        try {
+          server.reloadTls()
+        } catch (error) {
+          log.error({ err: error }, 'TLS reload failed; still serving the previous certificate')
+        }
+      })
+    }
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
   })
