@@ -15,6 +15,14 @@ export function warnAtStart(config: Readonly<Config>, log: Logger): void {
       `delivery.${channel}.transport is "console": ${channel} codes are only printed to this log and nobody receives them; set delivery.${channel}.transport to ${instead} for real users`,
     )
   }
+  // With every address trusted, every client may write its own X-Forwarded-For: per-IP limits are void.
+  const everyone = config.server.trustProxy.filter((cidr) => /\/0+$/.test(cidr))
+  if (everyone.length > 0) {
+    log.warn(
+      { setting: 'server.trustProxy', cidrs: everyone },
+      `server.trustProxy contains ${everyone.join(', ')}, which trusts every peer: any client can choose the address per-IP limits see; list only your proxies' addresses`,
+    )
+  }
   if (config.server.allowedOrigins.length === 0 && !loopbackHosts.test(config.server.host)) {
     log.warn(
       { setting: 'server.allowedOrigins', host: config.server.host },

@@ -82,4 +82,15 @@ test('X-Forwarded-For with trustProxy empty: one warning, not one per request', 
   })
 })
 
+test('trustProxy trusting every address is a warning', async () => {
+  await withServer({ server: { trustProxy: ['127.0.0.1/32', '::/0'] } }, async (_t, warnings) => {
+    const line = warnings().find((l) => l.setting === 'server.trustProxy')
+    assert.ok(line, 'warned')
+    assert.match(line.msg, 'contains ::/0, which trusts every peer')
+  })
+  await withServer({ server: { trustProxy: ['10.0.0.0/8'] } }, async (_t, warnings) => {
+    assert.not.ok(settings(warnings()).includes('server.trustProxy'))
+  })
+})
+
 test.run()
