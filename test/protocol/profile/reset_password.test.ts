@@ -87,3 +87,47 @@ test('a made-up token → invalid_token; a malformed 3PID → invalid_payload', 
 })
 
 test.run()
+
+// Audit issue 11 §3: the password policy (which reads the account's names) ran before the token, so a
+// made-up token told which addresses have accounts and confirmed their usernames and phone numbers.
+const oracle = suite('profile:reset_password is no oracle before the token matches')
+const madeUpToken = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
+
+for (const revealAccounts of [true, false]) {
+  oracle(`every refusal before the token is invalid_token (privacy.revealAccounts ${revealAccounts})`, async () => {
+    const t = await startCodeServer({ privacy: { revealAccounts } })
+    try {
+      const c = await t.connect()
+      await register(c, { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'jc@capulet.example' }, { type: 'msisdn', value: '+15550002222' }] })
+      const ask = async (thirdPID: string, newPassword: string) =>
+        (await c.request('profile:reset_password', { thirdPID, verificationToken: madeUpToken, newPassword })).payload
+      // A short password: weak_password for an existing account, invalid_token for a missing one, before.
+      assert.equal(await ask('jc@capulet.example', 'short'), invalidToken)
+      assert.equal(await ask('nobody@capulet.example', 'short'), invalidToken)
+      // The policy's context words confirmed the username and the phone number.
+      assert.equal(await ask('jc@capulet.example', 'juliet-and-stuff-1'), invalidToken)
+      assert.equal(await ask('jc@capulet.example', 'x+15550002222'), invalidToken)
+      assert.equal(await ask('jc@capulet.example', 'romeo-and-stuff-1'), invalidToken)
+    } finally {
+      await t.close()
+    }
+  })
+}
+
+oracle('the type is charged to a per-IP rule (reset_ip: 10, then 1 a minute)', async () => {
+  const t = await startCodeServer({ ratelimit: { enabled: true } })
+  try {
+    const c = await t.connect()
+    for (let i = 0; i < 10; i++) {
+      const reply = await c.request('profile:reset_password', { thirdPID: `n${i}@capulet.example`, verificationToken: madeUpToken, newPassword })
+      assert.equal(reply.payload, invalidToken, `request ${i}`)
+    }
+    const refused = await c.request('profile:reset_password', { thirdPID: 'n10@capulet.example', verificationToken: madeUpToken, newPassword })
+    assert.is(refused.payload.errID, 'ratelimit_exceed')
+    assert.ok(refused.payload.errPayload.retryAfter > 50_000 && refused.payload.errPayload.retryAfter <= 60_000, JSON.stringify(refused.payload))
+  } finally {
+    await t.close()
+  }
+})
+
+oracle.run()
