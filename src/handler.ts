@@ -61,6 +61,12 @@ export interface Handler<T extends MessageType> {
   type: T
   /** 'required': anonymous connections get auth_required before the handler runs. */
   auth: 'none' | 'required'
+  /**
+   * How many tokens of its per-type rate-limit rules one request takes, when that is not one (look-ups
+   * charged per user looked up; 0 takes none). Read from the payload, so the router charges such types
+   * after the schema check instead of before it.
+   */
+  cost?(payload: Request<T>): number
   handle(ctx: Context<T>): Promise<Reply<T>>
 }
 

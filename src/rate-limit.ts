@@ -24,10 +24,13 @@ export function refill(bucket: Bucket, rule: RuleConfig, now: number): number {
   return Math.min(rule.capacity, bucket.tokens + (elapsed * rule.refillPerSecond) / 1000)
 }
 
-/** Milliseconds until a bucket holding `tokens` has one whole token; rounded up so retrying then succeeds. */
-export function msUntilToken(tokens: number, rule: RuleConfig): number {
-  return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) * 1000) / rule.refillPerSecond)
+/** Milliseconds until a bucket holding `tokens` has `cost` whole tokens; rounded up so retrying then succeeds. */
+export function msUntilToken(tokens: number, rule: RuleConfig, cost = 1): number {
+  return tokens >= cost ? 0 : Math.ceil(((cost - tokens) * 1000) / rule.refillPerSecond)
 }
+
+/** A request can never cost more than a full bucket: a larger one takes the whole bucket, once it is full. */
+const costFor = (rule: RuleConfig, cost: number) => Math.min(cost, rule.capacity)
 
 export type Charge = { rule: Rule; subject: string }
 
@@ -40,8 +43,11 @@ export interface RateLimiter {
   /** Rules charged for a frame that is not a valid envelope. */
   readonly malformedRules: readonly Rule[]
   rule(name: string): Rule | undefined
-  /** Takes one token from each bucket, or none if any is empty; returns the wait in ms (0 = allowed). */
-  take(charges: readonly Charge[]): number
+  /**
+   * Takes `cost` tokens (default one; at most a rule's capacity) from each bucket, or none if any holds
+   * too few; returns the wait in ms (0 = allowed).
+   */
+  take(charges: readonly Charge[], cost?: number): number
   /** Milliseconds until take(charges) would succeed, taking nothing (0 = now). */
   wait(charges: readonly Charge[]): number
   /** take() for one named rule; throws ratelimit_exceed. Unknown or disabled rules allow. */
@@ -141,8 +147,8 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
     }
   }
 
-  function take(charges: readonly Charge[]): number {
-    if (!config.enabled || charges.length === 0) return 0
+  function take(charges: readonly Charge[], cost = 1): number {
+    if (!config.enabled || charges.length === 0 || cost <= 0) return 0
     const now = clock.now()
     // Before taking any entry: evicting one already held would lose this charge.
     makeRoom(now)
@@ -152,12 +158,12 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
       const entry = entryFor(rule, subject, now)
       entry.tokens = refill(entry, rule, now)
       entry.updatedAt = now
-      wait = Math.max(wait, msUntilToken(entry.tokens, rule))
+      wait = Math.max(wait, msUntilToken(entry.tokens, rule, costFor(rule, cost)))
       touched.push(entry)
     }
     if (wait > 0) return wait
     for (const entry of touched) {
-      entry.tokens -= 1
+      entry.tokens -= costFor(entry.rule, cost)
       entry.dirty = entry.rule.subject !== 'connection'
     }
     return 0

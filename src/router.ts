@@ -84,11 +84,18 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     if (!entry) return error(id, type, envelope.to, conn, 'unhandled')
     if (entry.handler.auth === 'required' && !conn.session) return error(id, type, envelope.to, conn, 'auth_required')
 
-    const typeWait = limiter.take(charges(limiter.rulesForType(type), conn))
-    if (typeWait > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+    const { cost } = entry.handler
+    if (!cost) {
+      const typeWait = limiter.take(charges(limiter.rulesForType(type), conn))
+      if (typeWait > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+    }
 
     if (!entry.validate(envelope.payload)) {
       return error(id, type, envelope.to, conn, 'invalid_payload', { errors: formatErrors(entry.validate.errors, '/payload') })
+    }
+    if (cost) {
+      const typeWait = limiter.take(charges(limiter.rulesForType(type), conn), cost(envelope.payload))
+      if (typeWait > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
     }
 
     const started = performance.now()

@@ -41,6 +41,19 @@ test('a bucket allows capacity requests, then answers an honest wait', () => {
   assert.is(limiter.take(charge), 0, 'retrying after retryAfter succeeds')
 })
 
+test('a cost takes that many tokens (all or none); a cost above capacity takes a full bucket; 0 takes none', () => {
+  const { limiter, clock } = limiterWith({ login: rule })
+  const charge = [{ rule: limiter.rule('login')!, subject: '10.0.0.1' }]
+  assert.is(limiter.take(charge, 2), 0)
+  assert.is(limiter.take(charge, 2), 2000, 'one token left: a cost of 2 waits for the second')
+  assert.is(limiter.take(charge, 0), 0)
+  assert.is(limiter.take(charge), 0, 'the refused cost took nothing')
+  assert.is(limiter.take(charge, 100), 6000, 'capped at capacity 3: waits until the bucket is full')
+  clock.advance(6000)
+  assert.is(limiter.take(charge, 100), 0)
+  assert.is(limiter.take(charge), 2000, 'and took all of it')
+})
+
 test('wait() answers what take() would, and takes nothing', () => {
   const { limiter, clock } = limiterWith({ login: rule })
   const charge = [{ rule: limiter.rule('login')!, subject: '10.0.0.1' }]

@@ -3,6 +3,7 @@
  * with one that user's public view (contract §5); the caller's own userID gives the owner's view.
  * - auth_required without userID on an anonymous connection
  * - not_found for an unknown user ID or an account that is not active
+ * - a look-up by userID takes a lookup_ip token (per-IP, like check_account); the own profile none
  */
 import { canonicalUserID, toProfile } from '../../accounts/profile-view.ts'
 import { ProtocolError } from '../../errors.ts'
@@ -12,6 +13,7 @@ export default defineHandler({
   type: 'profile:get',
   // Anyone may read a public profile; only the "own profile" form needs a session (checked below).
   auth: 'none',
+  cost: (payload) => (payload.userID === undefined ? 0 : 1),
   async handle({ payload, store, conn }) {
     const session = conn.session
     if (payload.userID === undefined && !session) throw new ProtocolError('auth_required')

@@ -2,6 +2,8 @@
  * profile:query — find users by exactly one of username, email, msisdn or userIDs (1..100); public views only.
  * - email/msisdn match only accounts that made that contact public; only active accounts are found
  * - inputs are normalised first; one that cannot be valid simply matches nobody
+ * - takes one lookup_ip token per user looked up: one for username/email/msisdn, one per userID
+ *   (100 userIDs take 100; a request never takes more than the rule's capacity)
  */
 import { canonicalUserID, toProfile } from '../../accounts/profile-view.ts'
 import { defineHandler } from '../../handler.ts'
@@ -13,6 +15,7 @@ const maxResults = 100
 export default defineHandler({
   type: 'profile:query',
   auth: 'required',
+  cost: (payload) => payload.userIDs?.length ?? 1,
   async handle({ payload, store }) {
     const query = toQuery(payload)
     const accounts = query ? await store.accounts.query(query, maxResults) : []

@@ -147,3 +147,28 @@ test('a malformed userID is invalid_payload', async ({ t }) => {
 })
 
 test.run()
+
+// Audit issue 11 §9: anonymous look-ups by userID were under no per-IP rule (~900 a second).
+const limited = suite('profile:get is charged to lookup_ip')
+
+limited('each look-up by userID takes a lookup_ip token (100, then 1 a second), shared with check_account', async () => {
+  const clock = manualClock(createdAt)
+  const t = await startTestServer({ ratelimit: { enabled: true } }, { clock })
+  try {
+    const c = await t.connect()
+    await register(c, { username: 'juliet', password: 'romeo-montague' })
+    for (let i = 0; i < 99; i++) {
+      const reply = await c.request('profile:get', { userID: i % 2 ? '@juliet@localhost' : `@nobody${i}@localhost` })
+      assert.ok(reply.ok || reply.payload.errID === 'not_found', `look-up ${i}: ${JSON.stringify(reply.payload)}`)
+    }
+    assert.ok((await c.request('profile:check_account', { loginID: 'juliet' })).ok)
+    const refused = await c.request('profile:get', { userID: '@juliet@localhost' })
+    assert.equal(refused.payload.errPayload, { retryAfter: 1000 }, JSON.stringify(refused.payload))
+    clock.advance(1000)
+    assert.ok((await c.request('profile:get', { userID: '@juliet@localhost' })).ok)
+  } finally {
+    await t.close()
+  }
+})
+
+limited.run()

@@ -93,3 +93,28 @@ test('an anonymous connection gets auth_required', async ({ t }) => {
 })
 
 test.run()
+
+// Audit issue 11 §9: 100 userIDs a frame were under no per-IP rule (~900 look-ups a second).
+const limited = suite('profile:query is charged to lookup_ip per user looked up')
+
+limited('100 userIDs take 100 lookup_ip tokens; the next query waits for its own count', async () => {
+  const clock = manualClock(createdAt)
+  const t = await startTestServer({ ratelimit: { enabled: true } }, { clock })
+  try {
+    const c = await t.connect()
+    await register(c, { username: 'juliet', password: 'romeo-montague' })
+    const { client } = await login(t, { username: 'juliet', password: 'romeo-montague' })
+    const userIDs = Array.from({ length: 100 }, (_, i) => `@user${i}@localhost`)
+    assert.equal((await client.request('profile:query', { userIDs })).payload, { total: 0, users: [] })
+    const refused = await client.request('profile:query', { userIDs: userIDs.slice(0, 3) })
+    assert.equal(refused.payload.errPayload, { retryAfter: 3000 }, JSON.stringify(refused.payload))
+    clock.advance(2000)
+    assert.equal((await client.request('profile:query', { username: 'juliet' })).payload.total, 1, 'one look-up')
+    assert.equal((await client.request('profile:query', { userIDs: ['@juliet@localhost'] })).payload.total, 1)
+    assert.is((await client.request('profile:query', { userIDs: ['@juliet@localhost'] })).payload.errID, 'ratelimit_exceed')
+  } finally {
+    await t.close()
+  }
+})
+
+limited.run()
