@@ -10,7 +10,9 @@
  *   before argon2 (same transaction): a login in flight when the password changes, is reset or the
  *   account is disabled answers invalid_creds and leaves no device
  * - with a verificationToken (purpose login) instead of a password: invalid_token unless it is this
- *   account's (and this 3PID's); neither the bucket nor the backoff applies, and success clears the backoff
+ *   account's (and this 3PID's); neither the bucket nor the backoff applies, and success clears the backoff;
+ *   nor does the per-IP login_ip rule (cost 0): password guesses from the owner's address must not block
+ *   a code login (contract §7), which verification_ip and the destination rules already bound
  * - success sends device:new_login to the account's other online devices
  */
 import { backoffDelay } from '../../accounts/login-backoff.ts'
@@ -23,6 +25,7 @@ import { defineHandler } from '../../handler.ts'
 export default defineHandler({
   type: 'profile:login',
   auth: 'none',
+  cost: (payload) => (payload.verificationToken === undefined ? 1 : 0),
   async handle(ctx) {
     const { payload, store, clock, config } = ctx
     const key = loginKey(payload)

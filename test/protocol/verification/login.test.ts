@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
 import { register } from '../../support/accounts.ts'
 import { obtainToken, startCodeServer, type CodeServer } from '../../support/codes.ts'
+import { manualClock } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
 const password = 'balcony-scene-2'
@@ -87,3 +88,34 @@ test('a disabled account: the token is accepted, then user_disabled', async ({ t
 })
 
 test.run()
+
+// Audit issue 11 §5 (contract §7): a run of wrong passwords from the owner's own address (a shared NAT,
+// or a proxy) emptied login_ip, which every profile:login paid, so the owner's code login was refused.
+const shipped = suite('failed passwords do not block the other ways in (shipped rate limits)')
+
+shipped('after 40 wrong passwords from the same address, a code login and a reset still work', async () => {
+  const clock = manualClock()
+  const t = await startCodeServer({ ratelimit: { enabled: true } }, { clock })
+  try {
+    const c = await t.connect()
+    await register(c, { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })
+    const guesser = await t.connect()
+    const answers = new Set<string>()
+    for (let i = 0; i < 40; i++) answers.add((await guesser.request('profile:login', { username: 'juliet', password: `wrong-guess-${i}` })).payload.errID)
+    assert.equal([...answers].sort(), ['invalid_creds', 'ratelimit_exceed'])
+    assert.is((await guesser.request('profile:login', { username: 'juliet', password })).payload.errID, 'ratelimit_exceed', 'password logins stay slowed')
+
+    const owner = await t.connect()
+    const token = await obtainToken(t, owner, { purpose: 'login', thirdPID: 'juliet@verona.example' }, 'juliet@verona.example')
+    assertValidReply('profile:login', await owner.request('profile:login', { thirdPID: 'juliet@verona.example', verificationToken: token }))
+
+    clock.advance(60_000) // one code a minute to an address
+    const reset = await obtainToken(t, owner, { purpose: 'reset_password', thirdPID: 'juliet@verona.example' }, 'juliet@verona.example')
+    const reply = await owner.request('profile:reset_password', { thirdPID: 'juliet@verona.example', verificationToken: reset, newPassword: 'capulet-garden-9' })
+    assert.ok(reply.ok, JSON.stringify(reply))
+  } finally {
+    await t.close()
+  }
+})
+
+shipped.run()
