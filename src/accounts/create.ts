@@ -9,8 +9,10 @@ import type { ProfileClaims } from '../types/schemas.ts'
 export interface AccountDraft {
   /** Canonical (normalised) username, or null for a raw `@<opaque id>@<domain>` user ID. */
   username: string | null
-  /** Canonical 3PIDs (parseThirdPID); stored unverified. */
+  /** Canonical 3PIDs (parseThirdPID); stored unverified but for those in `proven`. */
   thirdPIDs: readonly ThirdPID[]
+  /** Those of `thirdPIDs` already proven (a signup token; an administrator's word): stored verified by the same insert. */
+  proven?: readonly ThirdPID[]
   /** Already checked against the password policy; null creates an account that cannot log in with one yet. */
   password: string | null
   status: AccountStatus
@@ -18,7 +20,8 @@ export interface AccountDraft {
 }
 
 /**
- * Creates the account; id_exists when the username or a 3PID is taken. The user ID's domain is the
+ * Creates the account; id_exists when the username or a verified 3PID is taken (another account's
+ * unverified claim on a 3PID is dropped: see AccountStore.create). The user ID's domain is the
  * first served domain. Hashing happens before the insert's transaction (better-sqlite3 transactions
  * cannot span an await).
  */
@@ -35,7 +38,7 @@ export async function createAccount(deps: Pick<Deps, 'config' | 'store' | 'passw
     passwordHash,
     status: draft.status,
     profile: draft.profile ?? {},
-    thirdPIDs: draft.thirdPIDs.map((t) => ({ ...t, verified: false })),
+    thirdPIDs: draft.thirdPIDs.map((t) => ({ ...t, verified: draft.proven?.some((p) => p.type === t.type && p.value === t.value) ?? false })),
     now: deps.clock.now(),
   })
 }

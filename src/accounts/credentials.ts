@@ -27,6 +27,8 @@ export interface PasswordChange {
   expectHash?: string | null
   /** Forget the login backoff too (a reset, the CLI: whoever sets it now knows the password). */
   clearFailures?: boolean
+  /** Drop the account's unverified 3PIDs too (a reset: see CredentialChange.dropUnverified). */
+  dropUnverified?: boolean
 }
 
 /**
@@ -46,6 +48,7 @@ export async function setPasswordHash(deps: CredentialDeps, change: Omit<Passwor
     ...(change.expectHash !== undefined && { expectHash: change.expectHash }),
     ...(change.actor && { actor: { deviceID: change.actor.deviceID, keepActor: true } }),
     clearFailures: change.clearFailures ?? false,
+    dropUnverified: change.dropUnverified ?? false,
     now: deps.clock.now(),
   })
   deps.sessions.revokeAccount(change.accountID, 'password_changed', change.actor?.deviceID)

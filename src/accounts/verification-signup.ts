@@ -3,6 +3,7 @@ import { ProtocolError } from '../errors.ts'
 import type { Context, Deps, MessageType } from '../handler.ts'
 import type { ThirdPID } from '../identifiers.ts'
 import type { Account } from '../store/accounts.ts'
+import { holdsVerified } from './thirdpids.ts'
 import { consumeToken, issueCode, tokenMatches, type IssuedCode } from './verification.ts'
 
 /** Pending accounts created before this instant (ms) have expired (registration.pendingTtl). */
@@ -55,7 +56,8 @@ export async function useSignupToken(
 
 async function requireFree(ctx: Context<MessageType>, names: { username: string | null; thirdPIDs: readonly ThirdPID[] }): Promise<void> {
   if (names.username && (await ctx.store.accounts.usernameTaken(names.username))) throw new ProtocolError('id_exists', { field: 'username' })
-  for (const t of names.thirdPIDs) if (await ctx.store.accounts.byThirdPID(t)) throw new ProtocolError('id_exists')
+  // Only a proven address is taken: an unverified claim gives way to this registration (accounts.create).
+  for (const t of names.thirdPIDs) if (holdsVerified(await ctx.store.accounts.byThirdPID(t), t)) throw new ProtocolError('id_exists')
 }
 
 /**

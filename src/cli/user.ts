@@ -130,7 +130,9 @@ async function add(env: Env, values: Values, [input]: string[]): Promise<void> {
   const password = values['password-stdin'] ? await readPassword() : null
   if (password !== null) requireStrong(env.config, password, { username, thirdPIDs })
   try {
-    const account = await createAccount(env, { username, thirdPIDs, password, status: 'active' })
+    // The administrator vouches for the addresses given: they are stored verified (they reserve themselves
+    // and receive login and reset codes), as a signup code would have made them.
+    const account = await createAccount(env, { username, thirdPIDs, proven: thirdPIDs, password, status: 'active' })
     process.stdout.write(`${account.userID}\n`)
   } catch (error) {
     if (error instanceof ProtocolError && error.errID === 'id_exists') throw new CliError('username or 3PID already taken')

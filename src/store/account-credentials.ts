@@ -21,6 +21,11 @@ export interface CredentialChange {
   actor?: { deviceID: string; keepActor: boolean }
   /** Also forget the account's failed logins (a reset or an admin password change). */
   clearFailures?: boolean
+  /**
+   * Also drop the account's unverified 3PIDs with their codes and tokens (a reset: it proved one address,
+   * and an unproven one may be an attacker's way back in — pre-account hijacking).
+   */
+  dropUnverified?: boolean
   now: number
 }
 
@@ -58,6 +63,11 @@ export function createCredentialOps(db: Database): CredentialOps {
   const clearFailures = db.prepare('UPDATE accounts SET failed_logins = 0, login_blocked_until = 0 WHERE id = ?')
   const deleteDevices = db.prepare<[string, string], { id: string }>('DELETE FROM devices WHERE account_id = ? AND id != ? RETURNING id')
   const deleteSudo = db.prepare('DELETE FROM sudo_tokens WHERE account_id = ?')
+  const deleteUnverified = db.prepare<[string], { medium: string; address: string }>(
+    'DELETE FROM thirdpids WHERE account_id = ? AND verified = 0 RETURNING medium, address',
+  )
+  const deleteCodesFor = db.prepare('DELETE FROM verification_codes WHERE account_id = ? AND medium = ? AND address = ?')
+  const deleteTokensFor = db.prepare('DELETE FROM verification_tokens WHERE account_id = ? AND medium = ? AND address = ?')
   const rehash = db.prepare('UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?')
   const selectProfile = db.prepare<[string], { profile: string }>('SELECT profile FROM accounts WHERE id = ?')
   const updateProfile = db.prepare('UPDATE accounts SET profile = ?, updated_at = ? WHERE id = ?')
@@ -82,6 +92,12 @@ export function createCredentialOps(db: Database): CredentialOps {
     }
     if (update.run(params).changes !== 1) throw new CredentialsChanged()
     if (c.clearFailures) clearFailures.run(c.accountID)
+    if (c.dropUnverified) {
+      for (const { medium, address } of deleteUnverified.all(c.accountID)) {
+        deleteCodesFor.run(c.accountID, medium, address)
+        deleteTokensFor.run(c.accountID, medium, address)
+      }
+    }
     deleteSudo.run(c.accountID)
     // all(): see accounts.recordLoginFailure on unfinished RETURNING statements.
     return deleteDevices.all(c.accountID, c.actor?.keepActor ? c.actor.deviceID : '').map((row) => row.id)

@@ -46,7 +46,11 @@ export interface AccountQuery {
 }
 
 export interface AccountStore extends CredentialOps {
-  /** Creates the account and its 3PIDs atomically; a taken username or 3PID throws id_exists. */
+  /**
+   * Creates the account and its 3PIDs atomically; a taken username or verified 3PID throws id_exists.
+   * Another account's unverified claim on one of the 3PIDs is dropped (with its codes and tokens) by the
+   * same transaction: an address nobody proved reserves nothing (pre-account hijacking).
+   */
   create(account: NewAccount): Promise<Account>
   byID(id: string): Promise<Account | undefined>
   byUserID(userID: string): Promise<Account | undefined>
@@ -90,6 +94,16 @@ export function createAccountStore(db: Database): AccountStore {
   const insertThirdPID = db.prepare(
     'INSERT INTO thirdpids (medium, address, account_id, verified, added_at) VALUES (?, ?, ?, ?, ?)',
   )
+  // An unverified claim of another account gives way to a registration (or a binding, see verification-tokens.ts).
+  const dropClaim = db.prepare<[string, string, string], { account_id: string }>(
+    'DELETE FROM thirdpids WHERE medium = ? AND address = ? AND verified = 0 AND account_id <> ? RETURNING account_id',
+  )
+  const dropCodesFor = db.prepare('DELETE FROM verification_codes WHERE account_id = ? AND medium = ? AND address = ?')
+  const dropTokensFor = db.prepare('DELETE FROM verification_tokens WHERE account_id = ? AND medium = ? AND address = ?')
+  const forgetAddress = (accountID: string, medium: string, address: string) => {
+    dropCodesFor.run(accountID, medium, address)
+    dropTokensFor.run(accountID, medium, address)
+  }
   const selectByID = db.prepare<[string], AccountRow>(`SELECT ${accountColumns} FROM accounts a WHERE a.id = ?`)
   const selectByUserID = db.prepare<[string], AccountRow>(`SELECT ${accountColumns} FROM accounts a WHERE a.user_id = ?`)
   const selectByUsername = db.prepare<[string], AccountRow>(`SELECT ${accountColumns} FROM accounts a WHERE a.username = ?`)
@@ -103,7 +117,7 @@ export function createAccountStore(db: Database): AccountStore {
   const deletePending = db.prepare("DELETE FROM accounts WHERE status = 'pending' AND created_at < ?")
   const publicByThirdPID = db.prepare<[string, string, string], AccountRow>(
     `SELECT ${accountColumns} FROM accounts a JOIN thirdpids t ON t.account_id = a.id
-     WHERE t.medium = ? AND t.address = ? AND a.status = 'active' AND json_extract(a.profile, ?) = 1`,
+     WHERE t.medium = ? AND t.address = ? AND t.verified = 1 AND a.status = 'active' AND json_extract(a.profile, ?) = 1`,
   )
 
   const toAccount = (row: AccountRow | undefined): Account | undefined =>
@@ -129,8 +143,12 @@ export function createAccountStore(db: Database): AccountStore {
 
   const create = db.transaction((account: NewAccount) => {
     insertAccount.run({ ...account, profile: JSON.stringify(account.profile) })
-    for (const t of account.thirdPIDs) insertThirdPID.run(t.type, t.value, account.id, t.verified ? 1 : 0, account.now)
+    for (const t of account.thirdPIDs) {
+      for (const { account_id } of dropClaim.all(t.type, t.value, account.id)) forgetAddress(account_id, t.type, t.value)
+      insertThirdPID.run(t.type, t.value, account.id, t.verified ? 1 : 0, account.now)
+    }
   })
+
 
   return {
     ...createCredentialOps(db),

@@ -14,9 +14,14 @@ export function createTokenOps(db: Database): TokenOps {
   const deleteToken = db.prepare(`DELETE FROM verification_tokens WHERE ${tokenWhere}`)
   const deleteMedium = db.prepare<[string, string], { address: string }>('DELETE FROM thirdpids WHERE account_id = ? AND medium = ? RETURNING address')
   const insertThirdPID = db.prepare('INSERT INTO thirdpids (medium, address, account_id, verified, added_at) VALUES (?, ?, ?, 1, ?)')
+  const dropClaim = db.prepare<[string, string, string], { account_id: string }>(
+    'DELETE FROM thirdpids WHERE medium = ? AND address = ? AND verified = 0 AND account_id <> ? RETURNING account_id',
+  )
   const deleteThirdPID = db.prepare('DELETE FROM thirdpids WHERE account_id = ? AND medium = ? AND address = ?')
+  // Another 3PID is a way in if a code can go there (it is verified) or the password can be used with it.
   const otherThirdPIDs = db.prepare<[string, string], { n: number }>(
-    'SELECT count(*) AS n FROM thirdpids WHERE account_id = ? AND medium <> ?',
+    `SELECT count(*) AS n FROM thirdpids t JOIN accounts a ON a.id = t.account_id
+     WHERE t.account_id = ? AND t.medium <> ? AND (t.verified = 1 OR a.password_hash IS NOT NULL)`,
   )
   const selectLoginable = db.prepare<[string], { named: number }>(
     'SELECT (password_hash IS NOT NULL AND username IS NOT NULL) AS named FROM accounts WHERE id = ?',
@@ -41,12 +46,17 @@ export function createTokenOps(db: Database): TokenOps {
       dropCodesFor.run(accountID, thirdPID.type, address)
       dropTokensFor.run(accountID, thirdPID.type, address)
     }
-    // The (medium, address) primary key decides a race with another account: the whole transaction rolls back.
+    // Another account's unverified claim gives way to the proven one (an address nobody proved reserves
+    // nothing); a verified holder's (medium, address) primary key refuses it: the whole transaction rolls back.
+    for (const { account_id } of dropClaim.all(thirdPID.type, thirdPID.value, accountID)) {
+      dropCodesFor.run(account_id, thirdPID.type, thirdPID.value)
+      dropTokensFor.run(account_id, thirdPID.type, thirdPID.value)
+    }
     insertThirdPID.run(thirdPID.type, thirdPID.value, accountID, now)
     return true
   })
 
-  // "A way to log in" is another 3PID (a code, or its password), or a password with a username to name it.
+  // "A way to log in" is another 3PID (a code if it is verified, or its password), or a password with a username to name it.
   const unbind = db.transaction((accountID: string, thirdPID: ThirdPID): UnbindOutcome => {
     const others = otherThirdPIDs.get(accountID, thirdPID.type)?.n ?? 0
     const named = selectLoginable.get(accountID)?.named === 1

@@ -58,8 +58,8 @@ export interface VerificationStore {
   consumeToken(hash: Buffer, match: TokenMatch, now: number): Promise<boolean>
   /**
    * Consumes a `bind` token of `accountID` for `thirdPID` and makes it the account's (verified) 3PID of
-   * that type, replacing any other. false: no such token; id_exists: another account holds the 3PID
-   * (the token is then kept).
+   * that type, replacing any other; another account's unverified claim on it is dropped. false: no such
+   * token; id_exists: another account holds the 3PID verified (the token is then kept).
    */
   bindThirdPID(tokenHash: Buffer, accountID: string, thirdPID: ThirdPID, now: number): Promise<boolean>
   /** Removes the 3PID unless the account would be left with no way to log in (see unbind's rule). */

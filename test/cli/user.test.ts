@@ -130,8 +130,8 @@ test('list prints one line per account; --json an array with device counts', asy
     username: 'juliet',
     status: 'active',
     thirdPIDs: [
-      { type: 'email', value: 'juliet@verona.example', verified: false },
-      { type: 'msisdn', value: '+12345678900', verified: false },
+      { type: 'email', value: 'juliet@verona.example', verified: true },
+      { type: 'msisdn', value: '+12345678900', verified: true },
     ],
     devices: 1,
     createdAt: row?.createdAt,

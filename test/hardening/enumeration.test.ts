@@ -4,6 +4,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../src/errors.ts'
+import { verifyThirdPIDs } from '../support/accounts.ts'
 import { manualClock } from '../support/server.ts'
 import { startCodeServer, type CodeServer } from '../support/codes.ts'
 import type { Reply, TestClient } from '../support/client.ts'
@@ -21,6 +22,7 @@ test.before(async (ctx) => {
     const c = await t.connect()
     const juliet = await c.request('profile:register', { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })
     assert.ok(juliet.ok, JSON.stringify(juliet))
+    await verifyThirdPIDs(t, 'juliet') // codes go only to proven addresses
     assert.ok((await c.request('profile:register', { username: 'romeo', password })).ok)
   }
   ctx.c = await ctx.hidden.connect()

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { verifyThirdPIDs } from '../support/accounts.ts'
 import { startTestServer } from '../support/server.ts'
 
 test('logs at trace level carry none of the secrets a session used', async () => {
@@ -18,6 +19,7 @@ test('logs at trace level carry none of the secrets a session used', async () =>
   const reg = await c.request('profile:register', { username: 'logged', password, thirdPIDs: [{ type: 'email', value: 'logged@example.org' }], loginOnSuccess: true })
   assert.ok(reg.ok, JSON.stringify(reg.payload))
   secrets.push(reg.payload.loginPayload.authToken)
+  await verifyThirdPIDs(t, 'logged') // login codes go only to proven addresses
   const wrong = await c.request('profile:login', { username: 'logged', password: 'wrong-guess-123' })
   assert.is(wrong.payload.errID, 'invalid_creds')
   secrets.push('wrong-guess-123')

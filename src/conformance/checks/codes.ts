@@ -6,6 +6,7 @@ import { waitForCode } from '../outbox.ts'
 import type { Suite } from '../suite.ts'
 
 export const codeChecks = [
+  'codes.prove_addresses',
   'codes.request',
   'codes.request.not_found',
   'codes.request.id_exists',
@@ -30,6 +31,17 @@ export async function codesGroup(s: Suite): Promise<void> {
   let code: string | undefined
   let token: string | undefined
 
+  // Login and reset codes go only to addresses their account has proven (pre-account hijacking): the
+  // account registered without codes proves its email and phone with a sudo code to each, as a user would.
+  await h.check('codes.prove_addresses', async () => {
+    for (const [channel, to] of [['email', s.account!.email], ['msisdn', s.account!.msisdn]] as const) {
+      const asked = expectOk(await h.call(s.account!.main, 'verification:request', { purpose: 'sudo', channel }), 'verification:request')
+      const sudoCode = (await waitForCode(outbox, to, 'sudo')) ?? fail(`no sudo code for ${to} appeared in ${outbox}`)
+      expectOk(await h.call(s.account!.main, 'verification:verify', { verificationID: asked.verificationID, code: sudoCode }), 'verification:verify')
+    }
+  }, { needs })
+  const proven = [...needs, 'codes.prove_addresses']
+
   await h.check('codes.request', async () => {
     const reply = expectOk(await h.call(anon, 'verification:request', { purpose: 'login', thirdPID: s.account!.email }), 'verification:request')
     expect(typeof reply.verificationID === 'string' && reply.verificationID !== '', `verificationID must be a string, got ${show(reply.verificationID)}`)
@@ -38,7 +50,7 @@ export async function codesGroup(s: Suite): Promise<void> {
     verificationID = reply.verificationID as string
     code = (await waitForCode(outbox, s.account!.email, 'login')) ?? fail(`no login code for ${s.account!.email} appeared in ${outbox}`)
     expect(/^\d+$/.test(code) && (codeLength === undefined || code.length === codeLength), `the code must be ${codeLength ?? 'some'} digits, got ${show(code)}`)
-  }, { needs })
+  }, { needs: proven })
 
   await h.check('codes.request.not_found', async () => {
     expectError(await h.call(anon, 'verification:request', { purpose: 'login', thirdPID: `cf-${randomName(10)}@conformance.example` }), 'not_found')
@@ -46,7 +58,7 @@ export async function codesGroup(s: Suite): Promise<void> {
 
   await h.check('codes.request.id_exists', async () => {
     expectError(await h.call(anon, 'verification:request', { purpose: 'signup', thirdPID: s.account!.email }), 'id_exists')
-  }, { needs })
+  }, { needs: proven })
 
   await h.check('codes.invalid_code', async () => {
     const wrong = String((Number(code) + 1) % 10 ** code!.length).padStart(code!.length, '0')
@@ -88,5 +100,5 @@ export async function codesGroup(s: Suite): Promise<void> {
     const login = expectOk(await h.call(account.main, 'profile:login', { username: account.username, password: newPassword, deviceName: 'conformance A1' }), 'profile:login')
     account.mainDevice = login.deviceID as string
     account.mainToken = login.authToken as string
-  }, { needs })
+  }, { needs: proven })
 }

@@ -1,12 +1,14 @@
 /**
  * profile:register — create an account from a username and/or third-party IDs and a password.
  * - reg_disabled when registration.mode is "closed"
- * - id_exists when the username or a 3PID is taken (enforced by unique indexes, so races lose cleanly)
+ * - id_exists when the username or a verified 3PID is taken (enforced by unique indexes, so races lose
+ *   cleanly); another account's unverified claim on a 3PID is dropped (an unproven address reserves nothing)
  * - weak_password (errPayload.reason) by the password policy; invalid_payload for a malformed 3PID
  * - in "verified" mode the account is pending (confirmationRequired) and a confirmation code goes to
  *   its 3PID (one is required there; `confirmation` carries its verificationID)
  * - with a signup verificationToken for one of its 3PIDs the account is active at once in any mode,
- *   that 3PID verified, and the password optional; invalid_token for any other token
+ *   that 3PID verified, and the password optional; invalid_token for any other token; the other 3PIDs
+ *   stay unverified (they reserve nothing and receive no login or reset code until proven)
  * - a conflict with an expired pending account purges it and tries again
  * - loginOnSuccess logs in at once as a new device (loginPayload)
  */
@@ -40,8 +42,7 @@ export default defineHandler({
 
     const status = confirmByCode ? 'pending' : 'active'
     const profile = withoutNulls(payload.profile ?? {})
-    const account = await retryAfterPurge(ctx, () => createAccount(ctx, { username, thirdPIDs, password, status, profile }))
-    if (proven) await ctx.store.verifications.markVerified(account.id, proven)
+    const account = await retryAfterPurge(ctx, () => createAccount(ctx, { username, thirdPIDs, proven: proven ? [proven] : [], password, status, profile }))
     const confirmation = status === 'pending' ? await sendConfirmation(ctx, account) : undefined
     // user_disabled: only an admin disabling the fresh account in between could make the login stale.
     const loginPayload = payload.loginOnSuccess && status === 'active' ? await loginAsNewDevice(ctx, account, payload, { stale: 'user_disabled' }) : undefined

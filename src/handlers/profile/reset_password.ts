@@ -10,7 +10,8 @@
  * - every device of the account is revoked (profile:session_revoked, reason "password_changed"), this
  *   connection's included; no one is logged in by it (OWASP Forgot Password cheat sheet)
  * - the login backoff of the account is cleared, its sudoTokens deleted, and a login already past argon2
- *   when the reset commits fails (the credentials epoch moved)
+ *   when the reset commits fails (the credentials epoch moved); its unverified 3PIDs are dropped: the
+ *   reset proved one address, the unproven ones may be an attacker's way back in (pre-account hijacking)
  */
 import { setPasswordHash } from '../../accounts/credentials.ts'
 import { requireStrongPassword } from '../../accounts/passwords.ts'
@@ -35,8 +36,9 @@ export default defineHandler({
     const passwordHash = await ctx.passwords.hash(payload.newPassword)
     await consumeToken(ctx, payload.verificationToken, match)
 
-    // One transaction: new hash, epoch bumped (a login in flight cannot finish), backoff, devices and sudo tokens gone.
-    await setPasswordHash(ctx, { accountID: account.id, passwordHash, clearFailures: true })
+    // One transaction: new hash, epoch bumped (a login in flight cannot finish), backoff, devices, sudo tokens
+    // and unverified 3PIDs gone.
+    await setPasswordHash(ctx, { accountID: account.id, passwordHash, clearFailures: true, dropUnverified: true })
     return {}
   },
 })

@@ -2,7 +2,7 @@
  * profile:unbind_thirdpid 🔒 — remove one of the account's 3PIDs, proven by a sudoToken (purpose
  * unbind_thirdpid).
  * - not_found: the 3PID is not bound to this account
- * - forbidden: it would leave no way to log in. A way in is another 3PID (a code goes there), or a
+ * - forbidden: it would leave no way to log in. A way in is another 3PID (verified, so a code goes there, or used with the password), or a
  *   password together with a username to name the account; the store re-checks this inside the delete's
  *   transaction, so two concurrent unbinds cannot strip the account together
  * - sudo_required: no valid sudoToken; checked after the refusals above so they do not burn it

@@ -2,9 +2,11 @@
  * verification:request — send a one-time code to a 3PID for one purpose; reply with its verificationID.
  * - addressed by `thirdPID`, by `username` + `channel` (that account's 3PID of that type), or by `channel`
  *   alone (the caller's own; auth_required when anonymous); not_found when that account or 3PID is missing
- * - signup: the 3PID must be free (id_exists; reg_disabled when registration is closed); login,
- *   reset_password: an account must use it (not_found); confirm: a pending account must use it
- *   (not_found); bind 🔒: no other account may use it (id_exists); sudo 🔒: it must be the caller's (not_found)
+ * - signup: no account may hold the 3PID verified (id_exists; reg_disabled when registration is
+ *   closed); login, reset_password: an account must hold it verified (not_found: an unproven address
+ *   opens nothing, it may be someone else's); confirm: a pending account must use it (not_found);
+ *   bind 🔒: no other account may hold it verified (id_exists); sudo 🔒: it must be the caller's (not_found)
+ * - an unverified claim reserves nothing: another account's unproven 3PID counts as free
  * - an expired pending account holding the 3PID is purged first, so it no longer counts
  * - ratelimit_exceed from the destination rules (retryAfter) or the account's code lock
  * - replaces the destination's live code for that purpose; code and message commit together
@@ -13,6 +15,7 @@
  */
 import { issueCode } from '../../accounts/verification.ts'
 import { unlessStale } from '../../accounts/verification-signup.ts'
+import { holdsVerified } from '../../accounts/thirdpids.ts'
 import { decoyCode } from '../../accounts/decoy.ts'
 import { ProtocolError, invalidField } from '../../errors.ts'
 import { defineHandler, type Context } from '../../handler.ts'
@@ -45,13 +48,15 @@ export default defineHandler({
     switch (purpose) {
       case 'signup':
         if (ctx.config.registration.mode === 'closed') throw new ProtocolError('reg_disabled')
-        if (await unlessStale(ctx, owner)) throw new ProtocolError('id_exists')
+        if (holdsVerified(await unlessStale(ctx, owner), thirdPID)) throw new ProtocolError('id_exists')
         accountID = null
         break
       case 'login':
       case 'reset_password':
-        if (!owner && hide) return decoyCode(ctx, { thirdPID }, purpose)
-        if (!owner) throw new ProtocolError('not_found')
+        if (!owner || !holdsVerified(owner, thirdPID)) {
+          if (hide) return decoyCode(ctx, { thirdPID }, purpose)
+          throw new ProtocolError('not_found')
+        }
         accountID = owner.id
         break
       case 'confirm':
@@ -60,7 +65,7 @@ export default defineHandler({
         break
       case 'bind': {
         const holder = await unlessStale(ctx, owner)
-        if (holder && holder.id !== session!.accountID) throw new ProtocolError('id_exists')
+        if (holder && holder.id !== session!.accountID && holdsVerified(holder, thirdPID)) throw new ProtocolError('id_exists')
         accountID = session!.accountID
         break
       }

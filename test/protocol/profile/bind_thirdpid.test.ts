@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
-import { login, register, sudo } from '../../support/accounts.ts'
+import { login, register, sudo, verifyThirdPIDs } from '../../support/accounts.ts'
 import { obtainToken, startCodeServer, type CodeServer } from '../../support/codes.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -16,6 +16,8 @@ test.before(async (ctx) => {
   const c = await ctx.t.connect()
   await register(c, { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })
   await register(c, { username: 'romeo', password, thirdPIDs: [{ type: 'email', value: 'romeo@verona.example' }] })
+  // Proven, so they reserve their addresses and receive login codes.
+  for (const name of ['juliet', 'romeo']) await verifyThirdPIDs(ctx.t, name)
 })
 test.after(async (ctx) => ctx.t.close())
 
@@ -28,7 +30,7 @@ test('adds a phone number (verified), then replaces it with another; the old one
   assertValidReply('profile:bind_thirdpid', reply)
   assert.equal(reply.payload, {})
   assert.equal(await thirdPIDsOf(t, 'juliet'), [
-    { type: 'email', value: 'juliet@verona.example', verified: false },
+    { type: 'email', value: 'juliet@verona.example', verified: true },
     { type: 'msisdn', value: '+390458001234', verified: true },
   ])
   const next = await obtainToken(t, juliet, { purpose: 'bind', thirdPID: '+390458009999' }, '+390458009999')
@@ -72,10 +74,12 @@ test('a token of another purpose, another 3PID or another account → invalid_to
   assert.equal((await juliet.request('profile:bind_thirdpid', { thirdPID: 'nurse@verona.example', verificationToken: mine, sudoToken: await sudo(juliet, password) })).payload, err('invalid_token'))
 })
 
-test('another account took the 3PID after the code was sent → id_exists', async ({ t }) => {
+test('another account proved the 3PID after the code was sent → id_exists', async ({ t }) => {
   const { client: juliet } = await login(t, { username: 'juliet', password })
   const token = await obtainToken(t, juliet, { purpose: 'bind', thirdPID: 'tomb@verona.example' }, 'tomb@verona.example')
-  await register(await t.connect(), { username: 'paris', password, thirdPIDs: [{ type: 'email', value: 'tomb@verona.example' }] })
+  const paris = await t.connect()
+  const signup = await obtainToken(t, paris, { purpose: 'signup', thirdPID: 'tomb@verona.example' }, 'tomb@verona.example')
+  await register(paris, { username: 'paris', password, verificationToken: signup, thirdPIDs: [{ type: 'email', value: 'tomb@verona.example' }] })
   assert.equal((await juliet.request('profile:bind_thirdpid', { thirdPID: 'tomb@verona.example', verificationToken: token, sudoToken: await sudo(juliet, password) })).payload, err('id_exists'))
 })
 

@@ -1,7 +1,7 @@
 // profile:query over a real socket: by username, public email/msisdn, userIDs; public views only.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { disable, login, register, requestOk } from '../../support/accounts.ts'
+import { disable, login, register, requestOk, verifyThirdPIDs } from '../../support/accounts.ts'
 import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 import type { TestClient } from '../../support/client.ts'
@@ -25,6 +25,8 @@ test.before(async (ctx) => {
   })
   await register(c, { username: 'romeo', password: 'poison-and-dagger' })
   await register(c, { username: 'tybalt', password: 'prince-of-cats', thirdPIDs: [{ type: 'email', value: 'tybalt@capulet.com' }], profile: { email_public: true } })
+  // Proven addresses: only those are matched by email or msisdn.
+  for (const name of ['juliet', 'tybalt']) await verifyThirdPIDs(ctx.t, name)
   await disable(ctx.t, 'tybalt')
   ctx.juliet = (await login(ctx.t, { username: 'juliet', password: 'romeo-montague' })).client
   ctx.romeo = (await login(ctx.t, { username: 'romeo', password: 'poison-and-dagger' })).client
@@ -58,6 +60,14 @@ test('by email and msisdn only where the owner made them public', async ({ julie
 
   await update(juliet, { email_public: false, phone_number_public: false })
   assert.equal(await query(romeo, { email: 'juliet@capulet.com' }), { total: 0, users: [] })
+})
+
+test('an unproven address matches nobody, even when public (it may be someone else’s)', async ({ t, romeo }) => {
+  const c = await t.connect()
+  await register(c, { username: 'mercutio', password: 'queen-mab-dreams', thirdPIDs: [{ type: 'email', value: 'mab@verona.example' }], profile: { email_public: true } })
+  assert.equal(await query(romeo, { email: 'mab@verona.example' }), { total: 0, users: [] })
+  await verifyThirdPIDs(t, 'mercutio')
+  assert.equal((await query(romeo, { email: 'mab@verona.example' })).total, 1)
 })
 
 test('an email or msisdn that cannot be valid matches nobody', async ({ romeo }) => {

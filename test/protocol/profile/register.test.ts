@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { verifyThirdPIDs } from '../../support/accounts.ts'
 import type { Reply } from '../../support/client.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
@@ -106,9 +107,10 @@ open('invalid usernames, 3PIDs and missing fields → invalid_payload naming the
   assert.is(await t.server.store.accounts.byThirdPID({ type: 'email', value: 'a@b.example' }), undefined)
 })
 
-open('a taken username (in any case) or 3PID → id_exists, and nothing is created', async ({ t }) => {
+open('a taken username (in any case) or verified 3PID → id_exists, and nothing is created', async ({ t }) => {
   const c = await t.connect()
   await c.request('profile:register', { username: 'tybalt', thirdPIDs: [{ type: 'email', value: 'tybalt@capulet.example' }, { type: 'msisdn', value: '+390450000001' }], password: 'prince-of-cats' })
+  await verifyThirdPIDs(t, 'tybalt') // an unproven address would give way (test/hardening/pre-hijack.test.ts)
   assert.equal((await c.request('profile:register', { username: 'TyBaLt', password: 'another-password' })).payload, { ...idExists, errPayload: { field: 'username' } })
   assert.equal((await c.request('profile:register', { username: 'tybalt2', thirdPIDs: [{ type: 'email', value: 'Tybalt@CAPULET.example' }], password: 'another-password' })).payload, idExists)
   assert.equal((await c.request('profile:register', { thirdPIDs: [{ type: 'msisdn', value: '+39 045 000 0001' }], password: 'another-password' })).payload, idExists)

@@ -81,6 +81,18 @@ test('the last 3PID of an account without a password → forbidden (codes are it
   assert.ok((await c.request('profile:unbind_thirdpid', { thirdPID: 'friar@verona.example', sudoToken: payload.sudoToken })).ok)
 })
 
+test('without a password, an unproven second 3PID is no way in: the proven one may not go (forbidden)', async ({ t }) => {
+  const c = await t.connect()
+  const signup = await obtainToken(t, c, { purpose: 'signup', thirdPID: 'abram@verona.example' }, 'abram@verona.example')
+  // The phone rides along unproven: no login code would go there.
+  await register(c, { username: 'abram', thirdPIDs: [{ type: 'email', value: 'abram@verona.example' }, { type: 'msisdn', value: '+390458006666' }], verificationToken: signup })
+  const login = await obtainToken(t, c, { purpose: 'login', thirdPID: 'abram@verona.example' }, 'abram@verona.example')
+  assert.ok((await c.request('profile:login', { username: 'abram', verificationToken: login })).ok)
+  const sudoCode = await obtainToken(t, c, { purpose: 'sudo', channel: 'email' }, 'abram@verona.example')
+  const { payload } = await c.request('profile:sudo', { verificationToken: sudoCode })
+  assert.equal((await c.request('profile:unbind_thirdpid', { thirdPID: 'abram@verona.example', sudoToken: payload.sudoToken })).payload, err('forbidden'))
+})
+
 test('without a valid sudoToken → sudo_required; anonymous → auth_required', async ({ t }) => {
   const { client: juliet } = await login(t, { username: 'juliet', password })
   assert.equal((await juliet.request('profile:unbind_thirdpid', { thirdPID: 'juliet@verona.example' })).payload, err('sudo_required'))

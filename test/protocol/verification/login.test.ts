@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
-import { register } from '../../support/accounts.ts'
+import { register, verifyThirdPIDs } from '../../support/accounts.ts'
 import { obtainToken, startCodeServer, type CodeServer } from '../../support/codes.ts'
 import { manualClock } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
@@ -19,6 +19,8 @@ test.before(async (ctx) => {
   await register(c, { username: 'romeo', password, thirdPIDs: [{ type: 'email', value: 'romeo@verona.example' }] })
   // An account without a username, known only by its phone number.
   await register(c, { thirdPIDs: [{ type: 'msisdn', value: '+390458001234' }], password: 'nurse-of-verona' })
+  // Codes go only to proven addresses: these owners have proven theirs.
+  for (const name of ['juliet', 'romeo', '+390458001234']) await verifyThirdPIDs(ctx.t, name)
 })
 test.after(async (ctx) => ctx.t.close())
 
@@ -99,6 +101,7 @@ shipped('after 40 wrong passwords from the same address, a code login and a rese
   try {
     const c = await t.connect()
     await register(c, { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })
+    await verifyThirdPIDs(t, 'juliet')
     const guesser = await t.connect()
     const answers = new Set<string>()
     for (let i = 0; i < 40; i++) answers.add((await guesser.request('profile:login', { username: 'juliet', password: `wrong-guess-${i}` })).payload.errID)

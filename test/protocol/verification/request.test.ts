@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
-import { login, register } from '../../support/accounts.ts'
+import { login, register, verifyThirdPIDs } from '../../support/accounts.ts'
 import { startCodeServer, type CodeServer } from '../../support/codes.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 import { manualClock } from '../../support/server.ts'
@@ -22,6 +22,8 @@ test.before(async (ctx) => {
   ] as const) {
     const thirdPIDs = [{ type: 'email', value: email }, ...(msisdn ? [{ type: 'msisdn', value: msisdn }] : [])]
     await register(c, { username, password, thirdPIDs })
+    // Only a proven address reserves itself and receives login and reset codes: these are proven.
+    await verifyThirdPIDs(ctx.t, username)
   }
 })
 test.after(async (ctx) => ctx.t.close())
@@ -202,6 +204,7 @@ lock.before(async (ctx) => {
   ctx.clock = manualClock()
   ctx.t = await startCodeServer({}, { clock: ctx.clock })
   await register(await ctx.t.connect(), { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })
+  await verifyThirdPIDs(ctx.t, 'juliet')
 })
 lock.after(async (ctx) => ctx.t.close())
 

@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
-import { register } from '../../support/accounts.ts'
+import { register, verifyThirdPIDs } from '../../support/accounts.ts'
 import { obtainToken, startCodeServer, type CodeServer } from '../../support/codes.ts'
 import { manualClock } from '../../support/server.ts'
 
@@ -18,6 +18,7 @@ test.before(async (ctx) => {
   const c = await ctx.t.connect()
   for (const username of ['juliet', 'romeo']) {
     await register(c, { username, password, thirdPIDs: [{ type: 'email', value: `${username}@verona.example` }] })
+    await verifyThirdPIDs(ctx.t, username) // codes go only to proven addresses
   }
 })
 test.after(async (ctx) => ctx.t.close())
