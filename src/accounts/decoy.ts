@@ -2,7 +2,7 @@
 // for an account or address that is not there gets a reply shaped like a real one, and nothing is sent.
 import { createHmac, hkdfSync } from 'node:crypto'
 import type { Context, MessageType } from '../handler.ts'
-import { blurThirdPID, chargeDestination, generateVerificationID, maxAttempts, type IssuedCode } from './verification.ts'
+import { blurThirdPID, chargeDestination, generateVerificationID, maxAttempts, requesterOf, type IssuedCode } from './verification.ts'
 import type { ThirdPID } from '../identifiers.ts'
 import { loadOutboxKey } from '../store/outbox-key.ts'
 import type { Store } from '../store/index.ts'
@@ -26,7 +26,8 @@ export async function decoyCode(ctx: Context<MessageType>, to: DecoyDestination,
   const verificationID = generateVerificationID()
   const { codeTtl } = ctx.config.verification
   const now = ctx.clock.now()
-  await ctx.store.verifications.issueDecoy({ id: verificationID, purpose, thirdPID, attempts: maxAttempts, expiresAt: now + codeTtl * 1000 }, now)
+  const decoy = { id: verificationID, purpose, thirdPID, requester: requesterOf(ctx), attempts: maxAttempts, expiresAt: now + codeTtl * 1000 }
+  await ctx.store.verifications.issueDecoy(decoy, now)
   const destination = 'thirdPID' in to ? blurThirdPID(to.thirdPID) : decoyBlur(ctx.store, ctx.config.database.path, to.username, to.channel)
   return { verificationID, expiresIn: codeTtl, resendAfter, destination }
 }

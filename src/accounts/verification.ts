@@ -46,17 +46,28 @@ export function blurThirdPID(thirdPID: ThirdPID): string {
 export const destinationSubject = (thirdPID: ThirdPID): string => `${thirdPID.type}:${thirdPID.value}`
 
 /**
- * Charges every `destination` rule (all or none) for one send; throws ratelimit_exceed. Returns
- * resendAfter in seconds: how long until every rule would allow the next send (60 s after most sends
- * with the shipped rules; hours after the day's tenth).
+ * Who asks for a code: the authenticated account, else the client address (the connection's `ip`).
+ * Send budgets and the code a new request replaces are the requester's own, so one requester's requests
+ * cannot use up or kill another's (audit issue 11 §6).
+ */
+export function requesterOf(ctx: Context<MessageType>): string {
+  return ctx.conn.session ? `account:${ctx.conn.session.accountID}` : `ip:${ctx.conn.ip}`
+}
+
+/**
+ * Charges every `destination` rule (the address's total from all requesters) and every
+ * `requester_destination` rule (this requester's own budget for the address) for one send, all or none;
+ * throws ratelimit_exceed. Returns resendAfter in seconds: how long until every rule would allow this
+ * requester's next send (60 s after most sends with the shipped rules; hours after its fifth of the day).
  */
 export function chargeDestination(ctx: Context<MessageType>, thirdPID: ThirdPID): number {
-  const rules = Object.entries(ctx.config.ratelimit.rules)
-    .filter(([, rule]) => rule.subject === 'destination')
+  const destination = destinationSubject(thirdPID)
+  const own = `${requesterOf(ctx)} ${destination}`
+  const charges = Object.entries(ctx.config.ratelimit.rules)
+    .filter(([, rule]) => rule.subject === 'destination' || rule.subject === 'requester_destination')
     .map(([name]) => ctx.limiter.rule(name))
     .filter((rule): rule is Rule => rule !== undefined)
-  const subject = destinationSubject(thirdPID)
-  const charges = rules.map((rule) => ({ rule, subject }))
+    .map((rule) => ({ rule, subject: rule.subject === 'destination' ? destination : own }))
   const wait = ctx.limiter.take(charges)
   if (wait > 0) throw new ProtocolError('ratelimit_exceed', { retryAfter: wait })
   // Whichever rule binds next: a minute after most sends, hours after the day's last one.
@@ -87,8 +98,8 @@ export interface IssuedCode {
 
 /**
  * Creates a code for the destination and queues its message in the same transaction (an acknowledged
- * request is never lost), replacing the destination's live code for that purpose. The sender is woken
- * only after the commit.
+ * request is never lost), replacing this requester's live code for that destination and purpose (another
+ * requester's code lives on). The sender is woken only after the commit.
  */
 export async function issueCode(ctx: Context<MessageType>, request: CodeRequest): Promise<IssuedCode> {
   if (request.accountID) await requireCodesAllowed(ctx, request.accountID)
@@ -98,7 +109,7 @@ export async function issueCode(ctx: Context<MessageType>, request: CodeRequest)
   const verificationID = generateVerificationID()
   const now = ctx.clock.now()
   await ctx.store.verifications.issueCode(
-    { id: verificationID, ...request, code, attempts: maxAttempts, expiresAt: now + codeTtl * 1000 },
+    { id: verificationID, ...request, requester: requesterOf(ctx), code, attempts: maxAttempts, expiresAt: now + codeTtl * 1000 },
     { channel: request.thirdPID.type, to: request.thirdPID.value, purpose: request.purpose, code },
     now,
   )

@@ -115,4 +115,9 @@ export const migrations: readonly string[] = [
    CREATE INDEX sudo_tokens_by_expiry ON sudo_tokens (expires_at);
    CREATE INDEX sudo_tokens_by_device ON sudo_tokens (device_id);
    CREATE INDEX sudo_tokens_by_account ON sudo_tokens (account_id);`,
+  // 6: who asked for a code (the account, else the client IP): a new request replaces only the same
+  // requester's live code for that destination and purpose, so one requester cannot kill another's.
+  `ALTER TABLE verification_codes ADD COLUMN requester TEXT NOT NULL DEFAULT '';
+   DROP INDEX verification_codes_one_live;
+   CREATE UNIQUE INDEX verification_codes_one_live ON verification_codes (medium, address, purpose, requester);`,
 ]

@@ -27,10 +27,10 @@ interface CodeRow {
 export function createCodeOps(db: Database, outbox: OutboxStore, secret: Buffer): CodeOps {
   const codeKey = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'hafnium verification codes', 32))
   const hashCode = (id: string, code: string) => createHmac('sha256', codeKey).update(`${id}:${code}`).digest()
-  const deleteLive = db.prepare('DELETE FROM verification_codes WHERE medium = ? AND address = ? AND purpose = ?')
+  const deleteLive = db.prepare('DELETE FROM verification_codes WHERE medium = ? AND address = ? AND purpose = ? AND requester = ?')
   const insertCode = db.prepare(
-    `INSERT INTO verification_codes (id, purpose, medium, address, account_id, code_hash, attempts_left, expires_at, created_at)
-     VALUES (@id, @purpose, @medium, @address, @accountID, @codeHash, @attempts, @expiresAt, @now)`,
+    `INSERT INTO verification_codes (id, purpose, medium, address, account_id, requester, code_hash, attempts_left, expires_at, created_at)
+     VALUES (@id, @purpose, @medium, @address, @accountID, @requester, @codeHash, @attempts, @expiresAt, @now)`,
   )
   const selectCode = db.prepare<[string], CodeRow>('SELECT * FROM verification_codes WHERE id = ?')
   const deleteCode = db.prepare('DELETE FROM verification_codes WHERE id = ?')
@@ -50,9 +50,9 @@ export function createCodeOps(db: Database, outbox: OutboxStore, secret: Buffer)
   const pruneCodes = db.prepare('DELETE FROM verification_codes WHERE expires_at <= ?')
 
   const replaceLive = (code: Omit<NewCode, 'code'>, codeHash: Buffer, now: number) => {
-    deleteLive.run(code.thirdPID.type, code.thirdPID.value, code.purpose)
-    const { id, purpose, accountID, attempts, expiresAt } = code
-    insertCode.run({ id, purpose, medium: code.thirdPID.type, address: code.thirdPID.value, accountID, codeHash, attempts, expiresAt, now })
+    deleteLive.run(code.thirdPID.type, code.thirdPID.value, code.purpose, code.requester)
+    const { id, purpose, accountID, requester, attempts, expiresAt } = code
+    insertCode.run({ id, purpose, medium: code.thirdPID.type, address: code.thirdPID.value, accountID, requester, codeHash, attempts, expiresAt, now })
   }
   const issue = db.transaction((code: NewCode, message: OutgoingMessage, now: number) => {
     replaceLive(code, hashCode(code.id, code.code), now)

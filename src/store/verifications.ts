@@ -16,6 +16,8 @@ export interface NewCode {
   thirdPID: ThirdPID
   /** The account the code acts for (null for signup: there is none yet). */
   accountID: string | null
+  /** Who asked ("account:<id>", else "ip:<address>"): a new request replaces only this requester's live code. */
+  requester: string
   /** The code in the clear: only its keyed hash is stored, and the message carrying it is sealed. */
   code: string
   attempts: number
@@ -38,7 +40,10 @@ export interface TokenMatch {
 export type UnbindOutcome = 'ok' | 'not_found' | 'forbidden'
 
 export interface VerificationStore {
-  /** Replaces the live code of this destination and purpose (the old one then fails) and enqueues its message. */
+  /**
+   * Replaces the requester's live code of this destination and purpose (the old one then fails; other
+   * requesters' codes live on) and enqueues its message.
+   */
   issueCode(code: NewCode, message: OutgoingMessage, now: number): Promise<void>
   /**
    * Stores a code no answer matches (a random hash, no account, no message) for a request that must not

@@ -167,7 +167,7 @@ export interface Config {
       [k: string]: {
         capacity: number;
         refillPerSecond: number;
-        subject: "connection" | "ip" | "user" | "account" | "destination";
+        subject: "connection" | "ip" | "user" | "account" | "destination" | "requester_destination";
         /**
          * @maxItems 256
          */

@@ -1,5 +1,5 @@
 // Schema migrations on a database that already holds data: migration 5 (credentials epoch, device-bound
-// sudo tokens) keeps what still means something and drops what no longer can.
+// sudo tokens) and 6 (code requesters) keep what still means something and drop what no longer can.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database from '../../src/store/driver.ts'
@@ -27,6 +27,29 @@ test('migration 5: accounts get epoch 0; a sudo token of a live device survives,
   db.prepare("DELETE FROM devices WHERE id = 'D1'").run()
   assert.equal(left(), [], 'deleted with its device')
   assert.equal(db.pragma('foreign_key_check'), [])
+  db.close()
+})
+
+test('migration 6: a live code keeps working (requester ""), and one live code per requester, destination and purpose', () => {
+  const db = new Database(':memory:')
+  db.pragma('foreign_keys = ON')
+  db.transaction(() => {
+    for (const sql of migrations.slice(0, 5)) db.exec(sql)
+    db.pragma('user_version = 5')
+  })()
+  const insert = (id: string, requester?: string) =>
+    db
+      .prepare(
+        `INSERT INTO verification_codes (id, purpose, medium, address, code_hash, attempts_left, expires_at, created_at${requester === undefined ? '' : ', requester'})
+         VALUES (?, 'signup', 'email', 'nurse@verona.example', x'00', 5, 1e15, 0${requester === undefined ? '' : ', ?'})`,
+      )
+      .run(...(requester === undefined ? [id] : [id, requester]))
+  insert('old')
+  migrate(db)
+  assert.equal(db.prepare('SELECT id, requester FROM verification_codes').all(), [{ id: 'old', requester: '' }])
+  insert('mine', 'ip:127.0.0.1')
+  insert('yours', 'account:a1')
+  assert.throws(() => insert('mine-again', 'ip:127.0.0.1'), /UNIQUE/)
   db.close()
 })
 

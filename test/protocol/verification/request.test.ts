@@ -141,6 +141,16 @@ test('a new request for the same destination and purpose replaces the code; othe
   assertValidReply('verification:verify', await c.request('verification:verify', { verificationID: login.payload.verificationID, code: loginCode }))
 })
 
+test('a new request supersedes only the same requester’s code: B’s bind request leaves A’s bind code alive', async ({ t }) => {
+  const { client: juliet } = await login(t, { username: 'juliet', password })
+  const { client: romeo } = await login(t, { username: 'romeo', password })
+  const mine = await juliet.request('verification:request', { purpose: 'bind', thirdPID: 'balcony@verona.example' })
+  const myCode = await t.lastCode('balcony@verona.example', 'bind')
+  assert.ok((await romeo.request('verification:request', { purpose: 'bind', thirdPID: 'balcony@verona.example' })).ok)
+  const verified = await juliet.request('verification:verify', { verificationID: mine.payload.verificationID, code: myCode })
+  assertValidReply('verification:verify', verified)
+})
+
 test.run()
 
 // ─── registration closed ───────────────────────────────────────────────────────────────────────
@@ -170,7 +180,7 @@ limits.before(async (ctx) => {
 })
 limits.after(async (ctx) => ctx.t.close())
 
-limits('resendAfter is honoured: one send per minute per destination, ten per day', async ({ t, clock }) => {
+limits('resendAfter is honoured: one send a minute per requester and destination, five a day', async ({ t, clock }) => {
   const c = await t.connect()
   const ask = () => c.request('verification:request', { purpose: 'signup', thirdPID: 'nurse@verona.example' })
   const first = await ask()
@@ -182,18 +192,61 @@ limits('resendAfter is honoured: one send per minute per destination, ten per da
   // Another destination is not affected.
   assert.ok((await c.request('verification:request', { purpose: 'signup', thirdPID: 'friar@verona.example' })).ok)
   clock.advance(60_000)
-  for (let i = 2; i <= 10; i++) {
+  for (let i = 2; i <= 5; i++) {
     const reply = await ask()
     assert.ok(reply.ok, `send ${i}`)
-    // The tenth send leaves the daily cap binding: resendAfter says hours, not the minute.
-    if (i < 10) assert.is(reply.payload.resendAfter, 60, `send ${i}`)
-    else assert.ok(reply.payload.resendAfter > 60 * 60, `send 10: resendAfter ${reply.payload.resendAfter}`)
+    // The fifth send leaves this requester's daily cap binding: resendAfter says hours, not the minute.
+    if (i < 5) assert.is(reply.payload.resendAfter, 60, `send ${i}`)
+    else assert.ok(reply.payload.resendAfter > 60 * 60, `send 5: resendAfter ${reply.payload.resendAfter}`)
     clock.advance(60_000)
   }
-  const eleventh = await ask()
-  assert.is(eleventh.payload.errID, 'ratelimit_exceed')
-  assert.ok(eleventh.payload.errPayload.retryAfter > 60 * 60_000, 'the daily cap waits hours, not a minute')
-  assert.is((await t.sent()).filter((m) => m.to === 'nurse@verona.example').length, 10)
+  const sixth = await ask()
+  assert.is(sixth.payload.errID, 'ratelimit_exceed')
+  assert.ok(sixth.payload.errPayload.retryAfter > 60 * 60_000, 'the daily cap waits hours, not a minute')
+  assert.is((await t.sent()).filter((m) => m.to === 'nurse@verona.example').length, 5)
+  // Another requester (another address) still gets codes sent there: its own budget, the destination's total.
+  const other = await t.connect({ localAddress: '127.0.0.2' })
+  assert.ok((await other.request('verification:request', { purpose: 'signup', thirdPID: 'nurse@verona.example' })).ok)
+})
+
+limits('a destination gets at most 20 codes a day from all requesters together', async ({ t, clock }) => {
+  let sent = 0
+  for (let i = 0; i < 5 && sent < 20; i++) {
+    const c = await t.connect({ localAddress: `127.0.1.${i + 1}` })
+    for (let j = 0; j < 5; j++) {
+      clock.advance(60_000)
+      const reply = await c.request('verification:request', { purpose: 'signup', thirdPID: 'friar-john@verona.example' })
+      if (sent < 20) assert.ok(reply.ok, `send ${sent + 1}: ${JSON.stringify(reply.payload)}`)
+      else assert.is(reply.payload.errID, 'ratelimit_exceed')
+      if (reply.ok) sent++
+    }
+  }
+  assert.is(sent, 20)
+  clock.advance(60_000)
+  const fresh = await t.connect({ localAddress: '127.0.1.9' })
+  const refused = await fresh.request('verification:request', { purpose: 'signup', thirdPID: 'friar-john@verona.example' })
+  assert.is(refused.payload.errID, 'ratelimit_exceed', 'a new requester meets the destination’s daily total')
+})
+
+// Audit issue 11 §6: one anonymous login-code request a minute aimed at the victim's address made each of
+// the victim's reset requests fail, and after ten the victim waited 8,015,054 ms for any code.
+limits('an attacker’s code requests do not lock the owner out of their own codes', async ({ t, clock }) => {
+  const c = await t.connect()
+  await register(c, { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })
+  await verifyThirdPIDs(t, 'juliet')
+  const attacker = await t.connect({ localAddress: '127.0.0.3' })
+  const owner = await t.connect({ localAddress: '127.0.0.4' })
+  for (let i = 1; i <= 10; i++) {
+    const attack = await attacker.request('verification:request', { purpose: 'login', thirdPID: 'juliet@verona.example' })
+    assert.is(attack.ok, i <= 5, `attack ${i}: the attacker's own budget is 5 a day`)
+    if (i === 1 || i === 5 || i === 10) {
+      const reset = await owner.request('verification:request', { purpose: 'reset_password', thirdPID: 'juliet@verona.example' })
+      assert.ok(reset.ok, `the owner's reset request after attack ${i}: ${JSON.stringify(reset.payload)}`)
+    }
+    clock.advance(60_000)
+  }
+  const code = await owner.request('verification:request', { purpose: 'login', thirdPID: 'juliet@verona.example' })
+  assert.ok(code.ok, `and a login code: ${JSON.stringify(code.payload)}`)
 })
 
 limits.run()
