@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert'
 import { loadConfig } from '../../src/config.ts'
 import { startCodeServer, obtainToken, type CodeServer } from '../support/codes.ts'
 import { report, startCanary } from './support.ts'
+import { verifyThirdPIDs } from '../support/accounts.ts'
 
 const shipped = loadConfig()
 const password = 'the-real-balcony-scene-2'
@@ -16,6 +17,7 @@ test.before(async (ctx) => {
   const c = await ctx.t.connect({ localAddress: '127.0.5.1' })
   const reg = await c.request('profile:register', { username: 'juliet', password, thirdPIDs: [{ type: 'email', value: 'juliet@verona.example' }] })
   assert.ok(reg.ok, JSON.stringify(reg))
+  await verifyThirdPIDs(ctx.t, 'juliet') // login codes go only to proven addresses
 })
 test.after(async (ctx) => ctx.t.close())
 

@@ -6,6 +6,7 @@ import { errors } from '../../src/errors.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
 import { assertValidReply } from '../support/schemas.ts'
 import { obtainToken, startCodeServer, type CodeServer } from '../support/codes.ts'
+import { verifyThirdPIDs } from '../support/accounts.ts'
 
 const password = 'balcony-scene-2'
 const test = suite<{ t: TestServer }>('hardening: devices per account')
@@ -60,6 +61,7 @@ codes('a code login refused at the cap keeps its token: it works once a slot is 
     loginOnSuccess: true,
   })
   assertValidReply('profile:register', reg)
+  await verifyThirdPIDs(t, 'juliet') // login codes go only to proven addresses
   const other = await t.connect()
   const token = await obtainToken(t, other, { purpose: 'login', thirdPID: 'juliet@verona.example' }, 'juliet@verona.example')
   const login = { thirdPID: 'juliet@verona.example', verificationToken: token }

@@ -5,7 +5,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { disableAccount } from '../../src/accounts/credentials.ts'
 import { errors } from '../../src/errors.ts'
-import { auth, login, register, requestOk, sudo } from '../support/accounts.ts'
+import { auth, login, register, requestOk, sudo, verifyThirdPIDs } from '../support/accounts.ts'
 import type { TestClient } from '../support/client.ts'
 import { obtainToken, startCodeServer, type CodeServer } from '../support/codes.ts'
 import { holdVerify } from '../support/gate.ts'
@@ -58,6 +58,7 @@ test(`set_password commits while a login with the old password is at argon2: inv
 test(`reset_password commits while a login with the old password is at argon2 (×${rounds})`, async ({ t }) => {
   const c = await t.connect()
   await register(c, { username: 'romeo', password: 'montague-pass-0', thirdPIDs: [{ type: 'email', value: 'romeo@verona.example' }] })
+  await verifyThirdPIDs(t, 'romeo') // reset codes go only to proven addresses
   for (let round = 0; round < rounds; round++) {
     const old = `montague-pass-${round}`
     const token = await obtainToken(t, c, { purpose: 'reset_password', thirdPID: 'romeo@verona.example' }, 'romeo@verona.example')
@@ -108,6 +109,7 @@ test(`the admin CLI's disable (the same domain operation) commits while a login 
 test(`a code login in flight when the password is reset fails too (×${rounds})`, async ({ t }) => {
   const c = await t.connect()
   await register(c, { username: 'nurse', password: 'wet-hen-pass-0', thirdPIDs: [{ type: 'email', value: 'nurse@verona.example' }] })
+  await verifyThirdPIDs(t, 'nurse') // login and reset codes go only to proven addresses
   for (let round = 0; round < rounds; round++) {
     const loginToken = await obtainToken(t, c, { purpose: 'login', thirdPID: 'nurse@verona.example' }, 'nurse@verona.example')
     const resetToken = await obtainToken(t, c, { purpose: 'reset_password', thirdPID: 'nurse@verona.example' }, 'nurse@verona.example')
@@ -141,6 +143,7 @@ test(`a code login in flight when the password is reset fails too (×${rounds})`
 test('a sudoToken issued before a password reset is refused after it (issue 11 item 8)', async ({ t }) => {
   const c = await t.connect()
   await register(c, { username: 'paris', password: 'wedding-bells-1', thirdPIDs: [{ type: 'email', value: 'paris@verona.example' }] })
+  await verifyThirdPIDs(t, 'paris') // reset codes go only to proven addresses
   const before = await login(t, { username: 'paris', password: 'wedding-bells-1' })
   const sudoToken = await sudo(before.client, 'wedding-bells-1')
   const token = await obtainToken(t, c, { purpose: 'reset_password', thirdPID: 'paris@verona.example' }, 'paris@verona.example')
