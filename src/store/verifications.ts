@@ -69,7 +69,7 @@ export interface VerificationStore {
   bindThirdPID(tokenHash: Buffer, accountID: string, thirdPID: ThirdPID, now: number): Promise<boolean>
   /** Removes the 3PID unless the account would be left with no way to log in (see unbind's rule). */
   unbindThirdPID(accountID: string, thirdPID: ThirdPID): Promise<UnbindOutcome>
-  /** Marks an account's 3PID verified (after a signup token proved it). */
+  /** Marks an account's 3PID verified (tests: the shortcut for a code the owner entered; the server proves addresses by codes). */
   markVerified(accountID: string, thirdPID: ThirdPID): Promise<void>
   /** Consecutive wrong codes against the account and the time of the last one. */
   codeFailures(accountID: string): Promise<{ count: number; lastAt: number }>
