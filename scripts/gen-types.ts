@@ -89,6 +89,7 @@ export async function generateTypes(): Promise<string> {
   // Titles shared through $ref are declared once per file that uses them; keep the first.
   // oneOf/anyOf of `required` lists makes the compiler add an open index signature; the schemas are closed.
   return dedupeDeclarations(parts.join('\n')).replace(/\{\n\s*\[k: string\]: unknown;\n\} & /g, '')
+    .replace(/ & \{\n\s*\[k: string\]: unknown;\n\}/g, '')
 }
 
 function dedupeDeclarations(source: string): string {

@@ -2,6 +2,7 @@
 import type { LiveConnection } from './connection.ts'
 import type { Deps } from './handler.ts'
 import { sweepExpired } from './accounts/verification-signup.ts'
+import { sweepIdleGuests } from './accounts/guests.ts'
 import { isDiskFull } from './store/errors.ts'
 
 export interface Background {
@@ -33,13 +34,18 @@ export function startBackground(deps: Deps, connections: ReadonlySet<LiveConnect
     }
   }, config.ratelimit.flushIntervalMs)
 
-  // Pending accounts past registration.pendingTtl free their names; expired codes and tokens are deleted.
+  // Pending accounts past registration.pendingTtl free their names; idle guests past registration.guestTtl
+  // go with their devices (live sockets told); expired codes, tokens and used ticket IDs are deleted.
   const sweeper = setInterval(() => {
-    sweepExpired(deps).catch((err: unknown) => {
+    const sweep = async () => {
+      await sweepExpired(deps)
+      await sweepIdleGuests(deps)
+    }
+    sweep().catch((err: unknown) => {
       if (isDiskFull(err)) deps.store.onDiskFull()
       log.warn({ err }, 'expiry sweep failed; will retry')
     })
-  }, 60_000)
+  }, config.registration.sweepIntervalMs)
 
   const timers = [heartbeat, flusher, sweeper]
   for (const timer of timers) timer.unref()

@@ -1,6 +1,7 @@
 // Configuration enters once: server.config.json, deep-merged with --config and flags, validated, frozen.
 import { readFileSync } from 'node:fs'
 import { loadSchemas, formatErrors } from './schemas.ts'
+import { TicketKeyError, ticketIssuers } from './auth/ticket-keys.ts'
 import type { Config } from './types/schemas.ts'
 import { CidrError, parseCidrList } from './transport/client-address.ts'
 
@@ -27,7 +28,15 @@ export function loadConfig(options: { file?: string; overrides?: DeepPartial<Con
     throw new ConfigError(`config: ${key}: ${first!.message}`)
   }
   checkCidrs(merged as unknown as Config)
-  return deepFreeze(merged as unknown as Config)
+  const config = deepFreeze(merged as unknown as Config)
+  // What a schema cannot say: a secret's byte length, a PEM that parses to the right kind of key.
+  try {
+    ticketIssuers(config.tickets)
+  } catch (error) {
+    if (error instanceof TicketKeyError) throw new ConfigError(`config: ${error.path}: ${error.message}`)
+    throw error
+  }
+  return config
 }
 
 /** CIDR lists are checked here, so a typo stops start-up naming the key instead of trusting nobody. */

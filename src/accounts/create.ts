@@ -1,8 +1,8 @@
 // Account creation shared by profile:register and `hafnium user add`: id, user ID, password hash, insert.
 import { generateAccountID } from '../auth/tokens.ts'
-import { ProtocolError } from '../errors.ts'
+import { ProtocolError, invalidField } from '../errors.ts'
 import type { Deps } from '../handler.ts'
-import { formatUserID, type ThirdPID } from '../identifiers.ts'
+import { formatUserID, parseThirdPID, type ThirdPID } from '../identifiers.ts'
 import type { Account, AccountStatus } from '../store/accounts.ts'
 import type { ProfileClaims } from '../types/schemas.ts'
 
@@ -40,5 +40,17 @@ export async function createAccount(deps: Pick<Deps, 'config' | 'store' | 'passw
     profile: draft.profile ?? {},
     thirdPIDs: draft.thirdPIDs.map((t) => ({ ...t, verified: draft.proven?.some((p) => p.type === t.type && p.value === t.value) ?? false })),
     now: deps.clock.now(),
+  })
+}
+
+/** Registration 3PIDs in canonical form (profile:register, profile:upgrade): invalid_payload for a malformed one or two of a type. */
+export function normaliseThirdPIDs(input: ThirdPID[]): ThirdPID[] {
+  const seen = new Set<string>()
+  return input.map((raw, index) => {
+    const thirdPID = parseThirdPID(raw)
+    if (!thirdPID) throw invalidField(`/payload/thirdPIDs/${index}/value`, `is not a valid ${raw.type}`)
+    if (seen.has(thirdPID.type)) throw invalidField(`/payload/thirdPIDs/${index}`, `only one ${raw.type} per account`)
+    seen.add(thirdPID.type)
+    return thirdPID
   })
 }

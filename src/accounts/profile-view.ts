@@ -35,6 +35,8 @@ export function toProfile(account: Account, { owner }: { owner: boolean }): Prof
   const visible = (rule: 'public' | 'owner' | Flag) => owner || rule === 'public' || (rule !== 'owner' && claims[rule] === true)
   const view: Record<string, unknown> = { userID: account.userID }
   if (account.username !== null) view.username = account.username
+  // The owner alone learns the account is a guest: to others it is just a user ID.
+  if (owner && account.guest) view.guest = true
   // Contacts are the account's bound 3PIDs, not claims: one source of truth for login and display.
   const email = account.thirdPIDs.find((t) => t.type === 'email')
   const msisdn = account.thirdPIDs.find((t) => t.type === 'msisdn')

@@ -79,8 +79,9 @@ export async function sendConfirmation(ctx: Context<MessageType>, account: Accou
   }
 }
 
-/** The periodic sweep: expired pending accounts, codes and verification tokens. */
+/** The periodic sweep: expired pending accounts, codes, verification tokens and used ticket IDs. */
 export async function sweepExpired(deps: Pick<Deps, 'config' | 'clock' | 'store'>): Promise<void> {
   await purgeStalePending(deps)
   await deps.store.verifications.prune(deps.clock.now())
+  await deps.store.tickets.prune(deps.clock.now())
 }

@@ -17,6 +17,8 @@ import profileQuery from './profile/query.ts'
 import profileUpdate from './profile/update.ts'
 import profileLogin from './profile/login.ts'
 import profileRegister from './profile/register.ts'
+import profileGuest from './profile/guest.ts'
+import profileUpgrade from './profile/upgrade.ts'
 import profileResetPassword from './profile/reset_password.ts'
 import profileBindThirdpid from './profile/bind_thirdpid.ts'
 import profileUnbindThirdpid from './profile/unbind_thirdpid.ts'
@@ -50,4 +52,6 @@ export const handlers: readonly AnyHandler[] = [
   profileResetPassword,
   profileBindThirdpid,
   profileUnbindThirdpid,
+  profileGuest,
+  profileUpgrade,
 ]

@@ -1,6 +1,7 @@
 // Accounts and their third-party IDs: registration, look-ups, passwords, status, profile, login failures.
 import type { Database } from 'better-sqlite3'
 import { createCredentialOps, type CredentialOps } from './account-credentials.ts'
+import { createGuestOps, type GuestOps } from './guests.ts'
 import { createReadCache } from './read-cache.ts'
 import { ProtocolError } from '../errors.ts'
 import type { ThirdPID } from '../identifiers.ts'
@@ -23,6 +24,8 @@ export interface Account {
   loginBlockedUntil: number
   /** Bumped by every credential change (password, status): a login re-checks it when it creates its device. */
   credentialsEpoch: number
+  /** A guest (profile:guest) until profile:upgrade: no username, 3PID or password. */
+  guest: boolean
   createdAt: number
   thirdPIDs: BoundThirdPID[]
 }
@@ -36,6 +39,9 @@ export interface NewAccount {
   profile: ProfileClaims
   thirdPIDs: BoundThirdPID[]
   now: number
+  guest?: boolean
+  /** Link the account to a ticket issuer's (iss, sub) in the same transaction (a taken pair: id_exists). */
+  ticketLink?: { iss: string; sub: string }
 }
 
 export interface AccountQuery {
@@ -45,7 +51,7 @@ export interface AccountQuery {
   userIDs?: string[]
 }
 
-export interface AccountStore extends CredentialOps {
+export interface AccountStore extends CredentialOps, GuestOps {
   /**
    * Creates the account and its 3PIDs atomically; a taken username or verified 3PID throws id_exists.
    * Another account's unverified claim on one of the 3PIDs is dropped (with its codes and tokens) by the
@@ -78,6 +84,7 @@ interface AccountRow {
   failed_logins: number
   login_blocked_until: number
   credentials_epoch: number
+  guest: number
   created_at: number
   thirdpids: string
 }
@@ -88,9 +95,10 @@ const accountColumns = `a.*, (SELECT json_group_array(json_object('type', medium
 
 export function createAccountStore(db: Database): AccountStore {
   const insertAccount = db.prepare(
-    `INSERT INTO accounts (id, username, user_id, password_hash, status, profile, created_at, updated_at)
-     VALUES (@id, @username, @userID, @passwordHash, @status, @profile, @now, @now)`,
+    `INSERT INTO accounts (id, username, user_id, password_hash, status, profile, guest, created_at, updated_at)
+     VALUES (@id, @username, @userID, @passwordHash, @status, @profile, @guest, @now, @now)`,
   )
+  const insertLink = db.prepare('INSERT INTO ticket_links (iss, sub, account_id, created_at) VALUES (?, ?, ?, ?)')
   const insertThirdPID = db.prepare(
     'INSERT INTO thirdpids (medium, address, account_id, verified, added_at) VALUES (?, ?, ?, ?, ?)',
   )
@@ -131,6 +139,7 @@ export function createAccountStore(db: Database): AccountStore {
       failedLogins: row.failed_logins,
       loginBlockedUntil: row.login_blocked_until,
       credentialsEpoch: row.credentials_epoch,
+      guest: row.guest === 1,
       createdAt: row.created_at,
       thirdPIDs: (JSON.parse(row.thirdpids) as { type: 'email' | 'msisdn'; value: string; verified: number }[]).map((t) => ({
         type: t.type,
@@ -142,16 +151,19 @@ export function createAccountStore(db: Database): AccountStore {
   const cache = createReadCache<Account>(db, { maxEntries: 10_000, foreignCheckMs: 1000 })
 
   const create = db.transaction((account: NewAccount) => {
-    insertAccount.run({ ...account, profile: JSON.stringify(account.profile) })
+    const { ticketLink, ...row } = account
+    insertAccount.run({ ...row, profile: JSON.stringify(account.profile), guest: account.guest ? 1 : 0 })
     for (const t of account.thirdPIDs) {
       for (const { account_id } of dropClaim.all(t.type, t.value, account.id)) forgetAddress(account_id, t.type, t.value)
       insertThirdPID.run(t.type, t.value, account.id, t.verified ? 1 : 0, account.now)
     }
+    if (ticketLink) insertLink.run(ticketLink.iss, ticketLink.sub, account.id, account.now)
   })
 
 
   return {
     ...createCredentialOps(db),
+    ...createGuestOps(db),
     async create(account) {
       uniqueOrIdExists(() => create.immediate(account))
       return toAccount(selectByID.get(account.id))!

@@ -48,3 +48,24 @@ export class DeviceLimit extends StoreConflict {
     super(`the account already holds ${max} devices`)
   }
 }
+
+/** A unique name is taken: a username, a 3PID (field says which). */
+export class UniqueViolation extends StoreConflict {
+  constructor(readonly field: 'username' | 'thirdPID' | 'other') {
+    super(`the ${field} is taken`)
+  }
+}
+
+/** The account is not (or no longer) a guest. */
+export class NotGuest extends StoreConflict {
+  constructor() {
+    super('the account is not a guest')
+  }
+}
+
+/** A single-use value (a ticket's jti) was used before. */
+export class AlreadyUsed extends StoreConflict {
+  constructor() {
+    super('already used')
+  }
+}

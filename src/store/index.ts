@@ -12,6 +12,7 @@ import { createSudoTokenStore, type SudoTokenStore } from './sudo-tokens.ts'
 import { createOutboxStore, type OutboxStore } from './outbox.ts'
 import { loadOutboxKey } from './outbox-key.ts'
 import { createVerificationStore, type VerificationStore } from './verifications.ts'
+import { createTicketStore, type TicketStore } from './tickets.ts'
 
 export interface StoreOptions {
   synchronous: 'normal' | 'full'
@@ -30,6 +31,7 @@ export interface Store {
   readonly sudoTokens: SudoTokenStore
   readonly outbox: OutboxStore
   readonly verifications: VerificationStore
+  readonly tickets: TicketStore
   /** A write failed with SQLITE_FULL: checkpoint eagerly until the WAL is back in the database file. */
   onDiskFull(): void
   close(): void
@@ -71,6 +73,7 @@ export function openStore(path: string, options: StoreOptions): Store {
     sudoTokens: createSudoTokenStore(db),
     outbox,
     verifications: createVerificationStore(db, outbox, outboxKey),
+    tickets: createTicketStore(db),
     onDiskFull: relief.onDiskFull,
     close() {
       relief.stop()

@@ -13,12 +13,15 @@
  *   account's (and this 3PID's); neither the bucket nor the backoff applies, and success clears the backoff;
  *   nor does the per-IP login_ip rule (cost 0): password guesses from the owner's address must not block
  *   a code login (contract §7), which verification_ip and the destination rules already bound
+ * - with a ticket (contract §13): invalid_token for any bad ticket (signature, issuer, audience, times, a
+ *   used jti), not_found for an unknown (iss, sub) with tickets.autoCreate false, user_disabled
  * - success sends device:new_login to the account's other online devices
  */
 import { backoffDelay } from '../../accounts/login-backoff.ts'
 import { findByLoginKey, loginBucket, loginKey } from '../../accounts/lookup.ts'
 import { loginAsNewDevice } from '../../accounts/devices.ts'
 import { loginWithToken } from '../../accounts/verification-login.ts'
+import { loginWithTicket } from '../../accounts/tickets.ts'
 import { ProtocolError } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
 
@@ -28,6 +31,7 @@ export default defineHandler({
   cost: (payload) => (payload.verificationToken === undefined ? 1 : 0),
   async handle(ctx) {
     const { payload, store, clock, config } = ctx
+    if (payload.ticket !== undefined) return loginWithTicket(ctx, payload.ticket, payload)
     const key = loginKey(payload)
     if (payload.verificationToken !== undefined) return loginWithToken(ctx, key, payload.verificationToken)
     const account = await findByLoginKey(store.accounts, key)

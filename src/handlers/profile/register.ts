@@ -12,13 +12,13 @@
  * - a conflict with an expired pending account purges it and tries again
  * - loginOnSuccess logs in at once as a new device (loginPayload)
  */
-import { createAccount } from '../../accounts/create.ts'
+import { createAccount, normaliseThirdPIDs } from '../../accounts/create.ts'
 import { loginAsNewDevice } from '../../accounts/devices.ts'
 import { requireStrongPassword } from '../../accounts/passwords.ts'
 import { retryAfterPurge, sendConfirmation, useSignupToken } from '../../accounts/verification-signup.ts'
 import { ProtocolError, invalidField } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
-import { normaliseUsername, parseThirdPID, type ThirdPID } from '../../identifiers.ts'
+import { normaliseUsername } from '../../identifiers.ts'
 import type { ProfileClaims } from '../../types/schemas.ts'
 
 export default defineHandler({
@@ -49,17 +49,6 @@ export default defineHandler({
     return { userID: account.userID, confirmationRequired: status === 'pending', ...(confirmation && { confirmation }), ...(loginPayload && { loginPayload }) }
   },
 })
-
-function normaliseThirdPIDs(input: ThirdPID[]): ThirdPID[] {
-  const seen = new Set<string>()
-  return input.map((raw, index) => {
-    const thirdPID = parseThirdPID(raw)
-    if (!thirdPID) throw invalidField(`/payload/thirdPIDs/${index}/value`, `is not a valid ${raw.type}`)
-    if (seen.has(thirdPID.type)) throw invalidField(`/payload/thirdPIDs/${index}`, `only one ${raw.type} per account`)
-    seen.add(thirdPID.type)
-    return thirdPID
-  })
-}
 
 function withoutNulls(claims: ProfileClaims): ProfileClaims {
   return Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== null)) as ProfileClaims

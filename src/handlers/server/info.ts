@@ -1,7 +1,9 @@
 /**
- * server:info — what this server is: domains, version, the types it handles, its limits and
- * registration mode, so clients and the conformance suite can adapt. No auth, no side effects.
+ * server:info — what this server is: domains, version, the types it handles, its limits, registration
+ * mode and which optional ways to sign in are on (features), so clients and the conformance suite can
+ * adapt. No auth, no side effects.
  */
+import { guestsEnabled } from '../../accounts/guests.ts'
 import { defineHandler } from '../../handler.ts'
 
 export default defineHandler({
@@ -20,6 +22,11 @@ export default defineHandler({
         codeLength: config.verification.codeLength,
       },
       registration: config.registration.mode,
+      features: {
+        guests: guestsEnabled(config),
+        tickets: config.tickets.issuers.length > 0,
+        deviceAuthorization: server.types.includes('device:authorize_request'),
+      },
     }
   },
 })

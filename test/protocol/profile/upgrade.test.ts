@@ -1,0 +1,90 @@
+// profile:upgrade over real sockets: a guest becomes a full account and keeps its user ID, devices and tokens.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { errors } from '../../../src/errors.ts'
+import { login, register, requestOk } from '../../support/accounts.ts'
+import type { TestClient } from '../../support/client.ts'
+import { startTestServer, type TestServer } from '../../support/server.ts'
+import { assertValidReply } from '../../support/schemas.ts'
+
+const test = suite<{ t: TestServer }>('profile:upgrade')
+const password = 'balcony-scene-2'
+
+test.before(async (ctx) => {
+  ctx.t = await startTestServer({ registration: { guests: true } })
+  await register(await ctx.t.connect(), { username: 'romeo', password, thirdPIDs: [{ type: 'email', value: 'romeo@montague.example' }] })
+})
+test.after(async (ctx) => ctx.t.close())
+
+async function guest(t: TestServer): Promise<{ client: TestClient; authToken: string; deviceID: string; userID: string }> {
+  const client = await t.connect()
+  return { client, ...(await requestOk(client, 'profile:guest', { deviceName: 'phone' })).payload }
+}
+
+const deviceIDs = (reply: { payload: { devices: { deviceID: string }[] } }) => reply.payload.devices.map((d) => d.deviceID).sort()
+
+test('upgrade with username and password: same user ID, devices, profile and tokens; the new credentials log in', async ({ t }) => {
+  const g = await guest(t)
+  await requestOk(g.client, 'profile:update', { nickname: 'jules' })
+  const second = await t.connect()
+  await requestOk(second, 'profile:auth', { authToken: g.authToken })
+  const before = deviceIDs(await requestOk(g.client, 'device:list', {}))
+
+  const reply = await g.client.request('profile:upgrade', { username: 'Juliet', password, profile: { name: 'Juliet Capulet' } })
+  assertValidReply('profile:upgrade', reply)
+  assert.equal(reply.payload, { userID: g.userID })
+
+  // Nothing about the connection changed: still signed in, same token, no event.
+  const own = await requestOk(g.client, 'profile:get', {})
+  assert.equal(own.payload, { userID: g.userID, username: 'juliet', nickname: 'jules', name: 'Juliet Capulet', createdAt: own.payload.createdAt })
+  assert.equal(g.client.events.filter((e) => e.type === 'profile:session_revoked'), [])
+  assert.is((await second.request('device:list', {})).ok, true)
+
+  const fresh = await login(t, { username: 'juliet', password })
+  assert.is(fresh.userID, g.userID)
+  const after = deviceIDs(await requestOk(fresh.client, 'device:list', {}))
+  assert.equal(after, [...before, fresh.deviceID].sort())
+  assert.equal((await requestOk(await t.connect(), 'profile:auth', { authToken: g.authToken })).payload, { userID: g.userID, deviceID: g.deviceID })
+  // A password now exists, so sudo works; and the account is a guest no more.
+  assert.is((await g.client.request('profile:sudo', { password })).ok, true)
+  assert.equal((await g.client.request('profile:upgrade', { username: 'juliet2', password })).payload, { errID: 'forbidden', errText: errors.forbidden })
+})
+
+test('a full account cannot upgrade: forbidden', async ({ t }) => {
+  const romeo = await login(t, { username: 'romeo', password })
+  assert.equal((await romeo.client.request('profile:upgrade', { username: 'romeo2', password })).payload, { errID: 'forbidden', errText: errors.forbidden })
+})
+
+test('taken names: id_exists; a weak password: weak_password; the guest stays a guest', async ({ t }) => {
+  const g = await guest(t)
+  assert.equal((await g.client.request('profile:upgrade', { username: 'romeo', password })).payload, {
+    errID: 'id_exists',
+    errText: errors.id_exists,
+    errPayload: { field: 'username' },
+  })
+  const email = await g.client.request('profile:upgrade', { username: 'nurse', password, thirdPIDs: [{ type: 'email', value: 'ROMEO@montague.example' }] })
+  assert.is(email.payload.errID, 'id_exists')
+  assert.is((await g.client.request('profile:upgrade', { username: 'nurse', password: 'nurse' })).payload.errID, 'weak_password')
+  assert.is((await g.client.request('profile:upgrade', { username: 'nurse' })).payload.errID, 'invalid_payload')
+  assert.is((await requestOk(g.client, 'profile:get', {})).payload.guest, true)
+  const ok = await requestOk(g.client, 'profile:upgrade', { username: 'nurse', password, deviceName: 'nurse phone' })
+  assert.is(ok.payload.userID, g.userID)
+  const [device] = (await requestOk(g.client, 'device:list', {})).payload.devices
+  assert.is(device.name, 'nurse phone')
+})
+
+test('two upgrades at once: exactly one succeeds', async ({ t }) => {
+  const g = await guest(t)
+  const replies = await Promise.all([
+    g.client.request('profile:upgrade', { username: 'tybalt', password }),
+    (async () => {
+      const other = await t.connect()
+      await requestOk(other, 'profile:auth', { authToken: g.authToken })
+      return other.request('profile:upgrade', { username: 'mercutio', password })
+    })(),
+  ])
+  assert.is(replies.filter((r) => r.ok).length, 1, JSON.stringify(replies.map((r) => r.payload)))
+  assert.ok(replies.some((r) => r.payload.errID === 'forbidden'))
+})
+
+test.run()
