@@ -2,6 +2,7 @@
 import { client } from './client.ts'
 import { conformance } from './conformance.ts'
 import { serve } from './serve.ts'
+import { ticket } from './ticket.ts'
 import { user } from './user.ts'
 
 const usage = `usage: hafnium <command> [options]
@@ -11,6 +12,7 @@ commands:
   user add|list|disable|enable|passwd …                      administer accounts on the database file
   client URL                                                 interactive test client
   conformance URL                                            run the protocol conformance suite against URL
+  ticket sign --iss ISS --sub SUB [--key-file F]             sign a custom sign-in ticket (key from a file or stdin)
 `
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
@@ -18,6 +20,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   user,
   client,
   conformance,
+  ticket,
 }
 
 export async function main(argv: string[]): Promise<number> {
