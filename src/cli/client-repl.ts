@@ -13,6 +13,9 @@ export interface Io {
 const help = `commands:
   login USER PASS          log in (USER: username, email or phone number) as a new device
   register USER PASS       create an account and log in
+  guest [NAME]             sign in as a new guest account (NAME: the device name)
+  upgrade USER PASS        make this guest account a full one (same user ID and session)
+  ticket TICKET [NAME]     log in with a custom ticket (a JWT from the app's backend, e.g. hafnium ticket sign)
   auth TOKEN               authenticate as an existing device
   logout [all]             revoke this device (or every device)
   send TYPE [JSON]         send a request, e.g. send profile:get {}
@@ -24,7 +27,7 @@ const help = `commands:
   quit                     leave (also Ctrl-D)
 `
 
-const commands = ['login', 'register', 'auth', 'logout', 'send', 'raw', 'whoami', 'help', 'quit']
+const commands = ['login', 'register', 'guest', 'upgrade', 'ticket', 'auth', 'logout', 'send', 'raw', 'whoami', 'help', 'quit']
 
 export async function repl(client: HafniumClient, io: Io): Promise<number> {
   const tty = io.stdin.isTTY === true && io.stdout.isTTY === true
@@ -130,6 +133,16 @@ async function run(line: string, client: HafniumClient, style: ReturnType<typeof
         const deviceName = name.length > 0 ? { deviceName: name.join(' ') } : {}
         const payload = command === 'login' ? { loginID: user, password, ...deviceName } : { username: user, password, loginOnSuccess: true, ...deviceName }
         return show(await client.send({ type: `profile:${command}`, payload }))
+      }
+      case 'guest':
+        return show(await client.send({ type: 'profile:guest', payload: rest.length > 0 ? { deviceName: rest.join(' ') } : {} }))
+      case 'upgrade':
+        if (rest.length !== 2) throw new UsageError('upgrade USER PASS')
+        return show(await client.send({ type: 'profile:upgrade', payload: { username: rest[0], password: rest[1] } }))
+      case 'ticket': {
+        const [ticket, ...name] = rest
+        if (!ticket) throw new UsageError('ticket TICKET [NAME]')
+        return show(await client.send({ type: 'profile:login', payload: { ticket, ...(name.length > 0 && { deviceName: name.join(' ') }) } }))
       }
       case 'auth':
         if (rest.length !== 1) throw new UsageError('auth TOKEN')

@@ -143,6 +143,21 @@ export class HafniumClient {
     return this.request('profile:login', { loginID, password, ...extra })
   }
 
+  /** Signs in as a new guest account: no username or password, upgraded later (reg_disabled when the server has guests off). */
+  signInAsGuest(extra: RequestPayload<'profile:guest'> = {}) {
+    return this.request('profile:guest', extra)
+  }
+
+  /** Turns this guest account into a full one (e.g. `{username, password}`); its user ID, devices and session stay. */
+  upgrade(payload: RequestPayload<'profile:upgrade'>) {
+    return this.request('profile:upgrade', payload)
+  }
+
+  /** Logs in as a new device with a custom ticket signed by the application's backend (a JWT, single use). */
+  signInWithTicket(ticket: string, extra: { deviceName?: string; pushToken?: string } = {}) {
+    return this.request('profile:login', { ticket, ...extra })
+  }
+
   /** Authenticates this connection as an existing device (the authToken of an earlier login). */
   auth(authToken: string) {
     return this.request('profile:auth', { authToken })

@@ -9,6 +9,7 @@ export function sessionAfterReply(current: Session | null, type: string, request
   const payload = reply.payload as Payload
   switch (type) {
     case 'profile:login':
+    case 'profile:guest':
       return asSession(payload)
     case 'profile:register':
       return payload?.loginPayload === undefined ? undefined : asSession(payload.loginPayload as Payload)

@@ -1,6 +1,7 @@
 // `hafnium client` as a process against a real server: --json scripting end to end, piped commands, readable failures.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { SignJWT } from 'jose'
 import { Readable, Writable } from 'node:stream'
 import { client } from '../../src/cli/client.ts'
 import { runCli } from '../support/process.ts'
@@ -127,6 +128,26 @@ test('a bad URL, a server that is down, a wrong path: one line on stderr, exit 1
   const usage = await runInProcess([], [])
   assert.is(usage.code, 2)
   assert.match(usage.stderr, /missing URL/)
+})
+
+test('guest, upgrade and ticket commands sign in without a password', async () => {
+  const secret = 'an-hs256-secret-of-at-least-32-bytes!'
+  const t = await startTestServer({ registration: { guests: true }, tickets: { issuers: [{ iss: 'app', alg: 'HS256', secret }] } })
+  try {
+    const now = Math.floor(Date.now() / 1000)
+    const ticket = await new SignJWT({ jti: 'repl-1' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('app').setSubject('u1').setAudience('localhost')
+      .setIssuedAt(now).setExpirationTime(now + 120).sign(new TextEncoder().encode(secret))
+    const { code, stdout } = await runInProcess([t.url], ['guest my kiosk', 'whoami', 'upgrade tybalt prince-of-cats', 'profile:get', `ticket ${ticket} web`, 'upgrade x y z'])
+    assert.is(code, 0, stdout)
+    const guestID = /✓ profile:guest .*\n[\s\S]*?"guest": true[\s\S]*?"userID": "(@[a-z0-9]{16}@localhost)"/.exec(stdout)?.[1]
+    assert.ok(guestID, stdout)
+    assert.match(stdout, new RegExp(`✓ profile:upgrade .*\\n {2}\\{\\n {4}"userID": "${guestID}"`))
+    assert.match(stdout, /"username": "tybalt"/)
+    assert.match(stdout, /✓ profile:login .*\n {2}\{\n {4}"authToken": "[0-9a-f]{64}"/)
+    assert.match(stdout, /usage: upgrade USER PASS/)
+  } finally {
+    await t.close()
+  }
 })
 
 test.run()

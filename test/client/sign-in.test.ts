@@ -1,0 +1,68 @@
+// hafnium/client passwordless sign-in against a real server: signInAsGuest, upgrade, signInWithTicket.
+import { SignJWT } from 'jose'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { HafniumClient, HafniumError } from '../../src/client/index.ts'
+import { startTestServer, type TestServer } from '../support/server.ts'
+
+const secret = 'an-hs256-secret-of-at-least-32-bytes!'
+const test = suite<{ t: TestServer; clients: HafniumClient[] }>('client: guests and tickets')
+
+test.before(async (ctx) => {
+  ctx.t = await startTestServer({ registration: { guests: true }, tickets: { issuers: [{ iss: 'app', alg: 'HS256', secret }] } })
+  ctx.clients = []
+})
+test.after(async (ctx) => {
+  await Promise.all(ctx.clients.map((c) => c.close()))
+  await ctx.t.close()
+})
+
+const open = async (ctx: { t: TestServer; clients: HafniumClient[] }) => {
+  const client = await HafniumClient.connect(ctx.t.url, { requestTimeoutMs: 15_000 })
+  ctx.clients.push(client)
+  return client
+}
+
+test('signInAsGuest sets the session; upgrade keeps it; the new password logs in as the same user', async (ctx) => {
+  const client = await open(ctx)
+  const guest = await client.signInAsGuest({ deviceName: 'kiosk' })
+  assert.is(guest.guest, true)
+  assert.equal(client.session, { userID: guest.userID, deviceID: guest.deviceID, authToken: guest.authToken })
+  assert.equal(await client.upgrade({ username: 'tybalt', password: 'prince-of-cats' }), { userID: guest.userID })
+  assert.equal(client.session, { userID: guest.userID, deviceID: guest.deviceID, authToken: guest.authToken })
+  assert.is((await client.request('profile:get', {})).username, 'tybalt')
+
+  const again = await open(ctx)
+  assert.is((await again.login('tybalt', 'prince-of-cats')).userID, guest.userID)
+  try {
+    await again.upgrade({ username: 'tybalt2', password: 'prince-of-cats' })
+    assert.unreachable('a full account upgraded')
+  } catch (error) {
+    assert.instance(error, HafniumError)
+    assert.is((error as HafniumError).errID, 'forbidden')
+  }
+})
+
+test('signInWithTicket signs in once per ticket', async (ctx) => {
+  const now = Math.floor(Date.now() / 1000)
+  const ticket = await new SignJWT({ jti: 'client-1' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer('app')
+    .setSubject('user-7')
+    .setAudience('localhost')
+    .setIssuedAt(now)
+    .setExpirationTime(now + 120)
+    .sign(new TextEncoder().encode(secret))
+  const client = await open(ctx)
+  const reply = await client.signInWithTicket(ticket, { deviceName: 'web' })
+  assert.equal(client.session, reply)
+  const other = await open(ctx)
+  try {
+    await other.signInWithTicket(ticket)
+    assert.unreachable('a ticket worked twice')
+  } catch (error) {
+    assert.is((error as HafniumError).errID, 'invalid_token')
+  }
+})
+
+test.run()
