@@ -1,6 +1,6 @@
 // The keys of configured ticket issuers (contract §13), parsed and checked once: config validation refuses
 // a weak secret or a bad PEM naming the issuer's key, and the verifier reuses the parsed keys.
-import { createPublicKey, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 import type { Config } from '../types/schemas.ts'
 
 export type TicketAlg = 'HS256' | 'EdDSA' | 'ES256'
@@ -67,6 +67,30 @@ function publicKey(entry: { iss: string; alg: TicketAlg; publicKey?: string }, a
   if (key.asymmetricKeyType !== wanted) throw fail(`is a ${key.asymmetricKeyType} key, ${entry.alg} needs ${entry.alg === 'EdDSA' ? 'Ed25519' : 'P-256'}`)
   if (entry.alg === 'ES256' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw fail(`is on curve ${key.asymmetricKeyDetails?.namedCurve}, ES256 needs P-256 (prime256v1)`)
+  }
+  return key
+}
+
+/**
+ * The key an issuer signs tickets with (`hafnium ticket sign`, the conformance suite): an HS256 secret
+ * (one trailing newline dropped, as a file usually ends) or an Ed25519 / P-256 private key in PEM.
+ * Throws an Error saying what is wrong.
+ */
+export function signingKey(alg: TicketAlg, material: string): Uint8Array | KeyObject {
+  if (alg === 'HS256') {
+    const secret = new TextEncoder().encode(material.replace(/\r?\n$/, ''))
+    if (secret.length < minSecretBytes) throw new Error(`an HS256 secret needs at least ${minSecretBytes} bytes (got ${secret.length})`)
+    return secret
+  }
+  let key: KeyObject
+  try {
+    key = createPrivateKey({ key: material, format: 'pem' })
+  } catch (error) {
+    throw new Error(`${alg} needs a PEM private key: ${(error as Error).message}`)
+  }
+  const wanted = alg === 'EdDSA' ? 'ed25519' : 'ec'
+  if (key.asymmetricKeyType !== wanted || (alg === 'ES256' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')) {
+    throw new Error(`${alg} needs ${alg === 'EdDSA' ? 'an Ed25519' : 'a P-256'} private key, not ${key.asymmetricKeyType}`)
   }
   return key
 }

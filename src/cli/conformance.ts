@@ -1,11 +1,12 @@
 // `hafnium conformance URL`: runs the black-box conformance suite, one line per check, a summary, exit 1 on any failure.
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { WebSocket } from 'ws'
 import type { WebSocketConstructor } from '../client/index.ts'
-import { groups, runConformance, type CheckResult } from '../conformance/index.ts'
+import { groups, runConformance, type CheckResult, type TicketIssuerOption } from '../conformance/index.ts'
 
 const usage = `usage: hafnium conformance URL [--domain D] [--skip GROUP,…] [--outbox FILE] [--json FILE] [--max-wait MS] [--timeout MS]
+                               [--ticket-iss ISS --ticket-key FILE [--ticket-alg HS256|EdDSA|ES256]]
 
   URL            ws://HOST:PORT/ of the server under test (it gets throwaway accounts named cf-…)
   --domain D     the "to" of requests (default: what the server answers to)
@@ -14,6 +15,9 @@ const usage = `usage: hafnium conformance URL [--domain D] [--skip GROUP,…] [-
   --json FILE    also write the report as JSON to FILE
   --max-wait MS  the longest rate-limit wait (retryAfter) to sit out (default 30000)
   --timeout MS   how long a reply or an event may take (default 10000)
+  --ticket-iss, --ticket-key, --ticket-alg
+                 an issuer the server trusts (tickets.issuers) and the file with its HS256 secret or
+                 private key (PEM): enables the valid-ticket checks (else they are skipped)
 `
 
 export async function conformance(args: string[]): Promise<number> {
@@ -29,6 +33,9 @@ export async function conformance(args: string[]): Promise<number> {
         json: { type: 'string' },
         'max-wait': { type: 'string' },
         timeout: { type: 'string' },
+        'ticket-iss': { type: 'string' },
+        'ticket-key': { type: 'string' },
+        'ticket-alg': { type: 'string', default: 'HS256' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -54,6 +61,8 @@ export async function conformance(args: string[]): Promise<number> {
   const maxWaitMs = milliseconds(values['max-wait'], '--max-wait')
   const timeoutMs = milliseconds(values.timeout, '--timeout')
   if (maxWaitMs === null || timeoutMs === null) return 2
+  const ticketIssuer = issuerOption(values['ticket-iss'], values['ticket-key'], values['ticket-alg']!)
+  if (ticketIssuer === null) return 2
 
   let report
   try {
@@ -62,6 +71,7 @@ export async function conformance(args: string[]): Promise<number> {
       domain: values.domain,
       skip,
       outboxFile: values.outbox,
+      ticketIssuer,
       maxWaitMs,
       timeoutMs,
       // `ws` rather than the runtime's WebSocket: only it says why a connection failed (refused, HTTP 404…).
@@ -82,6 +92,19 @@ export async function conformance(args: string[]): Promise<number> {
     }
   }
   return report.failed > 0 ? 1 : 0
+}
+
+/** The ticket issuer to sign as: undefined when not given, null (after saying why) when incomplete or unreadable. */
+function issuerOption(iss: string | undefined, keyFile: string | undefined, alg: string): TicketIssuerOption | undefined | null {
+  if (iss === undefined && keyFile === undefined) return undefined
+  const refuse = (why: string) => (process.stderr.write(`hafnium conformance: ${why}\n`), null)
+  if (iss === undefined || keyFile === undefined) return refuse('--ticket-iss and --ticket-key go together')
+  if (alg !== 'HS256' && alg !== 'EdDSA' && alg !== 'ES256') return refuse(`--ticket-alg must be HS256, EdDSA or ES256, got "${alg}"`)
+  try {
+    return { iss, alg, key: readFileSync(keyFile, 'utf8') }
+  } catch (error) {
+    return refuse(`cannot read --ticket-key: ${(error as Error).message}`)
+  }
 }
 
 /** undefined when not given, null (after saying why) when not a whole number of milliseconds. */

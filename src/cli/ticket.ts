@@ -1,11 +1,11 @@
 // `hafnium ticket sign`: signs a custom sign-in ticket (contract §13) as an application backend would, so an
 // integrator can try profile:login {ticket} from a shell. The key comes from a file or stdin, never argv.
-import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { SignJWT } from 'jose'
 import { maxTicketLifeSeconds } from '../accounts/tickets.ts'
-import { minSecretBytes, type TicketAlg } from '../auth/ticket-keys.ts'
+import { minSecretBytes, signingKey, type TicketAlg } from '../auth/ticket-keys.ts'
 import { ConfigError, loadConfig } from '../config.ts'
 
 const help = `usage: hafnium ticket sign --iss ISS --sub SUB [--aud AUD] [--alg HS256|EdDSA|ES256]
@@ -68,7 +68,12 @@ async function sign(args: string[]): Promise<string> {
   const aud = values.aud ?? loadConfig(values.config ? { file: values.config } : {}).server.domains[0]!
 
   const material = values['key-file'] !== undefined ? readKeyFile(values['key-file']) : await readStdin()
-  const key = signingKey(alg, material)
+  let key
+  try {
+    key = signingKey(alg, material)
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
   const now = Math.floor(Date.now() / 1000)
   return new SignJWT({})
     .setProtectedHeader({ alg, typ: 'JWT' })
@@ -79,25 +84,6 @@ async function sign(args: string[]): Promise<string> {
     .setExpirationTime(now + ttl)
     .setJti(randomUUID())
     .sign(key)
-}
-
-function signingKey(alg: TicketAlg, material: string): Uint8Array | KeyObject {
-  if (alg === 'HS256') {
-    const secret = new TextEncoder().encode(material.replace(/\r?\n$/, ''))
-    if (secret.length < minSecretBytes) throw new UsageError(`an HS256 secret needs at least ${minSecretBytes} bytes (got ${secret.length})`)
-    return secret
-  }
-  let key: KeyObject
-  try {
-    key = createPrivateKey({ key: material, format: 'pem' })
-  } catch (error) {
-    throw new UsageError(`${alg} needs a PEM private key: ${(error as Error).message}`)
-  }
-  const wanted = alg === 'EdDSA' ? 'ed25519' : 'ec'
-  if (key.asymmetricKeyType !== wanted || (alg === 'ES256' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')) {
-    throw new UsageError(`${alg} needs ${alg === 'EdDSA' ? 'an Ed25519' : 'a P-256'} private key, not ${key.asymmetricKeyType}`)
-  }
-  return key
 }
 
 function readKeyFile(path: string): string {

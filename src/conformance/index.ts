@@ -7,10 +7,12 @@ import { devicesGroup } from './checks/devices.ts'
 import { envelopeGroup } from './checks/envelope.ts'
 import { profileGroup } from './checks/profile.ts'
 import { serverGroup } from './checks/server.ts'
+import { signinGroup, type TicketIssuerOption } from './checks/signin.ts'
 import { Harness, type CheckResult } from './harness.ts'
 import type { Group, Suite } from './suite.ts'
 
 export type { CheckResult } from './harness.ts'
+export type { TicketIssuerOption } from './checks/signin.ts'
 
 /** In running order: later groups use the account that `accounts` registers; `admin` deactivates it, so it goes last. */
 export const groups: Readonly<Record<string, Group>> = {
@@ -20,6 +22,7 @@ export const groups: Readonly<Record<string, Group>> = {
   devices: devicesGroup,
   profile: profileGroup,
   codes: codesGroup,
+  signin: signinGroup,
   admin: adminGroup,
 }
 
@@ -31,6 +34,8 @@ export interface ConformanceOptions {
   skip?: string[]
   /** The server's delivery.outboxFile: enables the `codes` group. */
   outboxFile?: string
+  /** An issuer the server trusts (tickets.issuers) with its secret or private key: enables ticket.ok and ticket.replay. */
+  ticketIssuer?: TicketIssuerOption
   /** Called as each check finishes (the CLI prints it). */
   onResult?: (result: CheckResult) => void
   /** The longest rate-limit wait (`retryAfter`) the suite sits out. Default 30000 ms. */
@@ -64,7 +69,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   await probe.close()
 
   const h = new Harness({ url: options.url, domain, maxWaitMs: options.maxWaitMs ?? 30_000, timeoutMs, WebSocket: options.WebSocket, onResult: options.onResult ?? (() => {}) })
-  const suite: Suite = { h, info: undefined, outboxFile: options.outboxFile, account: undefined, devices: {} }
+  const suite: Suite = { h, info: undefined, outboxFile: options.outboxFile, ticketIssuer: options.ticketIssuer, account: undefined, devices: {} }
   try {
     for (const [name, group] of Object.entries(groups)) {
       if (options.skip?.includes(name)) continue

@@ -1,6 +1,7 @@
 // What the check groups share: the harness, the server's self-description, the throwaway account and its connections.
 import type { HafniumClient, Messages } from '../client/index.ts'
 import type { Harness } from './harness.ts'
+import type { TicketIssuerOption } from './checks/signin.ts'
 
 export type ServerInfo = Messages['server:info']['reply']
 
@@ -24,6 +25,8 @@ export interface Suite {
   info: ServerInfo | undefined
   /** The server's delivery.outboxFile, when given: the codes group reads codes from it. */
   outboxFile: string | undefined
+  /** An issuer the server trusts, with its signing key: enables the valid-ticket checks. */
+  ticketIssuer?: TicketIssuerOption | undefined
   account: Account | undefined
   /** Other devices of the account: A2 (logged in by login.ok) and a second connection authenticated as A2 (auth.ok). */
   devices: { a2?: Device; a2b?: HafniumClient }

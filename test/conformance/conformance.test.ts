@@ -11,17 +11,20 @@ const test = suite('conformance (in-process)')
 
 const failures = (report: ConformanceReport) => report.results.filter((r) => r.status === 'fail').map((r) => `${r.name}: ${r.reason}`)
 
-test('passes against this server, codes group included (outbox file)', async () => {
-  const t = await startCodeServer()
+const ticketSecret = 'an-hs256-secret-of-at-least-32-bytes!'
+
+test('passes against this server, codes, guests and tickets included (outbox file, a ticket issuer)', async () => {
+  const t = await startCodeServer({ registration: { guests: true }, tickets: { issuers: [{ iss: 'cf-app', alg: 'HS256', secret: ticketSecret }] } })
   try {
     const seen: string[] = []
-    const report = await runConformance({ url: t.url, outboxFile: t.outboxFile, onResult: (r) => void seen.push(r.name) })
+    const ticketIssuer = { iss: 'cf-app', alg: 'HS256' as const, key: ticketSecret }
+    const report = await runConformance({ url: t.url, outboxFile: t.outboxFile, ticketIssuer, onResult: (r) => void seen.push(r.name) })
     assert.equal(failures(report), [])
     assert.is(report.skipped, 0, JSON.stringify(report.results.filter((r) => r.status === 'skip')))
     assert.is(report.passed, report.results.length)
     assert.equal(seen, report.results.map((r) => r.name), 'onResult saw each result as it came')
     assert.is(new Set(seen).size, seen.length, 'check names are unique')
-    for (const name of ['envelope.malformed.not_json', 'login.invalid_creds', 'device.revoke', 'set_password.ok', 'logout.ok', 'profile.public_view', 'codes.passwordless_login', 'codes.reset_password', 'deactivate.user_disabled']) {
+    for (const name of ['envelope.malformed.not_json', 'login.invalid_creds', 'device.revoke', 'set_password.ok', 'logout.ok', 'profile.public_view', 'codes.passwordless_login', 'codes.reset_password', 'guest.ok', 'guest.upgrade', 'ticket.invalid', 'ticket.ok', 'ticket.replay', 'deactivate.user_disabled']) {
       assert.ok(seen.includes(name), `ran ${name}`)
     }
     assert.equal([report.domain, report.server], ['localhost', { version: report.server!.version, registration: 'open' }])
@@ -37,7 +40,10 @@ test('under tight rate limits it waits retryAfter and still passes; without --ou
     const report = await runConformance({ url: t.url, skip: ['admin'] })
     assert.equal(failures(report), [])
     const skipped = report.results.filter((r) => r.status === 'skip')
-    assert.ok(skipped.length > 0 && skipped.every((r) => r.group === 'codes' && /needs --outbox/.test(r.reason!)), JSON.stringify(skipped))
+    const offHere = (r: (typeof skipped)[number]) =>
+      (r.group === 'codes' && /needs --outbox/.test(r.reason!)) || (r.group === 'signin' && /are off on this server \(server:info features\.(guests|tickets)\)/.test(r.reason!))
+    assert.ok(skipped.length > 0 && skipped.every(offHere), JSON.stringify(skipped))
+    assert.is(report.results.find((r) => r.name === 'guest.reg_disabled')?.status, 'pass', 'guests off: profile:guest answers reg_disabled')
     assert.not.ok(report.results.some((r) => r.group === 'admin'), 'the admin group did not run')
     const metrics = await t.server.metrics.registry.metrics()
     const rejections = [...metrics.matchAll(/^hafnium_ratelimit_rejections_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
@@ -72,7 +78,7 @@ test('against a broken server the checks that catch its bugs fail, and the rest 
 
 test('an unknown group is refused; an unreachable server rejects with a connection error', async () => {
   const unknown = (await runConformance({ url: 'ws://127.0.0.1:1/', skip: ['codez'] }).catch((e: unknown) => e)) as Error
-  assert.match(unknown.message, 'unknown group codez (groups: server, envelope, accounts, devices, profile, codes, admin)')
+  assert.match(unknown.message, 'unknown group codez (groups: server, envelope, accounts, devices, profile, codes, signin, admin)')
   const down = (await runConformance({ url: 'ws://127.0.0.1:1/' }).catch((e: unknown) => e)) as Error
   assert.match(down.message, 'connection refused (is the server running?)')
 })

@@ -1,5 +1,6 @@
 // `hafnium conformance` as a process: a clear verdict against a `hafnium serve` child (codes group through its
 // outbox file, default rate limits), and exit 1 with FAIL lines against a broken server.
+import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,30 +16,38 @@ test.before((ctx) => {
 })
 test.after(({ dir }) => rmSync(dir, { recursive: true, force: true }))
 
-test('passes against a freshly started `hafnium serve` (outbox file for codes, default rate limits): exit 0, a summary, a JSON report', async ({ dir }) => {
+test('passes against a freshly started `hafnium serve` (outbox file for codes, guests, an EdDSA ticket issuer, default rate limits): exit 0, a summary, a JSON report', async ({ dir }) => {
   const outbox = join(dir, 'outbox.jsonl')
   const config = join(dir, 'serve.json')
+  const issuer = generateKeyPairSync('ed25519')
+  const keyFile = join(dir, 'issuer.pem')
+  writeFileSync(keyFile, issuer.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 })
+  const publicKey = issuer.publicKey.export({ type: 'spki', format: 'pem' }).toString()
   writeFileSync(
     config,
     JSON.stringify({
       delivery: { outboxFile: outbox },
+      registration: { guests: true },
+      tickets: { issuers: [{ iss: 'https://cf-app.example', alg: 'EdDSA', publicKey }] },
       log: { level: 'warn' },
       password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } },
       // The suite makes 11 password attempts on its account; the default 10 would cost a 10 s wait, which
       // conformance.test.ts covers with faster buckets. Every other rule is as shipped.
-      ratelimit: { rules: { login_account: { capacity: 20 } } },
+      // Likewise the guest and its upgrade take register_ip past its 5 (a 20 s wait).
+      ratelimit: { rules: { login_account: { capacity: 20 }, register_ip: { capacity: 10 } } },
     }),
   )
   const server = runCli(['serve', '--config', config, '--port', '0', '--db', join(dir, 'hafnium.db')])
   try {
     const url = await server.ready
     const report = join(dir, 'report.json')
-    const run = await runCli(['conformance', url, '--outbox', outbox, '--json', report]).exited
+    const ticket = ['--ticket-iss', 'https://cf-app.example', '--ticket-alg', 'EdDSA', '--ticket-key', keyFile]
+    const run = await runCli(['conformance', url, '--outbox', outbox, '--json', report, ...ticket]).exited
     assert.is(run.code, 0, run.stdout + run.stderr)
     const lines = run.stdout.split('\n').filter((line) => line !== '')
     const summary = lines.pop()!
     assert.ok(lines.every((line) => /^PASS [a-z_.]+$/.test(line)), lines.filter((line) => !line.startsWith('PASS')).join('\n'))
-    assert.ok(lines.includes('PASS codes.reset_password') && lines.includes('PASS deactivate.user_disabled'))
+    for (const name of ['codes.reset_password', 'guest.upgrade', 'ticket.ok', 'ticket.replay', 'deactivate.user_disabled']) assert.ok(lines.includes(`PASS ${name}`), name)
     assert.is(summary, `${lines.length} passed, 0 failed, 0 skipped`)
     const json = JSON.parse(readFileSync(report, 'utf8'))
     assert.equal([json.url, json.passed, json.failed, json.skipped, json.results.length], [url, lines.length, 0, 0, lines.length])
