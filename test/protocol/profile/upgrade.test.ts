@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
 import { login, register, requestOk } from '../../support/accounts.ts'
 import type { TestClient } from '../../support/client.ts'
+import { obtainToken, startCodeServer } from '../../support/codes.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
@@ -85,6 +86,31 @@ test('two upgrades at once: exactly one succeeds', async ({ t }) => {
   ])
   assert.is(replies.filter((r) => r.ok).length, 1, JSON.stringify(replies.map((r) => r.payload)))
   assert.ok(replies.some((r) => r.payload.errID === 'forbidden'))
+})
+
+test('verified registration: a signup token is required; with one the 3PID is stored verified and no password is needed', async () => {
+  const t = await startCodeServer({ registration: { guests: true, mode: 'verified' } })
+  try {
+    const g = await guest(t)
+    const email = 'nurse@verona.example'
+    const without = await g.client.request('profile:upgrade', { username: 'nurse', password, thirdPIDs: [{ type: 'email', value: email }] })
+    assert.is(without.payload.errID, 'invalid_payload')
+    assert.is(without.payload.errPayload.errors[0].path, '/payload/verificationToken')
+    const wrong = await g.client.request('profile:upgrade', { username: 'nurse', thirdPIDs: [{ type: 'email', value: email }], verificationToken: 'A'.repeat(43) })
+    assert.is(wrong.payload.errID, 'invalid_token')
+
+    const token = await obtainToken(t, await t.connect(), { purpose: 'signup', thirdPID: email }, email)
+    const ok = await g.client.request('profile:upgrade', { username: 'nurse', thirdPIDs: [{ type: 'email', value: email }], verificationToken: token })
+    assert.equal(ok.payload, { userID: g.userID })
+    const account = await t.server.deps.store.accounts.byUserID(g.userID)
+    assert.equal([account!.guest, account!.passwordHash, account!.thirdPIDs], [false, null, [{ type: 'email', value: email, verified: true }]])
+    // The token is used up.
+    const other = await guest(t)
+    const replay = await other.client.request('profile:upgrade', { username: 'nurse2', thirdPIDs: [{ type: 'email', value: 'x@verona.example' }], verificationToken: token })
+    assert.is(replay.payload.errID, 'invalid_token')
+  } finally {
+    await t.close()
+  }
 })
 
 test.run()
