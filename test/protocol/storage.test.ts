@@ -79,9 +79,9 @@ async function backgroundWriteOnFullDisk(t: TestServer) {
     relief++
     original()
   }
-  // Reads charged to the lookup_ip rule from 150 addresses leave buckets for the next flush to write:
+  // Reads charged to the lookup_ip rule from 250 addresses leave buckets for the next flush to write:
   // more rows than the free room in rate_buckets' pages, so the flush needs a new page.
-  for (let i = 2; i < 152; i++) {
+  for (let i = 2; i < 252; i++) {
     const c = await t.connect({ localAddress: `127.0.0.${i}` })
     assert.is((await c.request('profile:check_username', { username: 'someone' })).ok, true)
     c.ws.terminate()
