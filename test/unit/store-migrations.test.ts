@@ -1,5 +1,5 @@
 // Schema migrations on a database that already holds data: migration 5 (credentials epoch, device-bound
-// sudo tokens) and 6 (code requesters) keep what still means something and drop what no longer can.
+// sudo tokens) and 6 (code requesters) keep what still means something and drop what no longer can; 7 (guests, tickets).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database from '../../src/store/driver.ts'
@@ -50,6 +50,26 @@ test('migration 6: a live code keeps working (requester ""), and one live code p
   insert('mine', 'ip:127.0.0.1')
   insert('yours', 'account:a1')
   assert.throws(() => insert('mine-again', 'ip:127.0.0.1'), /UNIQUE/)
+  db.close()
+})
+
+test('migration 7: existing accounts are not guests; a ticket link is unique per (iss, sub) and goes with its account', () => {
+  const db = new Database(':memory:')
+  db.pragma('foreign_keys = ON')
+  db.transaction(() => {
+    for (const sql of migrations.slice(0, 6)) db.exec(sql)
+    db.pragma('user_version = 6')
+  })()
+  db.prepare("INSERT INTO accounts (id, username, user_id, status, created_at, updated_at) VALUES ('a1', 'juliet', '@juliet@localhost', 'active', 0, 0)").run()
+
+  migrate(db)
+  assert.is(db.pragma('user_version', { simple: true }), 7)
+  assert.equal(db.prepare('SELECT guest FROM accounts').get(), { guest: 0 })
+  db.prepare("INSERT INTO ticket_links (iss, sub, account_id, created_at) VALUES ('app', 'u1', 'a1', 0)").run()
+  assert.throws(() => db.prepare("INSERT INTO ticket_links (iss, sub, account_id, created_at) VALUES ('app', 'u1', 'a1', 0)").run(), /UNIQUE|PRIMARY/)
+  db.prepare("DELETE FROM accounts WHERE id = 'a1'").run()
+  assert.equal(db.prepare('SELECT count(*) AS n FROM ticket_links').get(), { n: 0 }, 'the link goes with its account')
+  assert.equal(db.pragma('foreign_key_check'), [])
   db.close()
 })
 
