@@ -19,8 +19,9 @@ export interface GuestUpgrade {
 export interface GuestOps {
   /**
    * Turns a guest into a full account in one transaction: names, password and claims set, the guest flag
-   * cleared and the credentials epoch bumped; the user ID, devices and tokens stay. Throws DeviceGone,
-   * NotGuest (upgraded already, e.g. by a concurrent request) or UniqueViolation (a name is taken).
+   * cleared and the credentials epoch bumped; the user ID, devices and tokens stay. Another account's
+   * unverified claim on one of the 3PIDs is dropped, as at registration. Throws DeviceGone, NotGuest
+   * (upgraded already, e.g. by a concurrent request) or UniqueViolation (a username or verified 3PID is taken).
    */
   upgradeGuest(upgrade: GuestUpgrade): Promise<void>
   /**
@@ -39,6 +40,12 @@ export function createGuestOps(db: Database): GuestOps {
      WHERE id = @accountID AND guest = 1`,
   )
   const insertThirdPID = db.prepare('INSERT INTO thirdpids (medium, address, account_id, verified, added_at) VALUES (?, ?, ?, ?, ?)')
+  // As at registration (accounts.create): another account's unverified claim gives way, with its codes and tokens.
+  const dropClaim = db.prepare<[string, string, string], { account_id: string }>(
+    'DELETE FROM thirdpids WHERE medium = ? AND address = ? AND verified = 0 AND account_id <> ? RETURNING account_id',
+  )
+  const dropCodesFor = db.prepare('DELETE FROM verification_codes WHERE account_id = ? AND medium = ? AND address = ?')
+  const dropTokensFor = db.prepare('DELETE FROM verification_tokens WHERE account_id = ? AND medium = ? AND address = ?')
   const purge = db.prepare<{ cutoff: number }, { id: string }>(
     `DELETE FROM accounts WHERE guest = 1 AND created_at < @cutoff
        AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.account_id = accounts.id AND d.last_seen_at >= @cutoff)
@@ -56,7 +63,13 @@ export function createGuestOps(db: Database): GuestOps {
     }
     const params = { accountID: u.accountID, username: u.username, passwordHash: u.passwordHash, profile: JSON.stringify(Object.fromEntries(merged)), now: u.now }
     uniqueOr('username', () => update.run(params))
-    for (const t of u.thirdPIDs) uniqueOr('thirdPID', () => insertThirdPID.run(t.type, t.value, u.accountID, t.verified ? 1 : 0, u.now))
+    for (const t of u.thirdPIDs) {
+      for (const { account_id } of dropClaim.all(t.type, t.value, u.accountID)) {
+        dropCodesFor.run(account_id, t.type, t.value)
+        dropTokensFor.run(account_id, t.type, t.value)
+      }
+      uniqueOr('thirdPID', () => insertThirdPID.run(t.type, t.value, u.accountID, t.verified ? 1 : 0, u.now))
+    }
   })
 
   return {

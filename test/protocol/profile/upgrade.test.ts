@@ -56,20 +56,27 @@ test('a full account cannot upgrade: forbidden', async ({ t }) => {
   assert.equal((await romeo.client.request('profile:upgrade', { username: 'romeo2', password })).payload, { errID: 'forbidden', errText: errors.forbidden })
 })
 
-test('taken names: id_exists; a weak password: weak_password; the guest stays a guest', async ({ t }) => {
+test('taken names: id_exists (an unverified 3PID is not taken); a weak password: weak_password; the guest stays a guest', async ({ t }) => {
   const g = await guest(t)
   assert.equal((await g.client.request('profile:upgrade', { username: 'romeo', password })).payload, {
     errID: 'id_exists',
     errText: errors.id_exists,
     errPayload: { field: 'username' },
   })
-  const email = await g.client.request('profile:upgrade', { username: 'nurse', password, thirdPIDs: [{ type: 'email', value: 'ROMEO@montague.example' }] })
+  // A verified address is taken; an unverified one reserves nothing (as at registration).
+  await register(await t.connect(), { username: 'benvolio', password, thirdPIDs: [{ type: 'email', value: 'benvolio@montague.example' }] })
+  const benvolio = await t.server.deps.store.accounts.byUsername('benvolio')
+  await t.server.deps.store.verifications.markVerified(benvolio!.id, { type: 'email', value: 'benvolio@montague.example' })
+  const email = await g.client.request('profile:upgrade', { username: 'nurse', password, thirdPIDs: [{ type: 'email', value: 'BENVOLIO@montague.example' }] })
   assert.is(email.payload.errID, 'id_exists')
   assert.is((await g.client.request('profile:upgrade', { username: 'nurse', password: 'nurse' })).payload.errID, 'weak_password')
   assert.is((await g.client.request('profile:upgrade', { username: 'nurse' })).payload.errID, 'invalid_payload')
   assert.is((await requestOk(g.client, 'profile:get', {})).payload.guest, true)
-  const ok = await requestOk(g.client, 'profile:upgrade', { username: 'nurse', password, deviceName: 'nurse phone' })
+  const ok = await requestOk(g.client, 'profile:upgrade', { username: 'nurse', password, deviceName: 'nurse phone', thirdPIDs: [{ type: 'email', value: 'romeo@montague.example' }] })
   assert.is(ok.payload.userID, g.userID)
+  const { accounts } = t.server.deps.store
+  assert.equal((await accounts.byUsername('nurse'))!.thirdPIDs, [{ type: 'email', value: 'romeo@montague.example', verified: false }])
+  assert.equal((await accounts.byUsername('romeo'))!.thirdPIDs, [], "romeo's unproven claim gave way")
   const [device] = (await requestOk(g.client, 'device:list', {})).payload.devices
   assert.is(device.name, 'nurse phone')
 })
