@@ -1,4 +1,4 @@
-// Generates src/types/schemas.ts from schemas/: the JSON Schemas are the one source of payload types.
+// Generates src/types/schemas.ts (and the client package's copy) from schemas/: the JSON Schemas are the one source of payload types.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -7,6 +7,8 @@ import { compile } from 'json-schema-to-typescript'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const schemasDir = join(root, 'schemas')
 export const generatedPath = join(root, 'src/types/schemas.ts')
+/** @hafnium/client is published alone, so it carries its own copy of the payload types. */
+export const clientGeneratedPath = join(root, 'packages/client/src/schemas.ts')
 
 type Kind = 'request' | 'reply' | 'event'
 
@@ -107,6 +109,9 @@ function dedupeDeclarations(source: string): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  writeFileSync(generatedPath, await generateTypes())
-  console.log(`wrote ${relative(root, generatedPath)}`)
+  const source = await generateTypes()
+  for (const path of [generatedPath, clientGeneratedPath]) {
+    writeFileSync(path, source)
+    console.log(`wrote ${relative(root, path)}`)
+  }
 }

@@ -1,8 +1,9 @@
-// hafnium/client: a WebSocket client for Hafnium and other Cadmium-style servers, for Node and browsers.
-export { HafniumClient } from './client.ts'
-export { HafniumConnectionError, HafniumError, type ConnectionErrorCode } from './errors.ts'
-export type { Unsubscribe } from './emitter.ts'
-export type {
-  ClientOptions, ErrorPayload, EventEnvelope, EventPayload, EventType, Events, MessageType, Messages, ReconnectOptions, ReplyEnvelope,
-  ReplyPayload, RequestEnvelope, RequestOptions, RequestPayload, RetryOptions, Session, Status, WebSocketConstructor, WebSocketLike,
-} from './types.ts'
+// hafnium/client: the @hafnium/client package, re-exported for the server's own tools and older imports.
+import { WebSocket } from 'ws'
+
+export * from '@hafnium/client'
+
+// Node 20 has no global WebSocket (Node 22 does); the client package takes the global, so give it `ws` here,
+// on the server's side only: @hafnium/client itself stays free of Node-only code.
+const global = globalThis as { WebSocket?: unknown }
+global.WebSocket ??= WebSocket

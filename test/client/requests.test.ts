@@ -2,6 +2,7 @@
 import { suite } from 'uvu'
 import WebSocket from 'ws'
 import * as assert from 'uvu/assert'
+import * as Package from '@hafnium/client'
 import { HafniumClient, HafniumConnectionError, HafniumError } from '../../src/client/index.ts'
 import { errors } from '../../src/errors.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
@@ -35,7 +36,7 @@ test('connect finds the domain the server answers to (the URL says 127.0.0.1)', 
   assert.equal(await client.request('server:ping', {}), {})
 })
 
-test('the global WebSocket is used when there is one (browsers, Node ≥ 22), ws otherwise', async (ctx) => {
+test('the global WebSocket is used when none is injected (browsers, Deno, Bun, Node ≥ 22)', async (ctx) => {
   const created: string[] = []
   class GlobalWebSocket extends WebSocket {
     constructor(url: string) {
@@ -54,6 +55,19 @@ test('the global WebSocket is used when there is one (browsers, Node ≥ 22), ws
   } finally {
     if (saved === undefined) delete global.WebSocket
     else global.WebSocket = saved
+  }
+})
+
+test('@hafnium/client without a global WebSocket and none injected (Node 20) says to pass one', async (ctx) => {
+  const global = globalThis as { WebSocket?: unknown }
+  const saved = global.WebSocket
+  delete global.WebSocket
+  try {
+    const error = (await Package.HafniumClient.connect(ctx.t.url).catch((e: unknown) => e)) as Error
+    assert.instance(error, TypeError)
+    assert.match(error.message, 'this runtime has no global WebSocket (Node < 22): pass one')
+  } finally {
+    global.WebSocket = saved
   }
 })
 

@@ -3,8 +3,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { completeEnvelope, complete } from '../../src/cli/client-repl.ts'
 import { useColour } from '../../src/cli/client-format.ts'
-import { createDispatcher, type Waiter } from '../../src/client/dispatch.ts'
-import { createEmitter } from '../../src/client/emitter.ts'
+import { createDispatcher, type Waiter } from '../../packages/client/src/dispatch.ts'
+import { createEmitter } from '../../packages/client/src/emitter.ts'
 
 const test = suite('client: units')
 

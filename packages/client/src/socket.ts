@@ -1,4 +1,4 @@
-// Opens one WebSocket (the global one in browsers, `ws` in Node) and turns connection failures into readable errors.
+// Opens one WebSocket (the injected one, else the runtime's global) and turns connection failures into readable errors.
 import { HafniumConnectionError } from './errors.ts'
 import type { WebSocketConstructor, WebSocketLike } from './types.ts'
 
@@ -35,7 +35,7 @@ function badUrl(url: string) {
 }
 
 export async function openLink(url: string, options: { WebSocket?: WebSocketConstructor; timeoutMs: number }, handlers: LinkHandlers): Promise<Link> {
-  const Ctor = options.WebSocket ?? (await defaultWebSocket())
+  const Ctor = options.WebSocket ?? defaultWebSocket()
   let socket: WebSocketLike
   try {
     socket = new Ctor(url)
@@ -94,12 +94,11 @@ export async function openLink(url: string, options: { WebSocket?: WebSocketCons
   })
 }
 
-/** The global WebSocket (browsers, Node ≥ 22), else the `ws` package, loaded only then. */
-async function defaultWebSocket(): Promise<WebSocketConstructor> {
+/** The runtime's WebSocket: browsers, Deno, Bun, Node ≥ 22. Node 20 has none: inject one (e.g. from `ws`). */
+function defaultWebSocket(): WebSocketConstructor {
   const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
   if (global) return global
-  const ws = (await import(/* webpackIgnore: true */ /* @vite-ignore */ 'ws')) as { WebSocket?: unknown; default?: unknown }
-  return (ws.WebSocket ?? ws.default) as WebSocketConstructor
+  throw new TypeError('this runtime has no global WebSocket (Node < 22): pass one, e.g. HafniumClient.connect(url, { WebSocket }) with `import { WebSocket } from "ws"`')
 }
 
 const systemErrors: Record<string, string> = {

@@ -1,5 +1,5 @@
 // Wire shapes and options of the client library; payload types come from the generated schema types.
-import type { Events, Messages } from '../types/schemas.ts'
+import type { Events, Messages } from './schemas.ts'
 
 export type { Events, Messages }
 
@@ -80,7 +80,7 @@ export interface RetryOptions {
 export interface ClientOptions {
   /** The `to` of every request. Default: the URL's host name if the server serves it, else the domain its `wrong_server` reply names. */
   domain?: string
-  /** A WebSocket constructor. Default: `globalThis.WebSocket`, else the `ws` package. */
+  /** A WebSocket constructor. Default: `globalThis.WebSocket` (browsers, Deno, Bun, Node ≥ 22); Node 20 must pass one (`ws`). */
   WebSocket?: WebSocketConstructor
   /**
    * Reconnect after the connection drops. With a session the client reconnects at once and sends
