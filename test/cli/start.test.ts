@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { connect } from '../support/client.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -36,6 +37,11 @@ test('npm start, then Ctrl-C (SIGINT to the process group): the server drains an
       })
       void exited.then(({ code, signal }) => reject(new Error(`npm start exited (${code ?? signal}) before listening: ${stderr}`)))
     }))
+    // Serving for real (not just printed): a round trip first.
+    const url = /listening on (ws:\/\/\S+)/.exec(stdout)![1]!
+    const client = await within(10_000, 'connection to the server', connect(url))
+    assert.is((await within(10_000, 'ping reply', client.request('server:ping'))).ok, true)
+    client.terminate()
     process.kill(-child.pid!, 'SIGINT')
     const { code, signal } = await within(20_000, 'exit of npm start after SIGINT', exited)
     assert.equal({ code, signal }, { code: 0, signal: null }, stderr)
