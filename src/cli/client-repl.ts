@@ -1,4 +1,7 @@
 // The interactive side of `hafnium client`: commands, history, tab completion of message types, output as it arrives.
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { clearLine, createInterface, cursorTo } from 'node:readline'
 import { HafniumError, type HafniumClient, type ReplyEnvelope } from '../client/index.ts'
 import { createStyle, formatEvent, formatReply, formatStatus, prettyJson, useColour } from './client-format.ts'
@@ -10,22 +13,59 @@ export interface Io {
   env: Record<string, string | undefined>
 }
 
-const help = `commands:
-  login USER PASS          log in (USER: username, email or phone number) as a new device
-  register USER PASS       create an account and log in
-  guest [NAME]             sign in as a new guest account (NAME: the device name)
-  upgrade USER PASS        make this guest account a full one (same user ID and session)
-  ticket TICKET [NAME]     log in with a custom ticket (a JWT from the app's backend, e.g. hafnium ticket sign)
-  auth TOKEN               authenticate as an existing device
-  logout [all]             revoke this device (or every device)
-  send TYPE [JSON]         send a request, e.g. send profile:get {}
-  TYPE [JSON]              the same, e.g. server:ping
-  {"type": …}              a JSON envelope; id, to and payload are filled in when absent
-  raw TEXT                 send TEXT exactly as typed
-  whoami                   the session of this connection
-  help                     this text
-  quit                     leave (also Ctrl-D)
+/** Printed by `help`; README > Interactive client quotes it verbatim (a test checks). */
+export const help = `commands:
+  login USER PASS [DEVICE NAME]     log in (USER: username, email or phone number) as a new device;
+                                    logged in already: that device logs out first
+  register USER PASS [DEVICE NAME]  create an account and log in
+  guest [NAME]                      sign in as a new guest account (NAME: the device name)
+  upgrade USER PASS                 make this guest account a full one (same user ID and session)
+  ticket TICKET [NAME]              log in with a custom ticket (a JWT from the app's backend, e.g. hafnium ticket sign)
+  auth TOKEN                        authenticate as an existing device
+  logout [all]                      revoke this device (or every device)
+  send TYPE [JSON]                  send a request, e.g. send profile:get {}
+  TYPE [JSON]                       the same, e.g. server:ping
+  {"type": …}                       a JSON envelope; id, to and payload are filled in when absent
+  raw TEXT                          send TEXT exactly as typed
+  whoami                            the session of this connection
+  help                              this text
+  quit                              leave (also exit, Ctrl-D)
 `
+
+export const historyHint = '~/.hafnium_history (HAFNIUM_HISTORY=FILE elsewhere, HAFNIUM_HISTORY= for none); lines that carry a password, token or code are not saved'
+
+/** Where the REPL keeps its history, or undefined for none. */
+function historyFile(env: Io['env']): string | undefined {
+  const configured = env.HAFNIUM_HISTORY
+  if (configured !== undefined) return configured === '' ? undefined : configured
+  return join(homedir(), '.hafnium_history')
+}
+
+/** Lines that hold a secret stay in memory only: never store a password, token or code in the clear. */
+export function savable(line: string): boolean {
+  return !/^\s*(login|register|upgrade|ticket|auth)\b/.test(line) && !/password|token|code|secret/i.test(line)
+}
+
+function loadHistory(file: string | undefined): string[] {
+  if (!file) return []
+  try {
+    // readline keeps the newest entry first; the file is oldest first, like a shell's.
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').reverse().slice(0, 1000)
+  } catch {
+    return []
+  }
+}
+
+function saveHistory(file: string | undefined, history: string[]): void {
+  if (!file) return
+  try {
+    const lines = history.filter(savable).reverse()
+    writeFileSync(file, lines.length > 0 ? `${lines.join('\n')}\n` : '', { mode: 0o600 })
+    chmodSync(file, 0o600) // `mode` applies only when the file is created
+  } catch {
+    // A read-only home must not break the REPL.
+  }
+}
 
 const commands = ['login', 'register', 'guest', 'upgrade', 'ticket', 'auth', 'logout', 'send', 'raw', 'whoami', 'help', 'quit']
 
@@ -33,14 +73,17 @@ export async function repl(client: HafniumClient, io: Io): Promise<number> {
   const tty = io.stdin.isTTY === true && io.stdout.isTTY === true
   const style = createStyle(useColour(io.stdout, io.env))
   const types = await serverTypes(client)
+  const history = tty ? historyFile(io.env) : undefined
   const rl = createInterface({
     input: io.stdin,
     output: io.stdout,
     terminal: tty,
+    history: loadHistory(history),
     historySize: 1000,
     removeHistoryDuplicates: true,
     completer: (line: string) => complete(line, types),
   })
+  rl.on('history', (lines: string[]) => saveHistory(history, lines))
   const prompt = () => `${client.session ? client.session.userID : client.domain}> `
   // Output that arrives while the user types is printed above the prompt, which is then redrawn.
   const print = (text: string) => {
@@ -132,9 +175,11 @@ async function run(line: string, client: HafniumClient, style: ReturnType<typeof
         const [user, password, ...name] = rest
         const deviceName = name.length > 0 ? { deviceName: name.join(' ') } : {}
         const payload = command === 'login' ? { loginID: user, password, ...deviceName } : { username: user, password, loginOnSuccess: true, ...deviceName }
+        await logoutFirst(client, style, print)
         return show(await client.send({ type: `profile:${command}`, payload }))
       }
       case 'guest':
+        await logoutFirst(client, style, print)
         return show(await client.send({ type: 'profile:guest', payload: rest.length > 0 ? { deviceName: rest.join(' ') } : {} }))
       case 'upgrade':
         if (rest.length !== 2) throw new UsageError('upgrade USER PASS')
@@ -142,10 +187,12 @@ async function run(line: string, client: HafniumClient, style: ReturnType<typeof
       case 'ticket': {
         const [ticket, ...name] = rest
         if (!ticket) throw new UsageError('ticket TICKET [NAME]')
+        await logoutFirst(client, style, print)
         return show(await client.send({ type: 'profile:login', payload: { ticket, ...(name.length > 0 && { deviceName: name.join(' ') }) } }))
       }
       case 'auth':
         if (rest.length !== 1) throw new UsageError('auth TOKEN')
+        await logoutFirst(client, style, print)
         return show(await client.send({ type: 'profile:auth', payload: { authToken: rest[0] } }))
       case 'logout':
         return show(await client.send({ type: 'profile:logout', payload: rest[0] === 'all' ? { allDevices: true } : {} }))
@@ -159,10 +206,10 @@ async function run(line: string, client: HafniumClient, style: ReturnType<typeof
           return show(await client.sendRaw(completeEnvelope(line, client.domain)))
         }
         if (/^[\w.-]+:[\w.-]+$/.test(command)) return show(await sendTyped(client, line))
-        throw new UsageError(`unknown command "${command}"; type help`)
+        throw new UnknownCommand(`unknown command "${command}" — type help`)
     }
   } catch (error) {
-    const message = error instanceof UsageError ? `usage: ${error.message}` : (error as Error).message
+    const message = error instanceof UnknownCommand ? error.message : error instanceof UsageError ? `usage: ${error.message}` : (error as Error).message
     print(style.error(error instanceof HafniumError ? error.message : message))
     return error instanceof UsageError || error instanceof SyntaxError ? 'ok' : 'error'
   }
@@ -180,6 +227,16 @@ function sendTyped(client: HafniumClient, text: string): Promise<ReplyEnvelope> 
 }
 
 class UsageError extends Error {}
+
+class UnknownCommand extends UsageError {}
+
+/** A second login on one connection would leave the first device's session behind, still valid: log it out. */
+async function logoutFirst(client: HafniumClient, style: ReturnType<typeof createStyle>, print: (text: string) => void): Promise<void> {
+  const session = client.session
+  if (!session) return
+  const reply = await client.send({ type: 'profile:logout', payload: {} })
+  print(style.dim(reply.ok ? `· logged out ${session.userID} (device ${session.deviceID}) first` : `· could not log out ${session.deviceID} first`))
+}
 
 /** Message types for completion, from server:info (none if the server does not answer it). */
 async function serverTypes(client: HafniumClient): Promise<string[]> {

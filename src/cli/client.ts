@@ -1,44 +1,36 @@
 // `hafnium client URL`: an interactive test client (readline REPL), or with --json a line-per-envelope pipe for scripts.
 import { createInterface } from 'node:readline'
-import { parseArgs } from 'node:util'
 import { WebSocket } from 'ws'
 import { HafniumClient, type ClientOptions, type WebSocketConstructor } from '../client/index.ts'
-import { completeEnvelope, repl, type Io } from './client-repl.ts'
+import { parseCommand, usageError, wsUrlProblem, type Command, type CommandSpec } from './command.ts'
+import { completeEnvelope, historyHint, repl, type Io } from './client-repl.ts'
 
-const usage = `usage: hafnium client URL [--domain D] [--json] [--timeout MS]
+export const clientSpec: CommandSpec = {
+  name: 'client',
+  summary: 'an interactive test client (a REPL; type help), or with --json one envelope per line for scripts',
+  positionals: [{ name: 'URL', help: 'ws://HOST:PORT/ (or wss://…) of the server' }],
+  options: {
+    domain: { type: 'string', value: 'D', help: 'the "to" of requests (default: what the server answers to)' },
+    json: { type: 'boolean', help: 'read one envelope (or {"type","payload"}) per stdin line, print one reply per stdout line' },
+    timeout: { type: 'string', value: 'MS', help: 'how long to wait for a reply (default 30000)' },
+  },
+  notes: `The REPL keeps its history in ${historyHint}.`,
+  examples: ['hafnium client ws://127.0.0.1:7777/', `echo '{"type":"server:ping"}' | hafnium client ws://127.0.0.1:7777/ --json`],
+}
 
-  URL           ws://HOST:PORT/ (or wss://…) of the server
-  --domain D    the "to" of requests (default: what the server answers to)
-  --json        read one envelope (or {"type","payload"}) per stdin line, print one reply per stdout line
-  --timeout MS  how long to wait for a reply (default 30000)
-`
+export const clientCommand: Command = { name: 'client', summary: 'interactive test client', run: (args) => client(args) }
 
 export async function client(args: string[], io: Partial<Io> = {}): Promise<number> {
   const out: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, ...io }
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { domain: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    })
-  } catch (error) {
-    out.stderr.write(`hafnium client: ${(error as Error).message}\n\n${usage}`)
-    return 2
-  }
-  const { values, positionals } = parsed
-  if (values.help) {
-    out.stdout.write(usage)
-    return 0
-  }
-  if (positionals.length !== 1) {
-    out.stderr.write(`hafnium client: ${positionals.length === 0 ? 'missing URL' : 'one URL only'}\n\n${usage}`)
-    return 2
-  }
+  const parsed = parseCommand(clientSpec, args, out)
+  if ('exit' in parsed) return parsed.exit
+  const values = parsed.values as { domain?: string; json?: boolean; timeout?: string }
+  const url = parsed.positionals[0]!
+  const badUrl = wsUrlProblem(url)
+  if (badUrl) return usageError(clientSpec, badUrl, out.stderr).exit
   const timeout = values.timeout === undefined ? 30_000 : Number(values.timeout)
   if (!Number.isInteger(timeout) || timeout < 0) {
-    out.stderr.write(`hafnium client: --timeout must be a whole number of milliseconds, got "${values.timeout}"\n`)
-    return 2
+    return usageError(clientSpec, `--timeout must be a whole number of milliseconds, got "${values.timeout}"`, out.stderr).exit
   }
   // `ws` rather than the runtime's WebSocket: only it says why a connection failed (refused, HTTP 404…).
   const options: ClientOptions = {
@@ -49,7 +41,7 @@ export async function client(args: string[], io: Partial<Io> = {}): Promise<numb
   }
   let connection: HafniumClient
   try {
-    connection = await HafniumClient.connect(positionals[0]!, options)
+    connection = await HafniumClient.connect(url, options)
   } catch (error) {
     out.stderr.write(`hafnium client: ${(error as Error).message}\n`)
     return 1

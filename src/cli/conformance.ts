@@ -1,67 +1,54 @@
 // `hafnium conformance URL`: runs the black-box conformance suite, one line per check, a summary, exit 1 on any failure.
 import { readFileSync, writeFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
-import { WebSocket } from 'ws'
-import type { WebSocketConstructor } from '../client/index.ts'
 import { groups, runConformance, type CheckResult, type TicketIssuerOption } from '../conformance/index.ts'
+import { parseCommand, usageError, wsUrlProblem, type Command, type CommandSpec } from './command.ts'
 
-const usage = `usage: hafnium conformance URL [--domain D] [--skip GROUP,…] [--outbox FILE] [--json FILE] [--max-wait MS] [--timeout MS]
-                               [--ticket-iss ISS --ticket-key FILE [--ticket-alg HS256|EdDSA|ES256]]
+export const conformanceSpec: CommandSpec = {
+  name: 'conformance',
+  summary: 'run the black-box conformance suite against a server: one line per check, a summary, exit 1 on any failure',
+  positionals: [{ name: 'URL', help: 'ws://HOST:PORT/ of the server under test (it gets throwaway accounts named cf-…)' }],
+  options: {
+    domain: { type: 'string', value: 'D', help: 'the "to" of requests (default: what the server answers to)' },
+    skip: { type: 'string', value: 'G,…', help: `groups not to run: ${Object.keys(groups).join(', ')}` },
+    outbox: { type: 'string', value: 'FILE', help: "the server's delivery.outboxFile, to read one-time codes (else the codes group is skipped)" },
+    json: { type: 'string', value: 'FILE', help: 'also write the report as JSON to FILE' },
+    'max-wait': { type: 'string', value: 'MS', help: 'the longest rate-limit wait (retryAfter) to sit out (default 30000)' },
+    timeout: { type: 'string', value: 'MS', help: 'how long a reply or an event may take (default 10000)' },
+    'ticket-iss': { type: 'string', value: 'ISS', help: 'an issuer the server trusts (tickets.issuers): enables the valid-ticket checks (else skipped)' },
+    'ticket-key': { type: 'string', value: 'FILE', help: "that issuer's HS256 secret or private key (PEM)" },
+    'ticket-alg': { type: 'string', value: 'ALG', help: 'HS256 (default), EdDSA or ES256' },
+  },
+  examples: ['hafnium conformance ws://127.0.0.1:7777/ --skip codes'],
+}
 
-  URL            ws://HOST:PORT/ of the server under test (it gets throwaway accounts named cf-…)
-  --domain D     the "to" of requests (default: what the server answers to)
-  --skip G,…     groups not to run: ${Object.keys(groups).join(', ')}
-  --outbox FILE  the server's delivery.outboxFile, to read one-time codes (else the codes group is skipped)
-  --json FILE    also write the report as JSON to FILE
-  --max-wait MS  the longest rate-limit wait (retryAfter) to sit out (default 30000)
-  --timeout MS   how long a reply or an event may take (default 10000)
-  --ticket-iss, --ticket-key, --ticket-alg
-                 an issuer the server trusts (tickets.issuers) and the file with its HS256 secret or
-                 private key (PEM): enables the valid-ticket checks (else they are skipped)
-`
+export const conformanceCommand: Command = { name: 'conformance', summary: 'run the protocol conformance suite against a URL', run: (args) => conformance(args) }
 
 export async function conformance(args: string[]): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        domain: { type: 'string' },
-        skip: { type: 'string' },
-        outbox: { type: 'string' },
-        json: { type: 'string' },
-        'max-wait': { type: 'string' },
-        timeout: { type: 'string' },
-        'ticket-iss': { type: 'string' },
-        'ticket-key': { type: 'string' },
-        'ticket-alg': { type: 'string', default: 'HS256' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (error) {
-    process.stderr.write(`hafnium conformance: ${(error as Error).message}\n\n${usage}`)
-    return 2
+  const parsed = parseCommand(conformanceSpec, args)
+  if ('exit' in parsed) return parsed.exit
+  const values = parsed.values as {
+    domain?: string
+    skip?: string
+    outbox?: string
+    json?: string
+    'max-wait'?: string
+    timeout?: string
+    'ticket-iss'?: string
+    'ticket-key'?: string
+    'ticket-alg'?: string
   }
-  const { values, positionals } = parsed
-  if (values.help) {
-    process.stdout.write(usage)
-    return 0
-  }
-  if (positionals.length !== 1) {
-    process.stderr.write(`hafnium conformance: ${positionals.length === 0 ? 'missing URL' : 'one URL only'}\n\n${usage}`)
-    return 2
-  }
+  const positionals = parsed.positionals
+  const badUrl = wsUrlProblem(positionals[0]!)
+  if (badUrl) return usageError(conformanceSpec, badUrl).exit
   const skip = (values.skip ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '')
   const unknown = skip.filter((g) => !(g in groups))
   if (unknown.length > 0) {
-    process.stderr.write(`hafnium conformance: unknown group ${unknown.join(', ')} (groups: ${Object.keys(groups).join(', ')})\n`)
-    return 2
+    return usageError(conformanceSpec, `unknown group ${unknown.join(', ')} (groups: ${Object.keys(groups).join(', ')})`).exit
   }
   const maxWaitMs = milliseconds(values['max-wait'], '--max-wait')
   const timeoutMs = milliseconds(values.timeout, '--timeout')
   if (maxWaitMs === null || timeoutMs === null) return 2
-  const ticketIssuer = issuerOption(values['ticket-iss'], values['ticket-key'], values['ticket-alg']!)
+  const ticketIssuer = issuerOption(values['ticket-iss'], values['ticket-key'], values['ticket-alg'] ?? 'HS256')
   if (ticketIssuer === null) return 2
 
   let report
@@ -74,8 +61,6 @@ export async function conformance(args: string[]): Promise<number> {
       ticketIssuer,
       maxWaitMs,
       timeoutMs,
-      // `ws` rather than the runtime's WebSocket: only it says why a connection failed (refused, HTTP 404…).
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
       onResult: (result) => process.stdout.write(`${line(result)}\n`),
     })
   } catch (error) {
@@ -97,7 +82,7 @@ export async function conformance(args: string[]): Promise<number> {
 /** The ticket issuer to sign as: undefined when not given, null (after saying why) when incomplete or unreadable. */
 function issuerOption(iss: string | undefined, keyFile: string | undefined, alg: string): TicketIssuerOption | undefined | null {
   if (iss === undefined && keyFile === undefined) return undefined
-  const refuse = (why: string) => (process.stderr.write(`hafnium conformance: ${why}\n`), null)
+  const refuse = (why: string) => (usageError(conformanceSpec, why), null)
   if (iss === undefined || keyFile === undefined) return refuse('--ticket-iss and --ticket-key go together')
   if (alg !== 'HS256' && alg !== 'EdDSA' && alg !== 'ES256') return refuse(`--ticket-alg must be HS256, EdDSA or ES256, got "${alg}"`)
   try {
@@ -112,7 +97,7 @@ function milliseconds(value: string | undefined, flag: string): number | undefin
   if (value === undefined) return undefined
   const ms = Number(value)
   if (Number.isInteger(ms) && ms >= 0) return ms
-  process.stderr.write(`hafnium conformance: ${flag} must be a whole number of milliseconds, got "${value}"\n`)
+  usageError(conformanceSpec, `${flag} must be a whole number of milliseconds, got "${value}"`)
   return null
 }
 

@@ -1,38 +1,54 @@
-// The `hafnium` command: dispatches to serve, user, client and conformance.
-import { client } from './client.ts'
-import { conformance } from './conformance.ts'
-import { serve } from './serve.ts'
+// The `hafnium` command: dispatches to the registered commands; --help lists them, --version prints the version.
+import { version } from '../version.ts'
+import { clientCommand } from './client.ts'
+import type { Command } from './command.ts'
+import { conformanceCommand } from './conformance.ts'
+import { serveCommand } from './serve.ts'
 import { ticket } from './ticket.ts'
-import { user } from './user.ts'
+import { userCommand } from './user.ts'
 
-const usage = `usage: hafnium <command> [options]
+/** Every command, in the order `hafnium --help` lists them. A new command: one entry here. */
+export const commands: Command[] = [
+  serveCommand,
+  userCommand,
+  clientCommand,
+  conformanceCommand,
+  // Not yet on a CommandSpec: it parses and explains its own options.
+  { name: 'ticket', summary: 'sign a custom sign-in ticket (ticket sign --iss ISS --sub SUB [--key-file F])', run: ticket },
+]
 
-commands:
-  serve [--config FILE] [--host H] [--port N] [--db FILE]   start the server
-  user add|list|disable|enable|passwd …                      administer accounts on the database file
-  client URL                                                 interactive test client
-  conformance URL                                            run the protocol conformance suite against URL
-  ticket sign --iss ISS --sub SUB [--key-file F]             sign a custom sign-in ticket (key from a file or stdin)
-`
-
-const commands: Record<string, (args: string[]) => Promise<number>> = {
-  serve,
-  user,
-  client,
-  conformance,
-  ticket,
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length))
+  return [
+    'usage: hafnium <command> [options]',
+    '',
+    'commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'options:',
+    '  -h, --help     this help; "hafnium <command> --help" shows a command\'s options and an example',
+    '  -v, --version  print the version',
+    '',
+    'example:',
+    '  hafnium serve --port 7777',
+    '',
+  ].join('\n')
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(usage)
-    return command ? 0 : 2
+  const [name, ...args] = argv
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`hafnium ${version}\n`)
+    return 0
   }
-  const run = commands[command]
-  if (!run) {
-    process.stderr.write(`hafnium: unknown command "${command}"\n\n${usage}`)
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    ;(name ? process.stdout : process.stderr).write(usage())
+    return name ? 0 : 2
+  }
+  const command = commands.find((c) => c.name === name)
+  if (!command) {
+    process.stderr.write(`hafnium: ${name.startsWith('-') ? `unknown option ${name}` : `unknown command "${name}"`} (see hafnium --help)\n`)
     return 2
   }
-  return run(args)
+  return command.run(args)
 }

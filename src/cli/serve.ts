@@ -1,6 +1,6 @@
 // `hafnium serve`: load config, start, print the URL when ready; SIGHUP reloads TLS; drain on SIGTERM/SIGINT and exit 0.
-import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config.ts'
+import { parseCommand, usageError, type Command, type CommandSpec } from './command.ts'
 import { createLogger } from '../log.ts'
 import { startServer } from '../server.ts'
 import { DatabaseInUseError } from '../store/lock.ts'
@@ -9,27 +9,28 @@ import { pino } from 'pino'
 /** A second signal this soon after the first is the same keypress delivered twice, not a request to force the exit. */
 const repeatWindowMs = 1000
 
+export const serveSpec: CommandSpec = {
+  name: 'serve',
+  summary: 'start the server; prints "listening on ws://HOST:PORT/" when ready, drains on SIGTERM/SIGINT',
+  options: {
+    config: { type: 'string', value: 'FILE', help: 'configuration file, merged over the shipped server.config.json' },
+    host: { type: 'string', value: 'HOST', help: 'address to listen on (overrides server.host)' },
+    port: { type: 'string', value: 'N', help: 'port to listen on, 0 for any free one (overrides server.port)' },
+    db: { type: 'string', value: 'FILE', help: 'SQLite database file (overrides database.path)' },
+  },
+  notes: 'Logs go to stderr (LOG_LEVEL overrides log.level). One server per database file.',
+  examples: ['hafnium serve --config server.config.json --port 7777'],
+}
+
+export const serveCommand: Command = { name: 'serve', summary: 'start the server', run: (args) => serve(args) }
+
 export async function serve(args: string[]): Promise<number> {
-  let values
-  try {
-    ;({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        db: { type: 'string' },
-      },
-      strict: true,
-    }))
-  } catch (error) {
-    process.stderr.write(`hafnium serve: ${(error as Error).message}\n`)
-    return 2
-  }
+  const parsed = parseCommand(serveSpec, args)
+  if ('exit' in parsed) return parsed.exit
+  const values = parsed.values as { config?: string; host?: string; port?: string; db?: string }
   const port = values.port === undefined ? undefined : Number(values.port)
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-    process.stderr.write(`hafnium serve: --port must be an integer from 0 to 65535, got "${values.port}"\n`)
-    return 2
+    return usageError(serveSpec, `--port must be an integer from 0 to 65535, got "${values.port}"`).exit
   }
   let config
   try {

@@ -1,6 +1,5 @@
 // `hafnium user`: account administration on the database file, with or without a server running on it.
 import { existsSync } from 'node:fs'
-import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { createAccount } from '../accounts/create.ts'
 import { changePassword, disableAccount, type CredentialDeps } from '../accounts/credentials.ts'
 import { findByLoginKey, loginKey } from '../accounts/lookup.ts'
@@ -12,26 +11,94 @@ import { normaliseUsername, parseThirdPID, parseUserID, type ThirdPID } from '..
 import type { Account } from '../store/accounts.ts'
 import { openStore, type Store } from '../store/index.ts'
 import type { Config } from '../types/schemas.ts'
+import { groupHelp, parseCommand, type Command, type CommandSpec } from './command.ts'
 
-const help = `usage: hafnium user <command> [--config FILE] [--db FILE] …
+const common: CommandSpec['options'] = {
+  config: { type: 'string', value: 'FILE', help: 'configuration file (for database.path and the password rules)' },
+  db: { type: 'string', value: 'FILE', help: 'SQLite database file (overrides database.path)' },
+}
+const userArg = { name: 'USER', help: 'a username, a user ID (@juliet@localhost), an email address or a phone number' }
+const passwordNote = `The password is the first line of stdin (read without echo from a terminal), never an argument,
+where other users could see it (ps).`
 
-commands:
-  add USERNAME [--email E] [--phone P] [--password-stdin]   create an active account; prints its user ID
-  list [--json]                                             one line per account (--json: a JSON array)
-  disable USER                                              disable the account and delete all its devices
-  enable USER                                               make the account active (also confirms a pending one)
-  passwd USER --password-stdin                              set a new password and delete all its devices
+export interface Subcommand {
+  spec: CommandSpec
+  run(env: Env, values: Values, positionals: string[]): Promise<void>
+}
 
-USER is a username, a user ID (@juliet@localhost), an email address or a phone number.
-Passwords are read from stdin (its first line), never from the command line, where
-other users could see them (ps). Without --password-stdin, "add" creates an account
-that cannot log in with a password until "passwd" sets one.
+export const subcommands: Subcommand[] = [
+  {
+    spec: {
+      name: 'user add',
+      summary: 'create an active account; prints its user ID',
+      positionals: [{ name: 'USERNAME', help: 'the new username' }],
+      options: {
+        email: { type: 'string', value: 'E', help: 'an email address for the account' },
+        phone: { type: 'string', value: 'P', help: 'an E.164 phone number for the account' },
+        'password-stdin': { type: 'boolean', help: 'read a password from stdin; without it the account cannot log in with a password until "passwd"' },
+        ...common,
+      },
+      notes: passwordNote,
+      examples: ['echo "$PASSWORD" | hafnium user add juliet --email juliet@example.org --password-stdin'],
+    },
+    run: add,
+  },
+  {
+    spec: { name: 'user list', summary: 'one line per account (--json: a JSON array)', options: { json: { type: 'boolean', help: 'print a JSON array' }, ...common }, examples: ['hafnium user list --json'] },
+    run: list,
+  },
+  {
+    spec: {
+      name: 'user show',
+      summary: 'one account: status, contacts, and each device with when and from where it was last seen',
+      positionals: [userArg],
+      options: { json: { type: 'boolean', help: 'print JSON' }, ...common },
+      examples: ['hafnium user show juliet'],
+    },
+    run: show,
+  },
+  {
+    spec: { name: 'user disable', summary: 'disable the account and delete all its devices', positionals: [userArg], options: common, examples: ['hafnium user disable juliet'] },
+    run: (env, _, [who]) => setStatus(env, who!, 'disabled'),
+  },
+  {
+    spec: { name: 'user enable', summary: 'make the account active (also confirms a pending one)', positionals: [userArg], options: common, examples: ['hafnium user enable juliet'] },
+    run: (env, _, [who]) => setStatus(env, who!, 'active'),
+  },
+  {
+    spec: {
+      name: 'user passwd',
+      summary: 'set a new password and delete all its devices',
+      positionals: [userArg],
+      options: { 'password-stdin': { type: 'boolean', help: 'read the new password from stdin (required)' }, ...common },
+      notes: passwordNote,
+      examples: ['echo "$PASSWORD" | hafnium user passwd juliet --password-stdin'],
+    },
+    run: passwd,
+  },
+  {
+    spec: {
+      name: 'user delete',
+      summary: 'erase the account: contacts, profile, password, devices, codes; the username stays reserved',
+      positionals: [userArg],
+      options: { 'release-username': { type: 'boolean', help: 'delete the account row too, so the username can be registered again' }, ...common },
+      notes: `Without --release-username the account stays as a disabled tombstone holding only its username
+and user ID, so that nobody else can register the name and be taken for its old owner.`,
+      examples: ['hafnium user delete juliet', 'hafnium user delete @juliet@localhost --release-username'],
+    },
+    run: erase,
+  },
+]
 
-The commands work beside a running server (SQLite WAL). They cannot reach the sockets
-that server has already authenticated: a deleted device's token stops working at its
-next profile:auth, and a live socket of it is cut off at its next write (a read still
-answers until then). A login already in flight when disable or passwd commits fails.
-`
+const help = groupHelp(
+  'user',
+  'account administration on the database file, with or without a server running on it',
+  subcommands.map((s) => s.spec),
+  `The commands work beside a running server (SQLite WAL). They cannot reach the sockets that server
+has already authenticated: a deleted device's token stops working at its next profile:auth, and a
+live socket of it is cut off at its next write (a read still answers until then). A login already
+in flight when disable or passwd commits fails.`,
+)
 
 /** A refusal to print as `hafnium user: message`; 2 for usage errors, 1 for failures. */
 class CliError extends Error {
@@ -47,22 +114,9 @@ interface Env {
   clock: { now(): number }
 }
 
-type Values = { email?: string; phone?: string; 'password-stdin'?: boolean; json?: boolean }
+type Values = { email?: string; phone?: string; 'password-stdin'?: boolean; json?: boolean; 'release-username'?: boolean }
 
-interface Command {
-  options: NonNullable<ParseArgsConfig['options']>
-  /** Names of the positional arguments, for the usage message. */
-  positionals: string[]
-  run(env: Env, values: Values, positionals: string[]): Promise<void>
-}
-
-const commands: Record<string, Command> = {
-  add: { options: { email: { type: 'string' }, phone: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, positionals: ['USERNAME'], run: add },
-  list: { options: { json: { type: 'boolean' } }, positionals: [], run: list },
-  disable: { options: {}, positionals: ['USER'], run: (env, _, [who]) => setStatus(env, who!, 'disabled') },
-  enable: { options: {}, positionals: ['USER'], run: (env, _, [who]) => setStatus(env, who!, 'active') },
-  passwd: { options: { 'password-stdin': { type: 'boolean' } }, positionals: ['USER'], run: passwd },
-}
+export const userCommand: Command = { name: 'user', summary: 'administer accounts on the database file (add, list, show, delete…)', run: (args) => user(args) }
 
 export async function user(args: string[]): Promise<number> {
   const [name, ...rest] = args
@@ -70,19 +124,12 @@ export async function user(args: string[]): Promise<number> {
     ;(name === undefined ? process.stderr : process.stdout).write(help)
     return name === undefined ? 2 : 0
   }
-  const command = Object.hasOwn(commands, name) ? commands[name] : undefined
-  if (!command) return report(new CliError(`unknown command "${name}"\n\n${help}`, 2))
-  let values: Values & { config?: string; db?: string }
-  let positionals: string[]
-  try {
-    const options = { config: { type: 'string' }, db: { type: 'string' }, ...command.options } as const
-    ;({ values, positionals } = parseArgs({ args: rest, options, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] })
-  } catch (error) {
-    return report(new CliError((error as Error).message, 2))
-  }
-  if (positionals.length !== command.positionals.length) {
-    return report(new CliError(`usage: hafnium user ${[name, ...command.positionals].join(' ')} [options] (see hafnium user --help)`, 2))
-  }
+  const command = subcommands.find((s) => s.spec.name === `user ${name}`)
+  if (!command) return report(new CliError(`${name.startsWith('-') ? `unknown option ${name}` : `unknown command "${name}"`} (see hafnium user --help)`, 2))
+  const parsed = parseCommand(command.spec, rest)
+  if ('exit' in parsed) return parsed.exit
+  const values = parsed.values as Values & { config?: string; db?: string }
+  const positionals = parsed.positionals
 
   let config: Readonly<Config>
   try {
@@ -179,6 +226,39 @@ async function setStatus(env: Env, who: string, status: 'active' | 'disabled'): 
   }
   const deleted = await disableAccount({ ...env, sessions: noSockets }, account.id)
   process.stdout.write(`${account.userID} disabled; ${deleted} device(s) deleted\n`)
+}
+
+async function show(env: Env, values: Values, [who]: string[]): Promise<void> {
+  const account = await findAccount(env.store, who!)
+  const devices = (await env.store.devices.list(account.id)).map((d) => ({
+    deviceID: d.id,
+    name: d.name,
+    createdAt: new Date(d.createdAt).toISOString(),
+    lastSeenAt: new Date(d.lastSeenAt).toISOString(),
+    lastIP: d.lastIP,
+  }))
+  const view = {
+    userID: account.userID,
+    username: account.username,
+    status: account.status,
+    thirdPIDs: account.thirdPIDs,
+    createdAt: new Date(account.createdAt).toISOString(),
+    devices,
+  }
+  if (values.json) return void process.stdout.write(`${JSON.stringify(view, null, 2)}\n`)
+  const contacts = account.thirdPIDs.map((t) => `${t.value}${t.verified ? '' : ' (unverified)'}`).join(', ') || '-'
+  const lines = [`${view.userID}  ${view.status}  created ${view.createdAt}`, `contacts: ${contacts}`, `devices: ${devices.length}`]
+  for (const d of devices) lines.push(`  ${d.deviceID}  ${JSON.stringify(d.name)}  last seen ${d.lastSeenAt} from ${d.lastIP ?? '-'}  (since ${d.createdAt})`)
+  process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+async function erase(env: Env, values: Values, [who]: string[]): Promise<void> {
+  const account = await findAccount(env.store, who!)
+  const devices = await env.store.devices.count(account.id)
+  const releaseUsername = values['release-username'] === true
+  await env.store.accounts.erase(account.id, { releaseUsername, now: env.clock.now() })
+  const name = releaseUsername ? 'its username is free again' : 'its username stays reserved'
+  process.stdout.write(`${account.userID} deleted; ${devices} device(s) deleted; ${name}\n`)
 }
 
 async function passwd(env: Env, values: Values, [who]: string[]): Promise<void> {

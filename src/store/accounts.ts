@@ -72,6 +72,12 @@ export interface AccountStore extends CredentialOps, GuestOps {
   list(offset: number, limit: number): Promise<Account[]>
   /** Deletes pending accounts created before `olderThan` (ms), freeing their names and 3PIDs; returns how many. */
   purgePending(olderThan: number): Promise<number>
+  /**
+   * Erases an account's personal data in one transaction: 3PIDs, profile, password, devices, sudo tokens,
+   * codes. Without `releaseUsername` the row stays as a disabled tombstone holding only the username and
+   * userID, so nobody can register the name and be taken for the old owner; with it the row goes too.
+   */
+  erase(id: string, options: { releaseUsername: boolean; now: number }): Promise<void>
 }
 
 interface AccountRow {
@@ -123,6 +129,23 @@ export function createAccountStore(db: Database): AccountStore {
   const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM accounts')
   const listPage = db.prepare<[number, number], AccountRow>(`SELECT ${accountColumns} FROM accounts a ORDER BY a.created_at, a.id LIMIT ? OFFSET ?`)
   const deletePending = db.prepare("DELETE FROM accounts WHERE status = 'pending' AND created_at < ?")
+  const eraseStatements = [
+    'DELETE FROM thirdpids WHERE account_id = ?',
+    'DELETE FROM devices WHERE account_id = ?',
+    'DELETE FROM sudo_tokens WHERE account_id = ?',
+    'DELETE FROM verification_codes WHERE account_id = ?',
+    'DELETE FROM verification_tokens WHERE account_id = ?',
+  ].map((sql) => db.prepare(sql))
+  const tombstone = db.prepare(
+    `UPDATE accounts SET status = 'disabled', password_hash = NULL, profile = '{}', failed_logins = 0, login_blocked_until = 0,
+     updated_at = ? WHERE id = ?`,
+  )
+  const deleteAccount = db.prepare('DELETE FROM accounts WHERE id = ?')
+  const erase = db.transaction((id: string, releaseUsername: boolean, now: number) => {
+    for (const statement of eraseStatements) statement.run(id)
+    if (releaseUsername) deleteAccount.run(id)
+    else tombstone.run(now, id)
+  })
   const publicByThirdPID = db.prepare<[string, string, string], AccountRow>(
     `SELECT ${accountColumns} FROM accounts a JOIN thirdpids t ON t.account_id = a.id
      WHERE t.medium = ? AND t.address = ? AND t.verified = 1 AND a.status = 'active' AND json_extract(a.profile, ?) = 1`,
@@ -194,6 +217,9 @@ export function createAccountStore(db: Database): AccountStore {
     count: async () => countAll.get()!.n,
     list: async (offset, limit) => listPage.all(limit, offset).map((row) => toAccount(row)!),
     purgePending: async (olderThan) => deletePending.run(olderThan).changes,
+    async erase(id, { releaseUsername, now }) {
+      erase.immediate(id, releaseUsername, now)
+    },
   }
 }
 

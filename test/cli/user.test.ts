@@ -188,4 +188,46 @@ test('passwd sets a first password, applies the policy, and needs --password-std
   assert.equal(await run(['enable', '@nobody@localhost']), { ...unknown, stderr: 'hafnium user: no account "@nobody@localhost"\n' })
 })
 
+test('show: the account, its contacts, and each device with last seen time and address', async ({ t, run }) => {
+  assert.is((await run(['add', 'romeo', '--email', 'romeo@verona.example', '--password-stdin'], 'wherefore-art-thou\n')).code, 0)
+  await login(t, 'romeo', 'wherefore-art-thou')
+  await login(t, 'romeo', 'wherefore-art-thou')
+  const shown = await run(['show', 'romeo', '--json'])
+  assert.is(shown.code, 0, shown.stderr)
+  const view = JSON.parse(shown.stdout)
+  assert.equal([view.userID, view.status, view.thirdPIDs.map((p: { value: string }) => p.value)], ['@romeo@localhost', 'active', ['romeo@verona.example']])
+  assert.is(view.devices.length, 2)
+  for (const device of view.devices) {
+    assert.is(device.lastIP, '127.0.0.1')
+    assert.match(device.lastSeenAt, /^\d{4}-\d\d-\d\dT/)
+    assert.match(device.deviceID, /^[A-Z0-9]{10}$/)
+  }
+  const text = await run(['show', 'romeo@verona.example'])
+  assert.match(text.stdout, /^@romeo@localhost {2}active {2}created \S+\ncontacts: romeo@verona\.example \(unverified\)\ndevices: 2\n/)
+  assert.match(text.stdout, / last seen \S+ from 127\.0\.0\.1 /)
+  assert.equal(await run(['show', 'nobody']), { code: 1, stdout: '', stderr: 'hafnium user: no account "nobody"\n' })
+})
+
+test('delete erases personal data and devices and keeps the username reserved; --release-username frees it', async ({ t, run }) => {
+  const before = await login(t, 'romeo', 'wherefore-art-thou')
+  assert.equal(await run(['delete', 'romeo']), { code: 0, stdout: '@romeo@localhost deleted; 3 device(s) deleted; its username stays reserved\n', stderr: '' })
+  const tomb = (await t.server.store.accounts.byUsername('romeo'))!
+  assert.equal([tomb.status, tomb.thirdPIDs, tomb.passwordHash], ['disabled', [], null])
+  assert.equal(await t.server.store.devices.list(tomb.id), [])
+  const c = await t.connect()
+  assert.is((await c.request('profile:auth', { authToken: before.payload.authToken })).payload.errID, 'invalid_token')
+  assert.is((await c.request('profile:login', { username: 'romeo', password: 'wherefore-art-thou' })).ok, false)
+  // The name is still taken; the email address is free for someone else.
+  assert.equal(await run(['add', 'romeo'], ''), { code: 1, stdout: '', stderr: 'hafnium user: username or 3PID already taken\n' })
+  assert.is((await run(['add', 'mercutio', '--email', 'romeo@verona.example'])).code, 0)
+
+  assert.equal(await run(['delete', '@romeo@localhost', '--release-username']), {
+    code: 0,
+    stdout: '@romeo@localhost deleted; 0 device(s) deleted; its username is free again\n',
+    stderr: '',
+  })
+  assert.is(await t.server.store.accounts.byUsername('romeo'), undefined)
+  assert.equal(await run(['add', 'romeo']), { code: 0, stdout: '@romeo@localhost\n', stderr: '' })
+})
+
 test.run()

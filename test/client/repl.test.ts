@@ -75,7 +75,7 @@ test('--json: one reply per line, events as lines in wire order, ids kept or fil
 })
 
 test('piped commands (no terminal): replies and events printed in order, nothing after quit', async ({ t }) => {
-  const input = ['help', 'login juliet balcony-scene-2 my laptop', 'whoami', 'send device:list {}', 'profile:get', 'send profile:get {"userID": 5}', 'bogus', 'logout', 'quit', 'server:ping'].join('\n')
+  const input = ['help', 'login juliet balcony-scene-2 my laptop', 'whoami', 'send device:list {}', 'profile:get', 'send profile:get {"userID": 5}', 'bogus', 'login juliet balcony-scene-2 second', 'send device:list {}', 'logout', 'quit', 'server:ping'].join('\n')
   const run = await runCli(['client', t.url], { input }).exited
   assert.is(run.code, 0, run.stderr)
   // The test runner may set FORCE_COLOR, which the child inherits: colour is tested in-process below.
@@ -86,7 +86,13 @@ test('piped commands (no terminal): replies and events printed in order, nothing
   assert.match(stdout, /"userID": "@juliet@localhost"/)
   assert.match(stdout, /✗ profile:get invalid_payload: The payload does not match the schema of this message type/)
   assert.match(stdout, /"path": "\/payload\/userID"/)
-  assert.match(stdout, /unknown command "bogus"; type help/)
+  assert.match(stdout, /\nunknown command "bogus" — type help\n/)
+  // A second login logs the first device out before it, so no forgotten session stays valid.
+  assert.match(stdout, /· logged out @juliet@localhost \(device [A-Z0-9]{10}\) first\n/)
+  const lists = [...stdout.matchAll(/✓ device:list[\s\S]*?\n {2}\}\n/g)].map((m) => m[0])
+  assert.is(lists.length, 2)
+  assert.is((lists[1]!.match(/"deviceID"/g) ?? []).length, 1, 'one device after the second login')
+  assert.match(lists[1]!, /"name": "second"/)
   assert.match(stdout, /⚡ profile:session_revoked \(event\)\n {2}\{\n {4}"deviceID": "[A-Z0-9]{10}",\n {4}"reason": "logout"/)
   assert.ok(stdout.indexOf('profile:session_revoked') < stdout.indexOf('✓ profile:logout'), 'the event before the reply')
   assert.not.match(stdout, /✓ server:ping/, 'nothing runs after quit')
@@ -113,9 +119,17 @@ test('no colour on a pipe; FORCE_COLOR colours the output; NO_COLOR wins over it
   assert.is(plain.stdout, piped.stdout.replace(/\d+ ms/, plain.stdout.match(/\d+ ms/)![0]))
 })
 
-test('a bad URL, a server that is down, a wrong path: one line on stderr, exit 1', async ({ t }) => {
+test('a URL that is not ws(s)://: one usage line, exit 2', async () => {
+  for (const url of ['localhost:7777', 'http://127.0.0.1:7777/', 'ftp://x/']) {
+    const { code, stdout, stderr } = await runInProcess([url], [])
+    assert.is(code, 2, url)
+    assert.match(stderr, /^hafnium client: ".*" is not a (URL|ws:\/\/ or wss:\/\/ URL).* \(see hafnium client --help\)\n$/)
+    assert.is(stdout, '')
+  }
+})
+
+test('a server that is down, a wrong path: one line on stderr, exit 1', async ({ t }) => {
   const cases: [string, RegExp][] = [
-    ['localhost:7777', /^hafnium client: "localhost:7777" is not a WebSocket URL \(expected ws:\/\/HOST:PORT\/ or wss:\/\/HOST\/PATH\)\n$/],
     ['ws://127.0.0.1:1/', /^hafnium client: cannot connect to ws:\/\/127\.0\.0\.1:1\/: connection refused \(is the server running\?\)\n$/],
     [`${t.url}chat`, /^hafnium client: cannot connect to .*: the server answered HTTP 404 instead of a WebSocket upgrade \(wrong path\?\)\n$/],
   ]
@@ -127,7 +141,7 @@ test('a bad URL, a server that is down, a wrong path: one line on stderr, exit 1
   }
   const usage = await runInProcess([], [])
   assert.is(usage.code, 2)
-  assert.match(usage.stderr, /missing URL/)
+  assert.is(usage.stderr, 'hafnium client: missing URL (see hafnium client --help)\n')
 })
 
 test('guest, upgrade and ticket commands sign in without a password', async () => {
