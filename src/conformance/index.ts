@@ -1,4 +1,5 @@
 // The conformance suite: black-box checks of a Cadmium-style server at a URL, grouped, each PASS, FAIL or SKIP.
+import { WebSocket as WsWebSocket } from 'ws'
 import { HafniumClient, type WebSocketConstructor } from '../client/index.ts'
 import { accountsGroup } from './checks/accounts.ts'
 import { adminGroup } from './checks/admin.ts'
@@ -42,6 +43,7 @@ export interface ConformanceOptions {
   maxWaitMs?: number
   /** How long a reply or an event may take. Default 10000 ms. */
   timeoutMs?: number
+  /** Default: the `ws` package, which (unlike browsers and Node's built-in) says why a connection failed. */
   WebSocket?: WebSocketConstructor
 }
 
@@ -63,12 +65,14 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   if (unknown.length > 0) throw new Error(`unknown group ${unknown.join(', ')} (groups: ${Object.keys(groups).join(', ')})`)
   const started = Date.now()
   const timeoutMs = options.timeoutMs ?? 10_000
+  // `ws` unless told otherwise: only it says why a connection failed (refused, HTTP 404…), on every Node.
+  const WebSocket = options.WebSocket ?? (WsWebSocket as unknown as WebSocketConstructor)
   // One connection to learn the domain (and to fail early, with a readable error, when nothing answers).
-  const probe = await HafniumClient.connect(options.url, { domain: options.domain, WebSocket: options.WebSocket, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs })
+  const probe = await HafniumClient.connect(options.url, { domain: options.domain, WebSocket, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs })
   const domain = probe.domain
   await probe.close()
 
-  const h = new Harness({ url: options.url, domain, maxWaitMs: options.maxWaitMs ?? 30_000, timeoutMs, WebSocket: options.WebSocket, onResult: options.onResult ?? (() => {}) })
+  const h = new Harness({ url: options.url, domain, maxWaitMs: options.maxWaitMs ?? 30_000, timeoutMs, WebSocket, onResult: options.onResult ?? (() => {}) })
   const suite: Suite = { h, info: undefined, outboxFile: options.outboxFile, ticketIssuer: options.ticketIssuer, account: undefined, devices: {} }
   try {
     for (const [name, group] of Object.entries(groups)) {
