@@ -65,9 +65,9 @@ export async function serve(args: string[]): Promise<number> {
     }
     throw error
   }
-  process.stdout.write(`listening on ${server.url}\n`)
-
-  return new Promise<number>((resolve) => {
+  // The handlers go in before the ready line: a supervisor may signal the moment it reads it (seen on a
+  // loaded machine: the writer was preempted after write(), and SIGTERM's default action killed it).
+  const stopped = new Promise<number>((resolve) => {
     let stoppingSince: number | undefined
     const stop = (signal: string) => {
       if (stoppingSince !== undefined) {
@@ -103,4 +103,6 @@ export async function serve(args: string[]): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
   })
+  process.stdout.write(`listening on ${server.url}\n`)
+  return stopped
 }
