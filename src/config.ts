@@ -25,7 +25,11 @@ export function loadConfig(options: { file?: string; overrides?: DeepPartial<Con
   if (!validate(merged)) {
     const [first] = formatErrors(validate.errors)
     const key = first!.path.slice(1).split('/').join('.') || '(root)'
-    throw new ConfigError(`config: ${key}: ${first!.message}`)
+    // Name the wrong value and the allowed ones (log.level "verbose"), not only "one of the allowed values".
+    const raw = validate.errors?.[0]
+    const allowed = raw?.keyword === 'enum' ? (raw.params as { allowedValues: unknown[] }).allowedValues : undefined
+    const detail = allowed ? `${JSON.stringify(pointerGet(merged, raw!.instancePath))} is not one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` : first!.message
+    throw new ConfigError(`config: ${key}: ${detail}`)
   }
   checkCidrs(merged as unknown as Config)
   const config = deepFreeze(merged as unknown as Config)
@@ -88,4 +92,10 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value)
   }
   return value
+}
+
+function pointerGet(value: unknown, pointer: string): unknown {
+  let node = value
+  for (const segment of pointer.split('/').slice(1)) node = (node as Record<string, unknown> | undefined)?.[segment.replace(/~1/g, '/').replace(/~0/g, '~')]
+  return node
 }

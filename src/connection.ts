@@ -169,6 +169,7 @@ function uncork(conn: LiveConnection) {
   conn.uncork()
 }
 function authTimeout(conn: LiveConnection) {
-  conn.settings.log.info({ connection: conn.id, ip: conn.address }, 'not authenticated in time; closing')
+  // Routine (every idle anonymous socket ends so): debug, or info would drown the audit lines.
+  conn.settings.log.debug({ connection: conn.id, ip: conn.address }, 'not authenticated in time; closing')
   conn.close(closeCodes.policyViolation, 'authentication timeout')
 }

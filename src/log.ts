@@ -1,7 +1,25 @@
 // Structured logs (pino). Secrets never reach a log line: payloads are not logged, and known secret keys are redacted.
 import { pino, type Logger, type DestinationStream } from 'pino'
+import { PinoPretty } from 'pino-pretty'
 
 const secretKeys = ['password', 'oldPassword', 'newPassword', 'authToken', 'sudoToken', 'verificationToken', 'code', 'pushToken']
+
+/** pino's levels, and `silent`: anything else is refused before pino would throw on it. */
+export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+
+/** Why `level` is not usable, naming it; undefined when it is. */
+export function logLevelProblem(level: string, source: string): string | undefined {
+  if ((logLevels as readonly string[]).includes(level)) return undefined
+  return `${source} is "${level}", which is not a log level (one of ${logLevels.join(', ')})`
+}
+
+/** Where the server's log goes: stderr, as JSON lines or, for people at a terminal, pretty lines. */
+export function stderrDestination(format: 'json' | 'pretty' | undefined): DestinationStream {
+  const pretty = format === undefined ? process.stderr.isTTY === true : format === 'pretty'
+  if (!pretty) return pino.destination({ fd: 2, sync: false })
+  // In-process (no worker thread): the same redaction applies, since pino-pretty formats the redacted line.
+  return PinoPretty({ destination: 2, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' })
+}
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(

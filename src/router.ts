@@ -6,6 +6,7 @@ import type { Charge, Rule } from './rate-limit.ts'
 import type { Metrics } from './metrics.ts'
 import { isDiskFull, isRetryableStorageError, storageRetryAfterMs } from './store/errors.ts'
 import { HasherBusyError } from './auth/passwords.ts'
+import { auditOutcome } from './audit.ts'
 
 export interface Router {
   /** Handles one frame; resolves to the serialized reply, or undefined when the connection was closed instead. */
@@ -76,7 +77,11 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     const wait = limiter.take(charges(limiter.everyMessageRules, conn))
     if (wait > 0) return rateLimited(id, type, conn, wait)
 
-    if (!schemas.envelope(message)) return malformed(conn, id, type, formatErrors(schemas.envelope.errors))
+    if (!schemas.envelope(message)) {
+      const errors = formatErrors(schemas.envelope.errors)
+      log.debug({ connection: conn.id, requestID: id, type, errors }, 'envelope refused by its schema')
+      return malformed(conn, id, type, errors)
+    }
     const envelope = message as Envelope
 
     if (!domains.has(envelope.to)) return error(id, type, defaultDomain, conn, 'wrong_server')
@@ -91,7 +96,10 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     }
 
     if (!entry.validate(envelope.payload)) {
-      return error(id, type, envelope.to, conn, 'invalid_payload', { errors: formatErrors(entry.validate.errors, '/payload') })
+      const errors = formatErrors(entry.validate.errors, '/payload')
+      // Paths and schema messages only: the payload itself (maybe a password) is never logged.
+      log.debug({ connection: conn.id, requestID: id, type, errors }, 'payload refused by its schema')
+      return error(id, type, envelope.to, conn, 'invalid_payload', { errors })
     }
     if (cost) {
       const typeWait = limiter.take(charges(limiter.rulesForType(type), conn), cost(envelope.payload))
@@ -99,12 +107,17 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     }
 
     const started = performance.now()
+    const before = conn.session
     try {
       const result = await entry.handler.handle(contextFor(deps, type, id, envelope.payload, conn))
       metrics.handled(type, 'ok', performance.now() - started)
+      auditOutcome(log, type, envelope.payload, conn, before, { ok: true, result })
       return reply(id, type, envelope.to, conn, true, result)
     } catch (thrown) {
-      return failure(thrown, id, type, envelope.to, conn, started)
+      const answer = failure(thrown, id, type, envelope.to, conn, started)
+      const errID = thrown instanceof ProtocolError ? thrown.errID : thrown instanceof HasherBusyError ? 'ratelimit_exceed' : 'internal_error'
+      auditOutcome(log, type, envelope.payload, conn, before, { ok: false, errID })
+      return answer
     }
   }
 
@@ -134,6 +147,7 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
   }
 
   function rateLimited(id: string, type: string, conn: Connection, wait: number, from = defaultDomain) {
+    log.debug({ connection: conn.id, ip: conn.address, requestID: id, type, retryAfter: wait }, 'rate limit: refused')
     metrics.rateLimited(type)
     return error(id, type, from, conn, 'ratelimit_exceed', { retryAfter: wait })
   }

@@ -1,5 +1,6 @@
 // Session operations shared by handlers: log in as a new device, revoke devices (store + live sockets).
 import { generateAuthToken, hashToken } from '../auth/tokens.ts'
+import { audit } from '../audit.ts'
 import { ProtocolError, type ErrID } from '../errors.ts'
 import { CredentialsChanged, DeviceLimit } from '../store/errors.ts'
 import type { Context, MessageType } from '../handler.ts'
@@ -56,6 +57,7 @@ export async function loginAsNewDevice(
   }
   ctx.sessions.attach(ctx.conn, { accountID: account.id, userID: account.userID, deviceID: device.id })
   ctx.sessions.notifyAccount(account.id, 'device:new_login', { deviceID: device.id, deviceName: device.name, at: now }, device.id)
+  audit(ctx.log, 'login.succeeded', { userID: account.userID, deviceID: device.id, deviceName: device.name, via: ctx.type, ip: ctx.conn.address })
   return { authToken, deviceID: device.id, userID: account.userID }
 }
 
@@ -67,13 +69,23 @@ export async function revokeDevice(
   reason: RevokeReason,
   actorDeviceID?: string,
 ): Promise<boolean> {
+  const by = revoker(ctx) // before: revoking this connection's own device detaches its session
   const revoked = await ctx.store.devices.revoke(accountID, deviceID, actorDeviceID)
   ctx.sessions.revokeDevice(accountID, deviceID, reason)
+  if (revoked) audit(ctx.log, 'device.revoked', { accountID, deviceIDs: [deviceID], reason, ...by })
   return revoked
 }
 
 /** Deletes every device of the account on behalf of `actorDeviceID` (DeviceGone when it is gone) and cuts their live sockets off. */
 export async function revokeAllDevices(ctx: Context<MessageType>, accountID: string, reason: RevokeReason, actorDeviceID: string): Promise<void> {
-  await ctx.store.devices.revokeAll(accountID, actorDeviceID)
+  const by = revoker(ctx)
+  const deviceIDs = await ctx.store.devices.revokeAll(accountID, actorDeviceID)
   ctx.sessions.revokeAccount(accountID, reason)
+  if (deviceIDs.length > 0) audit(ctx.log, 'device.revoked', { accountID, deviceIDs, reason, ...by })
+}
+
+/** Who asked, for the audit line: the device (and user) the request came from, its address and the request type. */
+function revoker(ctx: Context<MessageType>) {
+  const session = ctx.conn.session
+  return { userID: session?.userID, by: session?.deviceID, via: ctx.type, ip: ctx.conn.address }
 }

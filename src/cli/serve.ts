@@ -1,10 +1,9 @@
 // `hafnium serve`: load config, start, print the URL when ready; SIGHUP reloads TLS; drain on SIGTERM/SIGINT and exit 0.
 import { ConfigError, loadConfig } from '../config.ts'
 import { parseCommand, usageError, type Command, type CommandSpec } from './command.ts'
-import { createLogger } from '../log.ts'
+import { createLogger, logLevelProblem, stderrDestination } from '../log.ts'
 import { startServer } from '../server.ts'
 import { DatabaseInUseError } from '../store/lock.ts'
-import { pino } from 'pino'
 
 /** A second signal this soon after the first is the same keypress delivered twice, not a request to force the exit. */
 const repeatWindowMs = 1000
@@ -18,7 +17,7 @@ export const serveSpec: CommandSpec = {
     port: { type: 'string', value: 'N', help: 'port to listen on, 0 for any free one (overrides server.port)' },
     db: { type: 'string', value: 'FILE', help: 'SQLite database file (overrides database.path)' },
   },
-  notes: 'Logs go to stderr (LOG_LEVEL overrides log.level). One server per database file.',
+  notes: 'Logs go to stderr: log.format json or pretty (default: pretty at a terminal); LOG_LEVEL overrides log.level. One server per database file.',
   examples: ['hafnium serve --config server.config.json --port 7777'],
 }
 
@@ -45,8 +44,14 @@ export async function serve(args: string[]): Promise<number> {
     }
     throw error
   }
-  // Logs go to stderr as JSON lines (pino); stdout carries the human-readable ready line.
-  const log = createLogger(process.env.LOG_LEVEL ?? config.log.level, pino.destination({ fd: 2, sync: false }))
+  // A bad LOG_LEVEL is a configuration error like a bad log.level, not a pino stack trace.
+  const levelProblem = process.env.LOG_LEVEL === undefined ? undefined : logLevelProblem(process.env.LOG_LEVEL, 'LOG_LEVEL')
+  if (levelProblem) {
+    process.stderr.write(`hafnium serve: ${levelProblem}\n`)
+    return 1
+  }
+  // Logs go to stderr (JSON lines, or pretty ones at a terminal); stdout carries the human-readable ready line.
+  const log = createLogger(process.env.LOG_LEVEL ?? config.log.level, stderrDestination(config.log.format))
   let server
   try {
     server = await startServer(config, { logger: log })

@@ -10,6 +10,9 @@ import { ProtocolError } from '../errors.ts'
 import { normaliseUsername, parseThirdPID, parseUserID, type ThirdPID } from '../identifiers.ts'
 import type { Account } from '../store/accounts.ts'
 import { openStore, type Store } from '../store/index.ts'
+import { audit, type AuditEvent } from '../audit.ts'
+import { createLogger, logLevelProblem, stderrDestination } from '../log.ts'
+import type { Logger } from 'pino'
 import type { Config } from '../types/schemas.ts'
 import { groupHelp, parseCommand, type Command, type CommandSpec } from './command.ts'
 
@@ -112,6 +115,13 @@ interface Env {
   store: Store
   passwords: PasswordHasher
   clock: { now(): number }
+  /** The admin's actions are audit events too, on stderr like the server's log (README > Operations). */
+  log: Logger
+}
+
+/** One audit line for an admin action: who ran it (the OS user) and on which account. */
+function adminAudit(env: Env, event: AuditEvent, account: { userID: string }, fields: Record<string, unknown> = {}): void {
+  audit(env.log, event, { userID: account.userID, by: 'admin-cli', osUser: process.env.USER ?? process.env.LOGNAME, ...fields })
 }
 
 type Values = { email?: string; phone?: string; 'password-stdin'?: boolean; json?: boolean; 'release-username'?: boolean }
@@ -142,6 +152,9 @@ export async function user(args: string[]): Promise<number> {
   if (name !== 'add' && config.database.path !== ':memory:' && !existsSync(config.database.path)) {
     return report(new CliError(`no database at ${config.database.path}`))
   }
+  const levelProblem = process.env.LOG_LEVEL === undefined ? undefined : logLevelProblem(process.env.LOG_LEVEL, 'LOG_LEVEL')
+  if (levelProblem) return report(new CliError(levelProblem))
+  const log = createLogger(process.env.LOG_LEVEL ?? config.log.level, stderrDestination(config.log.format))
   let store: Store | undefined
   try {
     store = openStore(config.database.path, { ...config.database, lock: false })
@@ -150,12 +163,13 @@ export async function user(args: string[]): Promise<number> {
       maxConcurrent: config.password.maxConcurrentHashes,
       maxQueued: config.password.maxQueuedHashes,
     })
-    await command.run({ config, store, passwords, clock: { now: Date.now } }, values, positionals)
+    await command.run({ config, store, passwords, clock: { now: Date.now }, log }, values, positionals)
     return 0
   } catch (error) {
     return report(error instanceof CliError ? error : new CliError((error as Error).message))
   } finally {
     store?.close()
+    log.flush()
   }
 }
 
@@ -180,6 +194,7 @@ async function add(env: Env, values: Values, [input]: string[]): Promise<void> {
     // The administrator vouches for the addresses given: they are stored verified (they reserve themselves
     // and receive login and reset codes), as a signup code would have made them.
     const account = await createAccount(env, { username, thirdPIDs, proven: thirdPIDs, password, status: 'active' })
+    adminAudit(env, 'admin.user.added', account, { withPassword: password !== null })
     process.stdout.write(`${account.userID}\n`)
   } catch (error) {
     if (error instanceof ProtocolError && error.errID === 'id_exists') throw new CliError('username or 3PID already taken')
@@ -222,9 +237,11 @@ async function setStatus(env: Env, who: string, status: 'active' | 'disabled'): 
   const account = await findAccount(env.store, who)
   if (status === 'active') {
     await env.store.accounts.setStatus(account.id, status, env.clock.now())
+    adminAudit(env, 'admin.user.enabled', account)
     return void process.stdout.write(`${account.userID} enabled\n`)
   }
   const deleted = await disableAccount({ ...env, sessions: noSockets }, account.id)
+  adminAudit(env, 'admin.user.disabled', account, { devices: deleted })
   process.stdout.write(`${account.userID} disabled; ${deleted} device(s) deleted\n`)
 }
 
@@ -257,6 +274,7 @@ async function erase(env: Env, values: Values, [who]: string[]): Promise<void> {
   const devices = await env.store.devices.count(account.id)
   const releaseUsername = values['release-username'] === true
   await env.store.accounts.erase(account.id, { releaseUsername, now: env.clock.now() })
+  adminAudit(env, 'admin.user.deleted', account, { devices, releaseUsername })
   const name = releaseUsername ? 'its username is free again' : 'its username stays reserved'
   process.stdout.write(`${account.userID} deleted; ${devices} device(s) deleted; ${name}\n`)
 }
@@ -267,6 +285,7 @@ async function passwd(env: Env, values: Values, [who]: string[]): Promise<void> 
   const password = await readPassword()
   requireStrong(env.config, password, account)
   const deleted = await changePassword({ ...env, sessions: noSockets }, { accountID: account.id, newPassword: password, clearFailures: true })
+  adminAudit(env, 'admin.user.password_changed', account, { devices: deleted })
   process.stdout.write(`${account.userID}: password changed; ${deleted} device(s) deleted\n`)
 }
 

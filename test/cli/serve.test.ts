@@ -95,4 +95,24 @@ test('SIGINT drains too', async ({ dir, config }) => {
   assert.is((await server.exited).code, 0)
 })
 
+test('logs: a level that is not one is a config error naming it (file or LOG_LEVEL); log.format pretty or json', async ({ dir, config }) => {
+  const bad = writeConfig(dir, 'bad-level.json', { log: { level: 'verbose' } })
+  const fromFile = await runCli(['serve', '--config', bad, '--port', '0', '--db', join(dir, 'l.db')]).exited
+  assert.equal([fromFile.code, fromFile.stderr], [1, 'hafnium serve: config: log.level: "verbose" is not one of "trace", "debug", "info", "warn", "error", "fatal", "silent"\n'])
+  const fromEnv = await runCli(['serve', '--config', config, '--port', '0', '--db', join(dir, 'l.db')], { env: { LOG_LEVEL: 'verbose' } }).exited
+  assert.equal([fromEnv.code, fromEnv.stderr], [1, 'hafnium serve: LOG_LEVEL is "verbose", which is not a log level (one of trace, debug, info, warn, error, fatal, silent)\n'])
+
+  for (const format of ['pretty', 'json'] as const) {
+    const file = writeConfig(dir, `${format}.json`, { password: { argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 } }, log: { level: 'info', format } })
+    const server = runCli(['serve', '--config', file, '--port', '0', '--db', join(dir, `${format}.db`)])
+    await server.ready
+    server.child.kill('SIGTERM')
+    const { code, stderr } = await server.exited
+    assert.is(code, 0, stderr)
+    const first = stderr.split('\n')[0]!
+    if (format === 'json') assert.is(JSON.parse(first).msg, 'listening')
+    else assert.match(first, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO.*: listening$/)
+  }
+})
+
 test.run()

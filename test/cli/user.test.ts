@@ -17,16 +17,17 @@ interface Run {
   stderr: string
 }
 
-const test = suite<{ t: TestServer; dir: string; run(args: string[], stdin?: string): Promise<Run> }>('hafnium user')
+const test = suite<{ t: TestServer; dir: string; run(args: string[], stdin?: string, env?: Record<string, string>): Promise<Run> }>('hafnium user')
 
 test.before(async (ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-cli-'))
   const configFile = join(ctx.dir, 'config.json')
-  writeFileSync(configFile, JSON.stringify({ password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } } }))
+  // warn: the admin audit lines (info) are tested on their own below; elsewhere stderr is for errors.
+  writeFileSync(configFile, JSON.stringify({ password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } }, log: { level: 'warn' } }))
   // The server holds the database lock the whole time: the CLI must work beside it.
   ctx.t = await startTestServer({}, { dir: ctx.dir })
   const db = join(ctx.dir, 'hafnium.db')
-  ctx.run = (args, stdin = '') => hafnium(['user', ...args, '--config', configFile, '--db', db], stdin)
+  ctx.run = (args, stdin = '', env = {}) => hafnium(['user', ...args, '--config', configFile, '--db', db], stdin, env)
 })
 test.after(async (ctx) => {
   await ctx.t.close()
@@ -34,8 +35,8 @@ test.after(async (ctx) => {
 })
 
 /** The CLI from source, as `npx hafnium` would run it; stdin is written and closed. */
-function hafnium(args: string[], stdin: string): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: root, stdio: 'pipe' })
+function hafnium(args: string[], stdin: string, env: Record<string, string> = {}): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: root, stdio: 'pipe', env: { ...process.env, ...env } })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
@@ -228,6 +229,21 @@ test('delete erases personal data and devices and keeps the username reserved; -
   })
   assert.is(await t.server.store.accounts.byUsername('romeo'), undefined)
   assert.equal(await run(['add', 'romeo']), { code: 0, stdout: '@romeo@localhost\n', stderr: '' })
+})
+
+test('admin actions are audit lines on stderr at info (LOG_LEVEL=info), naming the account; a bad LOG_LEVEL is one line', async ({ run }) => {
+  const added = await run(['add', 'tybalt'], '', { LOG_LEVEL: 'info' })
+  assert.is(added.code, 0, added.stderr)
+  const [line, ...more] = added.stderr.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))
+  assert.equal(more, [])
+  assert.equal([line.level, line.event, line.userID, line.by, line.withPassword], [30, 'admin.user.added', '@tybalt@localhost', 'admin-cli', false])
+  const deleted = await run(['delete', 'tybalt', '--release-username'], '', { LOG_LEVEL: 'info' })
+  assert.match(deleted.stderr, /"event":"admin\.user\.deleted".*"userID":"@tybalt@localhost"/)
+  assert.equal(await run(['list'], '', { LOG_LEVEL: 'verbose' }), {
+    code: 1,
+    stdout: '',
+    stderr: 'hafnium user: LOG_LEVEL is "verbose", which is not a log level (one of trace, debug, info, warn, error, fatal, silent)\n',
+  })
 })
 
 test.run()

@@ -12,8 +12,8 @@ export interface CliProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>
 }
 
-export function runCli(args: string[], options: { input?: string } = {}): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+export function runCli(args: string[], options: { input?: string; env?: Record<string, string> } = {}): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
   let stdout = ''
   let stderr = ''
   let resolveReady: (url: string) => void

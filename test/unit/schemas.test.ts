@@ -33,6 +33,8 @@ const allSchemaFiles = () => ['envelope.json', 'defs.json', 'config.json', ...li
 test('every pattern- or format-checked string has a maxLength (ajv security advice)', () => {
   for (const file of allSchemaFiles()) {
     walk(JSON.parse(readFileSync(schemasDir + file, 'utf8')), file, (node, path) => {
+      // A `properties` map names fields (log.format is a field), it is not a schema with keywords.
+      if (path.endsWith('/properties')) return
       if ((node.pattern !== undefined || node.format !== undefined) && node.maxLength === undefined) assert.unreachable(`${path} has no maxLength`)
       if (node.uniqueItems && node.maxItems === undefined) assert.unreachable(`${path}: uniqueItems without maxItems`)
     })

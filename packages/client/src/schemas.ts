@@ -202,6 +202,10 @@ export interface Config {
   };
   log: {
     level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+    /**
+     * json: one JSON object per line; pretty: coloured lines for people (pino-pretty). Default: pretty when stderr is a terminal, else json
+     */
+    format?: "json" | "pretty";
   };
 }
 export interface ConsoleTransport {

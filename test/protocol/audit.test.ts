@@ -1,0 +1,85 @@
+// The audit trail: from the log alone an operator can tell who logged in from where, who failed, and who revoked what.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { auditEvents } from '../../src/audit.ts'
+import { login, register, requestOk, sudo } from '../support/accounts.ts'
+import { startTestServer } from '../support/server.ts'
+
+const password = 'balcony-scene-2'
+type Line = Record<string, unknown> & { level: number; msg: string }
+
+test('register, log in, fail, revoke from another device: every step is an info line with a stable event, no secret', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hafnium-audit-'))
+  const logFile = join(dir, 'server.log')
+  // debug: the pipeline's decisions are in the file too, and must not carry payloads either.
+  const t = await startTestServer({ log: { level: 'debug' }, server: { authTimeoutMs: 300 } }, { logFile })
+  try {
+    const first = await t.connect()
+    const registered = (await register(first, { username: 'juliet', password, loginOnSuccess: true, deviceName: 'laptop' })).payload
+    const phone = await login(t, { username: 'juliet', password, deviceName: 'phone' })
+    const wrong = await t.connect()
+    assert.is((await wrong.request('profile:login', { username: 'juliet', password: 'not-the-password' })).payload.errID, 'invalid_creds')
+    const refused = await wrong.request('profile:login', { username: 'juliet', password, secretField: 'hunter2-in-payload' })
+    assert.is(refused.payload.errID, 'invalid_payload')
+    // The phone revokes the laptop.
+    const laptopDevice = registered.loginPayload.deviceID as string
+    await requestOk(phone.client, 'device:revoke', { deviceID: laptopDevice, sudoToken: await sudo(phone.client, password) })
+    assert.is((await wrong.request('profile:auth', { authToken: registered.loginPayload.authToken })).payload.errID, 'invalid_token')
+    // An anonymous socket left idle is closed: routine, so debug.
+    const idle = await t.connect()
+    await idle.closed
+
+    await t.close()
+    const text = readFileSync(logFile, 'utf8')
+    const lines = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line)
+    const events = lines.filter((l) => typeof l.event === 'string')
+    for (const line of events) {
+      assert.is(line.level, 30, `${line.event} at info`)
+      assert.ok((auditEvents as readonly string[]).includes(line.event as string), `${line.event} is a documented event`)
+    }
+    const pick = (event: string) => events.filter((l) => l.event === event)
+
+    assert.equal(pick('account.registered').map((l) => [l.userID, l.ip]), [['@juliet@localhost', '127.0.0.1']])
+    // Who logged in from where.
+    assert.equal(
+      pick('login.succeeded').map((l) => [l.userID, l.deviceID, l.deviceName, l.via, l.ip]),
+      [
+        ['@juliet@localhost', laptopDevice, 'laptop', 'profile:register', '127.0.0.1'],
+        ['@juliet@localhost', phone.deviceID, 'phone', 'profile:login', '127.0.0.1'],
+      ],
+    )
+    assert.equal(
+      pick('login.failed').map((l) => [l.reason, l.loginID ?? null, l.via, l.ip]),
+      [
+        ['invalid_creds', 'juliet', 'password', '127.0.0.1'],
+        ['invalid_token', null, 'auth_token', '127.0.0.1'],
+      ],
+    )
+    // Who revoked what.
+    const [revoked, ...more] = pick('device.revoked')
+    assert.equal(more, [])
+    assert.equal([revoked!.userID, revoked!.by, revoked!.deviceIDs, revoked!.reason, revoked!.via, revoked!.ip], [
+      '@juliet@localhost',
+      phone.deviceID,
+      [laptopDevice],
+      'revoked',
+      'device:revoke',
+      '127.0.0.1',
+    ])
+
+    const schemaRefusal = lines.find((l) => l.msg === 'payload refused by its schema')
+    assert.ok(schemaRefusal && schemaRefusal.level === 20, 'schema failures are debug lines')
+    assert.ok(lines.some((l) => l.msg === 'not authenticated in time; closing' && l.level === 20), 'the idle close is debug')
+    assert.not.ok(lines.some((l) => l.level >= 30 && /not authenticated in time/.test(l.msg)), 'and not info')
+    for (const secret of [password, 'not-the-password', 'hunter2-in-payload', registered.loginPayload.authToken, phone.authToken]) {
+      assert.not.ok(text.includes(secret), `the log holds no secret or payload (${secret.slice(0, 6)}…)`)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test.run()
