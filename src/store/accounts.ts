@@ -138,6 +138,7 @@ export function createAccountStore(db: Database): AccountStore {
   ].map((sql) => db.prepare(sql))
   const tombstone = db.prepare(
     `UPDATE accounts SET status = 'disabled', password_hash = NULL, profile = '{}', failed_logins = 0, login_blocked_until = 0,
+     credentials_epoch = credentials_epoch + 1,
      updated_at = ? WHERE id = ?`,
   )
   const deleteAccount = db.prepare('DELETE FROM accounts WHERE id = ?')
