@@ -9,15 +9,17 @@ import { client } from '../../src/cli/client.ts'
 import { help } from '../../src/cli/client-repl.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
 
-const test = suite<{ t: TestServer; dir: string }>('hafnium client on a terminal')
+const test = suite<{ t: TestServer; idle: TestServer; dir: string }>('hafnium client on a terminal')
 
 test.before(async (ctx) => {
+  ctx.t = await startTestServer()
   // A short auth deadline: the server closes the REPL's idle anonymous socket while the user types.
-  ctx.t = await startTestServer({ server: { authTimeoutMs: 400 } })
+  ctx.idle = await startTestServer({ server: { authTimeoutMs: 400 } })
   ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-repl-'))
 })
 test.after(async (ctx) => {
   await ctx.t.close()
+  await ctx.idle.close()
   rmSync(ctx.dir, { recursive: true, force: true })
 })
 
@@ -81,9 +83,9 @@ test('history: earlier lines come back with ↑; the file keeps lines without se
   assert.is(statSync(file).mode & 0o777, 0o600)
 })
 
-test('the server closing the idle socket while the user types: the notice goes above, the typed text stays', async ({ t, dir }) => {
+test('the server closing the idle socket while the user types: the notice goes above, the typed text stays', async ({ idle, dir }) => {
   const term = terminal({ HAFNIUM_HISTORY: join(dir, 'idle-history') })
-  const done = client([t.url], term)
+  const done = client([idle.url], term)
   await term.until('prompt', (text) => text.includes('localhost> '))
   term.type('serv')
   await term.until('idle notice', (text) => text.includes('· connection closed by the server'))
