@@ -19,6 +19,25 @@ export interface Config {
      */
     allowedOrigins: string[];
     /**
+     * CIDRs of the reverse proxies in front (e.g. ["127.0.0.1/32", "::1/128"]); from them, the client address is the right-most X-Forwarded-For address not itself trusted. [] = trust none: headers are ignored
+     *
+     * @maxItems 256
+     */
+    trustProxy: string[];
+    /**
+     * serve wss:// and https:// on the port with these PEM files (re-read on SIGHUP); null = plain ws://
+     */
+    tls: null | {
+      /**
+       * PEM certificate chain file
+       */
+      cert: string;
+      /**
+       * PEM private key file
+       */
+      key: string;
+    };
+    /**
      * ping interval; a peer that has not answered the previous ping is dropped
      */
     heartbeatMs: number;
@@ -132,6 +151,18 @@ export interface Config {
      * how often bucket state is written to SQLite
      */
     flushIntervalMs: number;
+    /**
+     * IPv6 clients share per-IP buckets and caps per network of this many bits (one host usually holds a /64)
+     */
+    ipv6Prefix: number;
+    /**
+     * buckets held in memory; past it the fullest are written to SQLite and dropped from memory (their state is kept)
+     */
+    maxBuckets: number;
+    /**
+     * estimated bytes of buckets held in memory; past it, as maxBuckets
+     */
+    maxBucketBytes: number;
     rules: {
       [k: string]: {
         capacity: number;
@@ -143,6 +174,21 @@ export interface Config {
         types?: string[];
       };
     };
+  };
+  /**
+   * who may read GET /metrics: loopback peers (without X-Forwarded-For) and these CIDRs
+   */
+  metrics: {
+    /**
+     * CIDRs besides loopback that may read /metrics (the client address, through trusted proxies)
+     *
+     * @maxItems 256
+     */
+    allow: string[];
+    /**
+     * when set, every /metrics request (loopback too) must send Authorization: Bearer <token>
+     */
+    token: string | null;
   };
   delivery: {
     /**
