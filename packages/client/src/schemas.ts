@@ -113,6 +113,42 @@ export interface Config {
      * seconds a pending (unconfirmed) account keeps its names before it is deleted
      */
     pendingTtl: number;
+    /**
+     * profile:guest creates guest accounts (off: reg_disabled)
+     */
+    guests: boolean;
+    /**
+     * seconds after which a guest account none of whose devices has been seen is deleted with its devices
+     */
+    guestTtl: number;
+    /**
+     * how often expired pending accounts, idle guests, codes and used ticket IDs are swept
+     */
+    sweepIntervalMs: number;
+  };
+  /**
+   * custom sign-in tickets: JWTs signed by an application's own backend (profile:login {ticket})
+   */
+  tickets: {
+    /**
+     * the first ticket for an (iss, sub) pair creates its account; false: not_found
+     */
+    autoCreate: boolean;
+    /**
+     * @maxItems 64
+     */
+    issuers: {
+      iss: string;
+      alg: "HS256" | "EdDSA" | "ES256";
+      /**
+       * HS256: the shared secret, at least 32 bytes (UTF-8)
+       */
+      secret?: string;
+      /**
+       * EdDSA (Ed25519) or ES256 (P-256): the issuer's public key, PEM (SPKI)
+       */
+      publicKey?: string;
+    }[];
   };
   password: {
     minLength: number;
@@ -167,7 +203,7 @@ export interface Config {
       [k: string]: {
         capacity: number;
         refillPerSecond: number;
-        subject: "connection" | "ip" | "user" | "account" | "destination";
+        subject: "connection" | "ip" | "user" | "account" | "destination" | "requester_destination";
         /**
          * @maxItems 256
          */
@@ -354,6 +390,10 @@ export interface ProfileClaims {
 export interface Profile {
   userID: string;
   username?: string;
+  /**
+   * owner's view of a guest account (profile:guest) until profile:upgrade; absent otherwise
+   */
+  guest?: true;
   email?: string;
   phone_number?: string;
   name?: string;
@@ -577,6 +617,10 @@ export interface ProfileGetRequest {
 export interface ProfileGetReply {
   userID: string;
   username?: string;
+  /**
+   * owner's view of a guest account (profile:guest) until profile:upgrade; absent otherwise
+   */
+  guest?: true;
   email?: string;
   phone_number?: string;
   name?: string;
@@ -623,7 +667,21 @@ export interface ProfileGetReply {
 }
 
 /**
- * Trade credentials for a new device and its authToken.
+ * Sign in as a new guest account (no username, 3PID or password) on a new device.
+ */
+export interface ProfileGuestRequest {
+  deviceName?: string;
+}
+
+export interface ProfileGuestReply {
+  authToken: string;
+  deviceID: string;
+  userID: string;
+  guest: true;
+}
+
+/**
+ * Trade credentials (a password, a verificationToken, or a custom ticket) for a new device and its authToken.
  */
 export type ProfileLoginRequest = {
   /**
@@ -643,6 +701,10 @@ export type ProfileLoginRequest = {
    */
   password?: string;
   verificationToken?: string;
+  /**
+   * a custom sign-in ticket: a JWT signed by a configured issuer (contract §13); alone, with deviceName/pushToken
+   */
+  ticket?: string;
   deviceName?: string;
   pushToken?: string;
 };
@@ -776,7 +838,7 @@ export interface ProfileResetPasswordReply {}
  */
 export interface ProfileSessionRevokedEvent {
   deviceID: string;
-  reason: "logout" | "revoked" | "password_changed" | "deactivated";
+  reason: "logout" | "revoked" | "password_changed" | "deactivated" | "expired";
 }
 
 /**
@@ -877,6 +939,10 @@ export interface ProfileUpdateRequest {
 export interface ProfileUpdateReply {
   userID: string;
   username?: string;
+  /**
+   * owner's view of a guest account (profile:guest) until profile:upgrade; absent otherwise
+   */
+  guest?: true;
   email?: string;
   phone_number?: string;
   name?: string;
@@ -922,6 +988,41 @@ export interface ProfileUpdateReply {
   createdAt: number;
 }
 
+/**
+ * Turn this guest account into a full one: the fields of profile:register except loginOnSuccess; the user ID, devices, profile and tokens stay.
+ */
+export type ProfileUpgradeRequest = {
+  /**
+   * case-insensitive: folded to lowercase
+   */
+  username?: string;
+  /**
+   * @minItems 1
+   * @maxItems 2
+   */
+  thirdPIDs?: [ThirdPID, ...ThirdPID[]];
+  /**
+   * length policy (minLength..256 code points) is checked by the server: weak_password
+   */
+  password?: string;
+  verificationToken?: string;
+  /**
+   * renames this device
+   */
+  deviceName?: string;
+  profile?: ProfileClaims;
+};
+
+/**
+ * merged into the guest's claims (null clears a field)
+ */
+export interface ProfileUpgradeReply {
+  /**
+   * unchanged: a user ID never changes
+   */
+  userID: string;
+}
+
 export interface ServerInfoRequest {}
 
 export interface ServerInfoReply {
@@ -939,6 +1040,23 @@ export interface ServerInfoReply {
     codeLength?: number;
   };
   registration: "open" | "verified" | "closed";
+  /**
+   * which optional ways to sign in this server has on
+   */
+  features: {
+    /**
+     * profile:guest (registration.guests, and registration.mode not closed)
+     */
+    guests: boolean;
+    /**
+     * profile:login {ticket} (at least one tickets.issuers entry)
+     */
+    tickets: boolean;
+    /**
+     * device:authorize_request and its companions are served
+     */
+    deviceAuthorization: boolean;
+  };
 }
 
 export interface ServerPingRequest {}
@@ -990,6 +1108,7 @@ export interface Messages {
   'profile:contact_hint': { request: ProfileContactHintRequest; reply: ProfileContactHintReply }
   'profile:deactivate': { request: ProfileDeactivateRequest; reply: ProfileDeactivateReply }
   'profile:get': { request: ProfileGetRequest; reply: ProfileGetReply }
+  'profile:guest': { request: ProfileGuestRequest; reply: ProfileGuestReply }
   'profile:login': { request: ProfileLoginRequest; reply: ProfileLoginReply }
   'profile:logout': { request: ProfileLogoutRequest; reply: ProfileLogoutReply }
   'profile:query': { request: ProfileQueryRequest; reply: ProfileQueryReply }
@@ -999,6 +1118,7 @@ export interface Messages {
   'profile:sudo': { request: ProfileSudoRequest; reply: ProfileSudoReply }
   'profile:unbind_thirdpid': { request: ProfileUnbindThirdpidRequest; reply: ProfileUnbindThirdpidReply }
   'profile:update': { request: ProfileUpdateRequest; reply: ProfileUpdateReply }
+  'profile:upgrade': { request: ProfileUpgradeRequest; reply: ProfileUpgradeReply }
   'server:info': { request: ServerInfoRequest; reply: ServerInfoReply }
   'server:ping': { request: ServerPingRequest; reply: ServerPingReply }
   'verification:request': { request: VerificationRequestRequest; reply: VerificationRequestReply }
