@@ -17,14 +17,30 @@ export interface Sessions {
   /** Sends an event to every live connection of the account's devices other than `exceptDeviceID`. */
   notifyAccount<E extends keyof Events>(accountID: string, type: E, payload: Events[E], exceptDeviceID?: string): void
   isOnline(accountID: string, deviceID: string): boolean
+  /** Makes `conn` the one waiting on device authorization `grantID` (replacing any earlier wait of it). */
+  awaitGrant(conn: Connection, grantID: string): void
+  /** The open connection waiting on `grantID`, if any, which stops waiting. */
+  takeWaiter(grantID: string): Connection | undefined
   /** Live connections registered (every device of every account): what the registry holds. */
   readonly size: number
 }
 
 export function createSessions(): Sessions {
   const byAccount = new Map<string, Map<string, Set<Connection>>>()
+  // Connections waiting on a device authorization (at most one grant each), both ways.
+  const waiters = new Map<string, Connection>()
+  const waitingOn = new WeakMap<Connection, string>()
 
+  function stopWaiting(conn: Connection) {
+    const grantID = waitingOn.get(conn)
+    if (grantID === undefined) return
+    waitingOn.delete(conn)
+    waiters.delete(grantID)
+  }
+
+  // A closed connection, or one that authenticates another way, stops waiting.
   function detach(conn: Connection) {
+    stopWaiting(conn)
     const session = conn.session
     if (!session) return
     const devices = byAccount.get(session.accountID)
@@ -68,6 +84,17 @@ export function createSessions(): Sessions {
         if (deviceID === exceptDeviceID) continue
         for (const conn of conns) conn.sendEvent(type, payload)
       }
+    },
+    awaitGrant(conn, grantID) {
+      stopWaiting(conn)
+      if (!conn.open) return
+      waiters.set(grantID, conn)
+      waitingOn.set(conn, grantID)
+    },
+    takeWaiter(grantID) {
+      const conn = waiters.get(grantID)
+      if (conn) stopWaiting(conn)
+      return conn?.open ? conn : undefined
     },
     isOnline: (accountID, deviceID) => (byAccount.get(accountID)?.get(deviceID)?.size ?? 0) > 0,
     get size() {

@@ -13,6 +13,7 @@ import { createOutboxStore, type OutboxStore } from './outbox.ts'
 import { loadOutboxKey } from './outbox-key.ts'
 import { createVerificationStore, type VerificationStore } from './verifications.ts'
 import { createTicketStore, type TicketStore } from './tickets.ts'
+import { createDeviceAuthorizationStore, type DeviceAuthorizationStore } from './device-authorizations.ts'
 
 export interface StoreOptions {
   synchronous: 'normal' | 'full'
@@ -32,6 +33,7 @@ export interface Store {
   readonly outbox: OutboxStore
   readonly verifications: VerificationStore
   readonly tickets: TicketStore
+  readonly deviceAuthorizations: DeviceAuthorizationStore
   /** A write failed with SQLITE_FULL: checkpoint eagerly until the WAL is back in the database file. */
   onDiskFull(): void
   close(): void
@@ -74,6 +76,7 @@ export function openStore(path: string, options: StoreOptions): Store {
     outbox,
     verifications: createVerificationStore(db, outbox, outboxKey),
     tickets: createTicketStore(db),
+    deviceAuthorizations: createDeviceAuthorizationStore(db, outboxKey),
     onDiskFull: relief.onDiskFull,
     close() {
       relief.stop()

@@ -163,6 +163,23 @@ export interface Config {
     maxConcurrentHashes: number;
     maxQueuedHashes: number;
   };
+  /**
+   * device:authorize_* (contract §14): a device without a keyboard signed in by approval from a signed-in device
+   */
+  deviceAuthorization: {
+    /**
+     * false: every device:authorize_* request answers forbidden
+     */
+    enabled: boolean;
+    /**
+     * seconds a user code (and its device code) lives
+     */
+    ttl: number;
+    /**
+     * seconds a device waits between two device:authorize_poll
+     */
+    interval: number;
+  };
   verification: {
     codeLength: number;
     codeTtl: number;
@@ -433,6 +450,89 @@ export interface Profile {
    * milliseconds since the Unix epoch
    */
   createdAt: number;
+}
+
+/**
+ * Approve a device authorization: the waiting device becomes a new device of this account.
+ */
+export interface DeviceAuthorizeApproveRequest {
+  /**
+   * as shown (XXXX-XXXX); case, '-' and spaces are ignored; anything else that is not 8 letters of BCDFGHJKLMNPQRSTVWXZ answers invalid_code
+   */
+  userCode: string;
+}
+
+export interface DeviceAuthorizeApproveReply {
+  deviceID: string;
+  deviceName: string;
+}
+
+/**
+ * Sent to the connection waiting on device:authorize_request when the user code is denied.
+ */
+export interface DeviceAuthorizeDeniedEvent {}
+
+/**
+ * Deny a device authorization: the waiting device is told and its codes die.
+ */
+export interface DeviceAuthorizeDenyRequest {
+  /**
+   * as shown (XXXX-XXXX); case, '-' and spaces are ignored; anything else that is not 8 letters of BCDFGHJKLMNPQRSTVWXZ answers invalid_code
+   */
+  userCode: string;
+}
+
+export interface DeviceAuthorizeDenyReply {}
+
+/**
+ * Collect an approved device authorization from a socket other than the one that requested it.
+ */
+export interface DeviceAuthorizePollRequest {
+  /**
+   * 256 random bits, base64url (device:authorize_request)
+   */
+  deviceCode: string;
+}
+
+export interface DeviceAuthorizePollReply {
+  authToken: string;
+  deviceID: string;
+  userID: string;
+}
+
+/**
+ * Start a device authorization (RFC 8628 over the socket): this connection waits for device:authorized or device:authorize_denied.
+ */
+export interface DeviceAuthorizeRequestRequest {
+  deviceName?: string;
+}
+
+export interface DeviceAuthorizeRequestReply {
+  /**
+   * shown to the user, typed on a signed-in device
+   */
+  userCode: string;
+  /**
+   * 256 random bits, base64url (device:authorize_request)
+   */
+  deviceCode: string;
+  /**
+   * seconds both codes live
+   */
+  expiresIn: number;
+  /**
+   * seconds to wait between two device:authorize_poll
+   */
+  interval: number;
+}
+
+/**
+ * Sent to the connection waiting on device:authorize_request when the user code is approved; the connection is then authenticated as the new device.
+ */
+export interface DeviceAuthorizedEvent {
+  authToken: string;
+  deviceID: string;
+  userID: string;
 }
 
 /**
@@ -1049,7 +1149,7 @@ export interface ServerInfoReply {
      */
     tickets: boolean;
     /**
-     * device:authorize_request and its companions are served
+     * device:authorize_* are served (deviceAuthorization.enabled)
      */
     deviceAuthorization: boolean;
   };
@@ -1093,6 +1193,10 @@ export interface VerificationVerifyReply {
 
 /** Request and reply payload types by message type. */
 export interface Messages {
+  'device:authorize_approve': { request: DeviceAuthorizeApproveRequest; reply: DeviceAuthorizeApproveReply }
+  'device:authorize_deny': { request: DeviceAuthorizeDenyRequest; reply: DeviceAuthorizeDenyReply }
+  'device:authorize_poll': { request: DeviceAuthorizePollRequest; reply: DeviceAuthorizePollReply }
+  'device:authorize_request': { request: DeviceAuthorizeRequestRequest; reply: DeviceAuthorizeRequestReply }
   'device:list': { request: DeviceListRequest; reply: DeviceListReply }
   'device:rename': { request: DeviceRenameRequest; reply: DeviceRenameReply }
   'device:revoke': { request: DeviceRevokeRequest; reply: DeviceRevokeReply }
@@ -1123,6 +1227,8 @@ export interface Messages {
 
 /** Event payload types by event type. */
 export interface Events {
+  'device:authorize_denied': DeviceAuthorizeDeniedEvent
+  'device:authorized': DeviceAuthorizedEvent
   'device:new_login': DeviceNewLoginEvent
   'profile:session_revoked': ProfileSessionRevokedEvent
 }
