@@ -1,0 +1,86 @@
+// device:authorize_poll over real sockets: pending, interval, approved once, denied, expired, unknown.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { auth, login, register, requestOk } from '../../support/accounts.ts'
+import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
+import { assertValidReply } from '../../support/schemas.ts'
+import { requestAuthorization } from '../../support/device-authorization.ts'
+
+const password = 'balcony-scene-2'
+const clock = manualClock(Date.now())
+const test = suite<{ t: TestServer }>('device:authorize_poll')
+
+test.before(async (ctx) => {
+  ctx.t = await startTestServer({}, { clock })
+  await register(await ctx.t.connect(), { username: 'juliet', password })
+})
+test.after(async (ctx) => ctx.t.close())
+
+const poll = (client: { request: (type: string, payload: object) => Promise<{ ok: boolean; payload: any }> }, deviceCode: string) =>
+  client.request('device:authorize_poll', { deviceCode })
+
+test('before approval authorization_pending; after it the session, once; then code_expired', async ({ t }) => {
+  const me = await login(t, { username: 'juliet', password })
+  const tv = await requestAuthorization(t, { deviceName: 'TV' })
+  tv.client.close() // the device lost its socket
+  await tv.client.closed
+  const other = await t.connect()
+  assert.is((await poll(other, tv.deviceCode)).payload.errID, 'authorization_pending')
+  me.client.events.length = 0
+  const approved = await requestOk(me.client, 'device:authorize_approve', { userCode: tv.userCode })
+  clock.advance(5000)
+  const reply = await other.request('device:authorize_poll', { deviceCode: tv.deviceCode })
+  assertValidReply('device:authorize_poll', reply)
+  assert.equal(Object.keys(reply.payload).sort(), ['authToken', 'deviceID', 'userID'])
+  assert.is(reply.payload.deviceID, approved.payload.deviceID)
+  assert.is(reply.payload.userID, '@juliet@localhost')
+  assert.is(reply.to, '@juliet@localhost', 'the polling connection is now that device')
+  assert.equal((await me.client.nextEvent('device:new_login')).payload, { deviceID: approved.payload.deviceID, deviceName: 'TV', at: clock.now() })
+  const again = await auth(t, reply.payload.authToken)
+  assert.is((await requestOk(again, 'profile:get')).payload.userID, '@juliet@localhost')
+  clock.advance(5000)
+  const third = await t.connect()
+  assert.is((await poll(third, tv.deviceCode)).payload.errID, 'code_expired', 'handed out once only')
+})
+
+test('a socket still waiting gets the event; a poll afterwards answers code_expired, not a second token', async ({ t }) => {
+  const me = await login(t, { username: 'juliet', password })
+  const tv = await requestAuthorization(t)
+  await requestOk(me.client, 'device:authorize_approve', { userCode: tv.userCode })
+  await tv.client.nextEvent('device:authorized')
+  clock.advance(5000)
+  assert.is((await poll(await t.connect(), tv.deviceCode)).payload.errID, 'code_expired')
+})
+
+test('polling sooner than interval: ratelimit_exceed with the wait left, and that poll is not counted', async ({ t }) => {
+  const tv = await requestAuthorization(t)
+  assert.is((await poll(tv.client, tv.deviceCode)).payload.errID, 'authorization_pending')
+  clock.advance(2000)
+  const early = await poll(tv.client, tv.deviceCode)
+  assert.equal([early.payload.errID, early.payload.errPayload], ['ratelimit_exceed', { retryAfter: 3000 }])
+  clock.advance(2999)
+  assert.is((await poll(tv.client, tv.deviceCode)).payload.errID, 'ratelimit_exceed')
+  clock.advance(1)
+  assert.is((await poll(tv.client, tv.deviceCode)).payload.errID, 'authorization_pending')
+})
+
+test('expired (injected clock) → code_expired, approved or not', async ({ t }) => {
+  const me = await login(t, { username: 'juliet', password })
+  const pending = await requestAuthorization(t)
+  const approved = await requestAuthorization(t)
+  approved.client.close()
+  await approved.client.closed
+  await requestOk(me.client, 'device:authorize_approve', { userCode: approved.userCode })
+  clock.advance(600_000)
+  const c = await t.connect()
+  assert.is((await poll(c, pending.deviceCode)).payload.errID, 'code_expired')
+  assert.is((await poll(c, approved.deviceCode)).payload.errID, 'code_expired')
+})
+
+test('an unknown device code → invalid_code; a malformed one → invalid_payload', async ({ t }) => {
+  const c = await t.connect()
+  assert.is((await poll(c, 'A'.repeat(43))).payload.errID, 'invalid_code')
+  assert.is((await poll(c, 'short')).payload.errID, 'invalid_payload')
+})
+
+test.run()
