@@ -1,7 +1,7 @@
 // device:authorize_poll over real sockets: pending, interval, approved once, denied, expired, unknown.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { auth, login, register, requestOk } from '../../support/accounts.ts'
+import { auth, login, register, requestOk, sudo } from '../../support/accounts.ts'
 import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 import { requestAuthorization } from '../../support/device-authorization.ts'
@@ -81,6 +81,33 @@ test('an unknown device code → invalid_code; a malformed one → invalid_paylo
   const c = await t.connect()
   assert.is((await poll(c, 'A'.repeat(43))).payload.errID, 'invalid_code')
   assert.is((await poll(c, 'short')).payload.errID, 'invalid_payload')
+})
+
+test('race, 50 times: a poll and an approval with the requesting socket open hand out exactly one session', async ({ t }) => {
+  const me = await login(t, { username: 'juliet', password })
+  const poller = await t.connect()
+  let polledWins = 0
+  for (let i = 0; i < 50; i++) {
+    const tv = await requestAuthorization(t)
+    clock.advance(5000)
+    // Alternate which frame leaves first; the two handlers interleave at their awaits on the server.
+    const approve = () => me.client.request('device:authorize_approve', { userCode: tv.userCode })
+    const poll = () => poller.request('device:authorize_poll', { deviceCode: tv.deviceCode })
+    const [approved, polled] = i % 2 ? await Promise.all([approve(), poll()]) : await Promise.all([poll(), approve()]).then(([p, a]) => [a, p])
+    assert.ok(approved.ok, JSON.stringify(approved))
+    await requestOk(tv.client, 'server:ping') // events to tv sent before this reply have arrived
+    const evented = tv.client.events.filter((e) => e.type === 'device:authorized')
+    const sessions = evented.length + (polled.ok ? 1 : 0)
+    assert.is(sessions, 1, `iteration ${i}: poll ${JSON.stringify(polled.payload)}, ${evented.length} events`)
+    if (polled.ok) polledWins++
+    else assert.ok(['authorization_pending', 'code_expired'].includes(polled.payload.errID), polled.payload.errID)
+    const ids = (await requestOk(me.client, 'device:list')).payload.devices.filter((d: { deviceID: string }) => d.deviceID === approved.payload.deviceID)
+    assert.is(ids.length, 1)
+    await requestOk(me.client, 'device:revoke', { deviceID: approved.payload.deviceID, sudoToken: await sudo(me.client, password) })
+    tv.client.close()
+    if (polled.ok) await poller.nextEvent('profile:session_revoked') // the poller was that device; anonymous again
+  }
+  assert.ok(polledWins < 50, 'the waiting socket is served at approval')
 })
 
 test.run()
