@@ -1,5 +1,6 @@
 // hafnium/client: a WebSocket client for Hafnium and other Cadmium-style servers, for Node and browsers.
 export { HafniumClient } from './client.ts'
+export type { DeviceAuthorization } from './device-authorization.ts'
 export { HafniumConnectionError, HafniumError, type ConnectionErrorCode } from './errors.ts'
 export type { Unsubscribe } from './emitter.ts'
 export type {

@@ -93,7 +93,7 @@ test('race, 50 times: a poll and an approval with the requesting socket open han
     // Alternate which frame leaves first; the two handlers interleave at their awaits on the server.
     const approve = () => me.client.request('device:authorize_approve', { userCode: tv.userCode })
     const poll = () => poller.request('device:authorize_poll', { deviceCode: tv.deviceCode })
-    const [approved, polled] = i % 2 ? await Promise.all([approve(), poll()]) : await Promise.all([poll(), approve()]).then(([p, a]) => [a, p])
+    const [approved, polled] = i % 2 ? await Promise.all([approve(), poll()]) : await Promise.all([poll(), approve()]).then(([p, a]) => [a, p] as const)
     assert.ok(approved.ok, JSON.stringify(approved))
     await requestOk(tv.client, 'server:ping') // events to tv sent before this reply have arrived
     const evented = tv.client.events.filter((e) => e.type === 'device:authorized')
