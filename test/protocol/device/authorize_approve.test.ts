@@ -35,6 +35,7 @@ test('approve: the waiting socket gets device:authorized within 100 ms and is th
   assert.equal(approved.payload, { deviceID: authorized.payload.deviceID, deviceName: 'living-room TV' })
   assert.is(authorized.payload.userID, '@juliet@localhost')
   assert.match(authorized.id, /^ev:/)
+  assert.is(authorized.to, '@juliet@localhost', 'sent as the device it signs in')
 
   // The waiting connection is now authenticated as the new device.
   const list = await requestOk(tv.client, 'device:list')
