@@ -30,6 +30,11 @@ export interface Connection {
   readonly open: boolean
   /** Sends a server-initiated event (contract §6). */
   sendEvent<E extends keyof Events>(type: E, payload: Events[E]): void
+  /**
+   * While anonymous, allow this long (from now) before the auth deadline closes the socket, instead of
+   * server.authTimeoutMs: a device waiting for its authorization to be approved. Optional for test fakes.
+   */
+  setAuthDeadline?(ms: number): void
   close(code: number, reason: string): void
 }
 

@@ -42,6 +42,7 @@ export default defineHandler({
       }
       if (collected.outcome === 'refused') {
         waiter.sendEvent('device:authorize_denied', {})
+        waiter.setAuthDeadline?.(config.server.authTimeoutMs)
         if (collected.maxDevices !== undefined) throw new ProtocolError('forbidden', { maxDevices: collected.maxDevices })
         throw new ProtocolError('auth_required') // this account's credentials changed while approving
       }

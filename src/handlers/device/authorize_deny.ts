@@ -21,7 +21,9 @@ export default defineHandler({
     const actor = { accountID: session.accountID, deviceID: session.deviceID }
     const grantID = await asSession(ctx, session, () => ctx.store.deviceAuthorizations.deny(userCode, actor, ctx.clock.now()))
     if (grantID === undefined) throw new ProtocolError('invalid_code')
-    ctx.sessions.takeWaiter(grantID)?.sendEvent('device:authorize_denied', {})
+    const waiter = ctx.sessions.takeWaiter(grantID)
+    waiter?.sendEvent('device:authorize_denied', {})
+    waiter?.setAuthDeadline?.(ctx.config.server.authTimeoutMs) // nothing to wait for any more
     return {}
   },
 })

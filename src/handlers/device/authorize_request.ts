@@ -5,6 +5,7 @@
  * - this connection waits: device:authorized {authToken, deviceID, userID} when a signed-in device
  *   approves (it is then authenticated as the new device), device:authorize_denied {} when one denies
  * - a new request from the same connection replaces its earlier wait (the earlier codes still poll)
+ * - an anonymous waiting connection is kept open until the codes expire, not only server.authTimeoutMs
  * - charged to device_request_ip → ratelimit_exceed; forbidden when deviceAuthorization.enabled is false
  */
 import { formatUserCode, generateDeviceCode, generateUserCode, requireEnabled } from '../../accounts/device-authorization.ts'
@@ -27,6 +28,8 @@ export default defineHandler({
       const grant = { id, userCode, deviceCodeHash: hashToken(deviceCode), deviceName: ctx.payload.deviceName ?? 'unnamed device', now, expiresAt: now + ttl * 1000 }
       if (await store.deviceAuthorizations.create(grant)) {
         ctx.sessions.awaitGrant(ctx.conn, id)
+        // The wait outlives server.authTimeoutMs: the socket stays until the code expires (or is denied).
+        ctx.conn.setAuthDeadline?.(ttl * 1000)
         return { userCode: formatUserCode(userCode), deviceCode, expiresIn: ttl, interval }
       }
     }

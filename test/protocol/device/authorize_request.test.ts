@@ -6,6 +6,7 @@ import Database from '../../../src/store/driver.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 import { requestAuthorization } from '../../support/device-authorization.ts'
+import { requestOk } from '../../support/accounts.ts'
 
 const test = suite<{ t: TestServer }>('device:authorize_request')
 test.before(async (ctx) => {
@@ -38,6 +39,22 @@ test('user codes are 8 random consonants: 200 requests, 200 distinct codes', asy
   const codes = new Set<string>()
   for (let i = 0; i < 200; i++) codes.add((await c.request('device:authorize_request', {})).payload.userCode)
   assert.is(codes.size, 200)
+})
+
+test('a waiting connection outlives server.authTimeoutMs; after a denial it gets the usual deadline', async () => {
+  const t = await startTestServer({ server: { authTimeoutMs: 300 } })
+  const control = await t.connect()
+  const tv = await requestAuthorization(t)
+  const denied = await requestAuthorization(t)
+  assert.equal((await control.closed).code, 1008, 'an idle anonymous socket is closed')
+  const phone = await t.connect()
+  await requestOk(phone, 'profile:register', { username: 'juliet', password: 'balcony-scene-2', loginOnSuccess: true })
+  await requestOk(phone, 'device:authorize_deny', { userCode: denied.userCode })
+  assert.equal((await denied.client.closed).code, 1008, 'denied: closed after the usual deadline')
+  // Both deadlines have passed for tv; still open, it is signed in live.
+  await requestOk(phone, 'device:authorize_approve', { userCode: tv.userCode })
+  assert.ok((await tv.client.nextEvent('device:authorized')).payload.authToken)
+  await t.close()
 })
 
 test('invalid deviceName: invalid_payload', async ({ t }) => {
