@@ -1,6 +1,7 @@
 // device:authorize_poll over real sockets: pending, interval, approved once, denied, expired, unknown.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { sweepExpired } from '../../../src/accounts/verification-signup.ts'
 import { auth, login, register, requestOk, sudo } from '../../support/accounts.ts'
 import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
@@ -75,6 +76,16 @@ test('expired (injected clock) → code_expired, approved or not', async ({ t })
   const c = await t.connect()
   assert.is((await poll(c, pending.deviceCode)).payload.errID, 'code_expired')
   assert.is((await poll(c, approved.deviceCode)).payload.errID, 'code_expired')
+})
+
+test('the expiry sweep forgets a grant one ttl after it expired: code_expired until then, invalid_code after', async ({ t }) => {
+  const tv = await requestAuthorization(t)
+  clock.advance(600_000 + 600_000)
+  await sweepExpired(t.server.deps)
+  assert.is((await poll(tv.client, tv.deviceCode)).payload.errID, 'code_expired')
+  clock.advance(1)
+  await sweepExpired(t.server.deps)
+  assert.is((await poll(tv.client, tv.deviceCode)).payload.errID, 'invalid_code')
 })
 
 test('an unknown device code → invalid_code; a malformed one → invalid_payload', async ({ t }) => {
