@@ -1,5 +1,5 @@
 // Device authorization from the device's side: show a code, wait for device:authorized (or poll after a reconnect).
-import { HafniumError } from './errors.ts'
+import { HafniumConnectionError, HafniumError } from './errors.ts'
 import type { HafniumClient } from './client.ts'
 import type { RequestPayload, Session } from './types.ts'
 
@@ -51,8 +51,14 @@ export async function requestDeviceAuthorization(
   }
   const timer = setTimeout(() => finish(refusal('device:authorize_request', 'code_expired', 'Nobody approved this device in time')), reply.expiresIn * 1000)
   cleanups.push(() => clearTimeout(timer))
-  // A new socket is no longer the one waiting: collect by polling instead.
-  cleanups.push(client.onStatus((status) => void (status.status === 'reconnected' && poll(client, reply.deviceCode, reply.interval, () => !settle, finish))))
+  // The socket that waits is gone: collect by polling over the next one (the poll's request reconnects);
+  // a client that does not reconnect has nothing left to wait on.
+  cleanups.push(
+    client.onStatus((status) => {
+      if (status.status === 'disconnected') void poll(client, reply.deviceCode, reply.interval, () => !settle, finish)
+      if (status.status === 'closed') finish(new HafniumConnectionError('the client closed before the device was approved', { code: 'closed' }))
+    }),
+  )
   return { ...reply, session }
 }
 

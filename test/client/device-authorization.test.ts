@@ -50,6 +50,30 @@ test('denied: the session promise rejects with access_denied', async (ctx) => {
   assert.is(tv.session, null)
 })
 
+test('the socket drops while waiting: a reconnecting client collects the approval by polling', async (ctx) => {
+  const t = await startTestServer({ deviceAuthorization: { interval: 1 } })
+  try {
+    const tv = await HafniumClient.connect(t.url, { reconnect: { initialDelayMs: 10, maxDelayMs: 50 }, requestTimeoutMs: 10_000 })
+    ctx.clients.push(tv)
+    const authorization = await tv.requestDeviceAuthorization({ deviceName: 'TV' })
+    const reconnected = new Promise<void>((resolve, reject) => {
+      tv.onStatus((s) => s.status === 'reconnected' && resolve())
+      setTimeout(() => reject(new Error('the client did not reconnect (to poll) within 5 s')), 5000).unref()
+    })
+    for (const conn of t.server.connections) conn.close(1001, 'test drops the socket')
+    await reconnected
+    const phone = await HafniumClient.connect(t.url)
+    ctx.clients.push(phone)
+    await phone.register('romeo', password)
+    const approved = await phone.approveDevice(authorization.userCode)
+    const session = await authorization.session
+    assert.is(session.deviceID, approved.deviceID)
+    assert.equal(tv.session, session)
+  } finally {
+    await t.close()
+  }
+})
+
 test('approveDevice with a wrong code rejects with invalid_code', async (ctx) => {
   const phone = await open(ctx)
   await phone.login('juliet', password)
