@@ -6,6 +6,7 @@ import type { Charge, Rule } from './rate-limit.ts'
 import type { Metrics } from './metrics.ts'
 import { isDiskFull, isRetryableStorageError, storageRetryAfterMs } from './store/errors.ts'
 import { HasherBusyError } from './auth/passwords.ts'
+import { ExtensionRefusalError, type ExtensionRoute } from './extensions/handlers.ts'
 
 export interface Router {
   /** Handles one frame; resolves to the serialized reply, or undefined when the connection was closed instead. */
@@ -22,8 +23,8 @@ interface Envelope {
   payload: Record<string, unknown>
 }
 
-export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schemas: Schemas, metrics: Metrics): Router {
-  const table = buildTable(handlers, schemas)
+export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schemas: Schemas, metrics: Metrics, extensions: readonly ExtensionRoute[] = []): Router {
+  const table = buildTable(handlers, schemas, extensions)
   const { limiter, config, log } = deps
   const domains = new Set(config.server.domains)
   const defaultDomain = config.server.domains[0]
@@ -39,7 +40,7 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     return refusal(id, type, from, conn, errID, errPayload, errText)
   }
 
-  function refusal(id: string, type: string, from: string, conn: Connection | undefined, errID: ErrID, errPayload?: ErrPayload, errText?: string) {
+  function refusal(id: string, type: string, from: string, conn: Connection | undefined, errID: ErrID, errPayload?: ErrPayload | Record<string, unknown>, errText?: string) {
     const payload = errPayload ? { errID, errText: errText ?? errors[errID], errPayload } : { errID, errText: errText ?? errors[errID] }
     return reply(id, type, from, conn, false, payload)
   }
@@ -110,6 +111,11 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
 
   function failure(thrown: unknown, id: string, type: string, from: string, conn: Connection, started: number) {
     const elapsed = performance.now() - started
+    if (thrown instanceof ExtensionRefusalError) {
+      // An extension's own errIDs are not counted one by one: a metrics label set stays bounded.
+      metrics.handled(type, thrown.errID in errors ? thrown.errID : 'extension_refusal', elapsed)
+      return refusal(id, type, from, conn, thrown.errID as ErrID, thrown.errPayload, thrown.errText)
+    }
     if (thrown instanceof ProtocolError) {
       metrics.handled(type, thrown.errID, elapsed)
       if (thrown.errID === 'ratelimit_exceed') metrics.rateLimited('handler')
@@ -169,8 +175,11 @@ function echo(value: unknown, maxLength: number): string {
   return typeof value === 'string' && value.length <= maxLength ? value : ''
 }
 
-/** Refuses to start on a duplicate type, a handler without schemas, or a request schema without a handler. */
-function buildTable(handlers: readonly AnyHandler[], schemas: Schemas) {
+/**
+ * Refuses to start on a duplicate type, a handler without schemas, or a request schema without a handler.
+ * Extension types bring their own compiled payload schema and no reply schema.
+ */
+function buildTable(handlers: readonly AnyHandler[], schemas: Schemas, extensions: readonly ExtensionRoute[]) {
   const table = new Map<string, { handler: AnyHandler; validate: NonNullable<ReturnType<Schemas['validatorFor']>> }>()
   for (const handler of handlers) {
     if (table.has(handler.type)) throw new Error(`two handlers for ${handler.type}`)
@@ -181,6 +190,10 @@ function buildTable(handlers: readonly AnyHandler[], schemas: Schemas) {
   }
   for (const type of schemas.typesWith('request')) {
     if (!table.has(type)) throw new Error(`schema for ${type} has no handler`)
+  }
+  for (const { handler, validate } of extensions) {
+    if (table.has(handler.type)) throw new Error(`two handlers for ${handler.type}`)
+    table.set(handler.type, { handler, validate })
   }
   return table
 }

@@ -23,6 +23,8 @@ export interface Sessions {
   takeWaiter(grantID: string): Connection | undefined
   /** Live connections registered (every device of every account): what the registry holds. */
   readonly size: number
+  /** Sends an application (extension) event to every live connection of the user; returns how many. */
+  sendToUser(userID: string, type: string, payload: object): number
 }
 
 export function createSessions(): Sessions {
@@ -30,6 +32,8 @@ export function createSessions(): Sessions {
   // Connections waiting on a device authorization (at most one grant each), both ways.
   const waiters = new Map<string, Connection>()
   const waitingOn = new WeakMap<Connection, string>()
+  // Extensions address users by user ID; the registry is keyed by account.
+  const accountOfUser = new Map<string, string>()
 
   function stopWaiting(conn: Connection) {
     const grantID = waitingOn.get(conn)
@@ -47,7 +51,10 @@ export function createSessions(): Sessions {
     const conns = devices?.get(session.deviceID)
     conns?.delete(conn)
     if (conns && conns.size === 0) devices!.delete(session.deviceID)
-    if (devices && devices.size === 0) byAccount.delete(session.accountID)
+    if (devices && devices.size === 0) {
+      byAccount.delete(session.accountID)
+      accountOfUser.delete(session.userID)
+    }
   }
 
   function revokeDevice(accountID: string, deviceID: string, reason: RevokeReason) {
@@ -68,6 +75,7 @@ export function createSessions(): Sessions {
       if (!conn.open) return
       let devices = byAccount.get(session.accountID)
       if (!devices) byAccount.set(session.accountID, (devices = new Map()))
+      accountOfUser.set(session.userID, session.accountID)
       let conns = devices.get(session.deviceID)
       if (!conns) devices.set(session.deviceID, (conns = new Set()))
       conns.add(conn)
@@ -101,6 +109,18 @@ export function createSessions(): Sessions {
       let count = 0
       for (const devices of byAccount.values()) for (const conns of devices.values()) count += conns.size
       return count
+    },
+    sendToUser(userID, type, payload) {
+      const accountID = accountOfUser.get(userID)
+      let reached = 0
+      for (const conns of (accountID && byAccount.get(accountID)?.values()) || []) {
+        for (const conn of conns) {
+          // Extension event types are checked where they enter (extensions/notify.ts), not by the schema types.
+          ;(conn.sendEvent as (type: string, payload: object) => void)(type, payload)
+          reached++
+        }
+      }
+      return reached
     },
   }
 }

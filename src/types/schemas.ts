@@ -299,6 +299,12 @@ export interface Config {
      */
     pollMs: number;
   };
+  /**
+   * ES modules adding message types (protocol.md > Application message types); a relative path is taken from the config file that names it
+   *
+   * @maxItems 64
+   */
+  extensions: string[];
   log: {
     level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   };
