@@ -4,6 +4,6 @@ export type { DeviceAuthorization } from './device-authorization.ts'
 export { HafniumConnectionError, HafniumError, type ConnectionErrorCode } from './errors.ts'
 export type { Unsubscribe } from './emitter.ts'
 export type {
-  ClientOptions, ErrorPayload, EventEnvelope, EventPayload, EventType, Events, MessageType, Messages, ReconnectOptions, ReplyEnvelope,
+  ClientOptions, ErrorPayload, EventEnvelope, ExtensionEvents, ExtensionMessages, EventPayload, EventType, Events, MessageType, Messages, ReconnectOptions, ReplyEnvelope,
   ReplyPayload, RequestEnvelope, RequestOptions, RequestPayload, RetryOptions, Session, Status, WebSocketConstructor, WebSocketLike,
 } from './types.ts'

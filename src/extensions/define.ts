@@ -52,10 +52,12 @@ export interface ExtensionType<S = object, A extends ExtensionAuth = ExtensionAu
   handle(ctx: ExtensionContext<PayloadOf<S>, A>): Promise<R> | R
 }
 
+/**
+ * A module's default export. A type written as a plain object gets an untyped payload; one written with
+ * defineType had its payload checked where it was written (method parameters are bivariant, so it fits).
+ */
 export interface Extension {
-  // Any type definition: its own payload type is checked where it was written (defineType).
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  types: Record<string, ExtensionType<any, ExtensionAuth, any>>
+  types: Record<string, { auth: ExtensionAuth; schema: object; handle(ctx: ExtensionContext): unknown }>
 }
 
 /**
@@ -63,14 +65,15 @@ export interface Extension {
  * compile. (Written inside defineExtension's object, TypeScript cannot infer a schema per key, so each
  * type goes through this helper; a plain object works too, untyped.)
  */
-export function defineType<const S extends object, const A extends ExtensionAuth, R extends object | void>(
+// R is an object type with an index signature, which a Promise or an array is not: a reply is a JSON object.
+export function defineType<const S extends object, const A extends ExtensionAuth, R extends Record<string, unknown> | void>(
   type: ExtensionType<S, A, R>,
 ): ExtensionType<S, A, R> {
   return type
 }
 
 /** An extension module's default export; keeps each type's inferred payload and reply types. */
-export function defineExtension<const E extends Extension>(extension: E): E {
+export function defineExtension<E extends Extension>(extension: E): E {
   return extension
 }
 
@@ -79,7 +82,7 @@ export function defineExtension<const E extends Extension>(extension: E): E {
  * `declare module 'hafnium/client' { interface ExtensionMessages extends MessagesOf<typeof chat> {} }`.
  */
 export type MessagesOf<E extends Extension> = {
-  [K in keyof E['types']]: E['types'][K] extends ExtensionType<infer S, ExtensionAuth, infer R>
+  [K in keyof E['types']]: E['types'][K] extends { schema: infer S; handle(ctx: never): infer R }
     ? { request: PayloadOf<S>; reply: Awaited<R> extends void | undefined ? Record<string, never> : Awaited<R> }
     : never
 }
