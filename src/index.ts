@@ -5,6 +5,6 @@ export { ProtocolError, errors, type ErrID } from './errors.ts'
 export type { Config, Messages, Events } from './types/schemas.ts'
 export { defineExtension, defineType } from './extensions/define.ts'
 export type {
-  Extension, ExtensionAuth, ExtensionContext, ExtensionRefusal, ExtensionType, ExtensionUser, MessagesOf, Notify, PayloadOf,
+  Extension, ExtensionAuth, ExtensionContext, ExtensionLifecycle, ExtensionUsers, ExtensionRefusal, ExtensionType, ExtensionUser, MessagesOf, Notify, PayloadOf,
 } from './extensions/define.ts'
 export { ExtensionError } from './extensions/load.ts'

@@ -27,7 +27,7 @@ import { createForwardedWarning, warnAtStart } from './transport/warnings.ts'
 import { createPasswordHasher } from './auth/passwords.ts'
 import { createDeliverySender, type DeliverySender, type Transports } from './delivery/sender.ts'
 import { startBackground } from './background.ts'
-import { loadExtensions } from './extensions/load.ts'
+import { closeExtensions, loadExtensions, startExtensions } from './extensions/load.ts'
 import { extensionRoutes } from './extensions/handlers.ts'
 import { createLocalEventBus, type EventBus } from './extensions/notify.ts'
 import { ConfigError } from './config.ts'
@@ -65,8 +65,15 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   // Before the database opens: a broken extension stops start-up without touching (or locking) the file.
   const builtIn = defaultHandlers.map((h) => h.type)
   const extensions = await loadExtensions(config.extensions, new Set(builtIn))
-  checkRuleTypes(config, [...builtIn, ...extensions.map((e) => e.type)])
-  const store = openStore(config.database.path, config.database)
+  checkRuleTypes(config, [...builtIn, ...extensions.types.map((e) => e.type)])
+  await startExtensions(extensions.modules, { log })
+  let store: Store
+  try {
+    store = openStore(config.database.path, config.database)
+  } catch (error) {
+    await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
+    throw error
+  }
   const limiter = createRateLimiter(config.ratelimit, store.rateBuckets, clock)
   const metrics = createMetrics()
   const clients = createClientAddressResolver({ trustProxy: config.server.trustProxy, ipv6Prefix: config.ratelimit.ipv6Prefix })
@@ -81,12 +88,12 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   const delivery = createDeliverySender({ store, config, clock, log, transports: options.transports })
   const deps: Deps = { config, store, clock, limiter, log, sessions, passwords, nameBackoff: createNameBackoff(), server, delivery }
   const events = createLocalEventBus(sessions)
-  const router = createRouter(deps, defaultHandlers, schemas, metrics, extensionRoutes(extensions, events))
+  const router = createRouter(deps, defaultHandlers, schemas, metrics, extensionRoutes(extensions.types, events, store))
   server.types = [...router.types]
   metrics.allowTypes(router.types)
   metrics.watchLimiter(limiter)
   warnAtStart(config, log)
-  if (extensions.length > 0) log.info({ types: extensions.map((e) => e.type) }, 'extension types loaded')
+  if (extensions.types.length > 0) log.info({ types: extensions.types.map((e) => e.type) }, 'extension types loaded')
 
   const connections = new Set<LiveConnection>()
   const allowedOrigins = new Set(config.server.allowedOrigins)
@@ -197,6 +204,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       log.warn({ err }, 'final rate-limit flush failed')
     }
     await delivery.close()
+    await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
     store.close()
     log.info('closed')
   }

@@ -18,12 +18,19 @@ export interface ExtensionUser {
  */
 export type Notify = (userID: string, type: string, payload: Record<string, unknown>) => Promise<number>
 
+/** What an extension may ask about accounts (read-only). */
+export interface ExtensionUsers {
+  /** true when `userID` names an active account (a pending, disabled or unknown one answers false). */
+  exists(userID: string): Promise<boolean>
+}
+
 export interface ExtensionContext<P = Record<string, unknown>, A extends ExtensionAuth = ExtensionAuth> {
   /** The request's payload, already validated against the type's schema. */
   payload: P
   /** Who sent it; never null for `auth: 'required'`. */
   user: A extends 'required' ? ExtensionUser : ExtensionUser | null
   notify: Notify
+  users: ExtensionUsers
   /** The server's logger with this request's id and type bound. */
   log: Logger
   /** The message type and the request's id, as the client sent them. */
@@ -58,6 +65,14 @@ export interface ExtensionType<S = object, A extends ExtensionAuth = ExtensionAu
  */
 export interface Extension {
   types: Record<string, { auth: ExtensionAuth; schema: object; handle(ctx: ExtensionContext): unknown }>
+  /** Called once before the server listens (open a database, …); a throw stops start-up. */
+  start?(ctx: ExtensionLifecycle): Promise<void> | void
+  /** Called once after the last connection closed on shutdown (close what start opened). */
+  close?(): Promise<void> | void
+}
+
+export interface ExtensionLifecycle {
+  log: Logger
 }
 
 /**

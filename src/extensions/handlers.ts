@@ -1,6 +1,8 @@
 // Extension types as router entries: the context they get (payload, user, notify, log) and their refusals.
 import type { ValidateFunction } from 'ajv'
 import type { AnyHandler } from '../handler.ts'
+import type { Store } from '../store/index.ts'
+import type { ExtensionUsers } from './define.ts'
 import { errors } from '../errors.ts'
 import type { LoadedType } from './load.ts'
 import { notifier, type EventBus } from './notify.ts'
@@ -24,8 +26,14 @@ export interface ExtensionRoute {
 
 const errIDPattern = /^[a-z_]{1,64}$/
 
-export function extensionRoutes(types: readonly LoadedType[], bus: EventBus): ExtensionRoute[] {
+export function extensionRoutes(types: readonly LoadedType[], bus: EventBus, store: Store): ExtensionRoute[] {
   const notify = notifier(bus)
+  const users: ExtensionUsers = {
+    async exists(userID) {
+      if (typeof userID !== 'string' || userID.length > 512) return false
+      return (await store.accounts.byUserID(userID))?.status === 'active'
+    },
+  }
   return types.map((loaded) => ({
     validate: loaded.validate,
     handler: {
@@ -37,7 +45,7 @@ export function extensionRoutes(types: readonly LoadedType[], bus: EventBus): Ex
         const log = ctx.log.child({ requestID: ctx.requestID, type: ctx.type })
         let result: unknown
         try {
-          result = await loaded.handle({ payload: ctx.payload, user, notify, log, type: ctx.type, requestID: ctx.requestID })
+          result = await loaded.handle({ payload: ctx.payload, user, notify, users, log, type: ctx.type, requestID: ctx.requestID })
         } catch (thrown) {
           throw asRefusal(thrown) ?? thrown
         }

@@ -5,7 +5,7 @@ import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ValidateFunction } from 'ajv'
 import { createAjv, unboundedChecks } from '../schemas.ts'
-import type { ExtensionAuth, ExtensionContext } from './define.ts'
+import type { ExtensionAuth, ExtensionContext, ExtensionLifecycle } from './define.ts'
 import { typeNameProblem } from './notify.ts'
 
 export class ExtensionError extends Error {
@@ -13,6 +13,13 @@ export class ExtensionError extends Error {
     super(message)
     this.name = 'ExtensionError'
   }
+}
+
+/** A loaded module's optional start/close hooks. */
+export interface LoadedModule {
+  path: string
+  start?(ctx: ExtensionLifecycle): Promise<void> | void
+  close?(): Promise<void> | void
 }
 
 /** One extension type, ready for the router. */
@@ -29,13 +36,23 @@ export interface LoadedType {
  * Imports each module (paths are absolute once the config is loaded; a relative one is taken from the
  * working directory) and returns its types. `builtIn` are the server's own types, which no module may take.
  */
-export async function loadExtensions(paths: readonly string[], builtIn: ReadonlySet<string>): Promise<LoadedType[]> {
+export async function loadExtensions(paths: readonly string[], builtIn: ReadonlySet<string>): Promise<{ types: LoadedType[]; modules: LoadedModule[] }> {
   const ajv = createAjv()
   const loaded: LoadedType[] = []
+  const modules: LoadedModule[] = []
   const owner = new Map<string, string>()
   for (const given of paths) {
     const path = resolve(given)
-    const types = typesOf(await importModule(path), path)
+    const extension = defaultExport(await importModule(path), path)
+    const types = typesOf(extension, path)
+    const hooks: LoadedModule = { path }
+    for (const hook of ['start', 'close'] as const) {
+      const fn = extension[hook]
+      if (fn === undefined) continue
+      if (typeof fn !== 'function') throw new ExtensionError(`extension ${path}: ${hook} must be a function`)
+      hooks[hook] = fn.bind(extension) as () => void
+    }
+    modules.push(hooks)
     for (const [type, spec] of Object.entries(types)) {
       const fail = (why: string) => new ExtensionError(`extension ${path}: type ${type}: ${why}`)
       if (builtIn.has(type)) throw fail(`collides with the built-in type ${type}`)
@@ -60,7 +77,30 @@ export async function loadExtensions(paths: readonly string[], builtIn: Readonly
       loaded.push({ module: path, type, auth, validate, handle: handle as LoadedType['handle'] })
     }
   }
-  return loaded
+  return { types: loaded, modules }
+}
+
+/** Calls each module's start hook in order; a failure closes those already started and stops start-up naming the module. */
+export async function startExtensions(modules: readonly LoadedModule[], ctx: ExtensionLifecycle): Promise<void> {
+  for (const [index, module] of modules.entries()) {
+    try {
+      await module.start?.(ctx)
+    } catch (error) {
+      await closeExtensions(modules.slice(0, index), (path, err) => ctx.log.warn({ err, extension: path }, 'extension close failed'))
+      throw new ExtensionError(`extension ${module.path}: start failed: ${describe(error)}`)
+    }
+  }
+}
+
+/** Calls every close hook (in reverse order); failures are reported, not thrown: the server must finish closing. */
+export async function closeExtensions(modules: readonly LoadedModule[], onError: (module: string, error: unknown) => void): Promise<void> {
+  for (const module of [...modules].reverse()) {
+    try {
+      await module.close?.()
+    } catch (error) {
+      onError(module.path, error)
+    }
+  }
 }
 
 async function importModule(path: string): Promise<unknown> {
@@ -89,11 +129,15 @@ async function importTypeScript(path: string, url: string): Promise<unknown> {
   }
 }
 
-function typesOf(module: unknown, path: string): Record<string, unknown> {
+function defaultExport(module: unknown, path: string): Record<string, unknown> {
   const extension = (module as { default?: unknown } | null)?.default
   if (typeof extension !== 'object' || extension === null) {
     throw new ExtensionError(`extension ${path}: has no default export; it must export default { types: { 'namespace:name': {auth, schema, handle} } }`)
   }
+  return extension as Record<string, unknown>
+}
+
+function typesOf(extension: Record<string, unknown>, path: string): Record<string, unknown> {
   const types = (extension as { types?: unknown }).types
   if (typeof types !== 'object' || types === null || Array.isArray(types) || Object.keys(types).length === 0) {
     throw new ExtensionError(`extension ${path}: its default export has no "types" object naming at least one message type`)

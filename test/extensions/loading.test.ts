@@ -90,6 +90,27 @@ test('a schema ajv refuses in strict mode, a bad auth or a missing handle stop s
   assert.ok((await refused([noHandle])).includes('type chat:d: handle must be a function'))
 })
 
+test('start runs before the server listens and close after it closed; a failing start stops start-up naming the module', async () => {
+  const ext = extensionDir()
+  const hooks = (globalThis as { hafniumTestHooks?: string[] })
+  hooks.hafniumTestHooks = []
+  const source = (fail: boolean) => `export default {
+  types: { 'hooks:ping': { auth: 'none', schema: { type: 'object' }, handle: () => ({}) } },
+  start({ log }) { if (typeof log.info !== 'function') throw new Error('no log'); ${fail ? "throw new Error('database locked')" : "globalThis.hafniumTestHooks.push('start')"} },
+  close() { globalThis.hafniumTestHooks.push('close') },
+}\n`
+  const good = ext.write('good.mjs', source(false))
+  const t = await startTestServer({ extensions: [good] })
+  assert.equal(hooks.hafniumTestHooks, ['start'])
+  await t.close()
+  assert.equal(hooks.hafniumTestHooks, ['start', 'close'])
+
+  hooks.hafniumTestHooks = []
+  const bad = ext.write('bad.mjs', source(true).replace('hooks:ping', 'hooks:pong'))
+  assert.is(await refused([good, bad]), `extension ${bad}: start failed: Error: database locked`)
+  assert.equal(hooks.hafniumTestHooks, ['start', 'close'], 'the module started before it was closed again')
+})
+
 test('errors are ExtensionErrors', async () => {
   const { dir } = extensionDir()
   try {
