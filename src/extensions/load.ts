@@ -57,7 +57,7 @@ export async function loadExtensions(paths: readonly string[], builtIn: Readonly
       const fail = (why: string) => new ExtensionError(`extension ${path}: type ${type}: ${why}`)
       if (builtIn.has(type)) throw fail(`collides with the built-in type ${type}`)
       const problem = typeNameProblem(type)
-      if (problem) throw fail(`the name ${problem}`)
+      if (problem) throw fail(problem)
       const other = owner.get(type)
       if (other) throw fail(`is also defined by extension ${other}`)
       owner.set(type, path)
@@ -130,7 +130,10 @@ async function importTypeScript(path: string, url: string): Promise<unknown> {
 }
 
 function defaultExport(module: unknown, path: string): Record<string, unknown> {
-  const extension = (module as { default?: unknown } | null)?.default
+  let extension = (module as { default?: unknown } | null)?.default
+  // A .ts file outside an ES module package is compiled to CommonJS (tsx): its `export default` arrives one level down.
+  const nested = (extension as { default?: { types?: unknown } } | null)?.default
+  if (typeof extension === 'object' && extension !== null && !('types' in extension) && typeof nested === 'object' && nested !== null && 'types' in nested) extension = nested
   if (typeof extension !== 'object' || extension === null) {
     throw new ExtensionError(`extension ${path}: has no default export; it must export default { types: { 'namespace:name': {auth, schema, handle} } }`)
   }
@@ -145,6 +148,12 @@ function typesOf(extension: Record<string, unknown>, path: string): Record<strin
   return types as Record<string, unknown>
 }
 
+/** One line: a loader's multi-line message (an esbuild location, a require stack) folded, the stack dropped. */
 function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  if (!(error instanceof Error)) return String(error)
+  const message = error.message.split('\nRequire stack:')[0]!.trim().replace(/:?\s*\n\s*/g, ': ')
+  const hint = /Cannot find (module|package) 'hafnium(\/client)?'/.test(message)
+    ? " (the extension imports hafnium: install it where the extension lives, npm install hafnium, or use plain objects without the import)"
+    : ''
+  return `${error.name}: ${message}${hint}`
 }

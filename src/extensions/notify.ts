@@ -24,9 +24,9 @@ export const typeNamePattern = /^[a-z][a-z0-9_]{0,62}:[a-z][a-z0-9_]{0,63}$/
 
 /** Why `type` cannot be an extension's request or event type, or undefined when it can. */
 export function typeNameProblem(type: string): string | undefined {
-  if (!typeNamePattern.test(type)) return `must look like "namespace:name" (lower case letters, digits, _; ${typeNamePattern})`
+  if (!typeNamePattern.test(type)) return `is not "namespace:name" in lower case letters, digits and _ (${typeNamePattern})`
   const namespace = type.slice(0, type.indexOf(':'))
-  if ((reservedNamespaces as readonly string[]).includes(namespace)) return `the namespace "${namespace}:" belongs to the server`
+  if ((reservedNamespaces as readonly string[]).includes(namespace)) return `is in the server's own namespace "${namespace}:"`
   return undefined
 }
 

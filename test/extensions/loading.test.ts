@@ -9,6 +9,7 @@ import { errors } from '../../src/errors.ts'
 import { startTestServer } from '../support/server.ts'
 import { runCli } from '../support/process.ts'
 import { within } from '../support/within.ts'
+import { connect } from '../support/client.ts'
 import { extensionDir, probeExtension } from './support.ts'
 
 const one = (type: string, schema = "{ type: 'object' }", auth = "'none'") =>
@@ -63,7 +64,7 @@ test('types in the server\'s namespaces or without a namespace are refused', asy
   for (const type of ['profile:poke', 'device:x', 'verification:y', 'server:z', 'poke', 'Chat:Send']) {
     const path = ext.write(`${type.replace(':', '_')}.mjs`, one(type))
     const message = await refused([path])
-    assert.ok(message.startsWith(`extension ${path}: type ${type}: the name `), message)
+    assert.match(message, new RegExp(`^extension ${path}: type ${type}: is (in the server's own namespace|not "namespace:name")`))
   }
 })
 
@@ -111,6 +112,20 @@ test('start runs before the server listens and close after it closed; a failing 
   assert.equal(hooks.hafniumTestHooks, ['start', 'close'], 'the module started before it was closed again')
 })
 
+test('a TypeScript module outside any package (compiled to CommonJS) loads; its default export is found', async () => {
+  const path = extensionDir().write(
+    'plain.ts',
+    "const schema: object = { type: 'object' }\nexport default { types: { 'plain:ping': { auth: 'none' as const, schema, handle: (): object => ({ pong: true }) } } }\n",
+  )
+  const t = await startTestServer({ extensions: [path] })
+  try {
+    const reply = await within((await t.connect()).request('plain:ping', {}), 5000, 'the reply to plain:ping')
+    assert.equal([reply.ok, reply.payload], [true, { pong: true }])
+  } finally {
+    await t.close()
+  }
+})
+
 test('errors are ExtensionErrors', async () => {
   const { dir } = extensionDir()
   try {
@@ -155,7 +170,10 @@ test('hafnium serve: paths are relative to the config file; a broken extension e
   writeFileSync(config, JSON.stringify({ ...base, extensions: ['./probe.mjs'] }))
   const good = runCli(['serve', '--config', config])
   try {
-    await within(good.ready, 20_000, 'the server with a relative extension path to listen')
+    const url = await within(good.ready, 20_000, 'the server with a relative extension path to listen')
+    const c = await within(connect(url), 5000, 'a connection')
+    assert.is((await within(c.request('probe:echo', { text: 'relative' }), 5000, 'probe:echo')).payload.text, 'relative')
+    c.terminate()
   } finally {
     good.child.kill('SIGTERM')
   }
