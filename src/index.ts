@@ -8,3 +8,5 @@ export type {
   Extension, ExtensionAuth, ExtensionContext, ExtensionLifecycle, ExtensionUsers, ExtensionRefusal, ExtensionType, ExtensionUser, MessagesOf, Notify, PayloadOf,
 } from './extensions/define.ts'
 export { ExtensionError } from './extensions/load.ts'
+/** better-sqlite3's Database, in the build safe on this Node (src/store/driver.ts): for extensions that keep state. */
+export { default as Sqlite } from './store/driver.ts'

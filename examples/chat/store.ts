@@ -1,5 +1,6 @@
 // The chat example's own state: messages and read markers in a SQLite file of its own (not the server's).
-import Database from 'better-sqlite3'
+// The server's pick of better-sqlite3 for this Node (13 on Node ≥ 22, 12 on Node 20).
+import { Sqlite } from 'hafnium'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 
@@ -37,7 +38,7 @@ const conversationOf = (a: string, b: string) => (a < b ? `${a} ${b}` : `${b} ${
 
 export function openChatStore(path: string): ChatStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-  const db = new Database(path)
+  const db = new Sqlite(path)
   db.pragma('journal_mode = WAL')
   // A message acknowledged to its sender must survive a crash of the process (normal is enough with WAL).
   db.pragma('synchronous = NORMAL')
