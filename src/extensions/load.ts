@@ -74,7 +74,8 @@ export async function loadExtensions(paths: readonly string[], builtIn: Readonly
       } catch (error) {
         throw fail(`invalid schema: ${(error as Error).message}`)
       }
-      loaded.push({ module: path, type, auth, validate, handle: handle as LoadedType['handle'] })
+      // Bound to its definition, so a handler written as a method may use `this` for its siblings.
+      loaded.push({ module: path, type, auth, validate, handle: (handle as LoadedType['handle']).bind(spec) })
     }
   }
   return { types: loaded, modules }
