@@ -104,6 +104,16 @@ test('anything else thrown (or a non-object reply) answers internal_error, logge
   assert.ok(log.includes('"msg":"handler failed"'))
 })
 
+test('one connection\'s requests are answered in order, a slow extension handler included', async ({ t }) => {
+  const c = await t.connect()
+  const order: string[] = []
+  const slow = c.request('probe:slow', { ms: 150 }).then((r) => (order.push('slow'), r))
+  const fast = c.request('probe:echo', { text: 'after' }).then((r) => (order.push('fast'), r))
+  await within(Promise.all([slow, fast]), 5000, 'both replies')
+  assert.equal(order, ['slow', 'fast'])
+  assert.equal((await slow).payload, { slept: 150 })
+})
+
 test('log is a child logger carrying the request id and type', async ({ t, logFile }) => {
   const c = await t.connect()
   const reply = await ask(c, 'probe:refuse', { how: 'log' })

@@ -54,6 +54,11 @@ export default {
         }
       },
     },
+    'probe:slow': {
+      auth: 'none',
+      schema: { type: 'object', properties: { ms: { type: 'integer', minimum: 0, maximum: 2000 } }, required: ['ms'], additionalProperties: false },
+      handle: ({ payload }) => new Promise((resolve) => setTimeout(() => resolve({ slept: payload.ms }), payload.ms)),
+    },
     'probe:crash': {
       auth: 'none',
       schema: { type: 'object' },
