@@ -1,6 +1,7 @@
 // Configuration enters once: server.config.json, deep-merged with --config and flags, validated, frozen.
 import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { loadSchemas, formatErrors } from './schemas.ts'
 import { TicketKeyError, ticketIssuers } from './auth/ticket-keys.ts'
 import type { Config } from './types/schemas.ts'
@@ -19,7 +20,7 @@ export type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : 
 
 /** Defaults ← file ← overrides; objects merge key by key, arrays and scalars replace. */
 export function loadConfig(options: { file?: string; overrides?: DeepPartial<Config> } = {}): Readonly<Config> {
-  let merged = readJson(defaultConfigPath)
+  let merged = extensionsFromFile(readJson(defaultConfigPath), fileURLToPath(defaultConfigPath))
   if (options.file) merged = deepMerge(merged, extensionsFromFile(readJson(options.file), options.file))
   if (options.overrides) merged = deepMerge(merged, options.overrides)
   const validate = loadSchemas().config
