@@ -74,6 +74,8 @@ export async function loadExtensions(paths: readonly string[], builtIn: Readonly
       } catch (error) {
         throw fail(`invalid schema: ${(error as Error).message}`)
       }
+      // An async validator returns a Promise, which the router would read as "valid".
+      if ((validate as { $async?: boolean }).$async) throw fail('invalid schema: $async schemas are not supported (the payload is checked synchronously)')
       // Bound to its definition, so a handler written as a method may use `this` for its siblings.
       loaded.push({ module: path, type, auth, validate, handle: (handle as LoadedType['handle']).bind(spec) })
     }

@@ -87,6 +87,8 @@ test('a schema ajv refuses in strict mode, a bad auth or a missing handle stop s
   assert.ok((await refused([unknownKeyword])).includes('type chat:b: invalid schema: strict mode: unknown keyword: "maxLenght"'))
   const auth = ext.write('auth.mjs', one('chat:c', "{ type: 'object' }", "'sometimes'"))
   assert.ok((await refused([auth])).includes('type chat:c: auth must be "none" or "required"'))
+  const async = ext.write('async.mjs', one('chat:e', "{ $async: true, type: 'object' }"))
+  assert.ok((await refused([async])).includes('type chat:e: invalid schema: $async schemas are not supported'))
   const noHandle = ext.write('nohandle.mjs', "export default { types: { 'chat:d': { auth: 'none', schema: {} } } }\n")
   assert.ok((await refused([noHandle])).includes('type chat:d: handle must be a function'))
 })
