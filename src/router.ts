@@ -112,8 +112,8 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
   function failure(thrown: unknown, id: string, type: string, from: string, conn: Connection, started: number) {
     const elapsed = performance.now() - started
     if (thrown instanceof ExtensionRefusalError) {
-      // An extension's own errIDs are not counted one by one: a metrics label set stays bounded.
-      metrics.handled(type, thrown.errID in errors ? thrown.errID : 'extension_refusal', elapsed)
+      // An extension's own errIDs are counted as "other" by metrics (a bounded label set).
+      metrics.handled(type, thrown.errID, elapsed)
       return refusal(id, type, from, conn, thrown.errID as ErrID, thrown.errPayload, thrown.errText)
     }
     if (thrown instanceof ProtocolError) {

@@ -104,6 +104,16 @@ test('anything else thrown (or a non-object reply) answers internal_error, logge
   assert.ok(log.includes('"msg":"handler failed"'))
 })
 
+test('/metrics counts extension types by name and their own errIDs as "other"', async ({ t }) => {
+  const c = await t.connect()
+  await ask(c, 'probe:refuse', { how: 'full' })
+  await ask(c, 'probe:echo', { text: 'counted' })
+  const text = await within(fetch(t.url.replace('ws://', 'http://') + 'metrics').then((r) => r.text()), 5000, '/metrics')
+  assert.match(text, /hafnium_messages_total\{type="probe:refuse",outcome="other"\} [1-9]/)
+  assert.match(text, /hafnium_messages_total\{type="probe:echo",outcome="ok"\} [1-9]/)
+  assert.not.match(text, /too_late/)
+})
+
 test('one connection\'s requests are answered in order, a slow extension handler included', async ({ t }) => {
   const c = await t.connect()
   const order: string[] = []
