@@ -6,6 +6,7 @@ import type { Store } from './store/index.ts'
 import type { Sessions } from './sessions.ts'
 import type { PasswordHasher } from './auth/passwords.ts'
 import type { NameBackoff } from './accounts/login-backoff.ts'
+import type { Captcha } from './auth/captcha.ts'
 
 export type MessageType = keyof Messages
 export type Request<T extends MessageType> = Messages[T]['request']
@@ -49,6 +50,8 @@ export interface Deps {
   passwords: PasswordHasher
   /** Failed password logins to names that find no account (privacy.revealAccounts false). */
   nameBackoff: NameBackoff
+  /** ALTCHA challenges for rate-limit rules with captcha: true (the router's; handlers do not use it). */
+  captcha: Captcha
   /** The outbox sender: call wake() after a transaction that enqueued a message has committed. */
   delivery: { wake(): void }
   /** Facts about this server that handlers report (server:info). */

@@ -87,16 +87,16 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
 
     const { cost } = entry.handler
     if (!cost) {
-      const typeWait = limiter.take(charges(limiter.rulesForType(type), conn))
-      if (typeWait > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+      const refused = await chargeType(id, type, envelope, conn, 1)
+      if (refused !== undefined) return refused
     }
 
     if (!entry.validate(envelope.payload)) {
       return error(id, type, envelope.to, conn, 'invalid_payload', { errors: formatErrors(entry.validate.errors, '/payload') })
     }
     if (cost) {
-      const typeWait = limiter.take(charges(limiter.rulesForType(type), conn), cost(envelope.payload))
-      if (typeWait > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+      const refused = await chargeType(id, type, envelope, conn, cost(envelope.payload))
+      if (refused !== undefined) return refused
     }
 
     const started = performance.now()
@@ -139,6 +139,41 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     return refusal(id, type, from, conn, 'internal_error')
   }
 
+  /** Charges the type's own rules `cost` tokens; undefined = admitted, else the refusal. */
+  async function chargeType(id: string, type: string, envelope: Envelope, conn: Connection, cost: number) {
+    const typeCharges = charges(limiter.rulesForType(type), conn)
+    const wait = limiter.take(typeCharges, cost)
+    return wait > 0 ? captchaGate(id, type, envelope, conn, typeCharges, wait, cost) : undefined
+  }
+
+  /**
+   * A type's buckets are empty. If every empty one is a captcha rule, a request carrying a solved
+   * challenge is charged to the rules' second buckets instead (charged before verifying, so wrong
+   * solutions spend that budget too); one without a solution gets a challenge. Past the second buckets,
+   * or for other rules, ratelimit_exceed as before. Undefined = admitted.
+   */
+  async function captchaGate(id: string, type: string, envelope: Envelope, conn: Connection, typeCharges: Charge[], typeWait: number, cost: number) {
+    const empty = typeCharges.filter((charge) => limiter.wait([charge]) > 0)
+    // A cost above one can be refused with no bucket empty: no captcha step then.
+    if (empty.length === 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+    const companions: Charge[] = []
+    for (const { rule, subject } of empty) {
+      const companion = limiter.captchaRule(rule)
+      if (!companion) return rateLimited(id, type, conn, typeWait, envelope.to)
+      companions.push({ rule: companion, subject })
+    }
+    const rest = typeCharges.filter((charge) => !empty.includes(charge))
+    if (limiter.wait([...rest, ...companions]) > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+    const solution = (envelope.payload as { captcha?: unknown } | null)?.captcha
+    if (typeof solution !== 'string') {
+      metrics.rateLimited(type)
+      return error(id, type, envelope.to, conn, 'captcha_required', { challenge: await deps.captcha.challenge(), retryAfter: typeWait })
+    }
+    if (limiter.take([...rest, ...companions], cost) > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+    if (!(await deps.captcha.verify(solution))) return error(id, type, envelope.to, conn, 'captcha_invalid')
+    return undefined
+  }
+
   function rateLimited(id: string, type: string, conn: Connection, wait: number, from = defaultDomain) {
     metrics.rateLimited(type)
     return error(id, type, from, conn, 'ratelimit_exceed', { retryAfter: wait })
@@ -166,8 +201,8 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
  * ~3 s (bench, server:ping at 10k/s: 1.8 MB promoted per scavenge, 3-4 ms pauses; field by field: 0, 0.5 ms).
  */
 function contextFor(deps: Deps, type: string, requestID: string, payload: Record<string, unknown>, conn: Connection): Context<MessageType> {
-  const { config, store, clock, limiter, log, sessions, passwords, nameBackoff, delivery, server } = deps
-  return { config, store, clock, limiter, log, sessions, passwords, nameBackoff, delivery, server, type: type as MessageType, requestID, payload: payload as never, conn }
+  const { config, store, clock, limiter, log, sessions, passwords, nameBackoff, captcha, delivery, server } = deps
+  return { config, store, clock, limiter, log, sessions, passwords, nameBackoff, captcha, delivery, server, type: type as MessageType, requestID, payload: payload as never, conn }
 }
 
 /** id/type are echoed only when they are usable strings (contract §3). */

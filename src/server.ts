@@ -1,4 +1,5 @@
 // HTTP + WebSocket wiring: upgrade guards, health and metrics endpoints, graceful drain.
+import { createCaptcha } from './auth/captcha.ts'
 import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -86,7 +87,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     maxQueued: config.password.maxQueuedHashes,
   })
   const delivery = createDeliverySender({ store, config, clock, log, transports: options.transports })
-  const deps: Deps = { config, store, clock, limiter, log, sessions, passwords, nameBackoff: createNameBackoff(), server, delivery }
+  const captcha = createCaptcha(config.captcha, store.captcha)
+  const deps: Deps = { config, store, clock, limiter, log, sessions, passwords, nameBackoff: createNameBackoff(), captcha, server, delivery }
   const events = createLocalEventBus(sessions)
   const router = createRouter(deps, defaultHandlers, schemas, metrics, extensionRoutes(extensions.types, events, store))
   server.types = [...router.types]

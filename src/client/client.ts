@@ -67,7 +67,8 @@ export class HafniumClient {
       const reply = await this.send({ type, payload: (payload ?? {}) as object }, options)
       if (reply.ok) return reply.payload as ReplyPayload<T>
       const error = new HafniumError(reply as ReplyEnvelope<ErrorPayload>)
-      const delay = error.errID === 'ratelimit_exceed' ? (error.retryAfter ?? 1000) : undefined
+      // captcha_required carries retryAfter too: waiting it out needs no solving.
+      const delay = error.errID === 'ratelimit_exceed' || error.errID === 'captcha_required' ? (error.retryAfter ?? 1000) : undefined
       if (delay === undefined || !retry || attempt >= retry.maxAttempts || delay > retry.maxWaitMs) throw error
       await this.#timers.sleep(delay)
     }

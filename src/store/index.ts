@@ -14,6 +14,7 @@ import { loadOutboxKey } from './outbox-key.ts'
 import { createVerificationStore, type VerificationStore } from './verifications.ts'
 import { createTicketStore, type TicketStore } from './tickets.ts'
 import { createDeviceAuthorizationStore, type DeviceAuthorizationStore } from './device-authorizations.ts'
+import { createCaptchaStore, type CaptchaStore } from './captcha.ts'
 
 export interface StoreOptions {
   synchronous: 'normal' | 'full'
@@ -34,6 +35,7 @@ export interface Store {
   readonly verifications: VerificationStore
   readonly tickets: TicketStore
   readonly deviceAuthorizations: DeviceAuthorizationStore
+  readonly captcha: CaptchaStore
   /** A write failed with SQLITE_FULL: checkpoint eagerly until the WAL is back in the database file. */
   onDiskFull(): void
   close(): void
@@ -77,6 +79,7 @@ export function openStore(path: string, options: StoreOptions): Store {
     verifications: createVerificationStore(db, outbox, outboxKey),
     tickets: createTicketStore(db),
     deviceAuthorizations: createDeviceAuthorizationStore(db, outboxKey),
+    captcha: createCaptchaStore(db, outboxKey),
     onDiskFull: relief.onDiskFull,
     close() {
       relief.stop()

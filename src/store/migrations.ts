@@ -160,4 +160,11 @@ export const migrations: readonly string[] = [
    ) STRICT;
    CREATE INDEX device_authorizations_by_expiry ON device_authorizations (expires_at);
    CREATE INDEX device_authorizations_by_account ON device_authorizations (account_id);`,
+  // 9: spent captcha solutions (contract §15): a solution works once, also across a restart, until its
+  // challenge expires (5 minutes); the sweep deletes them after that.
+  `CREATE TABLE captcha_spent (
+     signature_hash BLOB PRIMARY KEY,
+     expires_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX captcha_spent_by_expiry ON captcha_spent (expires_at);`,
 ]

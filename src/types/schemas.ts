@@ -198,6 +198,16 @@ export interface Config {
       maxMs: number;
     };
   };
+  captcha: {
+    /**
+     * difficulty: the solver tries on average half this many SHA-256 hashes (100000: about 0.5 s in Node on one core)
+     */
+    maxCounter: number;
+    /**
+     * how long a challenge can be solved and used
+     */
+    expiresSeconds: number;
+  };
   ratelimit: {
     enabled: boolean;
     /**
@@ -225,6 +235,10 @@ export interface Config {
          * @maxItems 256
          */
         types?: string[];
+        /**
+         * when empty, answer captcha_required (an ALTCHA challenge) instead of ratelimit_exceed; a request with a solved challenge is charged to a second bucket of the same size (the hard cap). subject ip only
+         */
+        captcha?: boolean;
       };
     };
   };
@@ -615,6 +629,10 @@ export interface DeviceSetPushTokenReply {}
  * Authenticate this connection as an existing device.
  */
 export interface ProfileAuthRequest {
+  /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
   authToken: string;
 }
 
@@ -772,6 +790,10 @@ export interface ProfileGetReply {
  * Sign in as a new guest account (no username, 3PID or password) on a new device.
  */
 export interface ProfileGuestRequest {
+  /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
   deviceName?: string;
 }
 
@@ -786,6 +808,10 @@ export interface ProfileGuestReply {
  * Trade credentials (a password, a verificationToken, or a custom ticket) for a new device and its authToken.
  */
 export type ProfileLoginRequest = {
+  /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
   /**
    * case-insensitive: folded to lowercase
    */
@@ -863,6 +889,10 @@ export interface ProfileQueryReply {
  * Create an account; optionally log in as a new device at once.
  */
 export type ProfileRegisterRequest = {
+  /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
   /**
    * case-insensitive: folded to lowercase
    */
@@ -964,6 +994,10 @@ export interface ProfileSetPasswordReply {}
  * Re-authenticate for a short-lived sudoToken, with the password or a verificationToken (exactly one).
  */
 export type ProfileSudoRequest = {
+  /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
   /**
    * length policy (minLength..256 code points) is checked by the server: weak_password
    */
@@ -1095,6 +1129,10 @@ export interface ProfileUpdateReply {
  */
 export type ProfileUpgradeRequest = {
   /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
+  /**
    * case-insensitive: folded to lowercase
    */
   username?: string;
@@ -1169,6 +1207,10 @@ export interface ServerPingReply {}
  * Send a one-time code to a 3PID: given as thirdPID, or as an account's 3PID of one channel (by username, or the caller's own without one).
  */
 export type VerificationRequestRequest = {
+  /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
   purpose: "signup" | "login" | "reset_password" | "bind" | "confirm" | "sudo";
   /**
    * an email address, or an E.164 phone number starting with +
