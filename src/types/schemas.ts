@@ -200,7 +200,7 @@ export interface Config {
   };
   captcha: {
     /**
-     * difficulty: the solver tries on average half this many SHA-256 hashes (100000: about 0.5 s in Node on one core)
+     * difficulty: the solver tries on average half this many SHA-256 hashes (250000: about 0.3 s of CPU in Node, README > Captcha)
      */
     maxCounter: number;
     /**
