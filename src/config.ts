@@ -1,5 +1,7 @@
 // Configuration enters once: server.config.json, deep-merged with --config and flags, validated, frozen.
 import { readFileSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { loadSchemas, formatErrors } from './schemas.ts'
 import { TicketKeyError, ticketIssuers } from './auth/ticket-keys.ts'
 import type { Config } from './types/schemas.ts'
@@ -18,8 +20,8 @@ export type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : 
 
 /** Defaults ← file ← overrides; objects merge key by key, arrays and scalars replace. */
 export function loadConfig(options: { file?: string; overrides?: DeepPartial<Config> } = {}): Readonly<Config> {
-  let merged = readJson(defaultConfigPath)
-  if (options.file) merged = deepMerge(merged, readJson(options.file))
+  let merged = extensionsFromFile(readJson(defaultConfigPath), fileURLToPath(defaultConfigPath))
+  if (options.file) merged = deepMerge(merged, extensionsFromFile(readJson(options.file), options.file))
   if (options.overrides) merged = deepMerge(merged, options.overrides)
   const validate = loadSchemas().config
   if (!validate(merged)) {
@@ -52,6 +54,13 @@ function checkCidrs(config: Config): void {
     if (error instanceof CidrError) throw new ConfigError(error.message)
     throw error
   }
+}
+
+/** Extension paths in a config file are relative to that file (so a config and its extensions move together). */
+function extensionsFromFile(file: Record<string, unknown>, path: string): Record<string, unknown> {
+  if (!Array.isArray(file.extensions)) return file
+  const base = dirname(resolve(path))
+  return { ...file, extensions: file.extensions.map((p: unknown) => (typeof p === 'string' && p !== '' && !isAbsolute(p) ? resolve(base, p) : p)) }
 }
 
 function readJson(path: string | URL): Record<string, unknown> {

@@ -144,9 +144,15 @@ export class LiveConnection implements Connection {
   }
 
   // An anonymous socket costs memory and a per-IP slot without proving anything: it gets authTimeoutMs.
-  #armAuthTimer(): void {
-    this.#authTimer = setTimeout(authTimeout, this.settings.authTimeoutMs, this)
+  #armAuthTimer(ms = this.settings.authTimeoutMs): void {
+    this.#authTimer = setTimeout(authTimeout, ms, this)
     this.#authTimer.unref()
+  }
+
+  setAuthDeadline(ms: number): void {
+    if (this.#closed || this.#session) return
+    this.#disarmAuthTimer()
+    this.#armAuthTimer(ms)
   }
 
   #disarmAuthTimer(): void {

@@ -23,7 +23,13 @@ export const errors = {
   forbidden: 'That action is not allowed',
   invalid_code: 'The code is not valid',
   code_expired: 'The code has expired',
+  // Device authorization (contract §14, RFC 8628 §3.5)
+  authorization_pending: 'The user has not approved or denied this device yet',
+  access_denied: 'The user denied this device',
   storage_busy: 'The server is temporarily unable to store data; retry later',
+  // Captcha (contract §15)
+  captcha_required: 'Too many requests from this address; solve the challenge and repeat the request with captcha',
+  captcha_invalid: 'The captcha solution is wrong, expired or already used',
 } as const
 
 export type ErrID = keyof typeof errors

@@ -6,6 +6,7 @@ import type { Store } from './store/index.ts'
 import type { Sessions } from './sessions.ts'
 import type { PasswordHasher } from './auth/passwords.ts'
 import type { NameBackoff } from './accounts/login-backoff.ts'
+import type { Captcha } from './auth/captcha.ts'
 
 export type MessageType = keyof Messages
 export type Request<T extends MessageType> = Messages[T]['request']
@@ -30,6 +31,11 @@ export interface Connection {
   readonly open: boolean
   /** Sends a server-initiated event (contract §6). */
   sendEvent<E extends keyof Events>(type: E, payload: Events[E]): void
+  /**
+   * While anonymous, allow this long (from now) before the auth deadline closes the socket, instead of
+   * server.authTimeoutMs: a device waiting for its authorization to be approved. Optional for test fakes.
+   */
+  setAuthDeadline?(ms: number): void
   close(code: number, reason: string): void
 }
 
@@ -44,6 +50,8 @@ export interface Deps {
   passwords: PasswordHasher
   /** Failed password logins to names that find no account (privacy.revealAccounts false). */
   nameBackoff: NameBackoff
+  /** ALTCHA challenges for rate-limit rules with captcha: true (the router's; handlers do not use it). */
+  captcha: Captcha
   /** The outbox sender: call wake() after a transaction that enqueued a message has committed. */
   delivery: { wake(): void }
   /** Facts about this server that handlers report (server:info). */

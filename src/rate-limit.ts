@@ -43,6 +43,8 @@ export interface RateLimiter {
   /** Rules charged for a frame that is not a valid envelope. */
   readonly malformedRules: readonly Rule[]
   rule(name: string): Rule | undefined
+  /** The second bucket a captcha rule's solved requests are charged to (same size, subject); undefined without captcha. */
+  captchaRule(rule: Rule): Rule | undefined
   /**
    * Takes `cost` tokens (default one; at most a rule's capacity) from each bucket, or none if any holds
    * too few; returns the wait in ms (0 = allowed).
@@ -87,6 +89,14 @@ const routerSubjects = new Set<Subject>(['connection', 'ip', 'user'])
 export function createRateLimiter(config: Config['ratelimit'], store: RateBucketStore, clock: Clock): RateLimiter {
   const rules = new Map<string, Rule>()
   for (const [name, rule] of Object.entries(config.rules)) rules.set(name, { ...rule, name })
+  // Rule names match ^[a-z][a-z0-9_]*$, so "<name>:captcha" cannot collide with a configured rule.
+  const captchaRules = new Map<string, Rule>()
+  for (const rule of [...rules.values()]) {
+    if (!rule.captcha) continue
+    const companion: Rule = { name: `${rule.name}:captcha`, subject: rule.subject, capacity: rule.capacity, refillPerSecond: rule.refillPerSecond }
+    captchaRules.set(rule.name, companion)
+    rules.set(companion.name, companion)
+  }
   const everyType = [...rules.values()].filter((r) => routerSubjects.has(r.subject) && r.types?.includes('*'))
   const malformedRules = [...rules.values()].filter((r) => r.types?.includes('malformed'))
   const byType = new Map<string, Rule[]>()
@@ -174,6 +184,7 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
     everyMessageRules: everyType,
     malformedRules,
     rule: (name) => rules.get(name),
+    captchaRule: (rule) => captchaRules.get(rule.name),
     rulesForType(type) {
       let list = byType.get(type)
       if (!list) {

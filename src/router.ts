@@ -7,6 +7,7 @@ import type { Metrics } from './metrics.ts'
 import { isDiskFull, isRetryableStorageError, storageRetryAfterMs } from './store/errors.ts'
 import { HasherBusyError } from './auth/passwords.ts'
 import { auditOutcome } from './audit.ts'
+import { ExtensionRefusalError, type ExtensionRoute } from './extensions/handlers.ts'
 
 export interface Router {
   /** Handles one frame; resolves to the serialized reply, or undefined when the connection was closed instead. */
@@ -23,8 +24,8 @@ interface Envelope {
   payload: Record<string, unknown>
 }
 
-export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schemas: Schemas, metrics: Metrics): Router {
-  const table = buildTable(handlers, schemas)
+export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schemas: Schemas, metrics: Metrics, extensions: readonly ExtensionRoute[] = []): Router {
+  const table = buildTable(handlers, schemas, extensions)
   const { limiter, config, log } = deps
   const domains = new Set(config.server.domains)
   const defaultDomain = config.server.domains[0]
@@ -40,7 +41,7 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     return refusal(id, type, from, conn, errID, errPayload, errText)
   }
 
-  function refusal(id: string, type: string, from: string, conn: Connection | undefined, errID: ErrID, errPayload?: ErrPayload, errText?: string) {
+  function refusal(id: string, type: string, from: string, conn: Connection | undefined, errID: ErrID, errPayload?: ErrPayload | Record<string, unknown>, errText?: string) {
     const payload = errPayload ? { errID, errText: errText ?? errors[errID], errPayload } : { errID, errText: errText ?? errors[errID] }
     return reply(id, type, from, conn, false, payload)
   }
@@ -91,8 +92,8 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
 
     const { cost } = entry.handler
     if (!cost) {
-      const typeWait = limiter.take(charges(limiter.rulesForType(type), conn))
-      if (typeWait > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+      const refused = await chargeType(id, type, envelope, conn, 1)
+      if (refused !== undefined) return refused
     }
 
     if (!entry.validate(envelope.payload)) {
@@ -102,8 +103,8 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
       return error(id, type, envelope.to, conn, 'invalid_payload', { errors })
     }
     if (cost) {
-      const typeWait = limiter.take(charges(limiter.rulesForType(type), conn), cost(envelope.payload))
-      if (typeWait > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+      const refused = await chargeType(id, type, envelope, conn, cost(envelope.payload))
+      if (refused !== undefined) return refused
     }
 
     const started = performance.now()
@@ -123,6 +124,11 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
 
   function failure(thrown: unknown, id: string, type: string, from: string, conn: Connection, started: number) {
     const elapsed = performance.now() - started
+    if (thrown instanceof ExtensionRefusalError) {
+      // An extension's own errIDs are counted as "other" by metrics (a bounded label set).
+      metrics.handled(type, thrown.errID, elapsed)
+      return refusal(id, type, from, conn, thrown.errID as ErrID, thrown.errPayload, thrown.errText)
+    }
     if (thrown instanceof ProtocolError) {
       metrics.handled(type, thrown.errID, elapsed)
       if (thrown.errID === 'ratelimit_exceed') metrics.rateLimited('handler')
@@ -144,6 +150,41 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     // Logged once with the request id; the client learns nothing internal.
     log.error({ err: thrown, requestID: id, type, connection: conn.id }, 'handler failed')
     return refusal(id, type, from, conn, 'internal_error')
+  }
+
+  /** Charges the type's own rules `cost` tokens; undefined = admitted, else the refusal. */
+  async function chargeType(id: string, type: string, envelope: Envelope, conn: Connection, cost: number) {
+    const typeCharges = charges(limiter.rulesForType(type), conn)
+    const wait = limiter.take(typeCharges, cost)
+    return wait > 0 ? captchaGate(id, type, envelope, conn, typeCharges, wait, cost) : undefined
+  }
+
+  /**
+   * A type's buckets are empty. If every empty one is a captcha rule, a request carrying a solved
+   * challenge is charged to the rules' second buckets instead (charged before verifying, so wrong
+   * solutions spend that budget too); one without a solution gets a challenge. Past the second buckets,
+   * or for other rules, ratelimit_exceed as before. Undefined = admitted.
+   */
+  async function captchaGate(id: string, type: string, envelope: Envelope, conn: Connection, typeCharges: Charge[], typeWait: number, cost: number) {
+    const empty = typeCharges.filter((charge) => limiter.wait([charge]) > 0)
+    // A cost above one can be refused with no bucket empty: no captcha step then.
+    if (empty.length === 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+    const companions: Charge[] = []
+    for (const { rule, subject } of empty) {
+      const companion = limiter.captchaRule(rule)
+      if (!companion) return rateLimited(id, type, conn, typeWait, envelope.to)
+      companions.push({ rule: companion, subject })
+    }
+    const rest = typeCharges.filter((charge) => !empty.includes(charge))
+    if (limiter.wait([...rest, ...companions]) > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+    const solution = (envelope.payload as { captcha?: unknown } | null)?.captcha
+    if (typeof solution !== 'string') {
+      metrics.rateLimited(type)
+      return error(id, type, envelope.to, conn, 'captcha_required', { challenge: await deps.captcha.challenge(), retryAfter: typeWait })
+    }
+    if (limiter.take([...rest, ...companions], cost) > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+    if (!(await deps.captcha.verify(solution))) return error(id, type, envelope.to, conn, 'captcha_invalid')
+    return undefined
   }
 
   function rateLimited(id: string, type: string, conn: Connection, wait: number, from = defaultDomain) {
@@ -174,8 +215,8 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
  * ~3 s (bench, server:ping at 10k/s: 1.8 MB promoted per scavenge, 3-4 ms pauses; field by field: 0, 0.5 ms).
  */
 function contextFor(deps: Deps, type: string, requestID: string, payload: Record<string, unknown>, conn: Connection): Context<MessageType> {
-  const { config, store, clock, limiter, log, sessions, passwords, nameBackoff, delivery, server } = deps
-  return { config, store, clock, limiter, log, sessions, passwords, nameBackoff, delivery, server, type: type as MessageType, requestID, payload: payload as never, conn }
+  const { config, store, clock, limiter, log, sessions, passwords, nameBackoff, captcha, delivery, server } = deps
+  return { config, store, clock, limiter, log, sessions, passwords, nameBackoff, captcha, delivery, server, type: type as MessageType, requestID, payload: payload as never, conn }
 }
 
 /** id/type are echoed only when they are usable strings (contract §3). */
@@ -183,8 +224,11 @@ function echo(value: unknown, maxLength: number): string {
   return typeof value === 'string' && value.length <= maxLength ? value : ''
 }
 
-/** Refuses to start on a duplicate type, a handler without schemas, or a request schema without a handler. */
-function buildTable(handlers: readonly AnyHandler[], schemas: Schemas) {
+/**
+ * Refuses to start on a duplicate type, a handler without schemas, or a request schema without a handler.
+ * Extension types bring their own compiled payload schema and no reply schema.
+ */
+function buildTable(handlers: readonly AnyHandler[], schemas: Schemas, extensions: readonly ExtensionRoute[]) {
   const table = new Map<string, { handler: AnyHandler; validate: NonNullable<ReturnType<Schemas['validatorFor']>> }>()
   for (const handler of handlers) {
     if (table.has(handler.type)) throw new Error(`two handlers for ${handler.type}`)
@@ -195,6 +239,10 @@ function buildTable(handlers: readonly AnyHandler[], schemas: Schemas) {
   }
   for (const type of schemas.typesWith('request')) {
     if (!table.has(type)) throw new Error(`schema for ${type} has no handler`)
+  }
+  for (const { handler, validate } of extensions) {
+    if (table.has(handler.type)) throw new Error(`two handlers for ${handler.type}`)
+    table.set(handler.type, { handler, validate })
   }
   return table
 }

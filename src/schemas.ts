@@ -40,11 +40,35 @@ export function loadSchemas(dir = schemasDir): Schemas {
   return schemas
 }
 
-function compileSchemas(dir: string): Schemas {
+/** An Ajv with the settings every payload schema is compiled with, built-in or extension. */
+export function createAjv(): Ajv {
   // allErrors stays off: ajv's security advice for untrusted input (the error list is then one entry).
   // strictRequired off: "one of username/thirdPID/loginID" is a oneOf of required lists naming parent properties.
   const ajv = new Ajv({ strict: true, strictRequired: false, allErrors: false, allowUnionTypes: true })
   addFormats(ajv)
+  return ajv
+}
+
+/**
+ * JSON pointers of strings checked by a pattern or format without a maxLength, and of uniqueItems without
+ * maxItems: ajv's security advice (a regex or an O(n²) check on unbounded input is a DoS).
+ */
+export function unboundedChecks(schema: unknown, path = ''): string[] {
+  const found: string[] = []
+  const walk = (node: unknown, at: string) => {
+    if (Array.isArray(node)) return node.forEach((child, i) => walk(child, `${at}/${i}`))
+    if (typeof node !== 'object' || node === null) return
+    const n = node as Record<string, unknown>
+    if ((typeof n.pattern === 'string' || typeof n.format === 'string') && n.maxLength === undefined) found.push(`${at || '/'}: a ${typeof n.pattern === 'string' ? 'pattern' : 'format'} without maxLength`)
+    if (n.uniqueItems === true && n.maxItems === undefined) found.push(`${at || '/'}: uniqueItems without maxItems`)
+    for (const [key, child] of Object.entries(n)) walk(child, `${at}/${key}`)
+  }
+  walk(schema, path)
+  return found
+}
+
+function compileSchemas(dir: string): Schemas {
+  const ajv = createAjv()
   const byKey = new Map<string, ValidateFunction>()
   const files = listSchemaFiles(dir)
   for (const file of files) ajv.addSchema(JSON.parse(readFileSync(join(dir, file), 'utf8')))

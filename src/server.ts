@@ -1,4 +1,5 @@
 // HTTP + WebSocket wiring: upgrade guards, health and metrics endpoints, graceful drain.
+import { createCaptcha } from './auth/captcha.ts'
 import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -27,6 +28,10 @@ import { createForwardedWarning, warnAtStart } from './transport/warnings.ts'
 import { createPasswordHasher } from './auth/passwords.ts'
 import { createDeliverySender, type DeliverySender, type Transports } from './delivery/sender.ts'
 import { startBackground } from './background.ts'
+import { closeExtensions, loadExtensions, startExtensions } from './extensions/load.ts'
+import { extensionRoutes } from './extensions/handlers.ts'
+import { createLocalEventBus, type EventBus } from './extensions/notify.ts'
+import { ConfigError } from './config.ts'
 
 export interface ServerOptions {
   clock?: Clock
@@ -42,6 +47,8 @@ export interface HafniumServer {
   readonly metrics: Metrics
   readonly store: Store
   readonly sessions: Sessions
+  /** Where extensions' notify() goes (this process's sockets). */
+  readonly events: EventBus
   readonly deps: Deps
   /** The outbox sender (tests await `delivery.drainOnce()` instead of sleeping). */
   readonly delivery: DeliverySender
@@ -56,7 +63,18 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   const clock = options.clock ?? { now: Date.now }
   const log = options.logger ?? createLogger(config.log.level)
   const schemas = loadSchemas()
-  const store = openStore(config.database.path, config.database)
+  // Before the database opens: a broken extension stops start-up without touching (or locking) the file.
+  const builtIn = defaultHandlers.map((h) => h.type)
+  const extensions = await loadExtensions(config.extensions, new Set(builtIn))
+  checkRuleTypes(config, [...builtIn, ...extensions.types.map((e) => e.type)])
+  await startExtensions(extensions.modules, { log })
+  let store: Store
+  try {
+    store = openStore(config.database.path, config.database)
+  } catch (error) {
+    await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
+    throw error
+  }
   const limiter = createRateLimiter(config.ratelimit, store.rateBuckets, clock)
   const metrics = createMetrics()
   const clients = createClientAddressResolver({ trustProxy: config.server.trustProxy, ipv6Prefix: config.ratelimit.ipv6Prefix })
@@ -69,12 +87,15 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     maxQueued: config.password.maxQueuedHashes,
   })
   const delivery = createDeliverySender({ store, config, clock, log, transports: options.transports })
-  const deps: Deps = { config, store, clock, limiter, log, sessions, passwords, nameBackoff: createNameBackoff(), server, delivery }
-  const router = createRouter(deps, defaultHandlers, schemas, metrics)
+  const captcha = createCaptcha(config.captcha, store.captcha)
+  const deps: Deps = { config, store, clock, limiter, log, sessions, passwords, nameBackoff: createNameBackoff(), captcha, server, delivery }
+  const events = createLocalEventBus(sessions)
+  const router = createRouter(deps, defaultHandlers, schemas, metrics, extensionRoutes(extensions.types, events, store))
   server.types = [...router.types]
   metrics.allowTypes(router.types)
   metrics.watchLimiter(limiter)
   warnAtStart(config, log)
+  if (extensions.types.length > 0) log.info({ types: extensions.types.map((e) => e.type) }, 'extension types loaded')
 
   const connections = new Set<LiveConnection>()
   const allowedOrigins = new Set(config.server.allowedOrigins)
@@ -185,6 +206,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       log.warn({ err }, 'final rate-limit flush failed')
     }
     await delivery.close()
+    await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
     store.close()
     log.info('closed')
   }
@@ -195,6 +217,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     metrics,
     store,
     sessions,
+    events,
     deps,
     delivery,
     connections,
@@ -203,6 +226,15 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       log.info({ cert: config.server.tls?.cert }, 'TLS certificate reloaded')
     },
     close: () => (closing ??= close()),
+  }
+}
+
+/** A rate-limit rule naming a type nobody serves is a typo that would leave that type unlimited: refuse it. */
+function checkRuleTypes(config: Readonly<Config>, types: readonly string[]) {
+  const known = new Set([...types, '*', 'malformed'])
+  for (const [name, rule] of Object.entries(config.ratelimit.rules)) {
+    const unknown = rule.types?.find((t) => !known.has(t))
+    if (unknown) throw new ConfigError(`config: ratelimit.rules.${name}.types: no handler or extension serves the type "${unknown}"`)
   }
 }
 

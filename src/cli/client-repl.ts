@@ -4,6 +4,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { clearLine, createInterface, cursorTo } from 'node:readline'
 import { HafniumError, type HafniumClient, type ReplyEnvelope } from '../client/index.ts'
+import { deviceLogin } from './client-device.ts'
 import { createStyle, formatEvent, formatReply, formatStatus, prettyJson, useColour } from './client-format.ts'
 
 export interface Io {
@@ -23,6 +24,8 @@ export const help = `commands:
   ticket TICKET [NAME]              log in with a custom ticket (a JWT from the app's backend, e.g. hafnium ticket sign)
   auth TOKEN                        authenticate as an existing device
   logout [all]                      revoke this device (or every device)
+  device-login [NAME]               sign in without a password: prints a code to approve elsewhere, waits
+  approve CODE, deny CODE           from a signed-in device: let a waiting device in (or refuse it)
   send TYPE [JSON]                  send a request, e.g. send profile:get {}
   TYPE [JSON]                       the same, e.g. server:ping
   {"type": …}                       a JSON envelope; id, to and payload are filled in when absent
@@ -67,7 +70,7 @@ function saveHistory(file: string | undefined, history: string[]): void {
   }
 }
 
-const commands = ['login', 'register', 'guest', 'upgrade', 'ticket', 'auth', 'logout', 'send', 'raw', 'whoami', 'help', 'quit']
+const commands = ['login', 'register', 'guest', 'upgrade', 'ticket', 'auth', 'logout', 'device-login', 'approve', 'deny', 'send', 'raw', 'whoami', 'help', 'quit']
 
 export async function repl(client: HafniumClient, io: Io): Promise<number> {
   const tty = io.stdin.isTTY === true && io.stdout.isTTY === true
@@ -196,6 +199,12 @@ async function run(line: string, client: HafniumClient, style: ReturnType<typeof
         return show(await client.send({ type: 'profile:auth', payload: { authToken: rest[0] } }))
       case 'logout':
         return show(await client.send({ type: 'profile:logout', payload: rest[0] === 'all' ? { allDevices: true } : {} }))
+      case 'device-login':
+        return await deviceLogin(client, rest.join(' '), style, print)
+      case 'approve':
+      case 'deny':
+        if (rest.length === 0) throw new UsageError(`${command} CODE`)
+        return show(await client.send({ type: `device:authorize_${command}`, payload: { userCode: rest.join('') } }))
       case 'raw':
         return show(await client.sendRaw(line.slice(3).trim()))
       case 'send':

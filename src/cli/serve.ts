@@ -4,6 +4,8 @@ import { parseCommand, usageError, type Command, type CommandSpec } from './comm
 import { createLogger, logLevelProblem, stderrDestination } from '../log.ts'
 import { startServer } from '../server.ts'
 import { DatabaseInUseError } from '../store/lock.ts'
+import { ExtensionError } from '../extensions/load.ts'
+import { pino } from 'pino'
 
 /** A second signal this soon after the first is the same keypress delivered twice, not a request to force the exit. */
 const repeatWindowMs = 1000
@@ -56,7 +58,8 @@ export async function serve(args: string[]): Promise<number> {
   try {
     server = await startServer(config, { logger: log })
   } catch (error) {
-    if (error instanceof ConfigError) {
+    // A broken extension or a rule naming an unknown type: one line naming it, no stack trace.
+    if (error instanceof ExtensionError || error instanceof ConfigError) {
       process.stderr.write(`hafnium serve: ${error.message}\n`)
       return 1
     }

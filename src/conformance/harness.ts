@@ -50,14 +50,15 @@ export class Harness {
   }
 
   /**
-   * Sends a request and returns the whole reply, ok or not — after waiting out `ratelimit_exceed`
+   * Sends a request and returns the whole reply, ok or not — after waiting out `ratelimit_exceed` or
+   * `captcha_required` (which carries the same retryAfter; the suite does not solve challenges)
    * (its retryAfter, at most maxWaitMs, three times): a default server allows few registrations per IP.
    */
   async call(client: HafniumClient, type: string, payload: object = {}): Promise<ReplyEnvelope> {
     for (let attempt = 1; ; attempt++) {
       const reply = await client.send({ type, payload })
       const error = reply.ok ? undefined : new HafniumError(reply as ReplyEnvelope<never>)
-      if (error?.errID !== 'ratelimit_exceed' || attempt > 3) return reply
+      if ((error?.errID !== 'ratelimit_exceed' && error?.errID !== 'captcha_required') || attempt > 3) return reply
       const wait = error.retryAfter ?? 1000
       if (wait > this.options.maxWaitMs) return reply
       await sleep(wait + 50)

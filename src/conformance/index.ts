@@ -5,6 +5,7 @@ import { accountsGroup } from './checks/accounts.ts'
 import { adminGroup } from './checks/admin.ts'
 import { codesGroup } from './checks/codes.ts'
 import { devicesGroup } from './checks/devices.ts'
+import { deviceAuthorizationGroup } from './checks/device-authorization.ts'
 import { envelopeGroup } from './checks/envelope.ts'
 import { profileGroup } from './checks/profile.ts'
 import { serverGroup } from './checks/server.ts'
@@ -21,6 +22,7 @@ export const groups: Readonly<Record<string, Group>> = {
   envelope: envelopeGroup,
   accounts: accountsGroup,
   devices: devicesGroup,
+  'device-authorization': deviceAuthorizationGroup,
   profile: profileGroup,
   codes: codesGroup,
   signin: signinGroup,

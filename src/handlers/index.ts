@@ -4,6 +4,10 @@ import deviceList from './device/list.ts'
 import deviceRename from './device/rename.ts'
 import deviceRevoke from './device/revoke.ts'
 import deviceSetPushToken from './device/set_push_token.ts'
+import deviceAuthorizeRequest from './device/authorize_request.ts'
+import deviceAuthorizeApprove from './device/authorize_approve.ts'
+import deviceAuthorizeDeny from './device/authorize_deny.ts'
+import deviceAuthorizePoll from './device/authorize_poll.ts'
 import profileDeactivate from './profile/deactivate.ts'
 import profileLogout from './profile/logout.ts'
 import profileSetPassword from './profile/set_password.ts'
@@ -47,6 +51,10 @@ export const handlers: readonly AnyHandler[] = [
   deviceRename,
   deviceRevoke,
   deviceSetPushToken,
+  deviceAuthorizeRequest,
+  deviceAuthorizeApprove,
+  deviceAuthorizeDeny,
+  deviceAuthorizePoll,
   verificationRequest,
   verificationVerify,
   profileResetPassword,

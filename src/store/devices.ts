@@ -1,5 +1,5 @@
 // Devices: one per login, each with one authToken (only its SHA-256 is stored) and a sealed push token.
-import type { Database } from 'better-sqlite3'
+import type { Database, Transaction } from 'better-sqlite3'
 import { generateDeviceID } from '../auth/tokens.ts'
 import { CredentialsChanged, DeviceGone, DeviceLimit } from './errors.ts'
 import { seal, unseal } from './sealing.ts'
@@ -108,11 +108,33 @@ const toDevice = (row: DeviceRow, key: Buffer): Device => ({
 
 const columns = 'id, account_id, name, push_token, created_at, last_seen_at, last_ip'
 
-export function createDeviceStore(db: Database, key: Buffer): DeviceStore {
+/**
+ * The one device insert (logins, registration, device authorization): a transaction that re-checks
+ * NewDevice.expect before inserting under `id` (its push token sealed with `key`). Callable inside another
+ * store transaction (it nests as a savepoint), so an operation that must insert a device together with
+ * its own writes uses it too.
+ */
+export function prepareDeviceInsert(db: Database, key: Buffer): Transaction<(device: NewDevice, id: string) => void> {
   const insert = db.prepare(
     `INSERT INTO devices (id, account_id, token_hash, name, push_token, created_at, last_seen_at, last_ip)
      VALUES (@id, @accountID, @tokenHash, @name, @pushToken, @now, @now, @ip)`,
   )
+  const countFor = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM devices WHERE account_id = ?')
+  const accountState = db.prepare<[string], { status: string; credentials_epoch: number }>(
+    'SELECT status, credentials_epoch FROM accounts WHERE id = ?',
+  )
+  return db.transaction((device: NewDevice, id: string) => {
+    if (device.expect) {
+      const state = accountState.get(device.accountID)
+      if (state?.status !== 'active' || state.credentials_epoch !== device.expect.credentialsEpoch) throw new CredentialsChanged()
+      if (countFor.get(device.accountID)!.n >= device.expect.maxDevices) throw new DeviceLimit(device.expect.maxDevices)
+    }
+    const pushToken = device.pushToken === null ? null : sealPushToken(key, id, device.pushToken)
+    insert.run({ accountID: device.accountID, tokenHash: device.tokenHash, name: device.name, pushToken, ip: device.ip, now: device.now, id })
+  })
+}
+
+export function createDeviceStore(db: Database, key: Buffer): DeviceStore {
   const touch = db.prepare<[number, string, Buffer], DeviceRow>(
     `UPDATE devices SET last_seen_at = ?, last_ip = ? WHERE token_hash = ? RETURNING ${columns}`,
   )
@@ -124,23 +146,11 @@ export function createDeviceStore(db: Database, key: Buffer): DeviceStore {
   const deleteAll = db.prepare<[string], { id: string }>('DELETE FROM devices WHERE account_id = ? RETURNING id')
   const countFor = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM devices WHERE account_id = ?')
   const exists = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM devices WHERE account_id = ? AND id = ?')
-  const accountState = db.prepare<[string], { status: string; credentials_epoch: number }>(
-    'SELECT status, credentials_epoch FROM accounts WHERE id = ?',
-  )
-
   const requireDevice = (accountID: string, deviceID: string) => {
     if (!exists.get(accountID, deviceID)) throw new DeviceGone()
   }
 
-  const insertChecked = db.transaction((device: NewDevice, id: string) => {
-    if (device.expect) {
-      const state = accountState.get(device.accountID)
-      if (state?.status !== 'active' || state.credentials_epoch !== device.expect.credentialsEpoch) throw new CredentialsChanged()
-      if (countFor.get(device.accountID)!.n >= device.expect.maxDevices) throw new DeviceLimit(device.expect.maxDevices)
-    }
-    const pushToken = device.pushToken === null ? null : sealPushToken(key, id, device.pushToken)
-    insert.run({ accountID: device.accountID, tokenHash: device.tokenHash, name: device.name, pushToken, ip: device.ip, now: device.now, id })
-  })
+  const insertChecked = prepareDeviceInsert(db, key)
   const renameChecked = db.transaction((accountID: string, deviceID: string, name: string, actorDeviceID: string) => {
     requireDevice(accountID, actorDeviceID)
     return updateName.run(name, accountID, deviceID).changes === 1

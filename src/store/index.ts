@@ -13,6 +13,8 @@ import { createOutboxStore, type OutboxStore } from './outbox.ts'
 import { loadOutboxKey } from './outbox-key.ts'
 import { createVerificationStore, type VerificationStore } from './verifications.ts'
 import { createTicketStore, type TicketStore } from './tickets.ts'
+import { createDeviceAuthorizationStore, type DeviceAuthorizationStore } from './device-authorizations.ts'
+import { createCaptchaStore, type CaptchaStore } from './captcha.ts'
 
 export interface StoreOptions {
   synchronous: 'normal' | 'full'
@@ -32,6 +34,8 @@ export interface Store {
   readonly outbox: OutboxStore
   readonly verifications: VerificationStore
   readonly tickets: TicketStore
+  readonly deviceAuthorizations: DeviceAuthorizationStore
+  readonly captcha: CaptchaStore
   /** A write failed with SQLITE_FULL: checkpoint eagerly until the WAL is back in the database file. */
   onDiskFull(): void
   close(): void
@@ -74,6 +78,8 @@ export function openStore(path: string, options: StoreOptions): Store {
     outbox,
     verifications: createVerificationStore(db, outbox, outboxKey),
     tickets: createTicketStore(db),
+    deviceAuthorizations: createDeviceAuthorizationStore(db, outboxKey),
+    captcha: createCaptchaStore(db, outboxKey),
     onDiskFull: relief.onDiskFull,
     close() {
       relief.stop()

@@ -163,6 +163,23 @@ export interface Config {
     maxConcurrentHashes: number;
     maxQueuedHashes: number;
   };
+  /**
+   * device:authorize_* (contract §14): a device without a keyboard signed in by approval from a signed-in device
+   */
+  deviceAuthorization: {
+    /**
+     * false: every device:authorize_* request answers forbidden
+     */
+    enabled: boolean;
+    /**
+     * seconds a user code (and its device code) lives
+     */
+    ttl: number;
+    /**
+     * seconds a device waits between two device:authorize_poll
+     */
+    interval: number;
+  };
   verification: {
     codeLength: number;
     codeTtl: number;
@@ -180,6 +197,16 @@ export interface Config {
       baseMs: number;
       maxMs: number;
     };
+  };
+  captcha: {
+    /**
+     * difficulty: the solver tries on average half this many SHA-256 hashes (250000: about 0.3 s of CPU in Node, README > Captcha)
+     */
+    maxCounter: number;
+    /**
+     * how long a challenge can be solved and used
+     */
+    expiresSeconds: number;
   };
   ratelimit: {
     enabled: boolean;
@@ -208,6 +235,10 @@ export interface Config {
          * @maxItems 256
          */
         types?: string[];
+        /**
+         * when empty, answer captcha_required (an ALTCHA challenge) instead of ratelimit_exceed; a request with a solved challenge is charged to a second bucket of the same size (the hard cap). subject ip only
+         */
+        captcha?: boolean;
       };
     };
   };
@@ -282,6 +313,12 @@ export interface Config {
      */
     pollMs: number;
   };
+  /**
+   * ES modules adding message types (protocol.md > Application message types); a relative path is taken from the config file that names it
+   *
+   * @maxItems 64
+   */
+  extensions: string[];
   log: {
     level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
     /**
@@ -440,6 +477,89 @@ export interface Profile {
 }
 
 /**
+ * Approve a device authorization: the waiting device becomes a new device of this account.
+ */
+export interface DeviceAuthorizeApproveRequest {
+  /**
+   * as shown (XXXX-XXXX); case, '-' and spaces are ignored; anything else that is not 8 letters of BCDFGHJKLMNPQRSTVWXZ answers invalid_code
+   */
+  userCode: string;
+}
+
+export interface DeviceAuthorizeApproveReply {
+  deviceID: string;
+  deviceName: string;
+}
+
+/**
+ * Sent to the connection waiting on device:authorize_request when the user code is denied.
+ */
+export interface DeviceAuthorizeDeniedEvent {}
+
+/**
+ * Deny a device authorization: the waiting device is told and its codes die.
+ */
+export interface DeviceAuthorizeDenyRequest {
+  /**
+   * as shown (XXXX-XXXX); case, '-' and spaces are ignored; anything else that is not 8 letters of BCDFGHJKLMNPQRSTVWXZ answers invalid_code
+   */
+  userCode: string;
+}
+
+export interface DeviceAuthorizeDenyReply {}
+
+/**
+ * Collect an approved device authorization from a socket other than the one that requested it.
+ */
+export interface DeviceAuthorizePollRequest {
+  /**
+   * 256 random bits, base64url (device:authorize_request)
+   */
+  deviceCode: string;
+}
+
+export interface DeviceAuthorizePollReply {
+  authToken: string;
+  deviceID: string;
+  userID: string;
+}
+
+/**
+ * Start a device authorization (RFC 8628 over the socket): this connection waits for device:authorized or device:authorize_denied.
+ */
+export interface DeviceAuthorizeRequestRequest {
+  deviceName?: string;
+}
+
+export interface DeviceAuthorizeRequestReply {
+  /**
+   * shown to the user, typed on a signed-in device
+   */
+  userCode: string;
+  /**
+   * 256 random bits, base64url (device:authorize_request)
+   */
+  deviceCode: string;
+  /**
+   * seconds both codes live
+   */
+  expiresIn: number;
+  /**
+   * seconds to wait between two device:authorize_poll
+   */
+  interval: number;
+}
+
+/**
+ * Sent to the connection waiting on device:authorize_request when the user code is approved; the connection is then authenticated as the new device.
+ */
+export interface DeviceAuthorizedEvent {
+  authToken: string;
+  deviceID: string;
+  userID: string;
+}
+
+/**
  * List the devices (sessions) of the account.
  */
 export interface DeviceListRequest {}
@@ -513,6 +633,10 @@ export interface DeviceSetPushTokenReply {}
  * Authenticate this connection as an existing device.
  */
 export interface ProfileAuthRequest {
+  /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
   authToken: string;
 }
 
@@ -670,6 +794,10 @@ export interface ProfileGetReply {
  * Sign in as a new guest account (no username, 3PID or password) on a new device.
  */
 export interface ProfileGuestRequest {
+  /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
   deviceName?: string;
 }
 
@@ -684,6 +812,10 @@ export interface ProfileGuestReply {
  * Trade credentials (a password, a verificationToken, or a custom ticket) for a new device and its authToken.
  */
 export type ProfileLoginRequest = {
+  /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
   /**
    * case-insensitive: folded to lowercase
    */
@@ -761,6 +893,10 @@ export interface ProfileQueryReply {
  * Create an account; optionally log in as a new device at once.
  */
 export type ProfileRegisterRequest = {
+  /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
   /**
    * case-insensitive: folded to lowercase
    */
@@ -862,6 +998,10 @@ export interface ProfileSetPasswordReply {}
  * Re-authenticate for a short-lived sudoToken, with the password or a verificationToken (exactly one).
  */
 export type ProfileSudoRequest = {
+  /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
   /**
    * length policy (minLength..256 code points) is checked by the server: weak_password
    */
@@ -993,6 +1133,10 @@ export interface ProfileUpdateReply {
  */
 export type ProfileUpgradeRequest = {
   /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
+  /**
    * case-insensitive: folded to lowercase
    */
   username?: string;
@@ -1053,7 +1197,7 @@ export interface ServerInfoReply {
      */
     tickets: boolean;
     /**
-     * device:authorize_request and its companions are served
+     * device:authorize_* are served (deviceAuthorization.enabled)
      */
     deviceAuthorization: boolean;
   };
@@ -1067,6 +1211,10 @@ export interface ServerPingReply {}
  * Send a one-time code to a 3PID: given as thirdPID, or as an account's 3PID of one channel (by username, or the caller's own without one).
  */
 export type VerificationRequestRequest = {
+  /**
+   * a solved ALTCHA challenge: the base64 JSON payload {challenge, solution} the ALTCHA widget submits (contract §15)
+   */
+  captcha?: string;
   purpose: "signup" | "login" | "reset_password" | "bind" | "confirm" | "sudo";
   /**
    * an email address, or an E.164 phone number starting with +
@@ -1097,6 +1245,10 @@ export interface VerificationVerifyReply {
 
 /** Request and reply payload types by message type. */
 export interface Messages {
+  'device:authorize_approve': { request: DeviceAuthorizeApproveRequest; reply: DeviceAuthorizeApproveReply }
+  'device:authorize_deny': { request: DeviceAuthorizeDenyRequest; reply: DeviceAuthorizeDenyReply }
+  'device:authorize_poll': { request: DeviceAuthorizePollRequest; reply: DeviceAuthorizePollReply }
+  'device:authorize_request': { request: DeviceAuthorizeRequestRequest; reply: DeviceAuthorizeRequestReply }
   'device:list': { request: DeviceListRequest; reply: DeviceListReply }
   'device:rename': { request: DeviceRenameRequest; reply: DeviceRenameReply }
   'device:revoke': { request: DeviceRevokeRequest; reply: DeviceRevokeReply }
@@ -1127,6 +1279,8 @@ export interface Messages {
 
 /** Event payload types by event type. */
 export interface Events {
+  'device:authorize_denied': DeviceAuthorizeDeniedEvent
+  'device:authorized': DeviceAuthorizedEvent
   'device:new_login': DeviceNewLoginEvent
   'profile:session_revoked': ProfileSessionRevokedEvent
 }

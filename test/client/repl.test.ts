@@ -98,6 +98,33 @@ test('piped commands (no terminal): replies and events printed in order, nothing
   assert.not.match(stdout, /✓ server:ping/, 'nothing runs after quit')
 })
 
+test('device-login prints a code and waits; approve CODE from another REPL signs it in', async ({ t }) => {
+  let stdout = ''
+  let sawCode: (code: string) => void
+  const code = new Promise<string>((resolve) => (sawCode = resolve))
+  const io = {
+    stdin: Readable.from(['device-login living-room TV\n', 'whoami\n']),
+    stdout: new Writable({
+      write(chunk, _encoding, done) {
+        stdout += String(chunk)
+        const found = /code ([B-Z]{4}-[B-Z]{4})/.exec(stdout)
+        if (found) sawCode(found[1]!)
+        done()
+      },
+    }),
+    stderr: new Writable({ write: (_c, _e, done) => done() }),
+    env: {},
+  }
+  const tv = client([t.url], io)
+  const userCode = await Promise.race([code, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no code printed within 10 s')), 10_000))])
+  const phone = await runInProcess([t.url], ['login juliet balcony-scene-2', `approve ${userCode}`])
+  assert.is(phone.code, 0, phone.stderr)
+  assert.match(phone.stdout, /✓ device:authorize_approve {2}\d+ ms\n {2}\{\n {4}"deviceID": "[A-Z0-9]{10}",\n {4}"deviceName": "living-room TV"/)
+  assert.is(await tv, 0)
+  assert.match(stdout, /✓ signed in as @juliet@localhost, device [A-Z0-9]{10}/)
+  assert.match(stdout, /"authToken": "[0-9a-f]{64}"/, 'whoami after it shows the session')
+})
+
 test('--json with a connection the server closes: the error is a line, exit 1', async ({ t }) => {
   // A frame over limits.maxMessageBytes: the server closes with 1009.
   const huge = JSON.stringify({ id: 'big', type: 'server:ping', to: 'localhost', payload: { pad: 'x'.repeat(70_000) } })

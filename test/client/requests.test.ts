@@ -200,7 +200,7 @@ test('a request without a reply times out; after close() requests reject with co
 })
 
 test('retryRateLimited waits errPayload.retryAfter and sends again; a longer wait than maxWaitMs rejects', async () => {
-  const t = await startTestServer({ ratelimit: { enabled: true, rules: { register_ip: { capacity: 1, refillPerSecond: 10 } } } })
+  const t = await startTestServer({ ratelimit: { enabled: true, rules: { register_ip: { capacity: 1, refillPerSecond: 10, captcha: false } } } })
   const client = await HafniumClient.connect(t.url)
   await client.register('first', password, { loginOnSuccess: false })
   const limited = (await client

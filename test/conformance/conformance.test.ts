@@ -24,7 +24,7 @@ test('passes against this server, codes, guests and tickets included (outbox fil
     assert.is(report.passed, report.results.length)
     assert.equal(seen, report.results.map((r) => r.name), 'onResult saw each result as it came')
     assert.is(new Set(seen).size, seen.length, 'check names are unique')
-    for (const name of ['envelope.malformed.not_json', 'login.invalid_creds', 'device.revoke', 'set_password.ok', 'logout.ok', 'profile.public_view', 'codes.passwordless_login', 'codes.reset_password', 'guest.ok', 'guest.upgrade', 'ticket.invalid', 'ticket.ok', 'ticket.replay', 'deactivate.user_disabled']) {
+    for (const name of ['envelope.malformed.not_json', 'login.invalid_creds', 'device.revoke', 'set_password.ok', 'logout.ok', 'profile.public_view', 'codes.passwordless_login', 'codes.reset_password', 'guest.ok', 'guest.upgrade', 'ticket.invalid', 'ticket.ok', 'ticket.replay', 'deactivate.user_disabled', 'device_authorization.approve', 'device_authorization.used_code', 'device_authorization.poll_pending']) {
       assert.ok(seen.includes(name), `ran ${name}`)
     }
     assert.equal([report.domain, report.server], ['localhost', { version: report.server!.version, registration: 'open' }])
@@ -48,6 +48,23 @@ test('under tight rate limits it waits retryAfter and still passes; without --ou
     const metrics = await t.server.metrics.registry.metrics()
     const rejections = [...metrics.matchAll(/^hafnium_ratelimit_rejections_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
     assert.ok(rejections >= 2, `the suite was rate limited (${rejections} times) and waited`)
+  } finally {
+    await t.close()
+  }
+})
+
+test('device authorization off: its checks are skipped, each saying why', async () => {
+  const t = await startTestServer({ deviceAuthorization: { enabled: false } })
+  try {
+    const report = await runConformance({ url: t.url, skip: ['admin', 'codes', 'profile', 'envelope'] })
+    assert.equal(failures(report), [])
+    const group = report.results.filter((r) => r.group === 'device-authorization')
+    assert.equal(group.map((r) => [r.name, r.status]), [
+      ['device_authorization.approve', 'skip'],
+      ['device_authorization.used_code', 'skip'],
+      ['device_authorization.poll_pending', 'skip'],
+    ])
+    assert.match(group[0]!.reason!, /device authorization off/)
   } finally {
     await t.close()
   }
@@ -78,7 +95,7 @@ test('against a broken server the checks that catch its bugs fail, and the rest 
 
 test('an unknown group is refused; an unreachable server rejects with a connection error', async () => {
   const unknown = (await runConformance({ url: 'ws://127.0.0.1:1/', skip: ['codez'] }).catch((e: unknown) => e)) as Error
-  assert.match(unknown.message, 'unknown group codez (groups: server, envelope, accounts, devices, profile, codes, signin, admin)')
+  assert.match(unknown.message, 'unknown group codez (groups: server, envelope, accounts, devices, device-authorization, profile, codes, signin, admin)')
   const down = (await runConformance({ url: 'ws://127.0.0.1:1/' }).catch((e: unknown) => e)) as Error
   assert.match(down.message, 'connection refused (is the server running?)')
 })

@@ -12,7 +12,7 @@ export interface Attempt {
 export interface Tally {
   /** replies by outcome: "accepted" or the errID */
   outcomes: Record<string, number>
-  /** every ratelimit_exceed reply, in the order the attempts were listed */
+  /** every ratelimit_exceed or captcha_required reply, in the order the attempts were listed */
   refusals: Reply[]
   /** attempt index → reply */
   replies: Reply[]
@@ -42,7 +42,7 @@ export async function sendWaves(
     const key = reply.ok ? 'accepted' : (reply.payload.errID as string)
     outcomes[key] = (outcomes[key] ?? 0) + 1
   }
-  return { outcomes, refusals: replies.filter((r) => !r.ok && r.payload.errID === 'ratelimit_exceed'), replies }
+  return { outcomes, refusals: replies.filter((r) => !r.ok && (r.payload.errID === 'ratelimit_exceed' || r.payload.errID === 'captcha_required')), replies }
 }
 
 /**
@@ -54,4 +54,11 @@ export async function routerRefusals(server: HafniumServer, type: string): Promi
   if (!metric) throw new Error('no hafnium_ratelimit_rejections_total metric')
   const { values } = await metric.get()
   return values.find((v) => v.labels.type === type)?.value ?? 0
+}
+
+/** A captcha_required payload with its (random) challenge replaced by 'signed' when it carries a signature. */
+export function withChallenge(payload: unknown): unknown {
+  const p = payload as { errPayload?: { challenge?: { signature?: unknown } } }
+  if (typeof p?.errPayload?.challenge?.signature !== 'string') return payload
+  return { ...p, errPayload: { ...p.errPayload, challenge: 'signed' } }
 }

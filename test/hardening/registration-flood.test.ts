@@ -7,12 +7,13 @@ import * as assert from 'uvu/assert'
 import { errors } from '../../src/errors.ts'
 import { assertValidReply } from '../support/schemas.ts'
 import { manualClock, startTestServer, type TestServer } from '../support/server.ts'
-import { routerRefusals, sendWaves, type Attempt } from './abuse.ts'
+import { routerRefusals, sendWaves, withChallenge, type Attempt } from './abuse.ts'
 
 const clock = manualClock()
 const ATTEMPTS = 50
 const password = 'wallflower-orbit-93-kestrel'
-const throttled = { errID: 'ratelimit_exceed', errText: errors.ratelimit_exceed, errPayload: { retryAfter: 20_000 } }
+// A captcha rule (contract §15): the refusal carries a fresh challenge, compared by its shape (withChallenge).
+const throttled = { errID: 'captcha_required', errText: errors.captcha_required, errPayload: { challenge: 'signed', retryAfter: 20_000 } }
 
 const test = suite<{ t: TestServer }>('hardening: registration flood from one address')
 test.before(async (ctx) => {
@@ -31,8 +32,8 @@ test('exactly register_ip\'s capacity is accepted, the rest refused, the store a
   const accepted = tally.outcomes.accepted ?? 0
   // The clock stands still: nothing refills during the flood, so exactly the bucket's capacity gets through.
   assert.is(accepted, rule.capacity, JSON.stringify(tally.outcomes))
-  assert.is(tally.outcomes.ratelimit_exceed, ATTEMPTS - accepted, JSON.stringify(tally.outcomes))
-  for (const refusal of tally.refusals) assert.equal(refusal.payload, throttled)
+  assert.is(tally.outcomes.captcha_required, ATTEMPTS - accepted, JSON.stringify(tally.outcomes))
+  for (const refusal of tally.refusals) assert.equal(withChallenge(refusal.payload), throttled)
   assert.is((await routerRefusals(t.server, 'profile:register')) - routerBefore, tally.refusals.length, 'refused by the router rule')
   for (const reply of tally.replies.filter((r) => r.ok)) assertValidReply('profile:register', reply)
 
@@ -47,10 +48,10 @@ test('exactly register_ip\'s capacity is accepted, the rest refused, the store a
   const juliet = await other.request('profile:register', { username: 'juliet', password })
   assert.ok(juliet.ok, JSON.stringify(juliet))
   assertValidReply('profile:register', juliet)
-  assert.equal((await attackers[0]!.request('profile:register', { username: 'late0', password })).payload, throttled)
+  assert.equal(withChallenge((await attackers[0]!.request('profile:register', { username: 'late0', password })).payload), throttled)
   clock.advance(1000 / rule.refillPerSecond)
   assert.ok((await attackers[1]!.request('profile:register', { username: 'late1', password })).ok)
-  assert.equal((await attackers[2]!.request('profile:register', { username: 'late2', password })).payload, throttled)
+  assert.equal(withChallenge((await attackers[2]!.request('profile:register', { username: 'late2', password })).payload), throttled)
   assert.is(await accounts.count(), accepted + 2)
 })
 

@@ -14,7 +14,7 @@ import { errors } from '../../src/errors.ts'
 import type { Reply } from '../support/client.ts'
 import { assertValidReply } from '../support/schemas.ts'
 import { manualClock, startTestServer, type TestServer } from '../support/server.ts'
-import { routerRefusals, sendWaves, type Attempt } from './abuse.ts'
+import { routerRefusals, sendWaves, type Attempt, withChallenge } from './abuse.ts'
 import { report, startCanary } from './support.ts'
 
 const shipped = loadConfig()
@@ -105,12 +105,12 @@ test('1,000 pairs over 200 accounts from one address: 0 accepted, login_ip refus
   })
 
   assert.is(tally.outcomes.accepted, undefined, 'no guess accepted')
-  assert.equal(Object.keys(tally.outcomes).sort(), ['invalid_creds', 'ratelimit_exceed'], JSON.stringify(tally.outcomes))
+  assert.equal(Object.keys(tally.outcomes).sort(), ['captcha_required', 'invalid_creds'], JSON.stringify(tally.outcomes))
   assert.ok(evaluations <= bound, `${evaluations} argon2 evaluations > ${bound}`)
   assert.ok(router >= ATTEMPTS - bound, `login_ip refused ${router} < ${ATTEMPTS - bound}`)
   // Every refusal names an honest wait: at most one refill interval of login_ip (2 s).
   assert.ok(retryAfters.every((ms) => ms > 0 && ms <= 1000 / rule.refillPerSecond), JSON.stringify([...new Set(retryAfters)]))
-  assert.equal(rightPair.payload, { errID: 'ratelimit_exceed', errText: errors.ratelimit_exceed, errPayload: { retryAfter: 2000 } })
+  assert.equal(withChallenge(rightPair.payload), { errID: 'captcha_required', errText: errors.captcha_required, errPayload: { challenge: 'signed', retryAfter: 2000 } })
   assert.ok(during?.ok, JSON.stringify(during))
   assertValidReply('profile:login', during!)
   assert.ok(ownerLogin.ok, JSON.stringify(ownerLogin))

@@ -8,13 +8,14 @@ import { createAccount } from '../../src/accounts/create.ts'
 import { errors } from '../../src/errors.ts'
 import { assertValidReply } from '../support/schemas.ts'
 import { manualClock, startTestServer, type TestServer } from '../support/server.ts'
-import { routerRefusals, sendWaves, type Attempt } from './abuse.ts'
+import { routerRefusals, sendWaves, withChallenge, type Attempt } from './abuse.ts'
 
 const clock = manualClock()
 const ACCOUNTS = 20
 const ATTEMPTS = 100
 const julietPassword = 'the-real-balcony-scene-2'
-const throttled = { errID: 'ratelimit_exceed', errText: errors.ratelimit_exceed, errPayload: { retryAfter: 2000 } }
+// A captcha rule (contract §15): the refusal carries a fresh challenge, compared by its shape (withChallenge).
+const throttled = { errID: 'captcha_required', errText: errors.captcha_required, errPayload: { challenge: 'signed', retryAfter: 2000 } }
 
 const test = suite<{ t: TestServer }>('hardening: credential stuffing from one address')
 test.before(async (ctx) => {
@@ -40,9 +41,9 @@ test('nothing accepted, login_ip refuses past its 30, another address logs in, r
 
   const tally = await sendWaves(attackers, attempts, { waves: 1, step: () => {} })
   assert.is(tally.outcomes.accepted, undefined)
-  assert.equal(Object.keys(tally.outcomes).sort(), ['invalid_creds', 'ratelimit_exceed'])
-  assert.ok(tally.outcomes.ratelimit_exceed! >= ATTEMPTS - rule.capacity, JSON.stringify(tally.outcomes))
-  for (const refusal of tally.refusals) assert.equal(refusal.payload, throttled)
+  assert.equal(Object.keys(tally.outcomes).sort(), ['captcha_required', 'invalid_creds'])
+  assert.ok(tally.outcomes.captcha_required! >= ATTEMPTS - rule.capacity, JSON.stringify(tally.outcomes))
+  for (const refusal of tally.refusals) assert.equal(withChallenge(refusal.payload), throttled)
   assert.is((await routerRefusals(t.server, 'profile:login')) - routerBefore, tally.refusals.length, 'refused by the router rule')
   assert.ok(t.server.deps.passwords.evaluations - evaluationsBefore <= rule.capacity, 'argon2 runs only for what login_ip admitted')
 
@@ -55,11 +56,11 @@ test('nothing accepted, login_ip refuses past its 30, another address logs in, r
 
   // The attacker's address: a right pair is refused too, then 2 s of refill admit exactly one attempt.
   const rightPair = await attackers[0]!.request('profile:login', { username: 'user1', password: 'own-secret-1-lantern' })
-  assert.equal(rightPair.payload, throttled)
+  assert.equal(withChallenge(rightPair.payload), throttled)
   clock.advance(1000 / rule.refillPerSecond)
   const before = t.server.deps.passwords.evaluations
   assert.is((await attackers[1]!.request('profile:login', { username: 'ghost-late', password: 'breached-late' })).payload.errID, 'invalid_creds')
-  assert.equal((await attackers[2]!.request('profile:login', { username: 'ghost-later', password: 'breached-later' })).payload, throttled)
+  assert.equal(withChallenge((await attackers[2]!.request('profile:login', { username: 'ghost-later', password: 'breached-later' })).payload), throttled)
   assert.is(t.server.deps.passwords.evaluations - before, 1)
 })
 

@@ -63,7 +63,7 @@ test('IP and account buckets survive reconnects and restarts', async () => {
   const clock = manualClock()
   // Told apart by their retryAfter: the account bucket refills in 1,000 s, the IP bucket in 100 s.
   const rules = limits({
-    login_ip: { subject: 'ip', types: ['profile:login'], capacity: 8, refillPerSecond: 0.01 },
+    login_ip: { subject: 'ip', types: ['profile:login'], capacity: 8, refillPerSecond: 0.01, captcha: false },
     login_account: { subject: 'account', capacity: 2, refillPerSecond: 0.001 },
   })
   let t = await startTestServer(rules, { clock, dir })

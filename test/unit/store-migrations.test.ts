@@ -63,13 +63,32 @@ test('migration 7: existing accounts are not guests; a ticket link is unique per
   db.prepare("INSERT INTO accounts (id, username, user_id, status, created_at, updated_at) VALUES ('a1', 'juliet', '@juliet@localhost', 'active', 0, 0)").run()
 
   migrate(db)
-  assert.is(db.pragma('user_version', { simple: true }), 7)
+  assert.is(db.pragma('user_version', { simple: true }), migrations.length, 'migrated to the newest version')
   assert.equal(db.prepare('SELECT guest FROM accounts').get(), { guest: 0 })
   db.prepare("INSERT INTO ticket_links (iss, sub, account_id, created_at) VALUES ('app', 'u1', 'a1', 0)").run()
   assert.throws(() => db.prepare("INSERT INTO ticket_links (iss, sub, account_id, created_at) VALUES ('app', 'u1', 'a1', 0)").run(), /UNIQUE|PRIMARY/)
   db.prepare("DELETE FROM accounts WHERE id = 'a1'").run()
   assert.equal(db.prepare('SELECT count(*) AS n FROM ticket_links').get(), { n: 0 }, 'the link goes with its account')
   assert.equal(db.pragma('foreign_key_check'), [])
+  db.close()
+})
+
+test('migration 8: device authorization grants start empty, need both codes unique, and go with the approving account', () => {
+  const db = new Database(':memory:')
+  db.pragma('foreign_keys = ON')
+  db.transaction(() => {
+    for (const sql of migrations.slice(0, 7)) db.exec(sql)
+    db.pragma('user_version = 7')
+  })()
+  db.prepare("INSERT INTO accounts (id, username, user_id, status, created_at, updated_at) VALUES ('a1', 'juliet', '@juliet@localhost', 'active', 0, 0)").run()
+  migrate(db)
+  assert.is(db.pragma('user_version', { simple: true }), migrations.length)
+  const insert = db.prepare("INSERT INTO device_authorizations (id, user_code_hash, device_code_hash, device_name, account_id, expires_at, created_at) VALUES (?, ?, ?, 'TV', ?, 1, 0)")
+  insert.run('g1', Buffer.from('u1'), Buffer.from('d1'), 'a1')
+  assert.throws(() => insert.run('g2', Buffer.from('u1'), Buffer.from('d2'), null), /UNIQUE/)
+  assert.equal(db.prepare('SELECT state FROM device_authorizations').get(), { state: 'pending' })
+  db.prepare("DELETE FROM accounts WHERE id = 'a1'").run()
+  assert.equal(db.prepare('SELECT count(*) AS n FROM device_authorizations').get(), { n: 0 }, 'an approved grant goes with its account')
   db.close()
 })
 

@@ -149,14 +149,14 @@ export class Channel {
     }
   }
 
-  /** profile:auth with the stored token on the new socket, waiting out ratelimit_exceed; returns the refusal, if any. */
+  /** profile:auth with the stored token on the new socket, waiting out ratelimit_exceed (and captcha_required, which carries retryAfter); returns the refusal, if any. */
   async #reauthenticate(link: Link): Promise<HafniumError | undefined> {
     for (let attempt = 1; ; attempt++) {
       const envelope = { id: this.nextId(), type: 'profile:auth', to: this.domain, payload: { authToken: this.session!.authToken } }
       const reply = await this.transmit(JSON.stringify(envelope), envelope, false, undefined, link)
       if (reply.ok) return undefined
       const error = new HafniumError(reply as ReplyEnvelope<ErrorPayload>)
-      if (error.errID === 'ratelimit_exceed' && attempt < 5) {
+      if ((error.errID === 'ratelimit_exceed' || error.errID === 'captcha_required') && attempt < 5) {
         await this.#timers.sleep(Math.min(error.retryAfter ?? 1000, 60_000))
         continue
       }

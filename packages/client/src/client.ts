@@ -1,5 +1,6 @@
 // HafniumClient: requests typed by the schemas, events as callbacks or an async iterator, login helpers.
 import { Channel } from './channel.ts'
+import { requestDeviceAuthorization, type DeviceAuthorization } from './device-authorization.ts'
 import { createEmitter, createQueue, type Queue, type Unsubscribe } from './emitter.ts'
 import { HafniumConnectionError, HafniumError } from './errors.ts'
 import { normaliseUrl } from './socket.ts'
@@ -66,7 +67,8 @@ export class HafniumClient {
       const reply = await this.send({ type, payload: (payload ?? {}) as object }, options)
       if (reply.ok) return reply.payload as ReplyPayload<T>
       const error = new HafniumError(reply as ReplyEnvelope<ErrorPayload>)
-      const delay = error.errID === 'ratelimit_exceed' ? (error.retryAfter ?? 1000) : undefined
+      // captcha_required carries retryAfter too: waiting it out needs no solving.
+      const delay = error.errID === 'ratelimit_exceed' || error.errID === 'captcha_required' ? (error.retryAfter ?? 1000) : undefined
       if (delay === undefined || !retry || attempt >= retry.maxAttempts || delay > retry.maxWaitMs) throw error
       await this.#timers.sleep(delay)
     }
@@ -166,6 +168,24 @@ export class HafniumClient {
   /** Revokes this device's token (or every device's); the connection stays open, unauthenticated. */
   logout(allDevices = false) {
     return this.request('profile:logout', { allDevices })
+  }
+
+  /**
+   * Signs this client in without a password (a TV, a CLI): resolves with the user code to show and
+   * `session`, a promise that resolves when a signed-in device approves the code (see DeviceAuthorization).
+   */
+  requestDeviceAuthorization(options: RequestPayload<'device:authorize_request'> = {}): Promise<DeviceAuthorization> {
+    return requestDeviceAuthorization(this, options)
+  }
+
+  /** From a signed-in device: approves a code shown by a device waiting in requestDeviceAuthorization(); it becomes a device of this account. */
+  approveDevice(userCode: string) {
+    return this.request('device:authorize_approve', { userCode })
+  }
+
+  /** From a signed-in device: refuses a code shown by a waiting device. */
+  denyDevice(userCode: string) {
+    return this.request('device:authorize_deny', { userCode })
   }
 
   /** Closes the connection for good; pending requests reject. Resolves once the socket has closed. */

@@ -10,6 +10,7 @@ export function sessionAfterReply(current: Session | null, type: string, request
   switch (type) {
     case 'profile:login':
     case 'profile:guest':
+    case 'device:authorize_poll':
       return asSession(payload)
     case 'profile:register':
       return payload?.loginPayload === undefined ? undefined : asSession(payload.loginPayload as Payload)
@@ -25,8 +26,10 @@ export function sessionAfterReply(current: Session | null, type: string, request
   }
 }
 
-/** `profile:session_revoked` for this device means its token is dead: nothing to re-authenticate with. */
+/** `profile:session_revoked` for this device means its token is dead: nothing to re-authenticate with; `device:authorized` is a login. */
 export function sessionAfterEvent(current: Session | null, event: EventEnvelope): Session | null | undefined {
+  // device:authorized signs the waiting connection in as the approved device.
+  if (event.type === 'device:authorized') return asSession(event.payload as Payload)
   if (event.type !== 'profile:session_revoked' || !current) return undefined
   return (event.payload as Payload)?.deviceID === current.deviceID ? null : undefined
 }

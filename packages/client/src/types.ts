@@ -3,13 +3,34 @@ import type { Events, Messages } from './schemas.ts'
 
 export type { Events, Messages }
 
+/**
+ * Application (extension) types, empty here: an app declares its own by module augmentation, e.g.
+ * `declare module 'hafnium/client' { interface ExtensionMessages extends MessagesOf<typeof chat> {} }`
+ * (MessagesOf from 'hafnium'), or by hand: `{ 'chat:send': { request: {…}; reply: {…} } }`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ExtensionMessages {}
+/** Application event payloads by type, e.g. `{ 'chat:message': { from: string; text: string } }` (module augmentation). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ExtensionEvents {}
+
+type AppMessages = { [K in keyof ExtensionMessages]: ExtensionMessages[K] extends { request: unknown; reply: unknown } ? ExtensionMessages[K] : never }
+
 /** A message type this library knows the payloads of (any other string is allowed, untyped). */
 export type MessageType = keyof Messages & string
 export type EventType = keyof Events & string
 
-export type RequestPayload<T extends string> = T extends MessageType ? Messages[T]['request'] : Record<string, unknown>
-export type ReplyPayload<T extends string> = T extends MessageType ? Messages[T]['reply'] : Record<string, unknown>
-export type EventPayload<T extends string> = T extends EventType ? Events[T] : Record<string, unknown>
+export type RequestPayload<T extends string> = T extends MessageType
+  ? Messages[T]['request']
+  : T extends keyof AppMessages
+    ? AppMessages[T]['request']
+    : Record<string, unknown>
+export type ReplyPayload<T extends string> = T extends MessageType
+  ? Messages[T]['reply']
+  : T extends keyof AppMessages
+    ? AppMessages[T]['reply']
+    : Record<string, unknown>
+export type EventPayload<T extends string> = T extends EventType ? Events[T] : T extends keyof ExtensionEvents ? ExtensionEvents[T] : Record<string, unknown>
 
 /** Client → server (contract §2). */
 export interface RequestEnvelope {

@@ -25,7 +25,7 @@ export default defineHandler({
       features: {
         guests: guestsEnabled(config),
         tickets: config.tickets.issuers.length > 0,
-        deviceAuthorization: server.types.includes('device:authorize_request'),
+        deviceAuthorization: config.deviceAuthorization.enabled,
       },
     }
   },

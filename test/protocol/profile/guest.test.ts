@@ -63,7 +63,7 @@ test('server:info reports guests on', async ({ t }) => {
   const c = await t.connect()
   const info = await requestOk(c, 'server:info', {})
   assertValidReply('server:info', info)
-  assert.equal(info.payload.features, { guests: true, tickets: false, deviceAuthorization: false })
+  assert.equal(info.payload.features, { guests: true, tickets: false, deviceAuthorization: true })
 })
 
 test('guests are charged to register_ip: the 6th sign-in from one address is refused', async () => {
@@ -73,7 +73,8 @@ test('guests are charged to register_ip: the 6th sign-in from one address is ref
     await requestOk(c, 'profile:register', { username: 'juliet', password: 'balcony-scene-2' })
     for (let i = 0; i < 4; i++) await requestOk(c, 'profile:guest', {})
     const refused = await (await t.connect()).request('profile:guest', {})
-    assert.is(refused.payload.errID, 'ratelimit_exceed', JSON.stringify(refused))
+    // register_ip is a captcha rule (contract §15): past it, a challenge, with the same retryAfter.
+    assert.is(refused.payload.errID, 'captcha_required', JSON.stringify(refused))
     assert.ok(refused.payload.errPayload.retryAfter > 0)
     assert.is(await t.server.deps.store.accounts.count(), 5)
   } finally {

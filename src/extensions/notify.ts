@@ -1,0 +1,42 @@
+// Events from extensions to users: the seam where a multi-node channel (PostgreSQL LISTEN/NOTIFY) plugs in.
+import type { Sessions } from '../sessions.ts'
+
+/**
+ * Delivers an event to every live connection of a user and resolves to how many it reached. This
+ * process's implementation reaches its own sockets; one across nodes publishes on a channel and adds
+ * the counts the other nodes report, behind the same signature, so extensions do not change.
+ */
+export interface EventBus {
+  publish(userID: string, type: string, payload: Record<string, unknown>): Promise<number>
+}
+
+export function createLocalEventBus(sessions: Sessions): EventBus {
+  return {
+    publish: async (userID, type, payload) => sessions.sendToUser(userID, type, payload),
+  }
+}
+
+/** The server's own namespaces: an extension can neither serve nor send types in them (no forged revocations). */
+export const reservedNamespaces = ['profile', 'device', 'verification', 'server'] as const
+
+/** `namespace:name`, lower case, as the built-in types are written. */
+export const typeNamePattern = /^[a-z][a-z0-9_]{0,62}:[a-z][a-z0-9_]{0,63}$/
+
+/** Why `type` cannot be an extension's request or event type, or undefined when it can. */
+export function typeNameProblem(type: string): string | undefined {
+  if (!typeNamePattern.test(type)) return `is not "namespace:name" in lower case letters, digits and _ (${typeNamePattern})`
+  const namespace = type.slice(0, type.indexOf(':'))
+  if ((reservedNamespaces as readonly string[]).includes(namespace)) return `is in the server's own namespace "${namespace}:"`
+  return undefined
+}
+
+/** notify() as handlers see it: checks its arguments, so a bad call fails in the handler that made it. */
+export function notifier(bus: EventBus): (userID: string, type: string, payload: Record<string, unknown>) => Promise<number> {
+  return async (userID, type, payload) => {
+    if (typeof userID !== 'string' || userID === '') throw new TypeError('notify: userID must be a non-empty string')
+    const problem = typeof type === 'string' ? typeNameProblem(type) : 'must be a string'
+    if (problem) throw new TypeError(`notify: event type ${JSON.stringify(type)} ${problem}`)
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new TypeError('notify: payload must be a JSON object')
+    return bus.publish(userID, type, payload)
+  }
+}

@@ -1,0 +1,160 @@
+// Device authorization grants (RFC 8628 over the socket): a user code shown by a device without a
+// keyboard, approved or denied from a signed-in device, collected once as a new device.
+import { createHmac, hkdfSync } from 'node:crypto'
+import type { Database } from 'better-sqlite3'
+import { prepareDeviceInsert } from './devices.ts'
+import { CredentialsChanged, DeviceGone, DeviceLimit } from './errors.ts'
+
+export interface NewGrant {
+  id: string
+  /** Normalized (8 letters, no dash): only its keyed hash is stored. */
+  userCode: string
+  deviceCodeHash: Buffer
+  deviceName: string
+  now: number
+  expiresAt: number
+}
+
+export interface Approver {
+  accountID: string
+  /** The approving device: the write is made on its behalf (DeviceGone when it is gone). */
+  deviceID: string
+  /** The approver's credentials epoch as read now; the eventual device insert re-checks it. */
+  credentialsEpoch: number
+}
+
+export type PollOutcome =
+  | { outcome: 'unknown' }
+  | { outcome: 'too_soon'; retryAfter: number }
+  | { outcome: 'pending' | 'denied' | 'expired' }
+  | { outcome: 'approved'; id: string }
+
+export type CollectOutcome =
+  | { outcome: 'ok'; accountID: string; deviceID: string; deviceName: string }
+  /** Not approved (anymore): collected already, denied or expired. */
+  | { outcome: 'gone' }
+  /** The approver's credentials changed, or the account holds `maxDevices`: the grant is now denied. */
+  | { outcome: 'refused'; maxDevices?: number }
+
+export interface DeviceAuthorizationStore {
+  /** Stores a pending grant; false (nothing stored) when another stored grant has the same user code. */
+  create(grant: NewGrant): Promise<boolean>
+  /** Approves the pending, unexpired grant with this user code, reserving `deviceID`; undefined if there is none. */
+  approve(userCode: string, approver: Approver, deviceID: string, now: number): Promise<{ id: string; deviceName: string } | undefined>
+  /** Denies the pending, unexpired grant with this user code on behalf of `actor`; its id, or undefined. */
+  deny(userCode: string, actor: { accountID: string; deviceID: string }, now: number): Promise<string | undefined>
+  /** Where the grant of this device code stands; records the poll, unless it came sooner than `intervalMs` after the last. */
+  poll(deviceCodeHash: Buffer, now: number, intervalMs: number): Promise<PollOutcome>
+  /**
+   * Inserts the approved grant's device with `tokenHash` through the same checked insert as a login
+   * (the approver still active with the epoch of the approval, under maxDevices) and marks the grant
+   * delivered, in one transaction: a grant is collected at most once.
+   */
+  collect(id: string, device: { tokenHash: Buffer; ip: string; now: number; maxDevices: number }): Promise<CollectOutcome>
+  /** Deletes grants that expired before `before`. */
+  prune(before: number): Promise<number>
+}
+
+interface GrantRow {
+  id: string
+  device_name: string
+  state: 'pending' | 'approved' | 'denied' | 'delivered'
+  account_id: string | null
+  device_id: string | null
+  credentials_epoch: number | null
+  last_poll_at: number
+  expires_at: number
+}
+
+/**
+ * User codes are stored as HMAC-SHA256(key, code): 20^8 ≈ 2.6·10^10 codes fall to a plain hash in
+ * seconds offline; the key (derived from the outbox key, kept outside the database file) means the file
+ * alone gives no live code away. Device codes carry 256 random bits: SHA-256 is enough for them.
+ */
+export function createDeviceAuthorizationStore(db: Database, secret: Buffer): DeviceAuthorizationStore {
+  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'hafnium device user codes', 32))
+  const hashUserCode = (code: string) => createHmac('sha256', key).update(code).digest()
+  const insertDevice = prepareDeviceInsert(db, secret)
+  const insert = db.prepare(
+    `INSERT INTO device_authorizations (id, user_code_hash, device_code_hash, device_name, expires_at, created_at)
+     VALUES (@id, @userCodeHash, @deviceCodeHash, @deviceName, @expiresAt, @now)`,
+  )
+  const deviceExists = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM devices WHERE account_id = ? AND id = ?')
+  const approveRow = db.prepare<[string, string, number, Buffer, number], { id: string; device_name: string }>(
+    `UPDATE device_authorizations SET state = 'approved', account_id = ?, device_id = ?, credentials_epoch = ?
+     WHERE user_code_hash = ? AND state = 'pending' AND expires_at > ? RETURNING id, device_name`,
+  )
+  const denyRow = db.prepare<[Buffer, number], { id: string }>(
+    `UPDATE device_authorizations SET state = 'denied' WHERE user_code_hash = ? AND state = 'pending' AND expires_at > ? RETURNING id`,
+  )
+  const byDeviceCode = db.prepare<[Buffer], GrantRow>('SELECT * FROM device_authorizations WHERE device_code_hash = ?')
+  const byID = db.prepare<[string], GrantRow>('SELECT * FROM device_authorizations WHERE id = ?')
+  const setPolled = db.prepare('UPDATE device_authorizations SET last_poll_at = ? WHERE id = ?')
+  const setState = db.prepare('UPDATE device_authorizations SET state = ? WHERE id = ?')
+  const prune = db.prepare('DELETE FROM device_authorizations WHERE expires_at < ?')
+
+  const requireDevice = (accountID: string, deviceID: string) => {
+    if (!deviceExists.get(accountID, deviceID)) throw new DeviceGone()
+  }
+  const approve = db.transaction((userCode: string, approver: Approver, deviceID: string, now: number) => {
+    requireDevice(approver.accountID, approver.deviceID)
+    const row = approveRow.all(approver.accountID, deviceID, approver.credentialsEpoch, hashUserCode(userCode), now)[0]
+    return row && { id: row.id, deviceName: row.device_name }
+  })
+  const deny = db.transaction((userCode: string, actor: { accountID: string; deviceID: string }, now: number) => {
+    requireDevice(actor.accountID, actor.deviceID)
+    return denyRow.all(hashUserCode(userCode), now)[0]?.id
+  })
+  const poll = db.transaction((deviceCodeHash: Buffer, now: number, intervalMs: number): PollOutcome => {
+    const row = byDeviceCode.get(deviceCodeHash)
+    if (!row) return { outcome: 'unknown' }
+    const wait = row.last_poll_at + intervalMs - now
+    if (wait > 0) return { outcome: 'too_soon', retryAfter: wait }
+    setPolled.run(now, row.id)
+    if (row.state === 'denied') return { outcome: 'denied' }
+    if (row.state === 'delivered' || row.expires_at <= now) return { outcome: 'expired' }
+    return row.state === 'approved' ? { outcome: 'approved', id: row.id } : { outcome: 'pending' }
+  })
+  const collect = db.transaction((id: string, device: { tokenHash: Buffer; ip: string; now: number; maxDevices: number }): CollectOutcome => {
+    const row = byID.get(id)
+    if (!row || row.state !== 'approved' || row.expires_at <= device.now) return { outcome: 'gone' }
+    try {
+      insertDevice(
+        {
+          accountID: row.account_id!,
+          tokenHash: device.tokenHash,
+          name: row.device_name,
+          pushToken: null,
+          ip: device.ip,
+          now: device.now,
+          expect: { credentialsEpoch: row.credentials_epoch!, maxDevices: device.maxDevices },
+        },
+        row.device_id!,
+      )
+    } catch (error) {
+      // The nested insert rolled back only its own savepoint: the grant can still be marked denied.
+      if (!(error instanceof CredentialsChanged || error instanceof DeviceLimit)) throw error
+      setState.run('denied', id)
+      return error instanceof DeviceLimit ? { outcome: 'refused', maxDevices: error.max } : { outcome: 'refused' }
+    }
+    setState.run('delivered', id)
+    return { outcome: 'ok', accountID: row.account_id!, deviceID: row.device_id!, deviceName: row.device_name }
+  })
+
+  return {
+    async create(grant) {
+      try {
+        insert.run({ ...grant, userCodeHash: hashUserCode(grant.userCode) })
+        return true
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return false
+        throw error
+      }
+    },
+    approve: async (userCode, approver, deviceID, now) => approve.immediate(userCode, approver, deviceID, now),
+    deny: async (userCode, actor, now) => deny.immediate(userCode, actor, now),
+    poll: async (deviceCodeHash, now, intervalMs) => poll.immediate(deviceCodeHash, now, intervalMs),
+    collect: async (id, device) => collect.immediate(id, device),
+    prune: async (before) => prune.run(before).changes,
+  }
+}

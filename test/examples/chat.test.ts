@@ -1,0 +1,211 @@
+// The private-chat example (examples/chat) end to end over real sockets: delivery to every device, history,
+// read markers, a restart, limits and failures. Its own config file is used, as `hafnium serve --config` would.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { loadConfig } from '../../src/config.ts'
+import { errors } from '../../src/errors.ts'
+import { startServer, type HafniumServer } from '../../src/server.ts'
+import { connect, type Reply, type TestClient } from '../support/client.ts'
+import { runCli } from '../support/process.ts'
+import { within } from '../support/within.ts'
+import { extensionDir, probeExtension } from '../extensions/support.ts'
+
+const exampleConfig = fileURLToPath(new URL('../../examples/chat/server.config.json', import.meta.url))
+const password = 'balcony-scene-2'
+
+interface Ctx {
+  dir: string
+  probe: string
+  server: HafniumServer
+  clients: TestClient[]
+  tokens: Record<string, string>
+}
+const test = suite<Ctx>('examples/chat')
+
+/** The example's config file, on a port of its own, with this suite's database files and cheap argon2. */
+async function start(ctx: Ctx): Promise<HafniumServer> {
+  process.env.HAFNIUM_CHAT_DB = join(ctx.dir, 'chat.db')
+  const config = loadConfig({
+    file: exampleConfig,
+    overrides: {
+      server: { port: 0 },
+      database: { path: join(ctx.dir, 'hafnium.db') },
+      password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } },
+      log: { level: 'silent' },
+    },
+  })
+  // The probe extension alongside: its probe:crash throws a plain Error.
+  return startServer({ ...config, extensions: [...config.extensions, ctx.probe] })
+}
+
+test.before(async (ctx) => {
+  ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-chat-'))
+  ctx.probe = extensionDir().write('probe.mjs', probeExtension)
+  ctx.clients = []
+  ctx.tokens = {}
+  ctx.server = await start(ctx)
+  const c = await open(ctx)
+  for (const username of ['juliet', 'romeo', 'mercutio', 'benvolio']) await ask(c, 'profile:register', { username, password, loginOnSuccess: false })
+})
+test.after(async (ctx) => {
+  for (const client of ctx.clients) client.terminate()
+  await ctx.server.close()
+  delete process.env.HAFNIUM_CHAT_DB
+  rmSync(ctx.dir, { recursive: true, force: true })
+})
+
+async function open(ctx: Ctx): Promise<TestClient> {
+  const client = await within(connect(ctx.server.url), 5000, 'a connection')
+  ctx.clients.push(client)
+  return client
+}
+
+/** A request whose reply must come within 5 s. */
+const request = (client: TestClient, type: string, payload: object = {}) => within(client.request(type, payload), 5000, `the reply to ${type}`)
+
+/** A request that must succeed; resolves with its payload. */
+async function ask(client: TestClient, type: string, payload: object = {}): Promise<any> {
+  const reply = await request(client, type, payload)
+  assert.ok(reply.ok, JSON.stringify(reply))
+  return reply.payload
+}
+
+/** A new device of `username` on a new connection. */
+async function device(ctx: Ctx, username: string): Promise<TestClient> {
+  const client = await open(ctx)
+  const { authToken } = await ask(client, 'profile:login', { username, password })
+  ctx.tokens[username] = authToken
+  return client
+}
+
+const juliet = '@juliet@localhost'
+const romeo = '@romeo@localhost'
+const mercutio = '@mercutio@localhost'
+
+/** Resolves with the event and the milliseconds from `since` to its arrival. */
+function timed(client: TestClient, type: string, since: () => number): Promise<{ event: Reply; ms: number }> {
+  return within(client.nextEvent(type).then((event) => ({ event, ms: performance.now() - since() })), 5000, `${type} on a device`)
+}
+
+test('chat:send reaches both of the recipient\'s devices and the sender\'s other device within 100 ms', async (ctx) => {
+  const [j1, j2, r1, r2] = [await device(ctx, 'juliet'), await device(ctx, 'juliet'), await device(ctx, 'romeo'), await device(ctx, 'romeo')]
+  let sentAt = 0
+  const arrivals = [r1, r2, j2].map((client) => timed(client, 'chat:message', () => sentAt))
+  sentAt = performance.now()
+  const reply = await ask(j1, 'chat:send', { to: romeo, text: 'Wherefore art thou?' })
+  assert.type(reply.messageID, 'number')
+  assert.type(reply.at, 'number')
+  for (const { event, ms } of await Promise.all(arrivals)) {
+    assert.equal(event.payload, { messageID: reply.messageID, from: juliet, to: romeo, text: 'Wherefore art thou?', at: reply.at })
+    assert.ok(ms <= 100, `delivered after ${ms.toFixed(1)} ms`)
+  }
+  const echo = await within(j1.nextEvent('chat:message'), 5000, 'the sender\'s own copy')
+  assert.is(echo.payload.messageID, reply.messageID, 'the sending connection gets it too (clients dedupe by messageID)')
+})
+
+test('chat:history pages newest first, and survives a reconnect', async (ctx) => {
+  const r = await device(ctx, 'romeo')
+  const sent: number[] = []
+  for (let i = 1; i <= 5; i++) sent.push((await ask(r, 'chat:send', { to: juliet, text: `line ${i}` })).messageID)
+  r.terminate()
+
+  const again = await open(ctx)
+  await ask(again, 'profile:auth', { authToken: ctx.tokens.romeo })
+  const first = await ask(again, 'chat:history', { with: juliet, limit: 3 })
+  assert.equal(first.messages.map((m: { text: string }) => m.text), ['line 5', 'line 4', 'line 3'])
+  assert.is(first.more, true)
+  const second = await ask(again, 'chat:history', { with: juliet, limit: 3, before: first.messages.at(-1).messageID })
+  assert.equal(second.messages.map((m: { text: string }) => m.text), ['line 2', 'line 1', 'Wherefore art thou?'])
+  assert.is(second.more, false)
+  assert.equal(second.messages[0], { messageID: sent[1], from: romeo, to: juliet, text: 'line 2', at: second.messages[0].at })
+  const none = await ask(again, 'chat:history', { with: mercutio })
+  assert.equal(none, { messages: [], more: false, read: { mine: 0, theirs: 0 } })
+})
+
+test('chat:read moves the reader\'s marker (never backwards, clamped), tells every device of both users, shows in history', async (ctx) => {
+  const [j1, j2, r1] = [await device(ctx, 'juliet'), await device(ctx, 'juliet'), await device(ctx, 'romeo')]
+  const { messages } = await ask(j1, 'chat:history', { with: romeo, limit: 1 })
+  const newest = messages[0].messageID
+  const events = [j2, r1].map((client) => within(client.nextEvent('chat:read'), 5000, 'chat:read on a device'))
+  assert.equal(await ask(j1, 'chat:read', { with: romeo, upTo: newest }), { upTo: newest })
+  for (const event of await Promise.all(events)) assert.equal(event.payload, { reader: juliet, with: romeo, upTo: newest })
+  assert.equal((await ask(r1, 'chat:history', { with: juliet, limit: 1 })).read, { mine: 0, theirs: newest })
+  assert.equal((await ask(j1, 'chat:history', { with: romeo, limit: 1 })).read, { mine: newest, theirs: 0 })
+  assert.equal(await ask(j1, 'chat:read', { with: romeo, upTo: 1 }), { upTo: newest }, 'never backwards')
+  assert.equal(await ask(r1, 'chat:read', { with: juliet, upTo: newest + 1000 }), { upTo: newest }, 'clamped to the newest message')
+})
+
+test('a message to a user with no live connection is delivered by history later', async (ctx) => {
+  const j = await device(ctx, 'juliet')
+  const { messageID } = await ask(j, 'chat:send', { to: mercutio, text: 'A plague o\' both your houses' })
+  const m = await device(ctx, 'mercutio')
+  const { messages } = await ask(m, 'chat:history', { with: juliet })
+  assert.equal(messages.map((x: { messageID: number; text: string }) => [x.messageID, x.text]), [[messageID, 'A plague o\' both your houses']])
+})
+
+test('history and read markers survive a server restart', async (ctx) => {
+  for (const client of ctx.clients) client.terminate()
+  await ctx.server.close()
+  ctx.server = await start(ctx)
+  const r = await open(ctx)
+  await ask(r, 'profile:auth', { authToken: ctx.tokens.romeo })
+  const { messages, read } = await ask(r, 'chat:history', { with: juliet, limit: 2 })
+  assert.equal(messages.map((m: { text: string }) => m.text), ['line 5', 'line 4'])
+  assert.is(read.theirs, read.mine, 'both markers at the newest message, as set before the restart')
+  assert.ok(read.mine > 0)
+})
+
+test('refusals: over 4,000 characters → invalid_payload; anonymous → auth_required; nobody → unknown_user', async (ctx) => {
+  const j = await device(ctx, 'juliet')
+  const long = await request(j, 'chat:send', { to: romeo, text: 'x'.repeat(4001) })
+  assert.equal(long.payload, {
+    errID: 'invalid_payload',
+    errText: errors.invalid_payload,
+    errPayload: { errors: [{ path: '/payload/text', message: 'must NOT have more than 4000 characters' }] },
+  })
+  assert.is((await request(j, 'chat:send', { to: romeo, text: 'x'.repeat(4000) })).ok, true, 'exactly 4,000 is fine')
+  const anonymous = await request(await open(ctx), 'chat:send', { to: romeo, text: 'hi' })
+  assert.equal(anonymous.payload, { errID: 'auth_required', errText: errors.auth_required })
+  const nobody = await request(j, 'chat:send', { to: '@rosaline@localhost', text: 'hi' })
+  assert.equal(nobody.payload, { errID: 'unknown_user', errText: 'No such user', errPayload: { userID: '@rosaline@localhost' } })
+  assert.is((await request(j, 'chat:send', { to: 'romeo', text: 'hi' })).payload.errID, 'invalid_payload', 'a user ID, not a username')
+})
+
+test('a handler throwing a plain Error answers internal_error and the connection stays usable', async (ctx) => {
+  const j = await device(ctx, 'juliet')
+  assert.equal((await request(j, 'probe:crash', {})).payload, { errID: 'internal_error', errText: errors.internal_error })
+  assert.is((await request(j, 'chat:send', { to: romeo, text: 'still here' })).ok, true)
+})
+
+test('chat:send is rate limited per user (chat_send_user in the example config), across devices', async (ctx) => {
+  const [b1, b2] = [await device(ctx, 'benvolio'), await device(ctx, 'benvolio')]
+  const { capacity } = ctx.server.deps.config.ratelimit.rules.chat_send_user!
+  for (let i = 0; i < capacity; i++) await ask(i % 2 ? b1 : b2, 'chat:send', { to: romeo, text: `${i}` })
+  const limited = await request(b2, 'chat:send', { to: romeo, text: 'one more' })
+  assert.is(limited.payload.errID, 'ratelimit_exceed')
+  assert.ok(limited.payload.errPayload.retryAfter > 0)
+  assert.is((await request(await device(ctx, 'juliet'), 'chat:send', { to: romeo, text: 'others are not limited' })).ok, true)
+})
+
+test('hafnium serve --config examples/chat/server.config.json runs it', async (ctx) => {
+  process.env.HAFNIUM_CHAT_DB = join(ctx.dir, 'cli-chat.db')
+  const cli = runCli(['serve', '--config', exampleConfig, '--port', '0', '--db', join(ctx.dir, 'cli.db')])
+  try {
+    const url = await within(cli.ready, 20_000, 'the chat server to listen')
+    const c = await within(connect(url), 5000, 'a connection')
+    ctx.clients.push(c)
+    const info = await ask(c, 'server:info')
+    for (const type of ['chat:send', 'chat:history', 'chat:read']) assert.ok(info.types.includes(type), type)
+    assert.is((await request(c, 'chat:send', { to: romeo, text: 'hi' })).payload.errID, 'auth_required')
+  } finally {
+    cli.child.kill('SIGTERM')
+  }
+  const exited = await within(cli.exited, 10_000, 'the chat server to exit')
+  assert.is(exited.code, 0, exited.stderr)
+})
+
+test.run()
