@@ -1,4 +1,5 @@
 // The `hafnium` command: dispatches to serve, user, client and conformance.
+import { backup, restore } from './backup.ts'
 import { client } from './client.ts'
 import { conformance } from './conformance.ts'
 import { serve } from './serve.ts'
@@ -13,6 +14,8 @@ commands:
   client URL                                                 interactive test client
   conformance URL                                            run the protocol conformance suite against URL
   ticket sign --iss ISS --sub SUB [--key-file F]             sign a custom sign-in ticket (key from a file or stdin)
+  backup [--db FILE] OUT                                     copy the live database and its key to OUT
+  restore [--db FILE] [--force] BACKUP                       replace a stopped server's database with BACKUP
 `
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
@@ -21,6 +24,8 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   client,
   conformance,
   ticket,
+  backup,
+  restore,
 }
 
 export async function main(argv: string[]): Promise<number> {
