@@ -36,8 +36,8 @@ test('none of the live files planted in data/ (database, WAL, key, lock, log, ou
   assert.not.ok(packed.files.some((file) => /(^|\/)(test|bench|fixtures?)\//.test(file)), 'a test, bench or fixture file is packed')
 })
 
-test('what a user needs is packed: the CLI, its build, schemas, the password list, LICENSE', ({ packed }) => {
-  for (const file of ['bin/hafnium.js', 'dist/cli/entry.js', 'dist/index.js', 'dist/index.d.ts', 'schemas/envelope.json', 'data/common-passwords.txt', 'LICENSE', 'server.config.json']) {
+test('what a user needs is packed: the CLI, its build, schemas, the password list, LICENSE, deploy/', ({ packed }) => {
+  for (const file of ['bin/hafnium.js', 'dist/cli/entry.js', 'dist/index.js', 'dist/index.d.ts', 'schemas/envelope.json', 'data/common-passwords.txt', 'LICENSE', 'server.config.json', 'deploy/hafnium.service', 'deploy/nginx-hafnium.conf', 'deploy/server.config.json']) {
     assert.ok(packed.files.includes(file), `${file} is missing from the package`)
   }
 })
