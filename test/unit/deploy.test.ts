@@ -67,4 +67,17 @@ test('the deploy config trusts exactly the local proxy', () => {
   assert.is(config.server.host, '127.0.0.1', 'only the proxy reaches the server')
 })
 
+test('README > Deploying covers each deploy file, and SECURITY.md names a real private channel', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  const deploying = readme.slice(readme.indexOf('\n## Deploying'), readme.indexOf('\n## ', readme.indexOf('\n## Deploying') + 1))
+  for (const heading of ['TLS', 'systemd', 'Backups and restore', 'File permissions', 'Upgrading', 'What to monitor']) {
+    assert.match(deploying, new RegExp(`^### .*${heading}`, 'm'), `README > Deploying has no "${heading}" part`)
+  }
+  for (const file of ['hafnium.service', 'nginx-hafnium.conf', 'server.config.json']) assert.ok(deploying.includes(`deploy/${file}`), file)
+  const security = readFileSync(new URL('../../SECURITY.md', import.meta.url), 'utf8')
+  assert.not.match(security, /\.invalid|placeholder/i)
+  assert.match(security, /Report a vulnerability/)
+  assert.match(security, /^## Supported versions/m)
+})
+
 test.run()
