@@ -78,7 +78,11 @@ test('a backup taken during a write load restores every account acknowledged bef
   loaded.catch(() => {}) // awaited below; a failure must not crash the process before that
   let restored: TestServer | undefined
   try {
-    while (acknowledged.length < 40) await new Promise((resolve) => setTimeout(resolve, 20))
+    const waitUntil = Date.now() + 30_000
+    while (acknowledged.length < 40) {
+      if (Date.now() > waitUntil) throw new Error(`only ${acknowledged.length} registrations acknowledged after 30 s`)
+      await Promise.race([loaded, new Promise((resolve) => setTimeout(resolve, 20))]) // a failed writer fails the test here
+    }
     backupStarted = true
     const startedWith = acknowledged.length
     const out = join(dir, 'backups/hafnium-1.db')
