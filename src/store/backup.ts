@@ -1,6 +1,6 @@
 // Online backup and restore of the database file and its outbox key, beside (backup) or instead of (restore) a server.
 import { chmodSync, copyFileSync, existsSync, renameSync, rmSync } from 'node:fs'
-import Database from 'better-sqlite3'
+import Database, { type SqliteDatabase } from './driver.ts'
 import { acquireDatabaseLock } from './lock.ts'
 
 export interface BackupResult {
@@ -91,7 +91,7 @@ export async function restoreDatabase(from: string, dbPath: string): Promise<{ p
   }
 }
 
-function integrityCheck(db: Database.Database): string {
+function integrityCheck(db: SqliteDatabase): string {
   const rows = db.pragma('integrity_check') as { integrity_check: string }[]
   return rows.map((row) => row.integrity_check).join('; ')
 }

@@ -103,8 +103,8 @@ export async function consumerProject(tarball: string): Promise<string> {
   mkdirSync(target, { recursive: true })
   const untar = await run('tar', ['xzf', tarball, '-C', target, '--strip-components=1'], { cwd: dir, timeoutMs: 30_000 })
   if (untar.code !== 0) throw new Error(`tar failed: ${untar.stderr}`)
-  const manifest = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
-  for (const name of [...Object.keys(manifest.dependencies), '@types/node']) {
+  const manifest = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; optionalDependencies?: Record<string, string> }
+  for (const name of [...Object.keys(manifest.dependencies), ...Object.keys(manifest.optionalDependencies ?? {}), '@types/node']) {
     mkdirSync(join(dir, 'node_modules', name, '..'), { recursive: true })
     symlinkSync(join(root, 'node_modules', name), join(dir, 'node_modules', name), 'dir')
   }
