@@ -90,7 +90,7 @@ export function readStory(): { steps: Step[]; events: EventCheck[] } {
 }
 
 /** Keys whose values differ on every run: bound to the real value at first sight, then fixed. */
-const bound = new Set(['authToken', 'sudoToken', 'verificationToken', 'deviceID', 'verificationID'])
+const bound = new Set(['authToken', 'sudoToken', 'verificationToken', 'deviceID', 'verificationID', 'userID'])
 /** Keys that only need the documented shape. */
 const times = new Set(['createdAt', 'lastSeenAt', 'at'])
 
@@ -130,9 +130,12 @@ export class Story {
     if (docValue !== null && typeof docValue === 'object') {
       assert.ok(actual !== null && typeof actual === 'object', `${path}: expected an object, got ${JSON.stringify(actual)}`)
       assert.equal(Object.keys(actual as object).sort(), Object.keys(docValue).sort(), `${path}: fields (real ${JSON.stringify(actual)})`)
-      for (const [k, v] of Object.entries(docValue)) this.match(v, (actual as Frame)[k], `${path}/${k}`, k)
+      // The payload first: a raw user ID it binds is then known when the envelope's `to` repeats it.
+      const entries = Object.entries(docValue).sort(([a], [b]) => Number(b === 'payload') - Number(a === 'payload'))
+      for (const [k, v] of entries) this.match(v, (actual as Frame)[k], `${path}/${k}`, k)
       return
     }
+    if (typeof docValue === 'string' && this.real.has(docValue)) return assert.is(actual, this.real.get(docValue), `${path}`)
     assert.is(actual, docValue, `${path}`)
   }
 
@@ -142,7 +145,7 @@ export class Story {
       if (Array.isArray(value)) return value.map((item) => swap(item, ''))
       if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, swap(v, k)]))
       if (typeof value !== 'string') return value
-      if (key === 'code') return value
+      if (key === 'code' || key === 'ticket') return value
       if (bound.has(key) && !this.real.has(value)) throw new Error(`step ${n} uses ${key} ${value}, which no earlier step's reply showed`)
       return this.real.get(value) ?? value
     }
