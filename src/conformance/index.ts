@@ -10,7 +10,8 @@ import { envelopeGroup } from './checks/envelope.ts'
 import { profileGroup } from './checks/profile.ts'
 import { serverGroup } from './checks/server.ts'
 import { signinGroup, type TicketIssuerOption } from './checks/signin.ts'
-import { Harness, type CheckResult } from './harness.ts'
+import { Harness, randomName, type CheckResult } from './harness.ts'
+import { probeOutbox } from './outbox.ts'
 import type { Group, Suite } from './suite.ts'
 
 export type { CheckResult } from './harness.ts'
@@ -72,7 +73,14 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   // One connection to learn the domain (and to fail early, with a readable error, when nothing answers).
   const probe = await HafniumClient.connect(options.url, { domain: options.domain, WebSocket, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs })
   const domain = probe.domain
-  await probe.close()
+  try {
+    if (options.outboxFile) {
+      const request = (email: string) => probe.request('verification:request', { purpose: 'signup', thirdPID: email }).then(() => true, () => false)
+      await probeOutbox(request, options.outboxFile, `cf-${randomName(10)}@conformance.example`)
+    }
+  } finally {
+    await probe.close()
+  }
 
   const h = new Harness({ url: options.url, domain, maxWaitMs: options.maxWaitMs ?? 30_000, timeoutMs, WebSocket, onResult: options.onResult ?? (() => {}) })
   const suite: Suite = { h, info: undefined, outboxFile: options.outboxFile, ticketIssuer: options.ticketIssuer, account: undefined, devices: {} }

@@ -41,3 +41,26 @@ async function readMessages(file: string): Promise<SentMessage[]> {
   }
   return messages
 }
+
+export class OutboxNotWritten extends Error {
+  constructor(file: string, waitedMs: number) {
+    super(
+      `--outbox ${file}: no code reached that file within ${waitedMs} ms of a verification:request, so the codes ` +
+        `group cannot read its codes. Is the server's delivery.outboxFile set to this file? A default \`npm start\` ` +
+        `has delivery.outboxFile null (codes are only printed): start the server with a config that sets it, e.g. ` +
+        `{"delivery": {"outboxFile": "${file}"}}, or leave out --outbox to skip the codes group.`,
+    )
+    this.name = 'OutboxNotWritten'
+  }
+}
+
+/**
+ * Asks for one signup code to a fresh address and waits `waitMs` for it in `file`: a wrong or unset outbox file
+ * fails the run at once instead of after every codes check has waited out its own timeout (38 s in all).
+ * A server that refuses the request (registration closed, a rate limit) proves nothing either way: the
+ * codes group then reports what it finds.
+ */
+export async function probeOutbox(send: (email: string) => Promise<boolean>, file: string, email: string, waitMs = 1_000): Promise<void> {
+  if (!(await send(email))) return
+  if ((await waitForCode(file, email, 'signup', waitMs)) === undefined) throw new OutboxNotWritten(file, waitMs)
+}

@@ -1,5 +1,5 @@
 // What a transport is handed (a rendered message) and how it refuses (DeliveryError, retryable or not).
-import type { OutgoingMessage } from '../store/outbox.ts'
+import type { OutgoingMessage } from '../store/outgoing-message.ts'
 
 export interface RenderedMessage extends OutgoingMessage {
   /** Plain text: the SMS body, or the email's text part. */

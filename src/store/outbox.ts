@@ -1,13 +1,9 @@
 // The delivery outbox: messages carrying codes, sealed (AES-256-GCM), committed with the code, drained by the sender.
 import type { Database } from 'better-sqlite3'
 import { seal as sealWith, unseal as unsealWith } from './sealing.ts'
+import type { OutgoingMessage } from './outgoing-message.ts'
 
-export interface OutgoingMessage {
-  channel: 'email' | 'msisdn'
-  to: string
-  purpose: string
-  code: string
-}
+export type { OutgoingMessage }
 
 export interface DueMessage {
   id: number

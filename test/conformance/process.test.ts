@@ -57,6 +57,26 @@ test('passes against a freshly started `hafnium serve` (outbox file for codes, g
   }
 })
 
+test('--outbox against a server whose delivery.outboxFile is unset fails at once, saying so', async ({ dir }) => {
+  const config = join(dir, 'default.json')
+  writeFileSync(config, JSON.stringify({ log: { level: 'warn' }, password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } } }))
+  const server = runCli(['serve', '--config', config, '--port', '0', '--db', join(dir, 'default.db')])
+  try {
+    const url = await server.ready
+    const started = Date.now()
+    const run = await runCli(['conformance', url, '--outbox', join(dir, 'never-written.jsonl')]).exited
+    const ms = Date.now() - started
+    assert.is(run.code, 1, run.stdout + run.stderr)
+    assert.match(run.stderr, /no code reached that file within 1000 ms .*delivery\.outboxFile null/)
+    assert.is(run.stdout, '', 'no check ran')
+    // The probe waits 1 s; the rest is starting Node and tsx on a loaded machine. It used to take 38 s.
+    assert.ok(ms < 10_000, `took ${ms} ms`)
+  } finally {
+    server.child.kill('SIGTERM')
+    await server.exited
+  }
+})
+
 test('against a broken server: FAIL lines with reasons, the summary, exit 1', async () => {
   const stub = await startBrokenServer()
   try {
