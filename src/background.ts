@@ -1,8 +1,9 @@
-// The server's periodic work: the heartbeat, the rate-limit flush and the expiry sweep.
+// The server's periodic work: the heartbeat, the rate-limit and last-seen flush and the expiry sweeps.
 import type { LiveConnection } from './connection.ts'
 import type { Deps } from './handler.ts'
 import { sweepExpired } from './accounts/verification-signup.ts'
 import { sweepIdleGuests } from './accounts/guests.ts'
+import { flushSeen, sweepExpiredDevices } from './accounts/session-lifetime.ts'
 import { isDiskFull } from './store/errors.ts'
 
 export interface Background {
@@ -32,13 +33,27 @@ export function startBackground(deps: Deps, connections: ReadonlySet<LiveConnect
       if (isDiskFull(err)) deps.store.onDiskFull()
       log.warn({ err }, 'rate-limit flush failed; will retry')
     }
+    flushSeen(deps).catch((err: unknown) => {
+      if (isDiskFull(err)) deps.store.onDiskFull()
+      log.warn({ err }, 'last-seen flush failed; will retry')
+    })
   }, config.ratelimit.flushIntervalMs)
+
+  // Devices past sessions.idleTimeout / maxAge are revoked here, or at their next profile:auth if sooner.
+  const deviceSweeper = setInterval(() => {
+    sweepExpiredDevices(deps).catch((err: unknown) => {
+      if (isDiskFull(err)) deps.store.onDiskFull()
+      log.warn({ err }, 'device expiry sweep failed; will retry')
+    })
+  }, config.sessions.sweepIntervalMs)
 
   // Pending accounts past registration.pendingTtl free their names; idle guests past registration.guestTtl
   // go with their devices (live sockets told); expired codes, tokens and used ticket IDs are deleted.
   const sweeper = setInterval(() => {
     const sweep = async () => {
       await sweepExpired(deps)
+      // Guests go by their devices' last-seen times: write the ones still in memory first.
+      await flushSeen(deps)
       await sweepIdleGuests(deps)
     }
     sweep().catch((err: unknown) => {
@@ -47,7 +62,7 @@ export function startBackground(deps: Deps, connections: ReadonlySet<LiveConnect
     })
   }, config.registration.sweepIntervalMs)
 
-  const timers = [heartbeat, flusher, sweeper]
+  const timers = [heartbeat, flusher, sweeper, deviceSweeper]
   for (const timer of timers) timer.unref()
   return { stop: () => timers.forEach(clearInterval) }
 }

@@ -7,6 +7,7 @@ import type { Sessions } from './sessions.ts'
 import type { PasswordHasher } from './auth/passwords.ts'
 import type { NameBackoff } from './accounts/login-backoff.ts'
 import type { Captcha } from './auth/captcha.ts'
+import type { SeenTracker } from './accounts/session-lifetime.ts'
 
 export type MessageType = keyof Messages
 export type Request<T extends MessageType> = Messages[T]['request']
@@ -47,6 +48,8 @@ export interface Deps {
   limiter: RateLimiter
   log: Logger
   sessions: Sessions
+  /** When devices were last seen, batched in memory (sessions.idleTimeout). */
+  seen: SeenTracker
   passwords: PasswordHasher
   /** Failed password logins to names that find no account (privacy.revealAccounts false). */
   nameBackoff: NameBackoff

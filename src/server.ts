@@ -9,6 +9,7 @@ import { LiveConnection, type ConnectionSettings } from './connection.ts'
 import { closeCodes } from './errors.ts'
 import type { Deps } from './handler.ts'
 import { createNameBackoff } from './accounts/login-backoff.ts'
+import { createSeenTracker, flushSeen } from './accounts/session-lifetime.ts'
 import { handlers as defaultHandlers } from './handlers/index.ts'
 import { createLogger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
@@ -87,8 +88,9 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     maxQueued: config.password.maxQueuedHashes,
   })
   const delivery = createDeliverySender({ store, config, clock, log, transports: options.transports })
+  const seen = createSeenTracker()
   const captcha = createCaptcha(config.captcha, store.captcha)
-  const deps: Deps = { config, store, clock, limiter, log, sessions, passwords, nameBackoff: createNameBackoff(), captcha, server, delivery }
+  const deps: Deps = { config, store, clock, limiter, log, sessions, seen, passwords, nameBackoff: createNameBackoff(), captcha, server, delivery }
   const events = createLocalEventBus(sessions)
   const router = createRouter(deps, defaultHandlers, schemas, metrics, extensionRoutes(extensions.types, events, store))
   server.types = [...router.types]
@@ -204,6 +206,11 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     } catch (err) {
       // The last flush failing (a full disk) loses at most one flush interval of buckets; the file must still close.
       log.warn({ err }, 'final rate-limit flush failed')
+    }
+    try {
+      await flushSeen(deps)
+    } catch (err) {
+      log.warn({ err }, 'final last-seen flush failed')
     }
     await delivery.close()
     await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))

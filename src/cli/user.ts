@@ -4,6 +4,7 @@ import { createAccount } from '../accounts/create.ts'
 import { changePassword, disableAccount, type CredentialDeps } from '../accounts/credentials.ts'
 import { findByLoginKey, loginKey } from '../accounts/lookup.ts'
 import { maxPasswordLength, passwordVerdict } from '../accounts/passwords.ts'
+import { expiresAt } from '../accounts/session-lifetime.ts'
 import { createPasswordHasher, type PasswordHasher, type PasswordVerdict } from '../auth/passwords.ts'
 import { ConfigError, loadConfig } from '../config.ts'
 import { ProtocolError } from '../errors.ts'
@@ -47,7 +48,7 @@ export const subcommands: Subcommand[] = [
     run: add,
   },
   {
-    spec: { name: 'user list', summary: 'one line per account (--json: a JSON array)', options: { json: { type: 'boolean', help: 'print a JSON array' }, ...common }, examples: ['hafnium user list --json'] },
+    spec: { name: 'user list', summary: "one line per account (--json: a JSON array, with each device's last seen time and expiry)", options: { json: { type: 'boolean', help: 'print a JSON array' }, ...common }, examples: ['hafnium user list --json'] },
     run: list,
   },
   {
@@ -215,6 +216,7 @@ async function list(env: Env, values: Values): Promise<void> {
         thirdPIDs: account.thirdPIDs,
         devices: await env.store.devices.count(account.id),
         createdAt: new Date(account.createdAt).toISOString(),
+        deviceList: await deviceSummaries(env, account.id),
       })
     }
     if (accounts.length < page) break
@@ -225,6 +227,22 @@ async function list(env: Env, values: Values): Promise<void> {
     const devices = `${row.devices} device${row.devices === 1 ? '' : 's'}`
     process.stdout.write(`${[row.userID, row.status, contacts, devices, row.createdAt].join('\t')}\n`)
   }
+}
+
+/**
+ * Each device with when it was last seen and when it expires (sessions.idleTimeout / maxAge; null: never).
+ * A running server writes last-seen times in batches (ratelimit.flushIntervalMs), so they may lag by that.
+ */
+async function deviceSummaries(env: Env, accountID: string) {
+  const devices = await env.store.devices.list(accountID)
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+  return devices.map((device) => ({
+    deviceID: device.id,
+    name: device.name,
+    createdAt: iso(device.createdAt),
+    lastSeenAt: iso(device.lastSeenAt),
+    expiresAt: iso(expiresAt(device, env.config.sessions)),
+  }))
 }
 
 /**

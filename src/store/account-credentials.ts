@@ -117,7 +117,7 @@ export function createCredentialOps(db: Database): CredentialOps {
   })
 
   const fail = db.transaction((accountID: string, blockUntil: (failures: number) => number) => {
-    // all(), not get(): an unfinished UPDATE … RETURNING skips SQLite's auto-checkpoint (see devices.authenticate).
+    // all(), not get(): an unfinished UPDATE … RETURNING skips SQLite's auto-checkpoint (test/unit/store-wal.test.ts).
     const row = countFailure.all(accountID)[0]
     if (!row) return { failures: 0, blockedUntil: 0 }
     const blockedUntil = Math.max(row.login_blocked_until, blockUntil(row.failed_logins))

@@ -3,6 +3,7 @@ import type { Database, Transaction } from 'better-sqlite3'
 import { generateDeviceID } from '../auth/tokens.ts'
 import { CredentialsChanged, DeviceGone, DeviceLimit } from './errors.ts'
 import { seal, unseal } from './sealing.ts'
+import { createDeviceLifetimeStore, type DeviceLifetimeStore } from './device-lifetime.ts'
 
 export interface Device {
   id: string
@@ -29,11 +30,9 @@ export interface NewDevice {
   expect?: { credentialsEpoch: number; maxDevices: number }
 }
 
-export interface DeviceStore {
+export interface DeviceStore extends DeviceLifetimeStore {
   /** Creates a device with a fresh deviceID (collisions retried) and the hash of its token; see NewDevice.expect. */
   create(device: NewDevice): Promise<Device>
-  /** The device whose token hashes to `tokenHash`, with its lastSeenAt/IP updated. */
-  authenticate(tokenHash: Buffer, ip: string, now: number): Promise<Device | undefined>
   byID(accountID: string, deviceID: string): Promise<Device | undefined>
   list(accountID: string): Promise<Device[]>
   /** Renames one of the account's devices on behalf of `actorDeviceID` (DeviceGone when that one is gone); false: no such device. */
@@ -135,9 +134,6 @@ export function prepareDeviceInsert(db: Database, key: Buffer): Transaction<(dev
 }
 
 export function createDeviceStore(db: Database, key: Buffer): DeviceStore {
-  const touch = db.prepare<[number, string, Buffer], DeviceRow>(
-    `UPDATE devices SET last_seen_at = ?, last_ip = ? WHERE token_hash = ? RETURNING ${columns}`,
-  )
   const selectOne = db.prepare<[string, string], DeviceRow>(`SELECT ${columns} FROM devices WHERE account_id = ? AND id = ?`)
   const selectAll = db.prepare<[string], DeviceRow>(`SELECT ${columns} FROM devices WHERE account_id = ? ORDER BY created_at, id`)
   const updateName = db.prepare('UPDATE devices SET name = ? WHERE account_id = ? AND id = ?')
@@ -165,6 +161,7 @@ export function createDeviceStore(db: Database, key: Buffer): DeviceStore {
   })
 
   return {
+    ...createDeviceLifetimeStore(db),
     async create(device) {
       for (let attempt = 0; ; attempt++) {
         const id = generateDeviceID()
@@ -176,12 +173,6 @@ export function createDeviceStore(db: Database, key: Buffer): DeviceStore {
           if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY' || attempt === 2) throw error
         }
       }
-    },
-    async authenticate(tokenHash, ip, now) {
-      // all(), not get(): an UPDATE … RETURNING left unfinished by get() commits when reset, a path on
-      // which SQLite skips its auto-checkpoint, so a burst of re-auths grew the WAL without bound.
-      const row = touch.all(now, ip, tokenHash)[0]
-      return row && toDevice(row, key)
     },
     async byID(accountID, deviceID) {
       const row = selectOne.get(accountID, deviceID)

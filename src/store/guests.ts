@@ -74,7 +74,7 @@ export function createGuestOps(db: Database): GuestOps {
 
   return {
     upgradeGuest: async (u) => upgrade.immediate(u),
-    // all(): an unfinished DELETE … RETURNING skips SQLite's auto-checkpoint (see devices.authenticate).
+    // all(): an unfinished DELETE … RETURNING skips SQLite's auto-checkpoint (test/unit/store-wal.test.ts).
     purgeIdleGuests: async (cutoff) => purge.all({ cutoff }).map((row) => row.id),
   }
 }

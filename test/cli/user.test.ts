@@ -113,7 +113,7 @@ test('add refuses a taken username (any case) or 3PID, and bad arguments', async
   assert.is((await run(['frobnicate'])).code, 2)
 })
 
-test('list prints one line per account; --json an array with device counts', async ({ run }) => {
+test('list prints one line per account; --json an array with device counts and each device\'s last seen time and expiry', async ({ run }) => {
   const listed = await run(['list'])
   assert.is(listed.code, 0, listed.stderr)
   const lines = listed.stdout.trimEnd().split('\n')
@@ -136,8 +136,13 @@ test('list prints one line per account; --json an array with device counts', asy
     ],
     devices: 1,
     createdAt: row?.createdAt,
+    deviceList: row?.deviceList,
   })
   assert.is(new Date(row!.createdAt as string).toISOString(), row!.createdAt)
+  // Each device with its last seen time and expiry (sessions.idleTimeout, 90 days as shipped).
+  const [device] = row!.deviceList as Array<Record<string, string>>
+  assert.equal(Object.keys(device!), ['deviceID', 'name', 'createdAt', 'lastSeenAt', 'expiresAt'])
+  assert.is(Date.parse(device!.expiresAt!) - Date.parse(device!.lastSeenAt!), 7_776_000_000)
   assert.not.match(json.stdout, /argon2/)
 })
 

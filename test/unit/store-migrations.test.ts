@@ -1,5 +1,5 @@
 // Schema migrations on a database that already holds data: migration 5 (credentials epoch, device-bound
-// sudo tokens) and 6 (code requesters) keep what still means something and drop what no longer can; 7 (guests, tickets).
+// sudo tokens) and 6 (code requesters) keep what still means something and drop what no longer can; 7 (guests, tickets); 8 (device authorization); 10 (retired tokens).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database from '../../src/store/driver.ts'
@@ -82,13 +82,38 @@ test('migration 8: device authorization grants start empty, need both codes uniq
   })()
   db.prepare("INSERT INTO accounts (id, username, user_id, status, created_at, updated_at) VALUES ('a1', 'juliet', '@juliet@localhost', 'active', 0, 0)").run()
   migrate(db)
-  assert.is(db.pragma('user_version', { simple: true }), migrations.length)
+  assert.is(db.pragma('user_version', { simple: true }), migrations.length, 'migrated to the newest version')
   const insert = db.prepare("INSERT INTO device_authorizations (id, user_code_hash, device_code_hash, device_name, account_id, expires_at, created_at) VALUES (?, ?, ?, 'TV', ?, 1, 0)")
   insert.run('g1', Buffer.from('u1'), Buffer.from('d1'), 'a1')
   assert.throws(() => insert.run('g2', Buffer.from('u1'), Buffer.from('d2'), null), /UNIQUE/)
   assert.equal(db.prepare('SELECT state FROM device_authorizations').get(), { state: 'pending' })
   db.prepare("DELETE FROM accounts WHERE id = 'a1'").run()
   assert.equal(db.prepare('SELECT count(*) AS n FROM device_authorizations').get(), { n: 0 }, 'an approved grant goes with its account')
+  db.close()
+})
+
+test('migration 10: existing devices keep their token and have no retired one; a retired hash is unique', () => {
+  const db = new Database(':memory:')
+  db.pragma('foreign_keys = ON')
+  db.transaction(() => {
+    for (const sql of migrations.slice(0, 9)) db.exec(sql)
+    db.pragma('user_version = 9')
+  })()
+  db.prepare("INSERT INTO accounts (id, username, user_id, status, created_at, updated_at) VALUES ('a1', 'juliet', '@juliet@localhost', 'active', 0, 0)").run()
+  const insert = db.prepare("INSERT INTO devices (id, account_id, token_hash, name, created_at, last_seen_at) VALUES (?, 'a1', ?, 'phone', 0, 0)")
+  insert.run('D1', Buffer.alloc(32, 1))
+  insert.run('D2', Buffer.alloc(32, 2))
+
+  migrate(db)
+  assert.is(db.pragma('user_version', { simple: true }), 10)
+  assert.equal(db.prepare("SELECT token_hash, prev_token_hash, prev_retired_at FROM devices WHERE id = 'D1'").get(), {
+    token_hash: Buffer.alloc(32, 1),
+    prev_token_hash: null,
+    prev_retired_at: null,
+  })
+  const retire = db.prepare('UPDATE devices SET prev_token_hash = ?, prev_retired_at = 0 WHERE id = ?')
+  retire.run(Buffer.alloc(32, 9), 'D1')
+  assert.throws(() => retire.run(Buffer.alloc(32, 9), 'D2'), /UNIQUE/)
   db.close()
 })
 

@@ -23,10 +23,11 @@ test.after((ctx) => {
 
 const walPages = (path: string) => statSync(`${path}-wal`).size / 4096
 
-test('3,000 re-auths (devices.authenticate) and 3,000 failed logins (recordLoginFailure) keep the WAL at ~1,000 pages', async ({ store, path }) => {
-  const tokenHash = Buffer.alloc(32, 7)
-  await store.devices.create({ accountID: 'acc1', tokenHash, name: 'phone', pushToken: null, ip: '10.0.0.1', now: 0 })
-  for (let i = 1; i <= 3000; i++) assert.ok(await store.devices.authenticate(tokenHash, '10.0.0.1', i))
+test('3,000 token rotations (devices.present), last-seen batches and 3,000 failed logins (recordLoginFailure) keep the WAL at ~1,000 pages', async ({ store, path }) => {
+  const hashOf = (i: number) => Buffer.alloc(32, 0).fill(i.toString(16).padStart(8, '0'), 0, 8)
+  const device = await store.devices.create({ accountID: 'acc1', tokenHash: hashOf(0), name: 'phone', pushToken: null, ip: '10.0.0.1', now: 0 })
+  for (let i = 1; i <= 3000; i++) assert.is(await store.devices.present(device.id, hashOf(i - 1), hashOf(i), i, 30_000), 'ok')
+  for (let i = 1; i <= 3000; i++) await store.devices.touchMany([{ deviceID: device.id, at: i, ip: '10.0.0.1' }])
   assert.ok(walPages(path) <= autoCheckpointPages + 10, `WAL ${walPages(path)} pages after re-auths`)
   for (let i = 1; i <= 3000; i++) assert.is((await store.accounts.recordLoginFailure('acc1', () => i)).failures, i)
   assert.ok(walPages(path) <= autoCheckpointPages + 10, `WAL ${walPages(path)} pages after failed logins`)

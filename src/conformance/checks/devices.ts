@@ -34,6 +34,8 @@ export async function devicesGroup(s: Suite): Promise<void> {
       expectMatch(d.deviceID, patterns.deviceID, 'deviceID')
       expect(typeof d.name === 'string' && Number.isInteger(d.createdAt) && Number.isInteger(d.lastSeenAt), `a device entry is malformed: ${show(d)}`)
       expect(typeof d.current === 'boolean' && typeof d.online === 'boolean', `current/online must be booleans: ${show(d)}`)
+      // Contract §18: ms, or null when no lifetime applies.
+      expect(d.expiresAt === null || (Number.isInteger(d.expiresAt) && d.expiresAt >= d.lastSeenAt), `expiresAt must be null or a timestamp in ms not before lastSeenAt: ${show(d)}`)
     }
     const current = devices.filter((d) => d.current)
     expectEqual(current.map((d) => d.deviceID), [mainDevice], 'the current device')

@@ -1,9 +1,13 @@
 /**
  * profile:auth — authenticate this connection as an existing device with its authToken (a new socket
- * after a reconnect). Updates the device's lastSeenAt and last IP. invalid_token for an unknown or
- * revoked token, or an account that is no longer active.
+ * after a reconnect). The device counts as seen (batched). invalid_token for an unknown or revoked token,
+ * an account that is no longer active, or a device past its lifetime (revoked now, reason expired).
+ * With sessions.rotateTokens the reply carries a new authToken and the presented one is retired: it still
+ * works for sessions.rotationGraceMs (a retry gets yet another new token), and after that its
+ * presentation revokes the device everywhere (reason revoked) as a suspected theft (contract §18).
  */
-import { hashToken } from '../../auth/tokens.ts'
+import { generateAuthToken, hashToken } from '../../auth/tokens.ts'
+import { effectiveLastSeen, expiresAt } from '../../accounts/session-lifetime.ts'
 import { ProtocolError } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
 
@@ -11,10 +15,36 @@ export default defineHandler({
   type: 'profile:auth',
   auth: 'none',
   async handle(ctx) {
-    const device = await ctx.store.devices.authenticate(hashToken(ctx.payload.authToken), ctx.conn.address, ctx.clock.now())
+    const { rotateTokens, rotationGraceMs } = ctx.config.sessions
+    const presented = hashToken(ctx.payload.authToken)
+    const holder = await ctx.store.devices.byToken(presented)
+    const device = holder && (await ctx.store.devices.byID(holder.accountID, holder.deviceID))
     const account = device && (await ctx.store.accounts.byID(device.accountID))
     if (!device || account?.status !== 'active') throw new ProtocolError('invalid_token')
+
+    const now = ctx.clock.now()
+    const expiry = expiresAt({ createdAt: device.createdAt, lastSeenAt: effectiveLastSeen(ctx.seen, device) }, ctx.config.sessions)
+    if (expiry !== null && now > expiry) {
+      await ctx.store.devices.revoke(account.id, device.id)
+      ctx.sessions.revokeDevice(account.id, device.id, 'expired')
+      throw new ProtocolError('invalid_token')
+    }
+
+    // Rotation off: a token retired while it was on still gets its grace and its theft check.
+    const authToken = rotateTokens ? generateAuthToken() : undefined
+    const outcome = await ctx.store.devices.present(device.id, presented, authToken ? hashToken(authToken) : null, now, rotationGraceMs)
+    if (outcome === 'replayed') {
+      ctx.log.warn(
+        { requestID: ctx.requestID, accountID: account.id, deviceID: device.id, address: ctx.conn.address, retiredAt: holder.slot === 'previous' ? holder.retiredAt : undefined },
+        'suspected token theft: a retired authToken was presented after its grace; device revoked',
+      )
+      ctx.sessions.revokeDevice(account.id, device.id, 'revoked')
+      throw new ProtocolError('invalid_token')
+    }
+    if (outcome === 'gone') throw new ProtocolError('invalid_token')
+
+    ctx.seen.record(device.id, ctx.conn.address, now)
     ctx.sessions.attach(ctx.conn, { accountID: account.id, userID: account.userID, deviceID: device.id })
-    return { userID: account.userID, deviceID: device.id }
+    return authToken ? { userID: account.userID, deviceID: device.id, authToken } : { userID: account.userID, deviceID: device.id }
   },
 })

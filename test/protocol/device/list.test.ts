@@ -7,6 +7,8 @@ import { manualClock, startTestServer, type TestServer } from '../../support/ser
 import { assertValidReply } from '../../support/schemas.ts'
 
 const password = 'balcony-scene-2'
+// sessions.idleTimeout as shipped (90 days): expiresAt is lastSeenAt + that.
+const idle = 7_776_000_000
 const clock = manualClock()
 const test = suite<{ t: TestServer }>('device:list')
 
@@ -19,7 +21,7 @@ test.before(async (ctx) => {
 })
 test.after(async (ctx) => ctx.t.close())
 
-test('lists the account\'s devices oldest first, with current, online and timestamps', async ({ t }) => {
+test('lists the account\'s devices oldest first, with current, online, timestamps and expiry', async ({ t }) => {
   const start = clock.now()
   const c1 = await t.connect()
   const phone = (await c1.request('profile:login', { username: 'juliet', password, deviceName: 'phone' })).payload
@@ -36,9 +38,10 @@ test('lists the account\'s devices oldest first, with current, online and timest
   assert.is(reply.to, '@juliet@localhost')
   assert.equal(reply.payload, {
     devices: [
-      { deviceID: phone.deviceID, name: 'phone', createdAt: start, lastSeenAt: start, current: false, online: false },
-      { deviceID: laptop.deviceID, name: 'laptop', createdAt: start + 1000, lastSeenAt: start + 1000, current: true, online: true },
-      { deviceID: tablet.deviceID, name: 'unnamed device', createdAt: start + 2000, lastSeenAt: start + 2000, current: false, online: true },
+      // The laptop's login was a request on the phone's authenticated socket: it saw the phone last.
+      { deviceID: phone.deviceID, name: 'phone', createdAt: start, lastSeenAt: start + 1000, expiresAt: start + 1000 + idle, current: false, online: false },
+      { deviceID: laptop.deviceID, name: 'laptop', createdAt: start + 1000, lastSeenAt: start + 2000, expiresAt: start + 2000 + idle, current: true, online: true },
+      { deviceID: tablet.deviceID, name: 'unnamed device', createdAt: start + 2000, lastSeenAt: start + 2000, expiresAt: start + 2000 + idle, current: false, online: true },
     ],
   })
 
@@ -48,7 +51,7 @@ test('lists the account\'s devices oldest first, with current, online and timest
   assert.is((await c3.request('profile:auth', { authToken: phone.authToken })).ok, true)
   const fromPhone = await c3.request('device:list', {})
   assertValidReply('device:list', fromPhone)
-  assert.equal(fromPhone.payload.devices[0], { deviceID: phone.deviceID, name: 'phone', createdAt: start, lastSeenAt: start + 7000, current: true, online: true })
+  assert.equal(fromPhone.payload.devices[0], { deviceID: phone.deviceID, name: 'phone', createdAt: start, lastSeenAt: start + 7000, expiresAt: start + 7000 + idle, current: true, online: true })
   assert.equal(fromPhone.payload.devices.map((d: { current: boolean }) => d.current), [true, false, false])
 })
 

@@ -3,6 +3,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { assertValidReply } from '../../support/schemas.ts'
 import { register } from '../../support/accounts.ts'
+import { flushSeen } from '../../../src/accounts/session-lifetime.ts'
 import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
 
 const clock = manualClock()
@@ -32,11 +33,14 @@ test('a valid token on a new socket: {userID, deviceID}, and the connection is a
   assert.ok(t.server.sessions.isOnline(accountID, deviceID))
 })
 
-test('updates the device lastSeenAt (and last IP), not its createdAt', async ({ t, authToken, deviceID, accountID }) => {
+test('updates the device lastSeenAt (and last IP), not its createdAt — in memory at once, on disk at the next flush', async ({ t, authToken, deviceID, accountID }) => {
+  await flushSeen(t.server.deps)
   const [before] = await t.server.store.devices.list(accountID)
   clock.advance(90_000)
   const c = await t.connect()
   assert.is((await c.request('profile:auth', { authToken })).ok, true)
+  assert.is((await c.request('device:list')).payload.devices[0].lastSeenAt, clock.now())
+  await flushSeen(t.server.deps)
   const [after] = await t.server.store.devices.list(accountID)
   assert.is(after!.id, deviceID)
   assert.is(after!.createdAt, before!.createdAt)

@@ -1,0 +1,104 @@
+// Devices over time: finding one by its current or retired token, rotating that token by compare-and-swap,
+// recording when devices were last seen (in batches) and deleting those past their lifetime.
+import type { Database } from 'better-sqlite3'
+
+/** A token presented to profile:auth: the device's current one, or the one it last rotated away from. */
+export type TokenSlot = { deviceID: string; accountID: string; slot: 'current' } | { deviceID: string; accountID: string; slot: 'previous'; retiredAt: number }
+
+/**
+ * What presenting a token did: `ok` (accepted; rotated when a successor was given), `replayed` (a retired
+ * token after the grace: the device was deleted) or `gone` (no device holds it any more — revoked, or
+ * rotated twice meanwhile).
+ */
+export type Presented = 'ok' | 'replayed' | 'gone'
+
+export interface SeenEntry {
+  deviceID: string
+  at: number
+  ip: string
+}
+
+export interface DeviceLifetimeStore {
+  /** Which device holds this token hash, and whether as its current or its retired token. */
+  byToken(tokenHash: Buffer): Promise<TokenSlot | undefined>
+  /**
+   * Presents `tokenHash` for `deviceID` in one transaction (compare-and-swap, so two concurrent
+   * presentations cannot fork the chain): the current token, or the retired one within `graceMs` of its
+   * retirement, is accepted — and with `next`, `next` becomes the current token (a current one presented
+   * is retired now; a retired one keeps its retirement time, so retries cannot stretch the grace). A
+   * retired token past the grace deletes the device.
+   */
+  present(deviceID: string, tokenHash: Buffer, next: Buffer | null, now: number, graceMs: number): Promise<Presented>
+  /** Writes a batch of last-seen times (never moving one back) and addresses. */
+  touchMany(entries: readonly SeenEntry[]): Promise<void>
+  /**
+   * Writes `seen` first, then deletes every device last seen before `idleBefore` or created before
+   * `createdBefore`, in one transaction (so a device seen since the last flush is not swept); returns them.
+   */
+  expire(seen: readonly SeenEntry[], idleBefore: number, createdBefore: number): Promise<{ deviceID: string; accountID: string }[]>
+}
+
+interface TokenRow {
+  id: string
+  account_id: string
+  token_hash: Buffer
+  prev_token_hash: Buffer | null
+  prev_retired_at: number | null
+}
+
+export function createDeviceLifetimeStore(db: Database): DeviceLifetimeStore {
+  const selectByToken = db.prepare<[Buffer, Buffer], TokenRow>(
+    `SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at FROM devices WHERE token_hash = ? OR prev_token_hash = ?`,
+  )
+  const selectByID = db.prepare<[string], TokenRow>('SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at FROM devices WHERE id = ?')
+  const retireAndReplace = db.prepare<[Buffer, number, Buffer, string]>(
+    'UPDATE devices SET prev_token_hash = ?, prev_retired_at = ?, token_hash = ? WHERE id = ?',
+  )
+  const replace = db.prepare<[Buffer, string]>('UPDATE devices SET token_hash = ? WHERE id = ?')
+  const deleteOne = db.prepare<[string]>('DELETE FROM devices WHERE id = ?')
+  const touch = db.prepare<[number, string, string]>('UPDATE devices SET last_seen_at = max(last_seen_at, ?), last_ip = ? WHERE id = ?')
+  const deleteExpired = db.prepare<[number, number], { id: string; account_id: string }>(
+    'DELETE FROM devices WHERE last_seen_at < ? OR created_at < ? RETURNING id, account_id',
+  )
+
+  const touchAll = (entries: readonly SeenEntry[]) => {
+    for (const entry of entries) touch.run(entry.at, entry.ip, entry.deviceID)
+  }
+  const touchTransaction = db.transaction(touchAll)
+  const expireTransaction = db.transaction((seen: readonly SeenEntry[], idleBefore: number, createdBefore: number) => {
+    touchAll(seen)
+    return deleteExpired.all(idleBefore, createdBefore)
+  })
+  const presentTransaction = db.transaction((deviceID: string, tokenHash: Buffer, next: Buffer | null, now: number, graceMs: number): Presented => {
+    const row = selectByID.get(deviceID)
+    if (!row) return 'gone'
+    if (row.token_hash.equals(tokenHash)) {
+      if (next) retireAndReplace.run(tokenHash, now, next, deviceID)
+      return 'ok'
+    }
+    if (!row.prev_token_hash?.equals(tokenHash)) return 'gone'
+    if (now - row.prev_retired_at! > graceMs) {
+      deleteOne.run(deviceID)
+      return 'replayed'
+    }
+    if (next) replace.run(next, deviceID)
+    return 'ok'
+  })
+
+  return {
+    async byToken(tokenHash) {
+      const row = selectByToken.get(tokenHash, tokenHash)
+      if (!row) return undefined
+      return row.token_hash.equals(tokenHash)
+        ? { deviceID: row.id, accountID: row.account_id, slot: 'current' }
+        : { deviceID: row.id, accountID: row.account_id, slot: 'previous', retiredAt: row.prev_retired_at! }
+    },
+    present: async (deviceID, tokenHash, next, now, graceMs) => presentTransaction.immediate(deviceID, tokenHash, next, now, graceMs),
+    async touchMany(entries) {
+      if (entries.length > 0) touchTransaction.immediate(entries)
+    },
+    async expire(seen, idleBefore, createdBefore) {
+      return expireTransaction.immediate(seen, idleBefore, createdBefore).map((row) => ({ deviceID: row.id, accountID: row.account_id }))
+    },
+  }
+}
