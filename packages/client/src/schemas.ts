@@ -189,6 +189,26 @@ export interface Config {
      * seconds a sudoToken lives
      */
     sudoTtl: number;
+    /**
+     * seconds a device may go unseen (no authenticated request, no profile:auth) before it is revoked with reason expired; 0 = never
+     */
+    idleTimeout: number;
+    /**
+     * seconds after its login a device is revoked with reason expired, however active; 0 = never
+     */
+    maxAge: number;
+    /**
+     * every profile:auth answers a new authToken; the presented one is retired (contract §18)
+     */
+    rotateTokens: boolean;
+    /**
+     * how long a retired token still works (a client that lost the reply retries); presented later, it revokes the device as stolen
+     */
+    rotationGraceMs: number;
+    /**
+     * how often expired devices are looked for and revoked
+     */
+    sweepIntervalMs: number;
     loginBackoff: {
       /**
        * consecutive failures before the delay starts
@@ -579,6 +599,10 @@ export interface DeviceInfo {
    */
   lastSeenAt: number;
   /**
+   * when the device is revoked with reason expired unless seen again (ms since the epoch); null when neither sessions.idleTimeout nor sessions.maxAge applies
+   */
+  expiresAt: number | null;
+  /**
    * the device this connection is authenticated as
    */
   current: boolean;
@@ -643,6 +667,10 @@ export interface ProfileAuthRequest {
 export interface ProfileAuthReply {
   userID: string;
   deviceID: string;
+  /**
+   * with sessions.rotateTokens only: the device's new token; the presented one is retired (contract §18)
+   */
+  authToken?: string;
 }
 
 /**
