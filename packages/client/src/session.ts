@@ -15,7 +15,8 @@ export function sessionAfterReply(current: Session | null, type: string, request
     case 'profile:register':
       return payload?.loginPayload === undefined ? undefined : asSession(payload.loginPayload as Payload)
     case 'profile:auth':
-      return asSession({ ...payload, authToken: request?.authToken })
+      // With sessions.rotateTokens the reply carries the device's new token: keep it, the old one retires.
+      return asSession({ ...payload, authToken: payload?.authToken ?? request?.authToken })
     case 'profile:logout':
     case 'profile:deactivate':
       return null
