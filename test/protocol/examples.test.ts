@@ -8,9 +8,12 @@
 //   <!-- story: step N -->                              the next block repeats step N's request or reply (shown twice)
 //   <!-- story: event after N on SOCKET -->             SOCKET has received this event once step N is answered
 // Reply blocks right after a request belong to its step. Steps run in numeric order, not document order.
-// Volatile values are matched by shape: tokens and IDs are bound to the real value the first time a reply
-// carries them and must be that value wherever the document repeats them (requests get the real one);
-// timestamps are integers; codes are read from the delivery transport (a documented wrong code stays wrong).
+// A step the reader need not see (a second device's request, a scene on another server) is a marked block
+// inside an HTML comment: replayed and checked like any other, hidden when the document is rendered.
+// Volatile values are matched by shape: tokens, IDs and device-authorization codes are bound to the real
+// value the first time a reply carries them and must be that value wherever the document repeats them
+// (requests get the real one); timestamps (expiresAt too) are integers; codes are read from the delivery
+// transport (a documented wrong code stays wrong).
 import { SignJWT, decodeJwt } from 'jose'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'

@@ -90,9 +90,9 @@ export function readStory(): { steps: Step[]; events: EventCheck[] } {
 }
 
 /** Keys whose values differ on every run: bound to the real value at first sight, then fixed. */
-const bound = new Set(['authToken', 'sudoToken', 'verificationToken', 'deviceID', 'verificationID', 'userID'])
+const bound = new Set(['authToken', 'sudoToken', 'verificationToken', 'deviceID', 'verificationID', 'userID', 'userCode', 'deviceCode'])
 /** Keys that only need the documented shape. */
-const times = new Set(['createdAt', 'lastSeenAt', 'at'])
+const times = new Set(['createdAt', 'lastSeenAt', 'at', 'expiresAt'])
 
 export class Story {
   /** documented value → real value */
