@@ -3,7 +3,7 @@ import { generateAccountID } from '../auth/tokens.ts'
 import { ProtocolError, invalidField } from '../errors.ts'
 import type { Deps } from '../handler.ts'
 import { formatUserID, parseThirdPID, type ThirdPID } from '../identifiers.ts'
-import type { Account, AccountStatus } from '../store/accounts.ts'
+import type { Account, AccountStatus, NewAccount } from '../store/accounts.ts'
 import type { ProfileClaims } from '../types/schemas.ts'
 
 export interface AccountDraft {
@@ -40,6 +40,22 @@ export async function createAccount(deps: Pick<Deps, 'config' | 'store' | 'passw
     profile: draft.profile ?? {},
     thirdPIDs: draft.thirdPIDs.map((t) => ({ ...t, verified: draft.proven?.some((p) => p.type === t.type && p.value === t.value) ?? false })),
     now: deps.clock.now(),
+  })
+}
+
+/** An account with no username, 3PID or password and a raw user ID (a guest; a ticket's account): it signs in only the way it was made. */
+export function createRawAccount(deps: Pick<Deps, 'config' | 'store' | 'clock'>, extra: Pick<NewAccount, 'guest' | 'ticketLink'>): Promise<Account> {
+  const id = generateAccountID()
+  return deps.store.accounts.create({
+    id,
+    username: null,
+    userID: formatUserID(id, deps.config.server.domains[0]),
+    passwordHash: null,
+    status: 'active',
+    profile: {},
+    thirdPIDs: [],
+    now: deps.clock.now(),
+    ...extra,
   })
 }
 

@@ -1,13 +1,12 @@
 // Guests (contract §12): an account with no username, 3PID or password, its upgrade to a full account,
 // and the expiry of idle guests.
-import { generateAccountID } from '../auth/tokens.ts'
 import { ProtocolError, invalidField } from '../errors.ts'
 import type { Context, Deps } from '../handler.ts'
-import { formatUserID, normaliseUsername } from '../identifiers.ts'
+import { normaliseUsername } from '../identifiers.ts'
 import { NotGuest, UniqueViolation } from '../store/errors.ts'
 import type { Config } from '../types/schemas.ts'
 import { asSession } from './credentials.ts'
-import { normaliseThirdPIDs } from './create.ts'
+import { createRawAccount, normaliseThirdPIDs } from './create.ts'
 import { loginAsNewDevice, type LoginPayload } from './devices.ts'
 import { requireStrongPassword } from './passwords.ts'
 import { retryAfterPurge, useSignupToken } from './verification-signup.ts'
@@ -20,18 +19,7 @@ export function guestsEnabled(config: Pick<Config, 'registration'>): boolean {
 /** profile:guest: a new guest account, signed in on this connection as its first device. */
 export async function signInAsGuest(ctx: Context<'profile:guest'>): Promise<LoginPayload & { guest: true }> {
   if (!guestsEnabled(ctx.config)) throw new ProtocolError('reg_disabled')
-  const id = generateAccountID()
-  const account = await ctx.store.accounts.create({
-    id,
-    username: null,
-    userID: formatUserID(id, ctx.config.server.domains[0]!),
-    passwordHash: null,
-    status: 'active',
-    profile: {},
-    thirdPIDs: [],
-    guest: true,
-    now: ctx.clock.now(),
-  })
+  const account = await createRawAccount(ctx, { guest: true })
   // user_disabled: only an admin disabling the fresh account in between could make the login stale.
   const login = await loginAsNewDevice(ctx, account, { deviceName: ctx.payload.deviceName }, { stale: 'user_disabled' })
   return { ...login, guest: true }

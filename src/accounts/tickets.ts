@@ -1,11 +1,10 @@
 // Custom sign-in tickets (contract §13): an application's backend signs a JWT for its user; the server
 // verifies it with jose (no hand-rolled JWT parsing) and signs in the account linked to (iss, sub).
 import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose'
-import { generateAccountID } from '../auth/tokens.ts'
 import { ticketIssuers } from '../auth/ticket-keys.ts'
 import { ProtocolError } from '../errors.ts'
 import type { Context } from '../handler.ts'
-import { formatUserID } from '../identifiers.ts'
+import { createRawAccount } from './create.ts'
 import { AlreadyUsed, UniqueViolation } from '../store/errors.ts'
 import type { Account } from '../store/accounts.ts'
 import { loginAsNewDevice, type LoginPayload } from './devices.ts'
@@ -97,19 +96,8 @@ async function linkedAccount(ctx: Context<'profile:login'>, claims: TicketClaims
 
 async function createLinked(ctx: Context<'profile:login'>, claims: TicketClaims): Promise<Account> {
   if (!ctx.config.tickets.autoCreate) throw new ProtocolError('not_found')
-  const id = generateAccountID()
   try {
-    return await ctx.store.accounts.create({
-      id,
-      username: null,
-      userID: formatUserID(id, ctx.config.server.domains[0]!),
-      passwordHash: null,
-      status: 'active',
-      profile: {},
-      thirdPIDs: [],
-      now: ctx.clock.now(),
-      ticketLink: { iss: claims.iss, sub: claims.sub },
-    })
+    return await createRawAccount(ctx, { ticketLink: { iss: claims.iss, sub: claims.sub } })
   } catch (error) {
     // Two first tickets for one pair at once: the link's primary key let one create; use that one.
     if (!(error instanceof UniqueViolation || (error instanceof ProtocolError && error.errID === 'id_exists'))) throw error
