@@ -2,7 +2,7 @@
 import { generateAccountID } from '../auth/tokens.ts'
 import { ProtocolError, invalidField } from '../errors.ts'
 import type { Deps } from '../handler.ts'
-import { formatUserID, parseThirdPID, type ThirdPID } from '../identifiers.ts'
+import { formatUserID, normaliseUsername, parseThirdPID, type ThirdPID } from '../identifiers.ts'
 import type { Account, AccountStatus, NewAccount } from '../store/accounts.ts'
 import type { ProfileClaims } from '../types/schemas.ts'
 
@@ -69,4 +69,15 @@ export function normaliseThirdPIDs(input: ThirdPID[]): ThirdPID[] {
     seen.add(thirdPID.type)
     return thirdPID
   })
+}
+
+/** The names and secret of profile:register and profile:upgrade in canonical form: invalid_payload for a bad username or 3PID, or no password without a token. */
+export function registrationFields(payload: { username?: string; thirdPIDs?: ThirdPID[]; password?: string; verificationToken?: string }) {
+  const username = payload.username === undefined ? null : normaliseUsername(payload.username)
+  if (username === null && payload.username !== undefined) throw invalidField('/payload/username', 'is not a valid username')
+  const thirdPIDs = normaliseThirdPIDs(payload.thirdPIDs ?? [])
+  const token = payload.verificationToken
+  const password = payload.password ?? null
+  if (password === null && token === undefined) throw invalidField('/payload/password', 'is required without a verificationToken')
+  return { username, thirdPIDs, token, password }
 }

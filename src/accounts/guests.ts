@@ -2,11 +2,10 @@
 // and the expiry of idle guests.
 import { ProtocolError, invalidField } from '../errors.ts'
 import type { Context, Deps } from '../handler.ts'
-import { normaliseUsername } from '../identifiers.ts'
 import { NotGuest, UniqueViolation } from '../store/errors.ts'
 import type { Config } from '../types/schemas.ts'
 import { asSession } from './credentials.ts'
-import { createRawAccount, normaliseThirdPIDs } from './create.ts'
+import { createRawAccount, registrationFields } from './create.ts'
 import { loginAsNewDevice, type LoginPayload } from './devices.ts'
 import { requireStrongPassword } from './passwords.ts'
 import { retryAfterPurge, useSignupToken } from './verification-signup.ts'
@@ -39,12 +38,7 @@ export async function upgradeGuest(ctx: Context<'profile:upgrade'>): Promise<{ u
   if (!account?.guest) throw new ProtocolError('forbidden')
   if (config.registration.mode === 'closed') throw new ProtocolError('reg_disabled')
 
-  const username = payload.username === undefined ? null : normaliseUsername(payload.username)
-  if (username === null && payload.username !== undefined) throw invalidField('/payload/username', 'is not a valid username')
-  const thirdPIDs = normaliseThirdPIDs(payload.thirdPIDs ?? [])
-  const token = payload.verificationToken
-  const password = payload.password ?? null
-  if (password === null && token === undefined) throw invalidField('/payload/password', 'is required without a verificationToken')
+  const { username, thirdPIDs, token, password } = registrationFields(payload)
   if (token === undefined && config.registration.mode === 'verified') {
     throw invalidField('/payload/verificationToken', 'is required: registration is verified (a signup token for one of the thirdPIDs)')
   }

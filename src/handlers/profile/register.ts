@@ -12,13 +12,12 @@
  * - a conflict with an expired pending account purges it and tries again
  * - loginOnSuccess logs in at once as a new device (loginPayload)
  */
-import { createAccount, normaliseThirdPIDs } from '../../accounts/create.ts'
+import { createAccount, registrationFields } from '../../accounts/create.ts'
 import { loginAsNewDevice } from '../../accounts/devices.ts'
 import { requireStrongPassword } from '../../accounts/passwords.ts'
 import { retryAfterPurge, sendConfirmation, useSignupToken } from '../../accounts/verification-signup.ts'
 import { ProtocolError, invalidField } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
-import { normaliseUsername } from '../../identifiers.ts'
 import type { ProfileClaims } from '../../types/schemas.ts'
 
 export default defineHandler({
@@ -28,12 +27,7 @@ export default defineHandler({
     const { payload, config } = ctx
     if (config.registration.mode === 'closed') throw new ProtocolError('reg_disabled')
 
-    const username = payload.username === undefined ? null : normaliseUsername(payload.username)
-    if (username === null && payload.username !== undefined) throw invalidField('/payload/username', 'is not a valid username')
-    const thirdPIDs = normaliseThirdPIDs(payload.thirdPIDs ?? [])
-    const token = payload.verificationToken
-    const password = payload.password ?? null
-    if (password === null && token === undefined) throw invalidField('/payload/password', 'is required without a verificationToken')
+    const { username, thirdPIDs, token, password } = registrationFields(payload)
     if (password !== null) requireStrongPassword(ctx, password, { username, thirdPIDs })
     const confirmByCode = token === undefined && config.registration.mode === 'verified'
     if (confirmByCode && thirdPIDs.length === 0) throw invalidField('/payload/thirdPIDs', 'is required: the confirmation code is sent to one')
