@@ -1,55 +1,47 @@
 // `hafnium backup` and `hafnium restore`: a consistent copy of a live database and its outbox key, and the way back.
 import { existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config.ts'
 import { backupDatabase, restoreDatabase } from '../store/backup.ts'
 import { DatabaseInUseError } from '../store/lock.ts'
+import { parseCommand, type Command, type CommandSpec } from './command.ts'
 
-export const backupHelp = `usage: hafnium backup [--config FILE] [--db FILE] OUT
+const common: CommandSpec['options'] = {
+  config: { type: 'string', value: 'FILE', help: 'configuration file (for database.path)' },
+  db: { type: 'string', value: 'FILE', help: 'SQLite database file (overrides database.path)' },
+}
 
-Copies the database (default: database.path of the config) to OUT with SQLite's online
-backup API, while the server keeps serving, and its outbox key to OUT.key (mode 0600).
-OUT must not exist. The copy is checked (PRAGMA integrity_check) before it is kept.
-Keep OUT and OUT.key together, and as private as the database itself.
-`
+export const backupSpec: CommandSpec = {
+  name: 'backup',
+  summary: 'copy the live database and its outbox key to OUT, while the server keeps serving',
+  positionals: [{ name: 'OUT', help: 'the copy to write (must not exist); the key goes to OUT.key' }],
+  options: common,
+  notes: `Uses SQLite's online backup API: one consistent snapshot even under writes. The copy is checked
+(PRAGMA integrity_check) before it is kept, and written 0600. Keep OUT and OUT.key together, and as
+private as the database itself.`,
+  examples: ['hafnium backup --config /etc/hafnium/server.config.json /var/backups/hafnium/$(date +%F).db'],
+}
 
-export const restoreHelp = `usage: hafnium restore [--config FILE] [--db FILE] [--force] BACKUP
-
-Replaces the database (default: database.path of the config) with BACKUP, and its key
-file with BACKUP.key when there is one. Stop the server first: a database in use is
-never overwritten. An existing database is replaced only with --force.
-`
+export const restoreSpec: CommandSpec = {
+  name: 'restore',
+  summary: "replace a stopped server's database (and key) with BACKUP",
+  positionals: [{ name: 'BACKUP', help: 'a file made by hafnium backup (BACKUP.key beside it is restored too)' }],
+  options: { ...common, force: { type: 'boolean', help: 'replace an existing database' } },
+  notes: `Stop the server first: a database in use is never overwritten. The backup is checked before and
+the result after the copy.`,
+  examples: ['hafnium restore --config /etc/hafnium/server.config.json --force /var/backups/hafnium/2026-12-01.db'],
+}
 
 interface Parsed {
   config?: string
   db?: string
   force?: boolean
-  help?: boolean
   positionals: string[]
 }
 
-function parse(name: string, args: string[], help: string, force: boolean): Parsed | number {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      options: { config: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...(force ? { force: { type: 'boolean' } } : {}) },
-      allowPositionals: true,
-      strict: true,
-    })
-  } catch (error) {
-    process.stderr.write(`hafnium ${name}: ${(error as Error).message}\n\n${help}`)
-    return 2
-  }
-  if (parsed.values.help) {
-    process.stdout.write(help)
-    return 0
-  }
-  if (parsed.positionals.length !== 1) {
-    process.stderr.write(help)
-    return 2
-  }
+function parse(spec: CommandSpec, args: string[]): Parsed | number {
+  const parsed = parseCommand(spec, args)
+  if ('exit' in parsed) return parsed.exit
   return { ...(parsed.values as Omit<Parsed, 'positionals'>), positionals: parsed.positionals }
 }
 
@@ -64,7 +56,7 @@ function databasePath(name: string, parsed: Parsed): string | number {
 }
 
 export async function backup(args: string[]): Promise<number> {
-  const parsed = parse('backup', args, backupHelp, false)
+  const parsed = parse(backupSpec, args)
   if (typeof parsed === 'number') return parsed
   const db = databasePath('backup', parsed)
   if (typeof db === 'number') return db
@@ -86,7 +78,7 @@ export async function backup(args: string[]): Promise<number> {
 }
 
 export async function restore(args: string[]): Promise<number> {
-  const parsed = parse('restore', args, restoreHelp, true)
+  const parsed = parse(restoreSpec, args)
   if (typeof parsed === 'number') return parsed
   const db = databasePath('restore', parsed)
   if (typeof db === 'number') return db
@@ -114,3 +106,6 @@ export async function restore(args: string[]): Promise<number> {
     return 1
   }
 }
+
+export const backupCommand: Command = { name: 'backup', summary: backupSpec.summary, run: backup }
+export const restoreCommand: Command = { name: 'restore', summary: restoreSpec.summary, run: restore }

@@ -1,6 +1,6 @@
 // The `hafnium` command: dispatches to the registered commands; --help lists them, --version prints the version.
 import { version } from '../version.ts'
-import { backup, restore } from './backup.ts'
+import { backupCommand, restoreCommand } from './backup.ts'
 import { clientCommand } from './client.ts'
 import type { Command } from './command.ts'
 import { conformanceCommand } from './conformance.ts'
@@ -14,10 +14,10 @@ export const commands: Command[] = [
   userCommand,
   clientCommand,
   conformanceCommand,
-  // Not yet on a CommandSpec: these parse and explain their own options.
+  backupCommand,
+  restoreCommand,
+  // Not yet on a CommandSpec: it parses and explains its own options.
   { name: 'ticket', summary: 'sign a custom sign-in ticket (ticket sign --iss ISS --sub SUB [--key-file F])', run: ticket },
-  { name: 'backup', summary: 'copy the live database and its key to OUT (backup [--config F] [--db FILE] OUT)', run: backup },
-  { name: 'restore', summary: "replace a stopped server's database with BACKUP (restore [--db FILE] [--force] BACKUP)", run: restore },
 ]
 
 function usage(): string {

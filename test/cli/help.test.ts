@@ -34,6 +34,8 @@ const leaves = [
   { argv: ['serve'], options: ['--config', '--host', '--port', '--db'] },
   { argv: ['client'], options: ['--domain', '--json', '--timeout'] },
   { argv: ['conformance'], options: ['--domain', '--skip', '--outbox', '--json', '--max-wait', '--timeout'] },
+  { argv: ['backup'], options: ['--config', '--db'] },
+  { argv: ['restore'], options: ['--config', '--db', '--force'] },
   ...subcommands.map((s) => ({ argv: s.spec.name.split(' '), options: Object.keys(s.spec.options ?? {}).map((o) => `--${o}`) })),
 ]
 
