@@ -2,68 +2,76 @@
 // integrator can try profile:login {ticket} from a shell. The key comes from a file or stdin, never argv.
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { SignJWT } from 'jose'
 import { maxTicketLifeSeconds } from '../accounts/tickets.ts'
 import { minSecretBytes, signingKey, type TicketAlg } from '../auth/ticket-keys.ts'
 import { ConfigError, loadConfig } from '../config.ts'
+import { groupHelp, parseCommand, usageError, type Command, type CommandSpec } from './command.ts'
 
-const help = `usage: hafnium ticket sign --iss ISS --sub SUB [--aud AUD] [--alg HS256|EdDSA|ES256]
-                            [--ttl SECONDS] [--key-file FILE] [--config FILE]
+const summary = 'sign a custom sign-in ticket (contract §13) to try profile:login {ticket} from a shell'
 
-Prints a ticket (a JWT) for profile:login {"ticket": …}. The key is read from --key-file, else from
-stdin — never from the command line, where other users could see it (ps):
+export const ticketSignSpec: CommandSpec = {
+  name: 'ticket sign',
+  summary: 'print a ticket (a JWT) for profile:login {"ticket": …}',
+  options: {
+    iss: { type: 'string', value: 'ISS', help: 'the issuer, as configured in tickets.issuers (required)' },
+    sub: { type: 'string', value: 'SUB', help: "the application's user key, 1..255 characters (required)" },
+    aud: { type: 'string', value: 'AUD', help: 'the audience (default: the first of server.domains)' },
+    alg: { type: 'string', value: 'ALG', help: 'HS256 (default), EdDSA or ES256' },
+    ttl: { type: 'string', value: 'SECONDS', help: `lifetime, 1..${maxTicketLifeSeconds} (default 300)` },
+    'key-file': { type: 'string', value: 'FILE', help: 'read the key from FILE (default: stdin)' },
+    config: { type: 'string', value: 'FILE', help: 'configuration file (for server.domains)' },
+  },
+  notes: `The key is read from --key-file, else from stdin — never from the command line, where other users
+could see it (ps):
   HS256   the issuer's shared secret (at least ${minSecretBytes} bytes; one trailing newline is dropped)
   EdDSA   the issuer's Ed25519 private key, PEM
   ES256   the issuer's P-256 private key, PEM
---aud defaults to the first of server.domains (from --config, else server.config.json); --alg to HS256;
---ttl (seconds, 1..${maxTicketLifeSeconds}) to 300. iat is now and jti a random UUID, so each ticket works once.
-`
+iat is now and jti a random UUID, so each ticket works once.`,
+  examples: ['hafnium ticket sign --iss https://app.example --sub user-42 --key-file secret.txt'],
+}
 
 class UsageError extends Error {}
 
 export async function ticket(args: string[]): Promise<number> {
   const [command, ...rest] = args
-  if (command !== 'sign') {
-    process.stderr.write(command === undefined || command === '--help' || command === '-h' ? help : `hafnium ticket: unknown command "${command}"\n\n${help}`)
-    return command === '--help' || command === '-h' ? 0 : 2
+  if (command === undefined || command === '--help' || command === '-h') {
+    ;(command === undefined ? process.stderr : process.stdout).write(groupHelp('ticket', summary, [ticketSignSpec]))
+    return command === undefined ? 2 : 0
   }
+  if (command !== 'sign') return usageError({ name: 'ticket' }, command.startsWith('-') ? `unknown option ${command}` : `unknown command "${command}"`).exit
+  const parsed = parseCommand(ticketSignSpec, rest)
+  if ('exit' in parsed) return parsed.exit
   try {
-    process.stdout.write((await sign(rest)) + '\n')
+    process.stdout.write((await sign(parsed.values as SignOptions)) + '\n')
     return 0
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {
-      process.stderr.write(`hafnium ticket: ${error.message}\n`)
+      process.stderr.write(`hafnium ticket sign: ${error.message}\n`)
       return error instanceof UsageError ? 2 : 1
     }
     throw error
   }
 }
 
-async function sign(args: string[]): Promise<string> {
-  let values
-  try {
-    ;({ values } = parseArgs({
-      args,
-      options: {
-        iss: { type: 'string' },
-        sub: { type: 'string' },
-        aud: { type: 'string' },
-        alg: { type: 'string', default: 'HS256' },
-        ttl: { type: 'string', default: '300' },
-        'key-file': { type: 'string' },
-        config: { type: 'string' },
-      },
-      strict: true,
-    }))
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
+export const ticketCommand: Command = { name: 'ticket', summary, run: ticket }
+
+interface SignOptions {
+  iss?: string
+  sub?: string
+  aud?: string
+  alg?: string
+  ttl?: string
+  'key-file'?: string
+  config?: string
+}
+
+async function sign(values: SignOptions): Promise<string> {
   if (!values.iss) throw new UsageError('--iss is required')
   if (!values.sub || values.sub.length > 255) throw new UsageError('--sub is required (1..255 characters)')
-  const alg = values.alg as TicketAlg
+  const alg = (values.alg ?? 'HS256') as TicketAlg
   if (!['HS256', 'EdDSA', 'ES256'].includes(alg)) throw new UsageError(`--alg must be HS256, EdDSA or ES256, not ${values.alg}`)
-  const ttl = Number(values.ttl)
+  const ttl = Number(values.ttl ?? '300')
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > maxTicketLifeSeconds) throw new UsageError(`--ttl must be an integer from 1 to ${maxTicketLifeSeconds}`)
   const aud = values.aud ?? loadConfig(values.config ? { file: values.config } : {}).server.domains[0]!
 

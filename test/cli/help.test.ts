@@ -36,6 +36,7 @@ const leaves = [
   { argv: ['conformance'], options: ['--domain', '--skip', '--outbox', '--json', '--max-wait', '--timeout'] },
   { argv: ['backup'], options: ['--config', '--db'] },
   { argv: ['restore'], options: ['--config', '--db', '--force'] },
+  { argv: ['ticket', 'sign'], options: ['--iss', '--sub', '--aud', '--alg', '--ttl', '--key-file', '--config'] },
   ...subcommands.map((s) => ({ argv: s.spec.name.split(' '), options: Object.keys(s.spec.options ?? {}).map((o) => `--${o}`) })),
 ]
 
