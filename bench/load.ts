@@ -13,6 +13,8 @@ export interface Conn {
   send(type: string, payload: unknown): Promise<{ ok: boolean; payload: any }>
   /** send() without a promise or a reply object: the open loop's path, so the load generator makes little garbage. */
   fire(type: string, payloadJson: string, done: (ok: boolean) => void): void
+  /** Frames that answered no request of ours (events, e.g. chat:message): read and dropped, only counted. */
+  events: () => number
 }
 
 let ids = 0
@@ -30,6 +32,7 @@ export function openConnection(url: string): Promise<Conn> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false })
     const waiting = new Map<string, (ok: boolean, text: string) => void>()
+    let events = 0
     ws.on('message', (data) => {
       const text = data.toString()
       // Every reply starts {"id":"…": read the id and the outcome without parsing, so the load
@@ -39,7 +42,7 @@ export function openConnection(url: string): Promise<Conn> {
       if (done) {
         waiting.delete(id)
         done(text.includes('"ok":true'), text)
-      }
+      } else events++
     })
     const fire = (type: string, payloadJson: string, done: (ok: boolean, text: string) => void) => {
       const id = (++ids).toString(36)
@@ -50,6 +53,7 @@ export function openConnection(url: string): Promise<Conn> {
       resolve({
         ws,
         fire,
+        events: () => events,
         send: (type, payload) =>
           new Promise((resolve) => fire(type, JSON.stringify(payload), (ok, text) => resolve({ ok, get payload() { return JSON.parse(text).payload } }))),
       }),

@@ -25,9 +25,9 @@ export function pinned(command: string[], cpu = allCpus): string[] {
 }
 
 /** Spawns `command` (see pinned) and waits for its "listening on ws://…" line. */
-export function startProcess(command: string[], cpu?: string): Promise<ServerProcess> {
+export function startProcess(command: string[], cpu?: string, env?: Record<string, string>): Promise<ServerProcess> {
   const argv = pinned(command, cpu)
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let out = ''
   let err = ''
   return new Promise((resolve, reject) => {

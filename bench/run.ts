@@ -1,8 +1,8 @@
 // npm run bench: Hafnium against a raw ws echo server (the ceiling), same load generator, same settings.
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { closedLoop, openConnections, openLoop, summarize, type Conn } from './load.ts'
@@ -33,13 +33,39 @@ const log = (line: string) => process.stderr.write(line + '\n')
 pinSelf(LOAD_CPU)
 
 const echo = () => startProcess([process.execPath, '--import', 'tsx', join(root, 'bench/echo-server.ts'), '0'], SERVER_CPU)
-async function hafnium(cpu = SERVER_CPU): Promise<ServerProcess & { dir: string }> {
+/**
+ * Hafnium on a fresh database. `chat`: with the example chat extension (examples/chat) loaded, from
+ * bench/chat.config.json merged over bench.config.json (the server takes one --config file), its chat
+ * store in the same temporary directory.
+ */
+async function hafnium(cpu = SERVER_CPU, chat = false): Promise<ServerProcess & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'hafnium-bench-'))
+  let config = join(root, 'bench/bench.config.json')
+  if (chat) {
+    const readJson = (name: string) => JSON.parse(readFileSync(join(root, 'bench', name), 'utf8'))
+    const merged = mergeJson(readJson('bench.config.json'), readJson('chat.config.json'))
+    // Extension paths are relative to the config file that names them: this one is written elsewhere.
+    merged.extensions = (merged.extensions as string[]).map((p) => resolve(root, 'bench', p))
+    config = join(dir, 'bench-chat.config.json')
+    writeFileSync(config, JSON.stringify(merged))
+  }
   const server = await startProcess(
-    [process.execPath, join(root, 'bin/hafnium.js'), 'serve', '--config', join(root, 'bench/bench.config.json'), '--port', '0', '--db', join(dir, 'bench.db')],
+    [process.execPath, join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0', '--db', join(dir, 'bench.db')],
     cpu,
+    chat ? { HAFNIUM_CHAT_DB: join(dir, 'chat.db') } : undefined,
   )
   return { ...server, dir, stop: async () => (await server.stop(), rmSync(dir, { recursive: true, force: true })) }
+}
+
+/** Objects merge key by key, everything else replaces (as the server merges its config files). */
+function mergeJson(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(over)) {
+    const was = out[key]
+    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+    out[key] = isObject(was) && isObject(value) ? mergeJson(was, value) : value
+  }
+  return out
 }
 
 /** Runs a load function while recording the server's CPU time and peak RSS. */
@@ -54,7 +80,7 @@ async function measure<T extends { perSecond: number }>(server: ServerProcess, r
 async function account(conn: Conn, name: string, password = 'tulip-harbour-' + name.length + '-' + Math.random().toString(36).slice(2)) {
   const reg = await conn.send('profile:register', { username: name, password, loginOnSuccess: true })
   if (!reg.ok) throw new Error(`register ${name}: ${JSON.stringify(reg.payload)}`)
-  return { password, authToken: reg.payload.loginPayload.authToken as string }
+  return { password, authToken: reg.payload.loginPayload.authToken as string, userID: reg.payload.userID as string }
 }
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -201,11 +227,62 @@ async function logins() {
   results.auth = medianRow(authRows)
 }
 
+/**
+ * chat:send between two online users (examples/chat): one authenticated socket each, each sending the
+ * other an ~80-character message, closed loop with as many requests in flight in all as the throughput
+ * scenario (64 × 8). Each send stores the message and sends chat:message to both users' devices, so
+ * every socket also reads events, one per message sent or received: they are read as they arrive (and
+ * counted, so lost deliveries show). Without a throughput run (--only chat), each run also measures
+ * profile:get on the same server, 64 connections × 8, for the ratio.
+ */
+async function chat() {
+  const chatRows: Row[] = []
+  const getRows: Row[] = []
+  const text = 'Running ten minutes late, the tram is stuck at Zollplatz. Order me a flat white?'
+  for (let run = 1; run <= runs; run++) {
+    log(`chat run ${run}/${runs}: hafnium with examples/chat, chat:send between two users`)
+    const h = await hafnium(SERVER_CPU, true)
+    const [alice, bob] = await openConnections(h.url, 2)
+    const a = await account(alice!, 'alice')
+    const b = await account(bob!, 'bob')
+    const to = new Map([
+      [alice!, JSON.stringify({ to: b.userID, text })],
+      [bob!, JSON.stringify({ to: a.userID, text })],
+    ])
+    const send = (c: Conn) => new Promise<{ ok: boolean }>((done) => c.fire('chat:send', to.get(c)!, (ok) => done({ ok })))
+    // Warm-up (JIT, SQLite page cache), then the measured run.
+    await closedLoop([alice!, bob!], (CONNS * IN_FLIGHT) / 2, 1, send)
+    const eventsBefore = alice!.events() + bob!.events()
+    const row = await measure(h, async () => {
+      const sample = await closedLoop([alice!, bob!], (CONNS * IN_FLIGHT) / 2, seconds, send)
+      return { ...summarize(sample), sent: sample.count }
+    })
+    // Let the last events arrive, then check every send produced its two events (recipient and sender).
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const events = alice!.events() + bob!.events() - eventsBefore
+    const lostEvents = Math.max(0, 2 * (Number(row.sent) - Number(row.errors)) - events)
+    chatRows.push({ ...row, events, lostEvents })
+    alice!.ws.terminate()
+    bob!.ws.terminate()
+    if (!results.get) {
+      log(`chat run ${run}/${runs}: profile:get on the same server, for the ratio`)
+      const conns = await openConnections(h.url, CONNS)
+      await Promise.all(conns.map((c) => c.send('profile:auth', { authToken: a.authToken })))
+      getRows.push(await measure(h, async () => summarize(await closedLoop(conns, IN_FLIGHT, seconds, (c) => c.send('profile:get', {})))))
+      conns.forEach((c) => c.ws.terminate())
+    }
+    await h.stop()
+  }
+  if (getRows.length > 0) results.get_for_chat = medianRow(getRows)
+  results.chat_send = medianRow(chatRows)
+}
+
 const started = performance.now()
 if (want('throughput')) await throughput()
 if (want('latency')) await latency()
 if (want('memory')) await idleMemory()
 if (want('logins')) await logins()
+if (want('chat')) await chat()
 
 // When the load generator, not the server, is the limit (server CPU < 1), round trips per second of server
 // CPU compares the servers' costs; round trips/s alone then compares the load generator's runs.
@@ -221,6 +298,8 @@ const targets = {
   'logins ≥ 0.85 × argon2 ceiling': results.login?.ofCeiling,
   'canary p99 during logins ≤ 20 ms': results.login?.canaryP99,
   'profile:auth ≥ 10,000/s': results.auth?.perSecond,
+  'chat:send ≥ 0.50 × profile:get': ratio(results.chat_send?.perSecond, (results.get ?? results.get_for_chat)?.perSecond),
+  'chat:send errors (failed replies + lost chat:message events) = 0': results.chat_send ? Number(results.chat_send.errors) + Number(results.chat_send.lostEvents) : undefined,
 }
 const report = {
   date: new Date().toISOString(),
@@ -237,13 +316,15 @@ writeFileSync(file, JSON.stringify(report, null, 2) + '\n')
 
 const echoRate = Number(results.echo?.perSecond)
 const echoPerCpu = perCpuOf(results.echo)
-console.log('\n| scenario | round trips/s | × echo | per server CPU-second | × echo | p50 ms | p99 ms | max ms | server CPU | server RSS MiB |')
-console.log('|---|---|---|---|---|---|---|---|---|---|')
+const getRate = Number((results.get ?? results.get_for_chat)?.perSecond)
+console.log('\n| scenario | round trips/s | × echo | × profile:get | per server CPU-second | × echo | p50 ms | p99 ms | max ms | server CPU | server RSS MiB | errors |')
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
 for (const [name, row] of Object.entries(results)) {
   if (name.startsWith('idle_')) continue
   const cpuRate = perCpuOf(row)
+  const errors = row.errors === undefined ? '' : Number(row.errors) + Number(row.lostEvents ?? 0)
   console.log(
-    `| ${name} | ${row.perSecond} | ${ratio(row.perSecond, echoRate) ?? ''} | ${cpuRate === undefined ? '' : Math.round(cpuRate)} | ${ratio(cpuRate, echoPerCpu) ?? ''} | ${row.p50} | ${row.p99} | ${row.max} | ${row.cpu} | ${row.rssMiB} |`,
+    `| ${name} | ${row.perSecond} | ${ratio(row.perSecond, echoRate) ?? ''} | ${ratio(row.perSecond, getRate) ?? ''} | ${cpuRate === undefined ? '' : Math.round(cpuRate)} | ${ratio(cpuRate, echoPerCpu) ?? ''} | ${row.p50} | ${row.p99} | ${row.max} | ${row.cpu} | ${row.rssMiB} | ${errors} |`,
   )
 }
 for (const kind of ['echo', 'hafnium']) {
