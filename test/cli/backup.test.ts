@@ -1,42 +1,19 @@
 // `hafnium backup` copies a live database under write load; `hafnium restore` brings it back and refuses a database in use.
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import Database from '../../src/store/driver.ts'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startTestServer, type TestServer } from '../support/server.ts'
 import type { TestClient } from '../support/client.ts'
+import { root, run, type Run } from '../package/support.ts'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
 const entry = join(root, 'src/cli/entry.ts')
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
 
 /** The CLI from source, as `npx hafnium` runs it; fails if it takes longer than 60 s. */
 function hafnium(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`hafnium ${args.join(' ')} did not exit within 60 s: ${stdout} ${stderr}`))
-    }, 60_000)
-    child.once('error', reject)
-    child.once('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+  return run(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: root, timeoutMs: 60_000 })
 }
 
 /** A request that fails the test, saying what it sent, if no reply comes within 10 s. */
