@@ -12,6 +12,8 @@ export interface ChannelHooks {
   stray(frame: unknown, text: string): void
   /** Every text frame, before it is dispatched. */
   frame(text: string): void
+  /** Solves a captcha_required challenge: the `captcha` field to send, or undefined (off, timed out, not solvable). */
+  captcha(type: string, challenge: unknown): Promise<string | undefined>
 }
 
 export class Channel {
@@ -149,13 +151,23 @@ export class Channel {
     }
   }
 
-  /** profile:auth with the stored token on the new socket, waiting out ratelimit_exceed (and captcha_required, which carries retryAfter); returns the refusal, if any. */
+  /**
+   * profile:auth with the stored token on the new socket, solving captcha_required (as request() does)
+   * or waiting out its retryAfter and ratelimit_exceed's; returns the refusal, if any.
+   */
   async #reauthenticate(link: Link): Promise<HafniumError | undefined> {
+    let captcha: string | undefined
     for (let attempt = 1; ; attempt++) {
-      const envelope = { id: this.nextId(), type: 'profile:auth', to: this.domain, payload: { authToken: this.session!.authToken } }
+      const payload = { authToken: this.session!.authToken, ...(captcha === undefined ? {} : { captcha }) }
+      const envelope = { id: this.nextId(), type: 'profile:auth', to: this.domain, payload }
       const reply = await this.transmit(JSON.stringify(envelope), envelope, false, undefined, link)
+      captcha = undefined
       if (reply.ok) return undefined
       const error = new HafniumError(reply as ReplyEnvelope<ErrorPayload>)
+      if (error.errID === 'captcha_required' && attempt < 5) {
+        captcha = await this.#hooks.captcha('profile:auth', error.errPayload?.challenge)
+        if (captcha !== undefined) continue
+      }
       if ((error.errID === 'ratelimit_exceed' || error.errID === 'captcha_required') && attempt < 5) {
         await this.#timers.sleep(Math.min(error.retryAfter ?? 1000, 60_000))
         continue

@@ -1,12 +1,13 @@
 // HafniumClient: requests typed by the schemas, events as callbacks or an async iterator, login helpers.
+import { CaptchaError, encodeSolution, solveChallenge } from './captcha.ts'
 import { Channel } from './channel.ts'
 import { requestDeviceAuthorization, type DeviceAuthorization } from './device-authorization.ts'
 import { createEmitter, createQueue, type Queue, type Unsubscribe } from './emitter.ts'
 import { HafniumConnectionError, HafniumError } from './errors.ts'
 import { normaliseUrl } from './socket.ts'
-import { createTimers, retryOptions } from './timing.ts'
+import { captchaOptions, createTimers, retryOptions } from './timing.ts'
 import type {
-  ClientOptions, ErrorPayload, EventEnvelope, EventPayload, ReplyEnvelope, ReplyPayload, RequestOptions, RequestPayload, Session, Status,
+  CaptchaEvent, CaptchaOptions, ClientOptions, ErrorPayload, EventEnvelope, EventPayload, ReplyEnvelope, ReplyPayload, RequestOptions, RequestPayload, Session, Status,
 } from './types.ts'
 
 export class HafniumClient {
@@ -22,6 +23,9 @@ export class HafniumClient {
   readonly #events = createEmitter<[unknown, EventEnvelope]>()
   readonly #statuses = createEmitter<[Status]>()
   readonly #queues = new Set<Queue<EventEnvelope>>()
+  readonly #captchas = createEmitter<[CaptchaEvent]>()
+  /** Solves under way: close() stops them. */
+  readonly #solving = new Set<AbortController>()
 
   /** Opens a connection; rejects with a HafniumConnectionError (bad URL, refused, HTTP error…). */
   static async connect(url: string, options: ClientOptions = {}): Promise<HafniumClient> {
@@ -42,6 +46,10 @@ export class HafniumClient {
       },
       stray: (frame, text) => this.onStray?.(frame, text),
       frame: (text) => this.onFrame?.(text),
+      captcha: (type, challenge) => {
+        const captcha = captchaOptions(this.#options.captcha)
+        return captcha ? this.#solveCaptcha(type, challenge, captcha) : Promise.resolve(undefined)
+      },
     })
   }
 
@@ -60,18 +68,39 @@ export class HafniumClient {
     return this.#channel.state !== 'closed'
   }
 
-  /** Sends a request; resolves the reply payload on `ok: true`, rejects with HafniumError on `ok: false`. */
+  /**
+   * Sends a request; resolves the reply payload on `ok: true`, rejects with HafniumError on `ok: false`.
+   * A `captcha_required` reply is solved and the request sent again with the solution (see ClientOptions.captcha).
+   */
   async request<T extends string>(type: T, payload?: RequestPayload<T>, options: RequestOptions = {}): Promise<ReplyPayload<T>> {
     const retry = retryOptions(options.retryRateLimited ?? this.#options.retryRateLimited)
-    for (let attempt = 1; ; attempt++) {
-      const reply = await this.send({ type, payload: (payload ?? {}) as object }, options)
+    const captcha = captchaOptions(options.captcha ?? this.#options.captcha)
+    const body = (payload ?? {}) as object
+    // A solution is sent once, with the request right after it was solved: a spent one is captcha_invalid.
+    let solution: string | undefined
+    let solves = 0
+    for (let attempt = 1; ; ) {
+      const reply = await this.send({ type, payload: solution === undefined ? body : { ...body, captcha: solution } }, options)
+      solution = undefined
       if (reply.ok) return reply.payload as ReplyPayload<T>
       const error = new HafniumError(reply as ReplyEnvelope<ErrorPayload>)
+      // Bounded: a server that keeps asking gets its captcha_required passed on, not an endless search.
+      if (error.errID === 'captcha_required' && captcha && solves < 3) {
+        solves++
+        solution = await this.#solveCaptcha(type, error.errPayload?.challenge, captcha)
+        if (solution !== undefined) continue
+      }
       // captcha_required carries retryAfter too: waiting it out needs no solving.
       const delay = error.errID === 'ratelimit_exceed' || error.errID === 'captcha_required' ? (error.retryAfter ?? 1000) : undefined
       if (delay === undefined || !retry || attempt >= retry.maxAttempts || delay > retry.maxWaitMs) throw error
+      attempt++
       await this.#timers.sleep(delay)
     }
+  }
+
+  /** Calls `fn` when a `captcha_required` challenge is being solved, was solved (the request is repeated), or was not; returns an unsubscribe function. */
+  onCaptcha(fn: (event: CaptchaEvent) => void): Unsubscribe {
+    return this.#captchas.on('captcha', fn)
   }
 
   /** Sends one envelope (`id` and `to` filled in when absent) and resolves with the whole reply, ok or not. */
@@ -190,7 +219,31 @@ export class HafniumClient {
 
   /** Closes the connection for good; pending requests reject. Resolves once the socket has closed. */
   close(): Promise<void> {
+    for (const solving of this.#solving) solving.abort()
     return this.#channel.close()
+  }
+
+  /** The `captcha` field for `challenge`, or undefined when it was not solved (timeout, abort, not solvable). */
+  async #solveCaptcha(type: string, challenge: unknown, options: CaptchaOptions): Promise<string | undefined> {
+    const started = Date.now()
+    const controller = new AbortController()
+    const abort = () => controller.abort()
+    options.signal?.addEventListener('abort', abort)
+    if (options.signal?.aborted) controller.abort()
+    this.#solving.add(controller)
+    this.#captchas.emit('captcha', { stage: 'solving', type })
+    try {
+      const solution = await solveChallenge(challenge, { timeoutMs: options.timeoutMs, signal: controller.signal })
+      this.#captchas.emit('captcha', { stage: 'solved', type, ms: solution.time })
+      return encodeSolution(challenge, solution)
+    } catch (error) {
+      if (!(error instanceof CaptchaError)) throw error
+      this.#captchas.emit('captcha', { stage: 'failed', type, ms: Date.now() - started, reason: error.reason })
+      return undefined
+    } finally {
+      this.#solving.delete(controller)
+      options.signal?.removeEventListener('abort', abort)
+    }
   }
 
   /** The URL's host name, unless the server refuses it with wrong_server and names its own domain in `from`. */

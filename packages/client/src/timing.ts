@@ -1,6 +1,6 @@
 // Timers the client can cancel all at once on close(), and the defaults of its retry and reconnect options.
 import { HafniumConnectionError } from './errors.ts'
-import type { ReconnectOptions, RetryOptions } from './types.ts'
+import type { CaptchaOptions, ReconnectOptions, RetryOptions } from './types.ts'
 
 export interface Timers {
   /** Resolves after `ms`; rejects if cancelAll() runs first. */
@@ -55,6 +55,13 @@ export function retryOptions(option: boolean | RetryOptions | undefined): Requir
   if (!option) return undefined
   const given = option === true ? {} : option
   return { maxWaitMs: given.maxWaitMs ?? 30_000, maxAttempts: given.maxAttempts ?? 5 }
+}
+
+/** Captcha solving is on unless `false`; 30 s to solve unless told otherwise. */
+export function captchaOptions(option: boolean | CaptchaOptions | undefined): CaptchaOptions | undefined {
+  if (option === false) return undefined
+  const given = typeof option === 'object' ? option : {}
+  return { ...given, timeoutMs: given.timeoutMs ?? 30_000 }
 }
 
 export function reconnectOptions(option: boolean | ReconnectOptions | undefined): Required<ReconnectOptions> {

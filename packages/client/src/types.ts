@@ -1,4 +1,5 @@
 // Wire shapes and options of the client library; payload types come from the generated schema types.
+import type { CaptchaFailure } from './captcha.ts'
 import type { Events, Messages } from './schemas.ts'
 
 export type { Events, Messages }
@@ -110,15 +111,36 @@ export interface ClientOptions {
   reconnect?: boolean | ReconnectOptions
   /** Retry requests refused with `ratelimit_exceed` after `errPayload.retryAfter` ms. Default off. */
   retryRateLimited?: boolean | RetryOptions
+  /**
+   * Solve the proof-of-work challenge of a `captcha_required` reply and send the request again with
+   * the solution (`client.onCaptcha` tells the app). Default on; `false` leaves `captcha_required`
+   * to the app (or to `retryRateLimited`, which waits out its `retryAfter`).
+   */
+  captcha?: boolean | CaptchaOptions
   /** A request without a reply after this long rejects (0: never). Default 30000. */
   requestTimeoutMs?: number
   /** Opening the socket takes at most this long. Default 10000. */
   connectTimeoutMs?: number
 }
 
+export interface CaptchaOptions {
+  /** Stop solving after this long (then `captcha_required` is handled as with `captcha: false`). Default 30000. */
+  timeoutMs?: number
+  /** Stop solving when this aborts (then as with `captcha: false`). */
+  signal?: AbortSignal
+}
+
+/** What `client.onCaptcha` reports: a challenge is being solved, was solved (the request is sent again), or was not. */
+export type CaptchaEvent =
+  | { stage: 'solving'; type: string }
+  | { stage: 'solved'; type: string; ms: number }
+  | { stage: 'failed'; type: string; ms: number; reason: CaptchaFailure }
+
 export interface RequestOptions {
   /** Overrides the client's `retryRateLimited` for this request. */
   retryRateLimited?: boolean | RetryOptions
+  /** Overrides the client's `captcha` for this request (e.g. `{signal}` to stop solving from a Cancel button). */
+  captcha?: boolean | CaptchaOptions
   timeoutMs?: number
 }
 
