@@ -220,7 +220,7 @@ export interface Config {
   };
   captcha: {
     /**
-     * difficulty: the solver tries on average half this many SHA-256 hashes (250000: about 0.3 s of CPU in Node, README > Captcha)
+     * difficulty: the solver tries on average half this many SHA-256 hashes (40000: about 0.5 s in Node with @hafnium/client, README > Captcha)
      */
     maxCounter: number;
     /**
