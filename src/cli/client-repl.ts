@@ -4,6 +4,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { clearLine, createInterface, cursorTo } from 'node:readline'
 import { HafniumError, type HafniumClient, type ReplyEnvelope } from '../client/index.ts'
+import { formatCaptcha, sendSolving } from './client-captcha.ts'
 import { deviceLogin } from './client-device.ts'
 import { createStyle, formatEvent, formatReply, formatStatus, prettyJson, useColour } from './client-format.ts'
 
@@ -103,6 +104,10 @@ export async function repl(client: HafniumClient, io: Io): Promise<number> {
   let busy = false
   client.on('*', (_payload, event) => print(formatEvent(event, style)))
   client.onStray = (_frame, text) => print(style.dim(`· unmatched frame: ${text}`))
+  client.onCaptcha((event) => {
+    const text = formatCaptcha(event, style)
+    if (text) print(text)
+  })
   client.onStatus((status) => {
     const text = formatStatus(status, style)
     if (text) print(text)
@@ -179,24 +184,24 @@ async function run(line: string, client: HafniumClient, style: ReturnType<typeof
         const deviceName = name.length > 0 ? { deviceName: name.join(' ') } : {}
         const payload = command === 'login' ? { loginID: user, password, ...deviceName } : { username: user, password, loginOnSuccess: true, ...deviceName }
         await logoutFirst(client, style, print)
-        return show(await client.send({ type: `profile:${command}`, payload }))
+        return show(await sendSolving(client, { type: `profile:${command}`, payload }))
       }
       case 'guest':
         await logoutFirst(client, style, print)
-        return show(await client.send({ type: 'profile:guest', payload: rest.length > 0 ? { deviceName: rest.join(' ') } : {} }))
+        return show(await sendSolving(client, { type: 'profile:guest', payload: rest.length > 0 ? { deviceName: rest.join(' ') } : {} }))
       case 'upgrade':
         if (rest.length !== 2) throw new UsageError('upgrade USER PASS')
-        return show(await client.send({ type: 'profile:upgrade', payload: { username: rest[0], password: rest[1] } }))
+        return show(await sendSolving(client, { type: 'profile:upgrade', payload: { username: rest[0], password: rest[1] } }))
       case 'ticket': {
         const [ticket, ...name] = rest
         if (!ticket) throw new UsageError('ticket TICKET [NAME]')
         await logoutFirst(client, style, print)
-        return show(await client.send({ type: 'profile:login', payload: { ticket, ...(name.length > 0 && { deviceName: name.join(' ') }) } }))
+        return show(await sendSolving(client, { type: 'profile:login', payload: { ticket, ...(name.length > 0 && { deviceName: name.join(' ') }) } }))
       }
       case 'auth':
         if (rest.length !== 1) throw new UsageError('auth TOKEN')
         await logoutFirst(client, style, print)
-        return show(await client.send({ type: 'profile:auth', payload: { authToken: rest[0] } }))
+        return show(await sendSolving(client, { type: 'profile:auth', payload: { authToken: rest[0] } }))
       case 'logout':
         return show(await client.send({ type: 'profile:logout', payload: rest[0] === 'all' ? { allDevices: true } : {} }))
       case 'device-login':
@@ -232,7 +237,7 @@ function sendTyped(client: HafniumClient, text: string): Promise<ReplyEnvelope> 
   const json = space === -1 ? '' : text.slice(space).trim()
   const payload: unknown = json === '' ? {} : JSON.parse(json)
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new UsageError('send TYPE {json object}')
-  return client.send({ type, payload })
+  return sendSolving(client, { type, payload })
 }
 
 class UsageError extends Error {}

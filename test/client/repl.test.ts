@@ -191,4 +191,21 @@ test('guest, upgrade and ticket commands sign in without a password', async () =
   }
 })
 
+test('past login_ip the REPL solves the captcha, says so, and shows the reply to the repeated request', async () => {
+  const t = await startTestServer({
+    captcha: { maxCounter: 2000, expiresSeconds: 300 },
+    ratelimit: { enabled: true, rules: { login_ip: { capacity: 2, refillPerSecond: 0.001, captcha: true } } },
+  } as never)
+  try {
+    const { code, stdout } = await runInProcess([t.url], ['register romeo balcony-scene-2', 'login romeo balcony-scene-2', 'login romeo balcony-scene-2', 'login romeo balcony-scene-2', 'login romeo wrong-password'])
+    assert.is(code, 0, stdout)
+    assert.is(stdout.match(/· solved a captcha in \d+ ms, retrying\n/g)?.length, 2, stdout)
+    assert.is(stdout.match(/✓ profile:login /g)?.length, 3, stdout)
+    assert.match(stdout, /· solved a captcha in \d+ ms, retrying\n✗ profile:login .*invalid_creds/)
+    assert.not.match(stdout, /captcha_required/)
+  } finally {
+    await t.close()
+  }
+})
+
 test.run()

@@ -98,6 +98,14 @@ export class HafniumClient {
     }
   }
 
+  /**
+   * Solves a `captcha_required` reply's `errPayload.challenge` (for code that uses send()): the `captcha`
+   * field to repeat the request with, or undefined when it was not solved; onCaptcha hears of it.
+   */
+  solveCaptcha(type: string, challenge: unknown, options: CaptchaOptions = {}): Promise<string | undefined> {
+    return this.#solveCaptcha(type, challenge, captchaOptions(options)!)
+  }
+
   /** Calls `fn` when a `captcha_required` challenge is being solved, was solved (the request is repeated), or was not; returns an unsubscribe function. */
   onCaptcha(fn: (event: CaptchaEvent) => void): Unsubscribe {
     return this.#captchas.on('captcha', fn)
