@@ -2,9 +2,11 @@
 // disable. Each is one store transaction that bumps the account's credentials epoch (so a login already
 // past argon2 cannot finish: it re-checks the epoch when it creates its device), deletes the devices and
 // every sudo token, and only then cuts the live sockets off.
+import type { Logger } from 'pino'
+import { audit } from '../audit.ts'
 import type { PasswordHasher } from '../auth/passwords.ts'
 import { ProtocolError } from '../errors.ts'
-import type { Session } from '../handler.ts'
+import type { Connection, Session } from '../handler.ts'
 import type { Clock } from '../rate-limit.ts'
 import type { RevokeReason, Sessions } from '../sessions.ts'
 import { DeviceGone } from '../store/errors.ts'
@@ -15,6 +17,11 @@ export interface CredentialDeps {
   clock: Clock
   /** The live-socket registry; the admin CLI, in another process, has none to reach (see its help). */
   sessions: Pick<Sessions, 'revokeAccount' | 'revokeDevice'>
+  /** For the device.revoked audit line. */
+  log: Logger
+  /** The request asking (a handler's context): who revoked, for the audit line; absent: the admin CLI. */
+  conn?: Connection
+  type?: string
 }
 
 export interface PasswordChange {
@@ -42,6 +49,7 @@ export async function changePassword(deps: CredentialDeps & { passwords: Passwor
 
 /** changePassword with the hash already made (a caller that must hash before it spends a token). */
 export async function setPasswordHash(deps: CredentialDeps, change: Omit<PasswordChange, 'newPassword'> & { passwordHash: string }): Promise<number> {
+  const by = revoker(deps)
   const revoked = await deps.store.accounts.changeCredentials({
     accountID: change.accountID,
     passwordHash: change.passwordHash,
@@ -52,6 +60,7 @@ export async function setPasswordHash(deps: CredentialDeps, change: Omit<Passwor
     now: deps.clock.now(),
   })
   deps.sessions.revokeAccount(change.accountID, 'password_changed', change.actor?.deviceID)
+  auditRevoked(deps, change.accountID, revoked, 'password_changed', by)
   return revoked.length
 }
 
@@ -60,6 +69,7 @@ export async function setPasswordHash(deps: CredentialDeps, change: Omit<Passwor
  * user disable`). Returns how many devices were deleted.
  */
 export async function disableAccount(deps: CredentialDeps, accountID: string, actor?: Pick<Session, 'deviceID'>): Promise<number> {
+  const by = revoker(deps) // before: deactivating detaches this connection's session
   const revoked = await deps.store.accounts.changeCredentials({
     accountID,
     status: 'disabled',
@@ -67,7 +77,18 @@ export async function disableAccount(deps: CredentialDeps, accountID: string, ac
     now: deps.clock.now(),
   })
   deps.sessions.revokeAccount(accountID, 'deactivated')
+  auditRevoked(deps, accountID, revoked, 'deactivated', by)
   return revoked.length
+}
+
+/** Who asked, as accounts/devices.ts writes it: the request's user, device, type and address, or the admin CLI. */
+function revoker(deps: CredentialDeps): Record<string, unknown> {
+  if (!deps.conn) return { by: 'admin-cli' }
+  return { userID: deps.conn.session?.userID, by: deps.conn.session?.deviceID, via: deps.type, ip: deps.conn.address }
+}
+
+function auditRevoked(deps: CredentialDeps, accountID: string, deviceIDs: string[], reason: RevokeReason, by: Record<string, unknown>) {
+  if (deviceIDs.length > 0) audit(deps.log, 'device.revoked', { accountID, deviceIDs, reason, ...by })
 }
 
 /**

@@ -1,5 +1,6 @@
 // Session lifetime (contract §18): when devices were last seen, when they expire, and the sweep that
 // revokes those that have.
+import { audit } from '../audit.ts'
 import type { Logger } from 'pino'
 import type { Clock } from '../rate-limit.ts'
 import type { Sessions } from '../sessions.ts'
@@ -93,7 +94,12 @@ export async function sweepExpiredDevices(deps: LifetimeDeps): Promise<number> {
     deps.seen.restore(entries)
     throw error
   }
-  for (const { accountID, deviceID } of expired) deps.sessions.revokeDevice(accountID, deviceID, 'expired')
+  const byAccount = new Map<string, string[]>()
+  for (const { accountID, deviceID } of expired) {
+    deps.sessions.revokeDevice(accountID, deviceID, 'expired')
+    byAccount.set(accountID, [...(byAccount.get(accountID) ?? []), deviceID])
+  }
+  for (const [accountID, deviceIDs] of byAccount) audit(deps.log, 'device.revoked', { accountID, deviceIDs, reason: 'expired', by: 'sweep' })
   if (expired.length > 0) deps.log.info({ count: expired.length }, 'expired devices revoked')
   return expired.length
 }

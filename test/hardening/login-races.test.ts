@@ -90,14 +90,14 @@ test(`deactivate commits while a login is at argon2: no live session on the disa
 
 test(`the admin CLI's disable (the same domain operation) commits while a login is at argon2 (×${rounds})`, async ({ t }) => {
   const c = await t.connect()
-  const { store, clock, sessions } = t.server.deps
+  const { store, clock, sessions, log } = t.server.deps
   for (let round = 0; round < rounds; round++) {
     const username = `tybalt${round}`
     const password = `prince-of-cats-${round}`
     await register(c, { username, password })
     const held = await heldLogin(t, { username, password })
     const account = await store.accounts.byUsername(username)
-    await disableAccount({ store, clock, sessions }, account!.id)
+    await disableAccount({ store, clock, sessions, log }, account!.id)
     held.gate.remove()
     assert.equal((await held.reply).payload, invalidCreds, `round ${round}`)
     await assertNoDeviceLeft(t, held.client, username, 0, round)

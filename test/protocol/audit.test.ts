@@ -6,7 +6,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { auditEvents } from '../../src/audit.ts'
 import { login, register, requestOk, sudo } from '../support/accounts.ts'
-import { startTestServer } from '../support/server.ts'
+import { manualClock, startTestServer } from '../support/server.ts'
 
 const password = 'balcony-scene-2'
 type Line = Record<string, unknown> & { level: number; msg: string }
@@ -77,6 +77,50 @@ test('register, log in, fail, revoke from another device: every step is an info 
     for (const secret of [password, 'not-the-password', 'hunter2-in-payload', registered.loginPayload.authToken, phone.authToken]) {
       assert.not.ok(text.includes(secret), `the log holds no secret or payload (${secret.slice(0, 6)}…)`)
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+/** The audit lines of a server run with logFile, parsed. */
+function auditLines(logFile: string): Line[] {
+  return readFileSync(logFile, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line).filter((l) => typeof l.event === 'string')
+}
+
+test('devices deleted by a password change, a deactivation or expiry are device.revoked lines with their reason', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hafnium-audit-'))
+  const logFile = join(dir, 'server.log')
+  const clock = manualClock()
+  // maxAge 1 h and no sweep within the test: the expired device is found at its next profile:auth.
+  const t = await startTestServer({ log: { level: 'info' }, sessions: { maxAge: 3600, sweepIntervalMs: 3_600_000 } }, { logFile, clock })
+  try {
+    await register(await t.connect(), { username: 'juliet', password })
+    const laptop = await login(t, { username: 'juliet', password, deviceName: 'laptop' })
+    const phone = await login(t, { username: 'juliet', password, deviceName: 'phone' })
+    const tablet = await login(t, { username: 'juliet', password, deviceName: 'tablet' })
+    // The laptop changes the password: every other device goes.
+    await requestOk(laptop.client, 'profile:set_password', { oldPassword: password, newPassword: 'nurse-and-friar-3' })
+    const watch = await login(t, { username: 'juliet', password: 'nurse-and-friar-3', deviceName: 'watch' })
+    clock.advance(2 * 3_600_000)
+    const late = await t.connect()
+    assert.is((await late.request('profile:auth', { authToken: watch.authToken })).payload.errID, 'invalid_token')
+    const desk = await login(t, { username: 'juliet', password: 'nurse-and-friar-3', deviceName: 'desk' })
+    // The desk deactivates the account: every device, its own included.
+    await requestOk(desk.client, 'profile:deactivate', { sudoToken: await sudo(desk.client, 'nurse-and-friar-3') })
+    await t.close()
+
+    const revoked = auditLines(logFile).filter((l) => l.event === 'device.revoked')
+    const sorted = (ids: unknown) => [...(ids as string[])].sort()
+    assert.equal(
+      revoked.map((l) => [l.reason, sorted(l.deviceIDs), l.userID ?? null, l.by ?? null, l.via, l.ip]),
+      [
+        ['password_changed', sorted([phone.deviceID, tablet.deviceID]), '@juliet@localhost', laptop.deviceID, 'profile:set_password', '127.0.0.1'],
+        ['expired', [watch.deviceID], null, null, 'profile:auth', '127.0.0.1'],
+        // The laptop was the only device left besides the desk.
+        ['deactivated', sorted([laptop.deviceID, desk.deviceID]), '@juliet@localhost', desk.deviceID, 'profile:deactivate', '127.0.0.1'],
+      ],
+    )
+    for (const line of revoked) assert.is(line.level, 30)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -6,6 +6,7 @@
  * works for sessions.rotationGraceMs (a retry gets yet another new token), and after that its
  * presentation revokes the device everywhere (reason revoked) as a suspected theft (contract §18).
  */
+import { audit } from '../../audit.ts'
 import { generateAuthToken, hashToken } from '../../auth/tokens.ts'
 import { effectiveLastSeen, expiresAt } from '../../accounts/session-lifetime.ts'
 import { ProtocolError } from '../../errors.ts'
@@ -25,8 +26,9 @@ export default defineHandler({
     const now = ctx.clock.now()
     const expiry = expiresAt({ createdAt: device.createdAt, lastSeenAt: effectiveLastSeen(ctx.seen, device) }, ctx.config.sessions)
     if (expiry !== null && now > expiry) {
-      await ctx.store.devices.revoke(account.id, device.id)
+      const revoked = await ctx.store.devices.revoke(account.id, device.id)
       ctx.sessions.revokeDevice(account.id, device.id, 'expired')
+      if (revoked) audit(ctx.log, 'device.revoked', { accountID: account.id, deviceIDs: [device.id], reason: 'expired', via: ctx.type, ip: ctx.conn.address })
       throw new ProtocolError('invalid_token')
     }
 
@@ -39,6 +41,7 @@ export default defineHandler({
         'suspected token theft: a retired authToken was presented after its grace; device revoked',
       )
       ctx.sessions.revokeDevice(account.id, device.id, 'revoked')
+      audit(ctx.log, 'device.revoked', { accountID: account.id, deviceIDs: [device.id], reason: 'revoked', cause: 'token_replayed', via: ctx.type, ip: ctx.conn.address })
       throw new ProtocolError('invalid_token')
     }
     if (outcome === 'gone') throw new ProtocolError('invalid_token')
