@@ -34,6 +34,15 @@ const costFor = (rule: RuleConfig, cost: number) => Math.min(cost, rule.capacity
 
 export type Charge = { rule: Rule; subject: string }
 
+/** ratelimit_exceed from enforce(), naming the rule for the router's debug line (the wire gets only retryAfter). */
+export class RuleRefusal extends ProtocolError {
+  readonly rule: string
+  constructor(rule: string, retryAfter: number) {
+    super('ratelimit_exceed', { retryAfter })
+    this.rule = rule
+  }
+}
+
 export interface RateLimiter {
   readonly enabled: boolean
   /** Rules (connection/ip/user subjects) every frame is charged, types ["*"]. */
@@ -206,7 +215,7 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
       const rule = rules.get(ruleName)
       if (!rule) return
       const wait = take([{ rule, subject }])
-      if (wait > 0) throw new ProtocolError('ratelimit_exceed', { retryAfter: wait })
+      if (wait > 0) throw new RuleRefusal(rule.name, wait)
     },
     bucketsInMemory: () => entries.size,
     bytesInMemory: () => bytes,

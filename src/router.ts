@@ -2,7 +2,7 @@
 import { ProtocolError, errors, type ErrID, type ErrPayload, closeCodes } from './errors.ts'
 import { formatErrors, type Schemas } from './schemas.ts'
 import type { AnyHandler, Connection, Context, Deps, MessageType } from './handler.ts'
-import type { Charge, Rule } from './rate-limit.ts'
+import { RuleRefusal, type Charge, type Rule } from './rate-limit.ts'
 import type { Metrics } from './metrics.ts'
 import { isDiskFull, isRetryableStorageError, storageRetryAfterMs } from './store/errors.ts'
 import { HasherBusyError } from './auth/passwords.ts'
@@ -75,8 +75,9 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     const id = echo((message as Envelope | null)?.id, 64)
     const type = echo((message as Envelope | null)?.type, 128)
 
-    const wait = limiter.take(charges(limiter.everyMessageRules, conn))
-    if (wait > 0) return rateLimited(id, type, conn, wait)
+    const everyMessage = charges(limiter.everyMessageRules, conn)
+    const wait = limiter.take(everyMessage)
+    if (wait > 0) return rateLimited(id, type, conn, wait, everyMessage)
 
     if (!schemas.envelope(message)) {
       const errors = formatErrors(schemas.envelope.errors)
@@ -134,6 +135,9 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     if (thrown instanceof ProtocolError) {
       metrics.handled(type, thrown.errID, elapsed)
       if (thrown.errID === 'ratelimit_exceed') metrics.rateLimited('handler')
+      if (thrown instanceof RuleRefusal) {
+        log.debug({ connection: conn.id, ip: conn.address, requestID: id, type, rules: [thrown.rule], retryAfter: thrown.errPayload?.retryAfter }, 'rate limit: refused')
+      }
       return refusal(id, type, from, conn, thrown.errID, thrown.errPayload)
     }
     if (thrown instanceof HasherBusyError) {
@@ -170,29 +174,44 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
   async function captchaGate(id: string, type: string, envelope: Envelope, conn: Connection, typeCharges: Charge[], typeWait: number, cost: number) {
     const empty = typeCharges.filter((charge) => limiter.wait([charge]) > 0)
     // A cost above one can be refused with no bucket empty: no captcha step then.
-    if (empty.length === 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+    if (empty.length === 0) return rateLimited(id, type, conn, typeWait, typeCharges, envelope.to)
     const companions: Charge[] = []
     for (const { rule, subject } of empty) {
       const companion = limiter.captchaRule(rule)
-      if (!companion) return rateLimited(id, type, conn, typeWait, envelope.to)
+      if (!companion) return rateLimited(id, type, conn, typeWait, empty, envelope.to)
       companions.push({ rule: companion, subject })
     }
     const rest = typeCharges.filter((charge) => !empty.includes(charge))
-    if (limiter.wait([...rest, ...companions]) > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
+    const second = [...rest, ...companions]
+    if (limiter.wait(second) > 0) return rateLimited(id, type, conn, typeWait, second, envelope.to)
+    const rules = names(empty)
     const solution = (envelope.payload as { captcha?: unknown } | null)?.captcha
     if (typeof solution !== 'string') {
+      log.debug({ connection: conn.id, ip: conn.address, requestID: id, type, rules }, 'rate limit: captcha required')
       metrics.rateLimited(type)
       return error(id, type, envelope.to, conn, 'captcha_required', { challenge: await deps.captcha.challenge(), retryAfter: typeWait })
     }
-    if (limiter.take([...rest, ...companions], cost) > 0) return rateLimited(id, type, conn, typeWait, envelope.to)
-    if (!(await deps.captcha.verify(solution))) return error(id, type, envelope.to, conn, 'captcha_invalid')
-    return undefined
+    if (limiter.take(second, cost) > 0) return rateLimited(id, type, conn, typeWait, second, envelope.to)
+    const verified = await deps.captcha.verify(solution)
+    log.debug({ connection: conn.id, ip: conn.address, requestID: id, type, rules: names(second), verified }, verified ? 'rate limit: admitted with a captcha' : 'rate limit: captcha invalid')
+    return verified ? undefined : error(id, type, envelope.to, conn, 'captcha_invalid')
   }
 
-  function rateLimited(id: string, type: string, conn: Connection, wait: number, from = defaultDomain) {
-    log.debug({ connection: conn.id, ip: conn.address, requestID: id, type, retryAfter: wait }, 'rate limit: refused')
+  /**
+   * ratelimit_exceed, logged at debug naming the rules that refused: those of `charged` whose bucket is
+   * short (all of them when a cost above one was refused with none empty).
+   */
+  function rateLimited(id: string, type: string, conn: Connection, wait: number, charged: readonly Charge[], from = defaultDomain) {
+    const short = charged.filter((charge) => limiter.wait([charge]) > 0)
+    const rules = names(short.length > 0 ? short : charged)
+    log.debug({ connection: conn.id, ip: conn.address, requestID: id, type, rules, retryAfter: wait }, 'rate limit: refused')
     metrics.rateLimited(type)
     return error(id, type, from, conn, 'ratelimit_exceed', { retryAfter: wait })
+  }
+
+  /** The rules' names, for the debug log. */
+  function names(list: readonly Charge[]): string[] {
+    return list.map((charge) => charge.rule.name)
   }
 
   function refuse(raw: string, errID: ErrID, errPayload?: ErrPayload): string {

@@ -1,9 +1,10 @@
 // Rate limits over real sockets: ratelimit_exceed with an honest retryAfter, malformed floods, reconnects and restarts.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { encodeSolution, solveChallenge } from '../../src/client/index.ts'
 import { startTestServer, manualClock } from '../support/server.ts'
 
 const limits = (rules: Record<string, unknown>) => ({ ratelimit: { enabled: true, rules: rules as never } })
@@ -117,6 +118,52 @@ test('ratelimit.enabled false turns every rule off', async () => {
   const c = await t.connect()
   for (let i = 0; i < 5; i++) assert.is((await c.request('server:ping')).ok, true)
   await t.close()
+})
+
+test('debug names the rule behind each decision: refused (router or handler rule), captcha required, admitted with a captcha, captcha invalid', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hafnium-ratelimit-log-'))
+  const logFile = join(dir, 'server.log')
+  const t = await startTestServer(
+    {
+      log: { level: 'debug' },
+      captcha: { maxCounter: 2000, expiresSeconds: 300 },
+      ...limits({ login_ip: { subject: 'ip', types: ['profile:login'], capacity: 2, refillPerSecond: 0.001, captcha: true }, login_account: { subject: 'account', capacity: 1, refillPerSecond: 0.001 } }),
+    } as never,
+    { clock: manualClock(), logFile },
+  )
+  try {
+    const c = await t.connect()
+    const password = 'secret-guess-1'
+    assert.is((await c.request('profile:login', { username: 'juliet', password })).payload.errID, 'invalid_creds')
+    assert.is((await c.request('profile:login', { username: 'juliet', password })).payload.errID, 'ratelimit_exceed')
+    const required = await c.request('profile:login', { username: 'romeo', password })
+    assert.is(required.payload.errID, 'captcha_required')
+    const challenge = required.payload.errPayload.challenge
+    const captcha = encodeSolution(challenge, await solveChallenge(challenge, { timeoutMs: 30_000 }))
+    assert.is((await c.request('profile:login', { username: 'romeo', password, captcha })).payload.errID, 'invalid_creds')
+    assert.is((await c.request('profile:login', { username: 'romeo', password, captcha: 'bm90IGpzb24=' })).payload.errID, 'captcha_invalid')
+    assert.is((await c.request('profile:login', { username: 'romeo', password, captcha: 'bm90IGpzb24=' })).payload.errID, 'ratelimit_exceed')
+    await t.close()
+
+    const text = readFileSync(logFile, 'utf8')
+    const lines = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const decisions = lines.filter((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('rate limit:'))
+    assert.equal(
+      decisions.map((l) => [l.msg, l.rules, l.type, l.level]),
+      [
+        ['rate limit: refused', ['login_account'], 'profile:login', 20],
+        ['rate limit: captcha required', ['login_ip'], 'profile:login', 20],
+        ['rate limit: admitted with a captcha', ['login_ip:captcha'], 'profile:login', 20],
+        ['rate limit: captcha invalid', ['login_ip:captcha'], 'profile:login', 20],
+        ['rate limit: refused', ['login_ip:captcha'], 'profile:login', 20],
+      ],
+    )
+    for (const line of decisions) assert.type(line.requestID, 'string')
+    assert.not.ok(text.includes(password), 'no payload in the log')
+    assert.not.ok(text.includes(captcha), 'no captcha solution in the log')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test.run()
