@@ -3,6 +3,7 @@ import { WebSocket as WsWebSocket } from 'ws'
 import { HafniumClient, type WebSocketConstructor } from '../client/index.ts'
 import { accountsGroup } from './checks/accounts.ts'
 import { adminGroup } from './checks/admin.ts'
+import { captchaGroup } from './checks/captcha.ts'
 import { codesGroup } from './checks/codes.ts'
 import { devicesGroup } from './checks/devices.ts'
 import { deviceAuthorizationGroup } from './checks/device-authorization.ts'
@@ -17,7 +18,10 @@ import type { Group, Suite } from './suite.ts'
 export type { CheckResult } from './harness.ts'
 export type { TicketIssuerOption } from './checks/signin.ts'
 
-/** In running order: later groups use the account that `accounts` registers; `admin` deactivates it, so it goes last. */
+/**
+ * In running order: later groups use the account that `accounts` registers; `admin` deactivates it, so it
+ * goes after them; `captcha` spends this address's login budget, so it goes last.
+ */
 export const groups: Readonly<Record<string, Group>> = {
   server: serverGroup,
   envelope: envelopeGroup,
@@ -28,6 +32,7 @@ export const groups: Readonly<Record<string, Group>> = {
   codes: codesGroup,
   signin: signinGroup,
   admin: adminGroup,
+  captcha: captchaGroup,
 }
 
 export interface ConformanceOptions {

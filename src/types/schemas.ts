@@ -1228,6 +1228,10 @@ export interface ServerInfoReply {
      * device:authorize_* are served (deviceAuthorization.enabled)
      */
     deviceAuthorization: boolean;
+    /**
+     * the message types with a captcha step: past their per-address budget they answer captcha_required (rules with captcha: true, rate limiting on); sorted, empty when none
+     */
+    captcha: string[];
   };
 }
 

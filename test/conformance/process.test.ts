@@ -47,7 +47,7 @@ test('passes against a freshly started `hafnium serve` (outbox file for codes, g
     const lines = run.stdout.split('\n').filter((line) => line !== '')
     const summary = lines.pop()!
     assert.ok(lines.every((line) => /^PASS [a-z_.]+$/.test(line)), lines.filter((line) => !line.startsWith('PASS')).join('\n'))
-    for (const name of ['codes.reset_password', 'guest.upgrade', 'ticket.ok', 'ticket.replay', 'deactivate.user_disabled']) assert.ok(lines.includes(`PASS ${name}`), name)
+    for (const name of ['codes.reset_password', 'guest.upgrade', 'ticket.ok', 'ticket.replay', 'deactivate.user_disabled', 'captcha.required', 'captcha.solved', 'captcha.invalid']) assert.ok(lines.includes(`PASS ${name}`), name)
     assert.is(summary, `${lines.length} passed, 0 failed, 0 skipped`)
     const json = JSON.parse(readFileSync(report, 'utf8'))
     assert.equal([json.url, json.passed, json.failed, json.skipped, json.results.length], [url, lines.length, 0, 0, lines.length])

@@ -1,10 +1,11 @@
 /**
  * server:info — what this server is: domains, version, the types it handles, its limits, registration
- * mode and which optional ways to sign in are on (features), so clients and the conformance suite can
- * adapt. No auth, no side effects.
+ * mode, which optional ways to sign in are on and which types have a captcha step (features), so
+ * clients and the conformance suite can adapt. No auth, no side effects.
  */
 import { guestsEnabled } from '../../accounts/guests.ts'
 import { defineHandler } from '../../handler.ts'
+import type { Config } from '../../types/schemas.ts'
 
 export default defineHandler({
   type: 'server:info',
@@ -26,7 +27,16 @@ export default defineHandler({
         guests: guestsEnabled(config),
         tickets: config.tickets.issuers.length > 0,
         deviceAuthorization: config.deviceAuthorization.enabled,
+        captcha: captchaTypes(config),
       },
     }
   },
 })
+
+/** The types of the rules with a captcha step: how a client or the conformance suite knows to expect captcha_required. */
+function captchaTypes(config: Readonly<Config>): string[] {
+  if (!config.ratelimit.enabled) return []
+  const types = new Set<string>()
+  for (const rule of Object.values(config.ratelimit.rules)) if (rule.captcha) for (const type of rule.types ?? []) types.add(type)
+  return [...types].sort()
+}
