@@ -80,7 +80,7 @@ test('a dropped logged-in socket reconnects at once, re-authenticates with the s
   }))
 
 test('re-authentication refused with ratelimit_exceed waits retryAfter and tries again', () =>
-  withServer({ ratelimit: { enabled: true, rules: { login_ip: { capacity: 1, refillPerSecond: 5 } } } }, async (t) => {
+  withServer({ ratelimit: { enabled: true, rules: { login_ip: { capacity: 1, refillPerSecond: 5, captcha: false } } } }, async (t) => {
     const { sent, WebSocket } = recording()
     const client = await HafniumClient.connect(t.url, { WebSocket, reconnect: { initialDelayMs: 5 } })
     const { deviceID } = await client.login('juliet', password)
@@ -90,6 +90,23 @@ test('re-authentication refused with ratelimit_exceed waits retryAfter and tries
     assert.is((status as { authError?: unknown }).authError, undefined, 'no error left after the retry')
     assert.is(sent.filter((frame) => JSON.parse(frame).type === 'profile:auth').length, 2, 'refused once, then accepted')
     assert.is((await client.request('device:list', {})).devices[0]!.deviceID, deviceID)
+    await client.close()
+  }))
+
+test('re-authentication refused with captcha_required is solved and sent again with the solution, and reported', () =>
+  withServer({ captcha: { maxCounter: 2000 }, ratelimit: { enabled: true, rules: { login_ip: { capacity: 1, refillPerSecond: 0.001, captcha: true } } } }, async (t) => {
+    const { sent, WebSocket } = recording()
+    const client = await HafniumClient.connect(t.url, { WebSocket, reconnect: { initialDelayMs: 5 } })
+    const stages: string[] = []
+    client.onCaptcha((event) => void stages.push(`${event.type} ${event.stage}`))
+    const { deviceID } = await client.login('juliet', password)
+    const back = statusOf(client, 'reconnected')
+    drop(t, (id) => id === deviceID)
+    const status = await back
+    assert.is((status as { authError?: unknown }).authError, undefined, 'no error left after the solved retry')
+    const auths = sent.map((frame) => JSON.parse(frame)).filter((frame) => frame.type === 'profile:auth')
+    assert.equal(auths.map((frame) => typeof frame.payload.captcha), ['undefined', 'string'], 'refused once, then sent with the solution')
+    assert.equal(stages, ['profile:auth solving', 'profile:auth solved'])
     await client.close()
   }))
 
