@@ -126,4 +126,24 @@ test('devices deleted by a password change, a deactivation or expiry are device.
   }
 })
 
+test('the sweep that ends idle devices writes device.revoked per account, by "sweep"', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hafnium-audit-'))
+  const logFile = join(dir, 'server.log')
+  const clock = manualClock()
+  const t = await startTestServer({ log: { level: 'info' }, sessions: { idleTimeout: 3600, sweepIntervalMs: 100 }, ratelimit: { flushIntervalMs: 60_000 } }, { logFile, clock })
+  try {
+    await register(await t.connect(), { username: 'juliet', password })
+    const idle = await login(t, { username: 'juliet', password, deviceName: 'idle' })
+    clock.advance(2 * 3_600_000)
+    const event = await idle.client.nextEvent('profile:session_revoked', { timeoutMs: 10_000 })
+    assert.equal(event.payload, { deviceID: idle.deviceID, reason: 'expired' })
+    await t.close()
+    const revoked = auditLines(logFile).filter((l) => l.event === 'device.revoked')
+    assert.equal(revoked.map((l) => [l.reason, l.deviceIDs, l.by]), [['expired', [idle.deviceID], 'sweep']])
+    assert.type(revoked[0]!.accountID, 'string')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test.run()
