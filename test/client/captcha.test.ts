@@ -57,6 +57,20 @@ test('a bounded solve: timeout, abort and an unsolvable challenge reject with Ca
   }
 })
 
+test('without WebCrypto (a browser page on plain http://) the solve is refused as unsupported, not a crash', async () => {
+  const challenge = await deterministic(5)
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'crypto')!
+  Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true })
+  try {
+    const refused = (await solveChallenge(challenge).catch((e: unknown) => e)) as CaptchaError
+    assert.instance(refused, CaptchaError)
+    assert.is(refused.reason, 'unsupported')
+    assert.match(refused.message, /crypto\.subtle/)
+  } finally {
+    Object.defineProperty(globalThis, 'crypto', saved)
+  }
+})
+
 // Capacity 3, barely refilling: the fourth login from one address meets the captcha step.
 const loginIP = (captcha: boolean, maxCounter = 2000) =>
   ({

@@ -98,6 +98,8 @@ async function deriveKey(algorithm: string, cost: number, keyLength: number, hea
 function checked(challenge: unknown): CaptchaChallenge['parameters'] {
   const parameters = (challenge as CaptchaChallenge | null | undefined)?.parameters
   const unsupported = (why: string) => new CaptchaError('unsupported', `cannot solve this captcha: ${why}`)
+  // Browsers offer crypto.subtle only in secure contexts (https:// pages, localhost).
+  if (typeof globalThis.crypto?.subtle?.digest !== 'function') throw unsupported('no WebCrypto (crypto.subtle) here; browsers have it only on https:// pages')
   if (typeof parameters !== 'object' || parameters === null) throw unsupported('no parameters')
   if (!algorithms.has(parameters.algorithm)) throw unsupported(`algorithm ${String(parameters.algorithm)}`)
   // A huge cost would only burn the user's CPU until the timeout: the server's are 1.
