@@ -30,11 +30,11 @@ export function startBackground(deps: Deps, connections: ReadonlySet<LiveConnect
     try {
       limiter.flush()
     } catch (err) {
-      if (isDiskFull(err)) deps.store.onDiskFull()
+      if (isDiskFull(err)) deps.store.onDiskFull?.()
       log.warn({ err }, 'rate-limit flush failed; will retry')
     }
     flushSeen(deps).catch((err: unknown) => {
-      if (isDiskFull(err)) deps.store.onDiskFull()
+      if (isDiskFull(err)) deps.store.onDiskFull?.()
       log.warn({ err }, 'last-seen flush failed; will retry')
     })
   }, config.ratelimit.flushIntervalMs)
@@ -42,7 +42,7 @@ export function startBackground(deps: Deps, connections: ReadonlySet<LiveConnect
   // Devices past sessions.idleTimeout / maxAge are revoked here, or at their next profile:auth if sooner.
   const deviceSweeper = setInterval(() => {
     sweepExpiredDevices(deps).catch((err: unknown) => {
-      if (isDiskFull(err)) deps.store.onDiskFull()
+      if (isDiskFull(err)) deps.store.onDiskFull?.()
       log.warn({ err }, 'device expiry sweep failed; will retry')
     })
   }, config.sessions.sweepIntervalMs)
@@ -57,7 +57,7 @@ export function startBackground(deps: Deps, connections: ReadonlySet<LiveConnect
       await sweepIdleGuests(deps)
     }
     sweep().catch((err: unknown) => {
-      if (isDiskFull(err)) deps.store.onDiskFull()
+      if (isDiskFull(err)) deps.store.onDiskFull?.()
       log.warn({ err }, 'expiry sweep failed; will retry')
     })
   }, config.registration.sweepIntervalMs)

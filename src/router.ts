@@ -147,7 +147,7 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
       return refusal(id, type, from, conn, 'ratelimit_exceed', { retryAfter: 1000 })
     }
     if (isRetryableStorageError(thrown)) {
-      if (isDiskFull(thrown)) deps.store.onDiskFull()
+      if (isDiskFull(thrown)) deps.store.onDiskFull?.()
       metrics.handled(type, 'storage_busy', elapsed)
       log.warn({ err: thrown, requestID: id, type }, 'storage unavailable; answered storage_busy')
       return refusal(id, type, from, conn, 'storage_busy', { retryAfter: storageRetryAfterMs })

@@ -17,7 +17,8 @@ import { createRateLimiter, type Clock } from './rate-limit.ts'
 import { createRouter } from './router.ts'
 import { loadSchemas } from './schemas.ts'
 import { createSessions, type Sessions } from './sessions.ts'
-import { openStore, type Store } from './store/index.ts'
+import type { Store } from './store/index.ts'
+import { openConfiguredStore } from './store/open.ts'
 import type { Config } from './types/schemas.ts'
 import { version } from './version.ts'
 import { answerHttp, pathOf, refuseUpgrade, type HttpContext } from './http.ts'
@@ -71,7 +72,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   await startExtensions(extensions.modules, { log })
   let store: Store
   try {
-    store = openStore(config.database.path, config.database)
+    store = await openConfiguredStore(config.database)
   } catch (error) {
     await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
     throw error
@@ -214,7 +215,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     }
     await delivery.close()
     await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
-    store.close()
+    await store.close()
     log.info('closed')
   }
 

@@ -10,7 +10,8 @@ import { ConfigError, loadConfig } from '../config.ts'
 import { ProtocolError } from '../errors.ts'
 import { normaliseUsername, parseThirdPID, parseUserID, type ThirdPID } from '../identifiers.ts'
 import type { Account } from '../store/accounts.ts'
-import { openStore, type Store } from '../store/index.ts'
+import type { Store } from '../store/index.ts'
+import { openConfiguredStore } from '../store/open.ts'
 import { audit, type AuditEvent } from '../audit.ts'
 import { createLogger, logLevelProblem, stderrDestination } from '../log.ts'
 import type { Logger } from 'pino'
@@ -150,7 +151,7 @@ export async function user(args: string[]): Promise<number> {
     throw error
   }
   // Only "add" may create the file: a mistyped --db elsewhere should not leave an empty database behind.
-  if (name !== 'add' && config.database.path !== ':memory:' && !existsSync(config.database.path)) {
+  if (name !== 'add' && !config.database.url && config.database.path !== ':memory:' && !existsSync(config.database.path)) {
     return report(new CliError(`no database at ${config.database.path}`))
   }
   const levelProblem = process.env.LOG_LEVEL === undefined ? undefined : logLevelProblem(process.env.LOG_LEVEL, 'LOG_LEVEL')
@@ -158,7 +159,7 @@ export async function user(args: string[]): Promise<number> {
   const log = createLogger(process.env.LOG_LEVEL ?? config.log.level, stderrDestination(config.log.format))
   let store: Store | undefined
   try {
-    store = openStore(config.database.path, { ...config.database, lock: false })
+    store = await openConfiguredStore(config.database, { lock: false })
     const passwords = createPasswordHasher({
       params: config.password.argon2,
       maxConcurrent: config.password.maxConcurrentHashes,
@@ -169,7 +170,7 @@ export async function user(args: string[]): Promise<number> {
   } catch (error) {
     return report(error instanceof CliError ? error : new CliError((error as Error).message))
   } finally {
-    store?.close()
+    await store?.close()
     log.flush()
   }
 }

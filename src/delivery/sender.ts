@@ -64,7 +64,7 @@ export function createDeliverySender(options: DeliverySenderOptions): DeliverySe
     const tried = new Set<number>()
     try {
       while (!closed) {
-        const batch = store.outbox.due(clock.now(), batchSize).filter((m) => !tried.has(m.id))
+        const batch = (await store.outbox.due(clock.now(), batchSize)).filter((m) => !tried.has(m.id))
         if (batch.length === 0) break
         for (const due of batch) tried.add(due.id)
         // Channels proceed side by side; within a channel, one message at a time.
@@ -90,7 +90,7 @@ export function createDeliverySender(options: DeliverySenderOptions): DeliverySe
     const attempt = attempts + 1
     const fields = { outboxID: id, channel: message.channel, attempts: attempt }
     if (now - createdAt >= codeTtlMs) {
-      store.outbox.failed(id, 'the code expired before it could be sent', null)
+      await store.outbox.failed(id, 'the code expired before it could be sent', null)
       log.warn(fields, 'delivery given up: the code expired before it could be sent')
       return false
     }
@@ -100,16 +100,16 @@ export function createDeliverySender(options: DeliverySenderOptions): DeliverySe
       const retryable = error instanceof DeliveryError ? error.retryable : true
       const reason = error instanceof Error ? error.message : String(error)
       if (!retryable || attempt >= retry.maxAttempts) {
-        store.outbox.failed(id, reason, null)
+        await store.outbox.failed(id, reason, null)
         log.error({ ...fields, error: reason }, 'delivery given up')
       } else {
         const delay = Math.min(retry.maxMs, retry.baseMs * 2 ** (attempt - 1))
-        store.outbox.failed(id, reason, clock.now() + delay)
+        await store.outbox.failed(id, reason, clock.now() + delay)
         log.warn({ ...fields, error: reason, retryInMs: delay }, 'delivery failed; will retry')
       }
       return false
     }
-    store.outbox.delivered(id)
+    await store.outbox.delivered(id)
     log.info(fields, 'delivered')
     return true
   }

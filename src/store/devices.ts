@@ -74,7 +74,7 @@ export function sealPushToken(key: Buffer, deviceID: string, token: string): str
   return sealedPrefix + seal(key, pushContext(deviceID), Buffer.from(token)).toString('base64')
 }
 
-function openPushToken(key: Buffer, deviceID: string, stored: string | null): string | null {
+export function openPushToken(key: Buffer, deviceID: string, stored: string | null): string | null {
   if (stored === null || !stored.startsWith(sealedPrefix)) return stored
   try {
     return unseal(key, pushContext(deviceID), Buffer.from(stored.slice(sealedPrefix.length), 'base64')).toString()

@@ -3,9 +3,10 @@
 // SQLITE_FULL: disk (or database.maxBytes) full; SQLITE_BUSY/LOCKED: another writer held the file
 // past busy_timeout; SQLITE_IOERR: the disk failed the write. SQLite rolls the statement or
 // transaction back in each case, so nothing half-written remains and a retry is safe.
-const retryableCodes = ['SQLITE_FULL', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR']
+// STORAGE_UNAVAILABLE: the PostgreSQL store's StorageUnavailable (below).
+const retryableCodes = ['SQLITE_FULL', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'STORAGE_UNAVAILABLE']
 
-/** True for a better-sqlite3 error after which the database is intact and the client may retry. */
+/** True for a store error after which the database is intact and the client may retry. */
 export function isRetryableStorageError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' && retryableCodes.some((c) => code === c || code.startsWith(c + '_'))
@@ -68,4 +69,12 @@ export class AlreadyUsed extends StoreConflict {
   constructor() {
     super('already used')
   }
+}
+
+/**
+ * The database cannot be reached or refused the work for now (PostgreSQL: connection lost or refused,
+ * too many clients, serialization failure after retries). Nothing was committed; a retry is safe.
+ */
+export class StorageUnavailable extends Error {
+  readonly code = 'STORAGE_UNAVAILABLE'
 }

@@ -1,4 +1,5 @@
-// Opens the SQLite store: pragmas, lock, migrations, and one module per aggregate.
+// Opens the SQLite store: pragmas, lock, migrations, and one module per aggregate. The Store interface
+// is what the rest of the server sees, whichever engine serves it (PostgreSQL: ./postgres/index.ts).
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database, { type SqliteDatabase } from './driver.ts'
@@ -9,7 +10,7 @@ import { createRateBucketStore, type RateBucketStore } from './rate-buckets.ts'
 import { createAccountStore, type AccountStore } from './accounts.ts'
 import { createDeviceStore, sealLegacyPushTokens, type DeviceStore } from './devices.ts'
 import { createSudoTokenStore, type SudoTokenStore } from './sudo-tokens.ts'
-import { createOutboxStore, type OutboxStore } from './outbox.ts'
+import { createOutboxStore, type OutboxQueue, type OutboxStore } from './outbox.ts'
 import { loadOutboxKey } from './outbox-key.ts'
 import { createVerificationStore, type VerificationStore } from './verifications.ts'
 import { createTicketStore, type TicketStore } from './tickets.ts'
@@ -26,22 +27,30 @@ export interface StoreOptions {
 }
 
 export interface Store {
-  readonly path: string
   readonly rateBuckets: RateBucketStore
   readonly accounts: AccountStore
   readonly devices: DeviceStore
   readonly sudoTokens: SudoTokenStore
-  readonly outbox: OutboxStore
+  readonly outbox: OutboxQueue
   readonly verifications: VerificationStore
   readonly tickets: TicketStore
   readonly deviceAuthorizations: DeviceAuthorizationStore
   readonly captcha: CaptchaStore
-  /** A write failed with SQLITE_FULL: checkpoint eagerly until the WAL is back in the database file. */
+  /** A write failed with SQLITE_FULL: checkpoint eagerly until the WAL is back in the database file (SQLite only). */
+  onDiskFull?(): void
+  /** Closes the database; PostgreSQL's pool closes asynchronously (await it). */
+  close(): void | Promise<void>
+}
+
+/** The embedded engine's store: its file, its synchronous outbox, its disk-full relief. */
+export interface SqliteStore extends Store {
+  readonly path: string
+  readonly outbox: OutboxStore
   onDiskFull(): void
   close(): void
 }
 
-export function openStore(path: string, options: StoreOptions): Store {
+export function openStore(path: string, options: StoreOptions): SqliteStore {
   const inMemory = path === ':memory:'
   if (!inMemory) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 })

@@ -14,18 +14,27 @@ export interface DueMessage {
   message: OutgoingMessage
 }
 
-/** Synchronous on purpose (see enqueue). A given-up row keeps id, channel, attempts and last_error, not the message. */
-export interface OutboxStore {
+/**
+ * The outbox as the sender sees it, asynchronous so that either engine serves it. A given-up row keeps
+ * id, channel, attempts and last_error, not the message.
+ */
+export interface OutboxQueue {
+  /** Enqueues on its own (tests, tools); the store's own writes enqueue inside their transaction. */
+  enqueue(message: OutgoingMessage, now: number): void | Promise<void>
+  /** Messages due at `now` (next_attempt_at <= now), oldest first, unsealed. A row that cannot be unsealed is given up. */
+  due(now: number, limit: number): Promise<DueMessage[]>
+  /** Deletes the row. */
+  delivered(id: number): Promise<void>
+  /** Counts the attempt; `nextAttemptAt` null gives up: the sealed message is erased, the row kept as a dead letter. */
+  failed(id: number, error: string, nextAttemptAt: number | null): Promise<void>
+  /** Rows still to be sent (dead letters excluded). */
+  pending(): Promise<number>
+}
+
+/** The SQLite outbox. */
+export interface OutboxStore extends OutboxQueue {
   /** Synchronous on purpose: call it inside another store module's db.transaction so the message commits with the code. */
   enqueue(message: OutgoingMessage, now: number): void
-  /** Messages due at `now` (next_attempt_at <= now), oldest first, unsealed. A row that cannot be unsealed is given up. */
-  due(now: number, limit: number): DueMessage[]
-  /** Deletes the row. */
-  delivered(id: number): void
-  /** Counts the attempt; `nextAttemptAt` null gives up: the sealed message is erased, the row kept as a dead letter. */
-  failed(id: number, error: string, nextAttemptAt: number | null): void
-  /** Rows still to be sent (dead letters excluded). */
-  pending(): number
 }
 
 /** Dead letters kept for an operator to inspect; older ones are deleted so a long outage cannot grow the table. */
@@ -57,16 +66,14 @@ export function createOutboxStore(db: Database, key: Buffer): OutboxStore {
 
   return {
     enqueue(message, now) {
-      const { channel, to, purpose, code } = message
-      const plain = Buffer.from(JSON.stringify({ channel, to, purpose, code }))
-      insert.run(channel, seal(key, channel, plain), now, now)
+      insert.run(message.channel, sealMessage(key, message), now, now)
     },
-    due(now, limit) {
+    async due(now, limit) {
       const found: DueMessage[] = []
       for (const row of selectDue.all(now, limit)) {
         let message: OutgoingMessage
         try {
-          message = JSON.parse(unseal(key, row.channel, row.sealed).toString('utf8')) as OutgoingMessage
+          message = unsealMessage(key, row.channel, row.sealed)
         } catch {
           // Sealed under another key (the key file was replaced) or damaged: it can never be sent.
           fail.immediate(row.id, 'cannot unseal: the outbox key changed or the row is damaged', null)
@@ -76,14 +83,25 @@ export function createOutboxStore(db: Database, key: Buffer): OutboxStore {
       }
       return found
     },
-    delivered(id) {
+    async delivered(id) {
       remove.run(id)
     },
-    failed(id, error, nextAttemptAt) {
+    async failed(id, error, nextAttemptAt) {
       fail.immediate(id, error, nextAttemptAt)
     },
-    pending: () => countPending.get()!.n,
+    pending: async () => countPending.get()!.n,
   }
+}
+
+/** The message sealed for its channel's row (either engine). */
+export function sealMessage(key: Buffer, message: OutgoingMessage): Buffer {
+  const { channel, to, purpose, code } = message
+  return seal(key, channel, Buffer.from(JSON.stringify({ channel, to, purpose, code })))
+}
+
+/** Throws when the key or the channel differ, or the row was altered. */
+export function unsealMessage(key: Buffer, channel: string, sealed: Buffer): OutgoingMessage {
+  return JSON.parse(unseal(key, channel, sealed).toString('utf8')) as OutgoingMessage
 }
 
 // The channel is authenticated, so a row cannot be moved to another.

@@ -72,6 +72,14 @@ export interface Config {
      * a cap on the database file's size (SQLite max_page_count); 0 = no cap. At the cap writes answer storage_busy
      */
     maxBytes: number;
+    /**
+     * postgres://user:password@host:port/database: store everything in this PostgreSQL database instead of the SQLite file (several nodes may share it). path then only locates the outbox key file (<path>.key) unless HAFNIUM_OUTBOX_KEY is set; synchronous, busyTimeoutMs and maxBytes do not apply
+     */
+    url?: string;
+    /**
+     * PostgreSQL connections this process opens at most (default 10)
+     */
+    poolSize?: number;
   };
   limits: {
     maxMessageBytes: number;

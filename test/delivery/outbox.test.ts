@@ -22,13 +22,13 @@ function open(dir: string, name: string): Store {
   return openStore(join(dir, name), storeOptions)
 }
 
-test('enqueue → due (oldest first, unsealed) → delivered deletes', ({ dir }) => {
+test('enqueue → due (oldest first, unsealed) → delivered deletes', async ({ dir }) => {
   const store = open(dir, 'basic.db')
   store.outbox.enqueue(email, t0)
   store.outbox.enqueue(sms, t0 + 1)
-  assert.is(store.outbox.pending(), 2)
-  assert.equal(store.outbox.due(t0 - 1, 10), [], 'nothing is due before it was enqueued')
-  const due = store.outbox.due(t0 + 1, 10)
+  assert.is((await store.outbox.pending()), 2)
+  assert.equal((await store.outbox.due(t0 - 1, 10)), [], 'nothing is due before it was enqueued')
+  const due = await store.outbox.due(t0 + 1, 10)
   assert.equal(
     due.map(({ attempts, createdAt, message }) => ({ attempts, createdAt, message })),
     [
@@ -36,24 +36,24 @@ test('enqueue → due (oldest first, unsealed) → delivered deletes', ({ dir })
       { attempts: 0, createdAt: t0 + 1, message: sms },
     ],
   )
-  assert.is(store.outbox.due(t0 + 1, 1).length, 1, 'limit is honoured')
-  store.outbox.delivered(due[0]!.id)
-  assert.is(store.outbox.pending(), 1)
-  assert.equal(store.outbox.due(t0 + 1, 10).map((m) => m.message), [sms])
+  assert.is((await store.outbox.due(t0 + 1, 1)).length, 1, 'limit is honoured')
+  await store.outbox.delivered(due[0]!.id)
+  assert.is((await store.outbox.pending()), 1)
+  assert.equal((await store.outbox.due(t0 + 1, 10)).map((m) => m.message), [sms])
   store.close()
 })
 
-test('failed with a time reschedules and counts the attempt; failed with null gives up and erases the message', ({ dir }) => {
+test('failed with a time reschedules and counts the attempt; failed with null gives up and erases the message', async ({ dir }) => {
   const store = open(dir, 'failed.db')
   store.outbox.enqueue(email, t0)
-  const [first] = store.outbox.due(t0, 10)
-  store.outbox.failed(first!.id, 'SMTP ECONNECTION: refused', t0 + 1000)
-  assert.equal(store.outbox.due(t0 + 999, 10), [])
-  const [again] = store.outbox.due(t0 + 1000, 10)
+  const [first] = await store.outbox.due(t0, 10)
+  await store.outbox.failed(first!.id, 'SMTP ECONNECTION: refused', t0 + 1000)
+  assert.equal((await store.outbox.due(t0 + 999, 10)), [])
+  const [again] = await store.outbox.due(t0 + 1000, 10)
   assert.is(again!.attempts, 1)
-  store.outbox.failed(again!.id, 'SMTP 550: no such user', null)
-  assert.equal(store.outbox.due(t0 + 10_000_000, 10), [])
-  assert.is(store.outbox.pending(), 0)
+  await store.outbox.failed(again!.id, 'SMTP 550: no such user', null)
+  assert.equal((await store.outbox.due(t0 + 10_000_000, 10)), [])
+  assert.is((await store.outbox.pending()), 0)
   store.close()
   const db = new Database(join(dir, 'failed.db'), { readonly: true })
   const row = db.prepare('SELECT attempts, next_attempt_at, last_error, length(sealed) AS sealed FROM outbox').get()
@@ -61,16 +61,16 @@ test('failed with a time reschedules and counts the attempt; failed with null gi
   assert.equal(row, { attempts: 2, next_attempt_at: null, last_error: 'SMTP 550: no such user', sealed: 0 })
 })
 
-test('a message survives closing and reopening the store', ({ dir }) => {
+test('a message survives closing and reopening the store', async ({ dir }) => {
   const first = open(dir, 'reopen.db')
   first.outbox.enqueue(sms, t0)
   first.close()
   const second = open(dir, 'reopen.db')
-  assert.equal(second.outbox.due(t0, 10).map((m) => m.message), [sms])
+  assert.equal((await second.outbox.due(t0, 10)).map((m) => m.message), [sms])
   second.close()
 })
 
-test('neither the code nor the address is in the clear in the database files', ({ dir }) => {
+test('neither the code nor the address is in the clear in the database files', async ({ dir }) => {
   const sub = mkdtempSync(join(dir, 'clear-'))
   const store = openStore(join(sub, 'clear.db'), storeOptions)
   store.outbox.enqueue(email, t0)
@@ -84,12 +84,12 @@ test('neither the code nor the address is in the clear in the database files', (
     }
   }
   scan()
-  assert.is(store.outbox.due(t0, 10)[0]!.message.code, '918273', 'the store itself reads it back')
+  assert.is((await store.outbox.due(t0, 10))[0]!.message.code, '918273', 'the store itself reads it back')
   store.close()
   scan()
 })
 
-test('the key file is created 0600 beside the database and reused; a row sealed under another key is given up', ({ dir }) => {
+test('the key file is created 0600 beside the database and reused; a row sealed under another key is given up', async ({ dir }) => {
   const path = join(dir, 'keyed.db')
   const store = openStore(path, storeOptions)
   const key = readFileSync(`${path}.key`, 'utf8')
@@ -101,12 +101,12 @@ test('the key file is created 0600 beside the database and reused; a row sealed 
 
   writeFileSync(`${path}.key`, 'ab'.repeat(32) + '\n')
   const rekeyed = openStore(path, storeOptions)
-  assert.equal(rekeyed.outbox.due(t0, 10), [])
-  assert.is(rekeyed.outbox.pending(), 0, 'the unreadable row became a dead letter')
+  assert.equal((await rekeyed.outbox.due(t0, 10)), [])
+  assert.is((await rekeyed.outbox.pending()), 0, 'the unreadable row became a dead letter')
   rekeyed.close()
 })
 
-test('HAFNIUM_OUTBOX_KEY overrides the file; a malformed key or key file stops start-up', ({ dir }) => {
+test('HAFNIUM_OUTBOX_KEY overrides the file; a malformed key or key file stops start-up', async ({ dir }) => {
   const key = loadOutboxKey(join(dir, 'env.db'), { HAFNIUM_OUTBOX_KEY: '0f'.repeat(32) })
   assert.equal(key, Buffer.alloc(32, 0x0f))
   assert.throws(() => statSync(join(dir, 'env.db.key')), /ENOENT/, 'no key file is written when the environment gives the key')
@@ -118,21 +118,21 @@ test('HAFNIUM_OUTBOX_KEY overrides the file; a malformed key or key file stops s
   openStore(join(dir, 'bad.db'), storeOptions).close()
 })
 
-test(':memory: gets a random key per store', () => {
+test(':memory: gets a random key per store', async () => {
   const a = loadOutboxKey(':memory:', {})
   const b = loadOutboxKey(':memory:', {})
   assert.is(a.length, 32)
   assert.not.equal(a, b)
   const store = openStore(':memory:', storeOptions)
   store.outbox.enqueue(email, t0)
-  assert.equal(store.outbox.due(t0, 1)[0]!.message, email)
+  assert.equal((await store.outbox.due(t0, 1))[0]!.message, email)
   store.close()
 })
 
-test('dead letters are capped at the newest 1000', ({ dir }) => {
+test('dead letters are capped at the newest 1000', async ({ dir }) => {
   const store = open(dir, 'dead.db')
   for (let i = 0; i < 1005; i++) store.outbox.enqueue({ ...sms, code: String(100000 + i) }, t0)
-  for (const { id } of store.outbox.due(t0, 2000)) store.outbox.failed(id, 'webhook answered 400', null)
+  for (const { id } of (await store.outbox.due(t0, 2000))) await store.outbox.failed(id, 'webhook answered 400', null)
   store.close()
   const db = new Database(join(dir, 'dead.db'), { readonly: true })
   const { n, oldest } = db.prepare('SELECT count(*) AS n, min(id) AS oldest FROM outbox').get() as { n: number; oldest: number }

@@ -66,7 +66,7 @@ test('console transport: prints, and appends the contract JSON line to outboxFil
   t.store.outbox.enqueue(sms, t0)
   t.clock.advance(5)
   assert.is(await t.sender.drainOnce(), 2)
-  assert.is(t.store.outbox.pending(), 0)
+  assert.is((await t.store.outbox.pending()), 0)
   assert.equal(printed, [
     '[hafnium delivery] email to juliet@example.org (signup): code 918273',
     '[hafnium delivery] msisdn to +33612345678 (login): code 564738',
@@ -143,7 +143,7 @@ test('webhook fails twice (500, 503) then succeeds: retried with backoff, delive
   await after(1, 0, 2)
   await after(1999, 0, 2, 'the second backoff is 2 s')
   await after(1, 1, 3)
-  assert.is(t.store.outbox.pending(), 0)
+  assert.is((await t.store.outbox.pending()), 0)
   t.clock.advance(86_400_000)
   assert.is(await t.sender.drainOnce(), 0)
   assert.equal(receiver.received.map((r) => r.status), [500, 503, 200], 'exactly one accepted delivery, nothing after it')
@@ -174,7 +174,7 @@ test('webhook 4xx: given up after one attempt, never retried', async ({ dir }) =
   t.clock.advance(86_400_000)
   assert.is(await t.sender.drainOnce(), 0)
   assert.is(receiver.received.length, 1)
-  assert.is(t.store.outbox.pending(), 0)
+  assert.is((await t.store.outbox.pending()), 0)
   const given = t.messages().find((m) => m.msg === 'delivery given up')
   assert.equal({ attempts: given?.attempts, error: given?.error, level: given?.level }, { attempts: 1, error: 'webhook answered 400', level: 50 })
   await t.close()
@@ -201,14 +201,14 @@ test('network errors are retried, the delay doubles up to maxMs, and maxAttempts
   })
   t.store.outbox.enqueue(sms, t0)
   await t.sender.drainOnce()
-  assert.equal(t.store.outbox.due(t0 + 999, 10), [])
+  assert.equal((await t.store.outbox.due(t0 + 999, 10)), [])
   t.clock.advance(1000)
   await t.sender.drainOnce()
-  assert.equal(t.store.outbox.due(t0 + 2499, 10), [], 'the second delay is capped at 1.5 s, not 2 s')
-  assert.is(t.store.outbox.due(t0 + 2500, 10).length, 1)
+  assert.equal((await t.store.outbox.due(t0 + 2499, 10)), [], 'the second delay is capped at 1.5 s, not 2 s')
+  assert.is((await t.store.outbox.due(t0 + 2500, 10)).length, 1)
   t.clock.advance(1500)
   await t.sender.drainOnce()
-  assert.is(t.store.outbox.pending(), 0, 'given up after the third attempt')
+  assert.is((await t.store.outbox.pending()), 0, 'given up after the third attempt')
   assert.equal(
     t.messages().filter((m) => m.outboxID !== undefined).map(({ msg, attempts }) => `${msg} #${attempts}`),
     ['delivery failed; will retry #1', 'delivery failed; will retry #2', 'delivery given up #3'],
@@ -228,7 +228,7 @@ test('an unknown error from a transport is retried; a DeliveryError that is not 
   assert.is(await t.sender.drainOnce(), 1)
   assert.is(flaky.sent.length, 2)
   assert.is(refusing.sent.length, 1)
-  assert.is(t.store.outbox.pending(), 0)
+  assert.is((await t.store.outbox.pending()), 0)
   await t.close()
 })
 
@@ -239,7 +239,7 @@ test('a message whose code has expired (verification.codeTtl) is dropped unsent'
   t.clock.advance(600_000)
   assert.is(await t.sender.drainOnce(), 0)
   assert.is(transport.sent.length, 0)
-  assert.is(t.store.outbox.pending(), 0)
+  assert.is((await t.store.outbox.pending()), 0)
   assert.ok(t.messages().some((m) => m.msg === 'delivery given up: the code expired before it could be sent'))
   await t.close()
 })
@@ -269,7 +269,7 @@ test('wake() and the start-up drain send without drainOnce; concurrent drains ne
   await sender.drainOnce()
   assert.equal(sent.map((m) => m.code).sort(), ['222333', '444555', '918273'])
   assert.ok(counts.reduce((a, b) => a + b, 0) <= 2)
-  assert.is(store.outbox.pending(), 0)
+  assert.is((await store.outbox.pending()), 0)
   await sender.close()
   store.close()
 })
@@ -296,7 +296,7 @@ test('close() waits for the send in flight and records it; afterwards nothing is
   release.resolve()
   await closing
   assert.is(await draining, 1)
-  assert.is(t.store.outbox.pending(), 0, 'the send was recorded before the store could close')
+  assert.is((await t.store.outbox.pending()), 0, 'the send was recorded before the store could close')
   t.store.outbox.enqueue({ ...email, code: '999000' }, t0)
   t.sender.wake()
   assert.is(await t.sender.drainOnce(), 0)

@@ -7,11 +7,12 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startTestServer } from '../support/server.ts'
 import { login, register, requestOk } from '../support/accounts.ts'
-import { openStore } from '../../src/store/index.ts'
+import { openStore, type SqliteStore } from '../../src/store/index.ts'
+import { sqliteOnly } from '../support/engine.ts'
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8)
 
-test('the database, its -wal and -shm, the key and the lock file are created 0600 (umask 022)', async () => {
+sqliteOnly(test, 'the database, its -wal and -shm, the key and the lock file are created 0600 (umask 022)', async () => {
   const parent = mkdtempSync(join(tmpdir(), 'hafnium-modes-'))
   const dir = join(parent, 'data')
   const previous = process.umask(0o022)
@@ -31,7 +32,7 @@ test('the database, its -wal and -shm, the key and the lock file are created 060
   }
 })
 
-test('push tokens are sealed in the database and read back whole', async () => {
+sqliteOnly(test, 'push tokens are sealed in the database and read back whole', async () => {
   const t = await startTestServer()
   const loginToken = 'push-token-from-login-4f1c9a7e'
   const setToken = 'push-token-set-later-b72d05e3'
@@ -46,19 +47,19 @@ test('push tokens are sealed in the database and read back whole', async () => {
     assert.is((await t.server.store.devices.byID(accountID, first.deviceID))!.pushToken, loginToken)
     assert.is((await t.server.store.devices.byID(accountID, second.deviceID))!.pushToken, setToken)
 
-    const raw = new Database(t.server.store.path, { readonly: true })
+    const raw = new Database((t.server.store as SqliteStore).path, { readonly: true })
     const stored = raw.prepare('SELECT id, push_token FROM devices WHERE push_token IS NOT NULL ORDER BY id').all() as { id: string; push_token: string }[]
     raw.close()
     assert.is(stored.length, 2)
     for (const row of stored) assert.match(row.push_token, /^sealed:[A-Za-z0-9+/]+=*$/)
-    const bytes = ['', '-wal'].map((suffix) => readFileSync(t.server.store.path + suffix).toString('latin1')).join('')
+    const bytes = ['', '-wal'].map((suffix) => readFileSync((t.server.store as SqliteStore).path + suffix).toString('latin1')).join('')
     assert.not.ok(bytes.includes(loginToken) || bytes.includes(setToken), 'no push token in the file or its WAL')
   } finally {
     await t.close()
   }
 })
 
-test('push tokens stored in the clear by an earlier version are sealed at the next start', async () => {
+sqliteOnly(test, 'push tokens stored in the clear by an earlier version are sealed at the next start', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hafnium-legacy-'))
   const path = join(dir, 'hafnium.db')
   try {

@@ -1,4 +1,5 @@
-// Starts a real server on an ephemeral port with a fresh SQLite file, for protocol tests.
+// Starts a real server on an ephemeral port with a fresh database (a SQLite file, or a PostgreSQL database
+// under HAFNIUM_TEST_ENGINE=postgres: see engine.ts), for protocol tests.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +10,7 @@ import type { Clock } from '../../src/rate-limit.ts'
 import { connect, type ConnectOptions, type TestClient } from './client.ts'
 import { pino } from 'pino'
 import { createLogger } from '../../src/log.ts'
+import { createTestDatabase, testEngine } from './engine.ts'
 
 export interface TestServer {
   server: HafniumServer
@@ -43,9 +45,17 @@ export async function startTestServer(
   } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'hafnium-test-'))
-  const config = loadConfig({ overrides: merge(merge(testDefaults, { database: { path: join(dir, 'hafnium.db') } }), overrides) })
+  const database = testEngine === 'postgres' ? await createTestDatabase(options.dir) : undefined
+  const engineDefaults = merge(testDefaults, { database: { path: join(dir, 'hafnium.db'), ...(database && { url: database.url }) } })
+  const config = loadConfig({ overrides: merge(engineDefaults, overrides) })
   const destination = options.logFile ? pino.destination({ dest: options.logFile, sync: true }) : undefined
-  const server = await startServer(config, { clock: options.clock, transports: options.transports, logger: createLogger(config.log.level, destination) })
+  let server: HafniumServer
+  try {
+    server = await startServer(config, { clock: options.clock, transports: options.transports, logger: createLogger(config.log.level, destination) })
+  } catch (error) {
+    await database?.drop()
+    throw error
+  }
   const clients: TestClient[] = []
   return {
     server,
@@ -60,6 +70,7 @@ export async function startTestServer(
     async close() {
       for (const client of clients) client.terminate()
       await server.close()
+      await database?.drop()
       if (!options.dir) rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert'
 import { verifyThirdPIDs } from '../../support/accounts.ts'
 import type { Reply } from '../../support/client.ts'
 import { assertValidReply } from '../../support/schemas.ts'
+import { sqliteOnly } from '../../support/engine.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 
 const idExists = { errID: 'id_exists', errText: 'That identifier is already taken' }
@@ -263,7 +264,7 @@ atRest.after(async (ctx) => {
   rmSync(ctx.dir, { recursive: true, force: true })
 })
 
-atRest('no password, authToken or sudoToken appears in the database files, in any encoding', async ({ t, dir }) => {
+sqliteOnly(atRest, 'no password, authToken or sudoToken appears in the database files, in any encoding', async ({ t, dir }) => {
   const passwords: string[] = []
   const authTokens: string[] = []
   const sudoTokens: string[] = []

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for the test suite: initdb into a temporary directory, listen on a
+# loopback port, trust local connections (the cluster lives as long as the run and is deleted after).
+#   scripts/pg-test-cluster.sh start   prints HAFNIUM_TEST_POSTGRES_URL=postgres://… (eval-able)
+#   scripts/pg-test-cluster.sh stop DIR
+# PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user. fsync stays on:
+# the store's durability is part of what the suite checks (a killed node loses no acknowledged write).
+set -euo pipefail
+
+bindir=${PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+[ -x "$bindir/initdb" ] || { echo "PostgreSQL not found (apt-get install -y postgresql)" >&2; exit 1; }
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+case "${1:-}" in
+  start)
+    dir=$(mktemp -d /tmp/hafnium-pg.XXXXXX)
+    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    port=${PG_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+    as_pg "$bindir/initdb" -D "$dir/data" -U hafnium --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
+      || { cat "$dir/initdb.log" >&2; exit 1; }
+    # Each test server gets its own database: a few hundred connections across parallel test files.
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=400" start >/dev/null \
+      || { cat "$dir/server.log" >&2; exit 1; }
+    echo "HAFNIUM_TEST_POSTGRES_URL=postgres://hafnium@127.0.0.1:$port/postgres"
+    echo "HAFNIUM_PG_DIR=$dir"
+    ;;
+  stop)
+    dir=${2:?usage: $0 stop DIR}
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+    rm -rf "$dir"
+    ;;
+  *)
+    echo "usage: $0 start | stop DIR" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,120 @@
+// The PostgreSQL connection pool, one-transaction helper, and the mapping of its failures to the
+// store's own errors (typed conflicts, or the retryable storage error the router answers storage_busy).
+import pg from 'pg'
+import { StorageUnavailable } from '../errors.ts'
+
+/** A client inside a transaction, or the pool itself for single statements. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>
+}
+
+// BIGINT (20) holds millisecond times and count(*): exact in a double up to 2^53, as in SQLite's driver.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (value: string) => Number(value)
+    return pg.types.getTypeParser(oid, format)
+  },
+} as pg.CustomTypesConfig
+
+export function createPool(url: string, size: number): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: size,
+    types,
+    // A database that does not answer within this fails the request with storage_busy, not a hang.
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'hafnium',
+  })
+  // An idle client whose connection dies (database restart) emits here; the pool replaces it.
+  pool.on('error', () => {})
+  return pool
+}
+
+export type Isolation = 'read committed' | 'repeatable read' | 'serializable'
+
+// SQLSTATE 40001 serialization_failure, 40P01 deadlock_detected: nothing was written, run it again.
+const retriedCodes = new Set(['40001', '40P01'])
+const maxAttempts = 5
+
+/**
+ * Runs `work` in one transaction (READ COMMITTED unless told: the store's ops take the row locks they
+ * need, SELECT … FOR UPDATE, rather than rely on a snapshot). A serialization failure or deadlock is
+ * retried a few times with jitter; past that, and on any connection failure, the caller gets
+ * StorageUnavailable (storage_busy). A StoreConflict thrown by `work` rolls everything back and passes through.
+ */
+export async function transaction<T>(pool: pg.Pool, work: (client: Queryable) => Promise<T>, isolation: Isolation = 'read committed'): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await connect(pool)
+    let broken: unknown
+    try {
+      await client.query(`BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}`)
+      const result = await work(client)
+      await client.query('COMMIT')
+      return result
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK')
+      } catch (rollbackError) {
+        broken = rollbackError
+      }
+      const code = (error as { code?: string }).code
+      if (code && retriedCodes.has(code) && attempt < maxAttempts) {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt))
+        continue
+      }
+      throw storageError(error)
+    } finally {
+      // A client whose connection broke is destroyed, not handed to the next request.
+      client.release(broken instanceof Error ? broken : undefined)
+    }
+  }
+}
+
+/** One statement outside a transaction, with the same error mapping. */
+export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: pg.Pool, text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+  try {
+    return await pool.query<R>(text, values)
+  } catch (error) {
+    throw storageError(error)
+  }
+}
+
+async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect()
+  } catch (error) {
+    throw new StorageUnavailable('cannot connect to PostgreSQL', { cause: error })
+  }
+}
+
+/**
+ * SQLSTATE classes after which the database is intact and a retry may succeed: 08 connection exception,
+ * 40 transaction rollback (after our retries), 53 insufficient resources (too many clients, disk full),
+ * 57P admin shutdown / cannot connect now; and the socket errors of a lost connection.
+ */
+function storageError(error: unknown): unknown {
+  if (error instanceof StorageUnavailable) return error
+  const code = (error as { code?: unknown } | null)?.code
+  const message = error instanceof Error ? error.message : ''
+  const lost =
+    (typeof code === 'string' && (/^(08|40|53|57P)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code))) ||
+    /Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect/.test(message)
+  return lost ? new StorageUnavailable(`PostgreSQL: ${message || code}`, { cause: error }) : error
+}
+
+/** SQLSTATE 23505 unique_violation, with the constraint it hit. */
+export function uniqueViolation(error: unknown): string | undefined {
+  const e = error as { code?: string; constraint?: string } | null
+  return e?.code === '23505' ? (e.constraint ?? '') : undefined
+}
+
+/** A row of `SELECT … FOR UPDATE` on the account: every op that reads then writes an account takes it first. */
+export async function lockAccount<R extends pg.QueryResultRow>(client: Queryable, accountID: string, columns = 'id'): Promise<R | undefined> {
+  return (await client.query<R>(`SELECT ${columns} FROM accounts WHERE id = $1 FOR UPDATE`, [accountID])).rows[0]
+}
+
+export async function deviceExists(client: Queryable, accountID: string, deviceID: string): Promise<boolean> {
+  // FOR SHARE: a concurrent revocation of the device waits for this transaction (or this one sees it gone).
+  return (await client.query('SELECT 1 FROM devices WHERE account_id = $1 AND id = $2 FOR SHARE', [accountID, deviceID])).rowCount === 1
+}

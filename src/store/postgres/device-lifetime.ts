@@ -1,0 +1,71 @@
+// Token presentation, rotation, last-seen and expiry on PostgreSQL (contracts in ../device-lifetime.ts).
+import type pg from 'pg'
+import type { DeviceLifetimeStore, Presented, SeenEntry } from '../device-lifetime.ts'
+import { run, transaction, type Queryable } from './db.ts'
+
+interface TokenRow {
+  id: string
+  account_id: string
+  token_hash: Buffer
+  prev_token_hash: Buffer | null
+  prev_retired_at: number | null
+}
+
+// One statement for a whole batch: unnest the arrays, never move a last-seen time back.
+async function touchAll(db: Queryable, entries: readonly SeenEntry[]): Promise<void> {
+  if (entries.length === 0) return
+  // One row per device (UPDATE … FROM applies only one match per row): its latest sighting.
+  const latest = new Map<string, SeenEntry>()
+  for (const e of entries) if ((latest.get(e.deviceID)?.at ?? -Infinity) <= e.at) latest.set(e.deviceID, e)
+  entries = [...latest.values()]
+  await db.query(
+    `UPDATE devices d SET last_seen_at = GREATEST(d.last_seen_at, s.at), last_ip = s.ip
+     FROM unnest($1::text[], $2::bigint[], $3::text[]) AS s(id, at, ip) WHERE d.id = s.id`,
+    [entries.map((e) => e.deviceID), entries.map((e) => e.at), entries.map((e) => e.ip)],
+  )
+}
+
+export function createDeviceLifetimeStore(pool: pg.Pool): DeviceLifetimeStore {
+  return {
+    async byToken(tokenHash) {
+      const row = (
+        await run<TokenRow>(pool, 'SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at FROM devices WHERE token_hash = $1 OR prev_token_hash = $1', [
+          tokenHash,
+        ])
+      ).rows[0]
+      if (!row) return undefined
+      return row.token_hash.equals(tokenHash)
+        ? { deviceID: row.id, accountID: row.account_id, slot: 'current' }
+        : { deviceID: row.id, accountID: row.account_id, slot: 'previous', retiredAt: row.prev_retired_at! }
+    },
+    // The device row is locked while it is compared and swapped: two presentations cannot fork the chain.
+    present: (deviceID, tokenHash, next, now, graceMs) =>
+      transaction(pool, async (db): Promise<Presented> => {
+        const row = (
+          await db.query<TokenRow>('SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at FROM devices WHERE id = $1 FOR UPDATE', [deviceID])
+        ).rows[0]
+        if (!row) return 'gone'
+        if (row.token_hash.equals(tokenHash)) {
+          if (next) await db.query('UPDATE devices SET prev_token_hash = $1, prev_retired_at = $2, token_hash = $3 WHERE id = $4', [tokenHash, now, next, deviceID])
+          return 'ok'
+        }
+        if (!row.prev_token_hash?.equals(tokenHash)) return 'gone'
+        if (now - row.prev_retired_at! > graceMs) {
+          await db.query('DELETE FROM devices WHERE id = $1', [deviceID])
+          return 'replayed'
+        }
+        if (next) await db.query('UPDATE devices SET token_hash = $1 WHERE id = $2', [next, deviceID])
+        return 'ok'
+      }),
+    touchMany: (entries) => transaction(pool, (db) => touchAll(db, entries)),
+    expire: (seen, idleBefore, createdBefore) =>
+      transaction(pool, async (db) => {
+        await touchAll(db, seen)
+        const deleted = await db.query<{ id: string; account_id: string }>(
+          'DELETE FROM devices WHERE last_seen_at < $1 OR created_at < $2 RETURNING id, account_id',
+          [idleBefore, createdBefore],
+        )
+        return deleted.rows.map((row) => ({ deviceID: row.id, accountID: row.account_id }))
+      }),
+  }
+}

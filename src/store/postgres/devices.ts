@@ -1,0 +1,95 @@
+// Devices on PostgreSQL (contracts in ../devices.ts).
+import type pg from 'pg'
+import { generateDeviceID } from '../../auth/tokens.ts'
+import { CredentialsChanged, DeviceGone, DeviceLimit } from '../errors.ts'
+import { openPushToken, sealPushToken, type Device, type DeviceStore, type NewDevice } from '../devices.ts'
+import { createDeviceLifetimeStore } from './device-lifetime.ts'
+import { deviceExists, run, transaction, uniqueViolation, type Queryable } from './db.ts'
+
+interface DeviceRow {
+  id: string
+  account_id: string
+  name: string
+  push_token: string | null
+  created_at: number
+  last_seen_at: number
+  last_ip: string | null
+}
+
+const columns = 'id, account_id, name, push_token, created_at, last_seen_at, last_ip'
+
+/**
+ * The one device insert, inside the caller's transaction. The device cap and the credentials epoch are
+ * re-checked under the account row's lock (SELECT … FOR UPDATE): concurrent logins to one account take
+ * turns, so N of them against a cap of M insert exactly min(N, M − held) devices, on any number of nodes.
+ */
+export async function insertDevice(db: Queryable, key: Buffer, device: NewDevice, id: string): Promise<void> {
+  if (device.expect) {
+    const state = (
+      await db.query<{ status: string; credentials_epoch: number }>('SELECT status, credentials_epoch FROM accounts WHERE id = $1 FOR UPDATE', [device.accountID])
+    ).rows[0]
+    if (state?.status !== 'active' || state.credentials_epoch !== device.expect.credentialsEpoch) throw new CredentialsChanged()
+    const held = (await db.query<{ n: number }>('SELECT count(*) AS n FROM devices WHERE account_id = $1', [device.accountID])).rows[0]!.n
+    if (held >= device.expect.maxDevices) throw new DeviceLimit(device.expect.maxDevices)
+  }
+  const pushToken = device.pushToken === null ? null : sealPushToken(key, id, device.pushToken)
+  await db.query(
+    `INSERT INTO devices (id, account_id, token_hash, name, push_token, created_at, last_seen_at, last_ip)
+     VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
+    [id, device.accountID, device.tokenHash, device.name, pushToken, device.now, device.ip],
+  )
+}
+
+export function createDeviceStore(pool: pg.Pool, key: Buffer): DeviceStore {
+  const toDevice = (row: DeviceRow): Device => ({
+    id: row.id,
+    accountID: row.account_id,
+    name: row.name,
+    pushToken: openPushToken(key, row.id, row.push_token),
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    lastIP: row.last_ip,
+  })
+  const onBehalfOf = <T>(accountID: string, actorDeviceID: string, work: (db: Queryable) => Promise<T>) =>
+    transaction(pool, async (db) => {
+      if (!(await deviceExists(db, accountID, actorDeviceID))) throw new DeviceGone()
+      return work(db)
+    })
+  const deleteAll = async (db: Queryable, accountID: string) =>
+    (await db.query<{ id: string }>('DELETE FROM devices WHERE account_id = $1 RETURNING id', [accountID])).rows.map((r) => r.id)
+
+  return {
+    ...createDeviceLifetimeStore(pool),
+    async create(device) {
+      for (let attempt = 0; ; attempt++) {
+        const id = generateDeviceID()
+        try {
+          await transaction(pool, (db) => insertDevice(db, key, device, id))
+          return { id, accountID: device.accountID, name: device.name, pushToken: device.pushToken, createdAt: device.now, lastSeenAt: device.now, lastIP: device.ip }
+        } catch (error) {
+          // 36^10 ids: a collision is rare; anything else (or a third collision) is a real failure.
+          if (uniqueViolation(error) !== 'devices_pkey' || attempt === 2) throw error
+        }
+      }
+    },
+    async byID(accountID, deviceID) {
+      const row = (await run<DeviceRow>(pool, `SELECT ${columns} FROM devices WHERE account_id = $1 AND id = $2`, [accountID, deviceID])).rows[0]
+      return row && toDevice(row)
+    },
+    list: async (accountID) =>
+      (await run<DeviceRow>(pool, `SELECT ${columns} FROM devices WHERE account_id = $1 ORDER BY created_at, id`, [accountID])).rows.map(toDevice),
+    rename: (accountID, deviceID, name, actorDeviceID) =>
+      onBehalfOf(accountID, actorDeviceID, async (db) => (await db.query('UPDATE devices SET name = $1 WHERE account_id = $2 AND id = $3', [name, accountID, deviceID])).rowCount === 1),
+    async setPushToken(accountID, deviceID, pushToken) {
+      const result = await run(pool, 'UPDATE devices SET push_token = $1 WHERE account_id = $2 AND id = $3', [sealPushToken(key, deviceID, pushToken), accountID, deviceID])
+      if (result.rowCount !== 1) throw new DeviceGone()
+    },
+    revoke: async (accountID, deviceID, actorDeviceID) =>
+      actorDeviceID === undefined || actorDeviceID === deviceID
+        ? (await run(pool, 'DELETE FROM devices WHERE account_id = $1 AND id = $2', [accountID, deviceID])).rowCount === 1
+        : onBehalfOf(accountID, actorDeviceID, async (db) => (await db.query('DELETE FROM devices WHERE account_id = $1 AND id = $2', [accountID, deviceID])).rowCount === 1),
+    revokeAll: (accountID, actorDeviceID) =>
+      actorDeviceID === undefined ? transaction(pool, (db) => deleteAll(db, accountID)) : onBehalfOf(accountID, actorDeviceID, (db) => deleteAll(db, accountID)),
+    count: async (accountID) => (await run<{ n: number }>(pool, 'SELECT count(*) AS n FROM devices WHERE account_id = $1', [accountID])).rows[0]!.n,
+  }
+}
