@@ -1,6 +1,9 @@
 // Which store engine the tests run on: HAFNIUM_TEST_ENGINE=postgres|sqlite (default sqlite); with
-// postgres, HAFNIUM_TEST_POSTGRES_URL is a server URL (any database on it; scripts/pg-test-cluster.sh
-// starts a throwaway one) and each test server gets a fresh database of its own, dropped at close.
+// postgres, HAFNIUM_TEST_POSTGRES_URL is a server URL (scripts/pg-test-cluster.sh starts a throwaway
+// one) and each test server gets a fresh, empty database of its own, dropped at close. "Database" here
+// is a schema in the URL's database, reached through search_path: the store sees nothing else, and a
+// schema is created and dropped in milliseconds where CREATE/DROP DATABASE take ~0.9 s each with fsync
+// on (measured on the 2-core CI machine) — a second per test server, over a thousand of them.
 import { createHash, randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { Test } from 'uvu'
@@ -30,9 +33,9 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-function databaseURL(name: string): string {
+function databaseURL(schema: string): string {
   const url = new URL(adminURL())
-  url.pathname = '/' + name
+  url.searchParams.set('options', `-c search_path=${schema}`)
   return url.toString()
 }
 
@@ -45,17 +48,11 @@ export async function createTestDatabase(reuseKey?: string): Promise<TestDatabas
   const name = reuseKey
     ? 'hafnium_test_' + createHash('sha256').update(reuseKey).digest('hex').slice(0, 24)
     : 'hafnium_test_' + randomBytes(12).toString('hex')
-  await admin(async (client) => {
-    try {
-      await client.query(`CREATE DATABASE ${name}`)
-    } catch (error) {
-      // 42P04 duplicate_database: a restart on the same directory.
-      if (!reuseKey || (error as { code?: string }).code !== '42P04') throw error
-    }
-  })
+  // IF NOT EXISTS: a restart on the same directory finds its schema.
+  await admin(async (client) => void (await client.query(`CREATE SCHEMA ${reuseKey ? 'IF NOT EXISTS ' : ''}${name}`)))
   return {
     url: databaseURL(name),
-    drop: reuseKey ? async () => {} : () => admin(async (client) => void (await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
+    drop: reuseKey ? async () => {} : () => admin(async (client) => void (await client.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`))),
   }
 }
 
@@ -63,4 +60,30 @@ export async function createTestDatabase(reuseKey?: string): Promise<TestDatabas
 export function sqliteOnly<T>(test: Test<T>, name: string, body: Parameters<Test<T>>[1], reason = 'tests the SQLite file'): void {
   if (testEngine === 'postgres') test.skip(`${name} [skipped on postgres: ${reason}]`, body)
   else test(name, body)
+}
+
+/**
+ * Rows a read-only query finds in a test server's database, whichever the engine: for tests that check
+ * what is stored (hashes, not secrets). `sql` uses `?` placeholders and SQL both engines accept.
+ */
+export async function storedRows(config: { database: { path: string; url?: string } }, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  if (!config.database.url) {
+    const { default: Database } = await import('../../src/store/driver.ts')
+    const db = new Database(config.database.path, { readonly: true })
+    try {
+      return db.prepare(sql).all(...params) as Record<string, unknown>[]
+    } finally {
+      db.close()
+    }
+  }
+  let n = 0
+  const client = new pg.Client({ connectionString: config.database.url })
+  await client.connect()
+  try {
+    const rows = (await client.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as Record<string, unknown>[]
+    // BIGINT arrives as a string from a plain client; the SQLite driver gives numbers.
+    return rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'id' ? Number(v) : v])))
+  } finally {
+    await client.end()
+  }
 }

@@ -60,7 +60,7 @@ export async function createRateBucketStore(pool: pg.Pool): Promise<PostgresRate
         if (k.startsWith(rule + '\u0000') && state.tokens + ((now - state.updatedAt) * refillPerSecond) / 1000 >= capacity) known.delete(k)
       }
       behind(() =>
-        run(pool, 'DELETE FROM rate_buckets WHERE rule = $1 AND tokens + ($2 - updated_at) * $3 / 1000.0 >= $4', [rule, now, refillPerSecond, capacity]),
+        run(pool, "DELETE FROM rate_buckets WHERE rule = $1 AND tokens + ($2::float8 - updated_at) * $3::float8 / 1000.0 >= $4::float8", [rule, now, refillPerSecond, capacity]),
       )
       rethrow()
     },

@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { hashToken } from '../../../src/auth/tokens.ts'
-import Database from '../../../src/store/driver.ts'
+import { storedRows } from '../../support/engine.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 import { requestAuthorization } from '../../support/device-authorization.ts'
@@ -26,9 +26,7 @@ test('answers a XXXX-XXXX consonant user code, a 256-bit device code, ttl and in
 
 test('neither code is stored in the clear', async ({ t }) => {
   const { userCode, deviceCode } = await requestAuthorization(t)
-  const file = new Database(t.config.database.path, { readonly: true })
-  const rows = file.prepare('SELECT * FROM device_authorizations').all() as Record<string, unknown>[]
-  file.close()
+  const rows = await storedRows(t.config, 'SELECT * FROM device_authorizations')
   const dump = JSON.stringify(rows.map((r) => Object.values(r).map((v) => (Buffer.isBuffer(v) ? v.toString('hex') : v))))
   for (const secret of [userCode, userCode.replace('-', ''), deviceCode]) assert.not.ok(dump.includes(secret), `${secret} stored`)
   assert.ok(dump.includes(hashToken(deviceCode).toString('hex')), 'the device code is kept as its SHA-256')

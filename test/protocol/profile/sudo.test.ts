@@ -1,8 +1,7 @@
 // profile:sudo over a real socket: issuing, refusals, hashed storage, expiry, per-purpose use, rate limit.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import Database from '../../../src/store/driver.ts'
-import { join } from 'node:path'
+import { storedRows } from '../../support/engine.ts'
 import { generateAuthToken, hashToken } from '../../../src/auth/tokens.ts'
 import { errors } from '../../../src/errors.ts'
 import { login, register } from '../../support/accounts.ts'
@@ -33,16 +32,13 @@ test('the password buys a sudoToken living sessions.sudoTtl seconds; only its ha
   assert.is(reply.payload.expiresIn, t.config.sessions.sudoTtl)
   assert.match(reply.payload.sudoToken, /^[A-Za-z0-9_-]{43}$/)
 
-  const db = new Database(join(t.dir, 'hafnium.db'), { readonly: true })
-  try {
-    const rows = db.prepare('SELECT token_hash, expires_at FROM sudo_tokens').all() as { token_hash: Buffer; expires_at: number }[]
+  {
+    const rows = (await storedRows(t.config, 'SELECT token_hash, expires_at FROM sudo_tokens')) as { token_hash: Buffer; expires_at: number }[]
     const row = rows.find((r) => r.token_hash.equals(hashToken(reply.payload.sudoToken)))
     assert.ok(row, 'the SHA-256 of the token is stored')
     assert.is(row!.expires_at, clock.now() + t.config.sessions.sudoTtl * 1000)
-    const dump = JSON.stringify(db.prepare('SELECT * FROM sudo_tokens').all())
+    const dump = JSON.stringify(await storedRows(t.config, 'SELECT * FROM sudo_tokens'))
     assert.not.ok(dump.includes(reply.payload.sudoToken), 'the token itself is not stored')
-  } finally {
-    db.close()
   }
 })
 
@@ -112,13 +108,8 @@ test('a sudoToken serves each purpose once; another account cannot use it', asyn
 })
 
 /** Rows of sudo_tokens holding this token's hash (0 once it is deleted). */
-function storedRows(t: TestServer, sudoToken: string): number {
-  const db = new Database(join(t.dir, 'hafnium.db'), { readonly: true })
-  try {
-    return (db.prepare('SELECT count(*) AS n FROM sudo_tokens WHERE token_hash = ?').get(hashToken(sudoToken)) as { n: number }).n
-  } finally {
-    db.close()
-  }
+async function tokenRows(t: TestServer, sudoToken: string): Promise<number> {
+  return (await storedRows(t.config, 'SELECT count(*) AS n FROM sudo_tokens WHERE token_hash = ?', [hashToken(sudoToken)]))[0]!.n as number
 }
 
 test("a sudoToken is bound to its device: the account's other device cannot use it", async ({ t }) => {
@@ -135,13 +126,13 @@ test('a sudoToken is deleted with its device (logout, revoke)', async ({ t }) =>
     const a = await login(t, { username: 'romeo', password })
     const other = await login(t, { username: 'romeo', password })
     const sudoToken = (await a.client.request('profile:sudo', { password })).payload.sudoToken
-    assert.is(storedRows(t, sudoToken), 1)
+    assert.is(await tokenRows(t, sudoToken), 1)
     if (end === 'logout') assert.is((await a.client.request('profile:logout')).ok, true)
     else {
       const otherToken = (await other.client.request('profile:sudo', { password })).payload.sudoToken
       assert.is((await other.client.request('device:revoke', { deviceID: a.deviceID, sudoToken: otherToken })).ok, true)
     }
-    assert.is(storedRows(t, sudoToken), 0, `${end}: the token went with its device`)
+    assert.is(await tokenRows(t, sudoToken), 0, `${end}: the token went with its device`)
     assert.equal((await other.client.request('profile:deactivate', { sudoToken })).payload, sudoRequired)
   }
 })
@@ -152,7 +143,7 @@ test('every credential change deletes the sudoTokens: one issued before a passwo
   const later = 'wherefore-art-thou'
   // Changed with the old password on the same device, which stays logged in.
   assert.is((await a.client.request('profile:set_password', { oldPassword: password, newPassword: later })).ok, true)
-  assert.is(storedRows(t, sudoToken), 0)
+  assert.is(await tokenRows(t, sudoToken), 0)
   assert.equal((await a.client.request('profile:set_password', { sudoToken, newPassword: 'stolen-password-1' })).payload, sudoRequired)
   assert.is((await a.client.request('profile:set_password', { oldPassword: later, newPassword: password })).ok, true)
 })

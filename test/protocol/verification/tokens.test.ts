@@ -1,4 +1,5 @@
 // verificationTokens: bound to purpose, 3PID and account; single use; 600 s lifetime; stored only hashed.
+import { storedRows } from '../../support/engine.ts'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
@@ -54,10 +55,7 @@ test('a token lives 600 s', async ({ t, clock }) => {
 test('the store keeps only the token’s hash: presenting that hash is refused', async ({ t }) => {
   const c = await t.connect()
   await obtainToken(t, c, { purpose: 'login', thirdPID: 'romeo@verona.example' }, 'romeo@verona.example')
-  const { default: Database } = await import('../../../src/store/driver.ts')
-  const db = new Database(t.config.database.path, { readonly: true })
-  const rows = db.prepare("SELECT token_hash FROM verification_tokens WHERE purpose = 'login'").all() as { token_hash: Buffer }[]
-  db.close()
+  const rows = (await storedRows(t.config, "SELECT token_hash FROM verification_tokens WHERE purpose = 'login'")) as { token_hash: Buffer }[]
   assert.ok(rows.length > 0)
   for (const { token_hash } of rows) {
     for (const form of [token_hash.toString('base64url'), token_hash.toString('hex')]) {
