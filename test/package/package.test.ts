@@ -27,6 +27,7 @@ const allowed = [
   /^schemas\/.+\.json$/,
   /^data\/(README\.md|common-passwords\.txt)$/,
   /^deploy\/[^/]+$/,
+  /^migrations\/(sqlite|postgres)\/\d{3}_[a-z0-9_]+\.sql$/,
 ]
 
 test('none of the live files planted in data/ (database, WAL, key, lock, log, outbox) nor a test is packed', ({ packed }) => {
@@ -36,8 +37,8 @@ test('none of the live files planted in data/ (database, WAL, key, lock, log, ou
   assert.not.ok(packed.files.some((file) => /(^|\/)(test|bench|fixtures?)\//.test(file)), 'a test, bench or fixture file is packed')
 })
 
-test('what a user needs is packed: the CLI, its build, schemas, the password list, LICENSE, deploy/', ({ packed }) => {
-  for (const file of ['bin/hafnium.js', 'dist/cli/entry.js', 'dist/index.js', 'dist/index.d.ts', 'schemas/envelope.json', 'data/common-passwords.txt', 'LICENSE', 'server.config.json', 'deploy/hafnium.service', 'deploy/nginx-hafnium.conf', 'deploy/server.config.json']) {
+test('what a user needs is packed: the CLI, its build, schemas, migrations, the password list, LICENSE, deploy/', ({ packed }) => {
+  for (const file of ['migrations/sqlite/001_rate_buckets.sql', 'migrations/sqlite/010_token_rotation.sql', 'migrations/postgres/001_initial.sql', 'bin/hafnium.js', 'dist/cli/entry.js', 'dist/index.js', 'dist/index.d.ts', 'schemas/envelope.json', 'data/common-passwords.txt', 'LICENSE', 'server.config.json', 'deploy/hafnium.service', 'deploy/nginx-hafnium.conf', 'deploy/server.config.json']) {
     assert.ok(packed.files.includes(file), `${file} is missing from the package`)
   }
 })

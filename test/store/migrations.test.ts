@@ -1,0 +1,121 @@
+// Migrations as numbered SQL files per engine: the SQLite files do what the inline migrations did (a
+// file at user_version 10 opens unchanged), and PostgreSQL nodes starting together migrate once.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import Database from '../../src/store/driver.ts'
+import { openStore } from '../../src/store/index.ts'
+import { migrations } from '../../src/store/migrations.ts'
+import { readMigrations } from '../../src/store/migration-files.ts'
+import { openPostgresStore } from '../../src/store/postgres/index.ts'
+import { createTestDatabase, testEngine } from '../support/engine.ts'
+import { migrations as inlineMigrations } from './fixtures/migrations-v10.ts'
+
+const sqlite = suite<{ dir: string }>('SQLite migrations from files')
+sqlite.before.each((ctx) => {
+  ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-migrations-'))
+})
+sqlite.after.each(({ dir }) => rmSync(dir, { recursive: true, force: true }))
+
+// sqlite_master keeps each CREATE as written: whitespace is normalised (the files are de-indented).
+const schemaOf = (db: InstanceType<typeof Database>) =>
+  (db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all() as { sql: string | null }[]).map(
+    (row) => ({ ...row, sql: row.sql?.replace(/\s+/g, ' ') }),
+  )
+
+sqlite('the files are the ten migrations the server shipped inline, statement for statement', () => {
+  assert.is(migrations.length, inlineMigrations.length)
+  const statements = (sql: string) =>
+    sql
+      .replace(/--[^\n]*/g, '')
+      .split(';')
+      .map((s) => s.replace(/\s+/g, ' ').trim())
+      .filter(Boolean)
+  migrations.forEach((sql, i) => assert.equal(statements(sql), statements(inlineMigrations[i]!), `migration ${i + 1}`))
+})
+
+sqlite('a database written at user_version 10 by the inline migrations opens unchanged, data and schema', ({ dir }) => {
+  const path = join(dir, 'hafnium.db')
+  const old = new Database(path)
+  old.pragma('journal_mode = WAL')
+  old.pragma('foreign_keys = ON')
+  for (const [i, sql] of inlineMigrations.entries()) {
+    old.exec(sql)
+    old.pragma(`user_version = ${i + 1}`)
+  }
+  old.prepare("INSERT INTO accounts (id, username, user_id, status, created_at, updated_at) VALUES ('a1', 'juliet', '@juliet@localhost', 'active', 1, 1)").run()
+  const before = schemaOf(old)
+  old.close()
+
+  const store = openStore(path, { synchronous: 'normal', busyTimeoutMs: 200 })
+  store.close()
+  const after = new Database(path, { readonly: true })
+  assert.is(after.pragma('user_version', { simple: true }), 10)
+  assert.equal(schemaOf(after), before, 'no statement ran again')
+  assert.equal(after.prepare('SELECT id, username FROM accounts').all(), [{ id: 'a1', username: 'juliet' }])
+  after.close()
+
+  // And a fresh file migrated from the files has the same schema.
+  const fresh = join(dir, 'fresh.db')
+  openStore(fresh, { synchronous: 'normal', busyTimeoutMs: 200 }).close()
+  const db = new Database(fresh, { readonly: true })
+  assert.equal(schemaOf(db), before)
+  db.close()
+})
+
+sqlite.run()
+
+const postgres = suite('PostgreSQL migrations')
+
+if (testEngine === 'postgres') {
+  postgres('three nodes opening an empty database at once: migrated once, all three work', async () => {
+    const database = await createTestDatabase()
+    const dir = mkdtempSync(join(tmpdir(), 'hafnium-migrations-'))
+    try {
+      const nodes = await Promise.all([0, 1, 2].map(() => openPostgresStore(database.url, { poolSize: 2, keyPath: join(dir, 'hafnium.db') })))
+      const client = new pg.Client({ connectionString: database.url })
+      await client.connect()
+      try {
+        const versions = (await client.query('SELECT version FROM hafnium_schema')).rows
+        assert.equal(versions, [{ version: readMigrations('postgres').length }], 'one row, at the last version')
+      } finally {
+        await client.end()
+      }
+      await nodes[0]!.accounts.create({ id: 'a1', username: 'juliet', userID: '@juliet@localhost', passwordHash: null, status: 'active', profile: {}, thirdPIDs: [], now: 1 })
+      for (const node of nodes) assert.is((await node.accounts.byUsername('juliet'))?.id, 'a1')
+      await Promise.all(nodes.map((node) => node.close()))
+      // A restart finds nothing to do.
+      const again = await openPostgresStore(database.url, { poolSize: 2, keyPath: join(dir, 'hafnium.db') })
+      assert.is(await again.accounts.count(), 1)
+      await again.close()
+    } finally {
+      await database.drop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  postgres('a node with another outbox key refuses to start', async () => {
+    const database = await createTestDatabase()
+    const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'hafnium-migrations-')))
+    try {
+      const first = await openPostgresStore(database.url, { poolSize: 2, keyPath: join(dirs[0]!, 'hafnium.db') })
+      await first.close()
+      try {
+        await openPostgresStore(database.url, { poolSize: 2, keyPath: join(dirs[1]!, 'hafnium.db') })
+        assert.unreachable('opened with a different key')
+      } catch (error) {
+        assert.match((error as Error).message, /outbox key differs/)
+      }
+    } finally {
+      await database.drop()
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    }
+  })
+} else {
+  postgres.skip('three nodes opening an empty database at once [runs under HAFNIUM_TEST_ENGINE=postgres]', () => {})
+}
+
+postgres.run()
