@@ -47,7 +47,13 @@ function parse(spec: CommandSpec, args: string[]): Parsed | number {
 
 function databasePath(name: string, parsed: Parsed): string | number {
   try {
-    return loadConfig({ file: parsed.config, overrides: { database: { path: parsed.db } } }).database.path
+    const { database } = loadConfig({ file: parsed.config, overrides: { database: { path: parsed.db } } })
+    if (database.url) {
+      // A PostgreSQL database is backed up with PostgreSQL's tools; this command copies the SQLite file.
+      process.stderr.write(`hafnium ${name}: database.url is set: use pg_dump / pg_restore (and keep the outbox key, ${database.path}.key or HAFNIUM_OUTBOX_KEY)\n`)
+      return 1
+    }
+    return database.path
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`hafnium ${name}: ${error.message}\n`)

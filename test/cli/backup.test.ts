@@ -1,11 +1,12 @@
 // `hafnium backup` copies a live database under write load; `hafnium restore` brings it back and refuses a database in use.
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from '../../src/store/driver.ts'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startTestServer, type TestServer } from '../support/server.ts'
+import { sqliteOnly } from '../support/engine.ts'
 import type { TestClient } from '../support/client.ts'
 import { root, run, type Run } from '../package/support.ts'
 
@@ -33,7 +34,7 @@ test.before((ctx) => {
 })
 test.after(({ dir }) => rmSync(dir, { recursive: true, force: true }))
 
-test('a backup taken during a write load restores every account acknowledged before it began, and they log in', async ({ dir }) => {
+sqliteOnly(test, 'a backup taken during a write load restores every account acknowledged before it began, and they log in', async ({ dir }) => {
   const live = join(dir, 'live')
   const t: TestServer = await startTestServer({}, { dir: live })
   const acknowledged: string[] = []
@@ -107,7 +108,7 @@ test('a backup taken during a write load restores every account acknowledged bef
   }
 })
 
-test('restore --force replaces a stopped server database and its key; usage errors exit 2', async ({ dir }) => {
+sqliteOnly(test, 'restore --force replaces a stopped server database and its key; usage errors exit 2', async ({ dir }) => {
   const first = await startTestServer({}, { dir: join(dir, 'a') })
   const c = await first.connect()
   assert.ok((await request(c, 'profile:register', { username: 'juliet', password: 'romeo-montague' })).ok)
@@ -133,6 +134,16 @@ test('restore --force replaces a stopped server database and its key; usage erro
   assert.is((await hafnium(['backup'])).code, 2)
   assert.is((await hafnium(['restore', '--bogus', 'x'])).code, 2)
   assert.is((await hafnium(['backup', '--db', join(dir, 'missing.db'), join(dir, 'x.db')])).code, 1)
+})
+
+test('with database.url set, backup and restore refuse and name the PostgreSQL tools', async ({ dir }) => {
+  const config = join(dir, 'postgres.json')
+  writeFileSync(config, JSON.stringify({ database: { url: 'postgres://hafnium@127.0.0.1:1/hafnium' } }))
+  for (const args of [['backup', '--config', config, join(dir, 'pg.backup')], ['restore', '--config', config, '--force', join(dir, 'a.backup.db')]]) {
+    const result = await hafnium(args)
+    assert.is(result.code, 1, result.stderr)
+    assert.match(result.stderr, /database\.url is set: use pg_dump/)
+  }
 })
 
 test.run()

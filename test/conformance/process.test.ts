@@ -8,6 +8,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { runCli } from '../support/process.ts'
 import { startBrokenServer } from './broken.ts'
+import { createTestDatabase, testEngine } from '../support/engine.ts'
 
 const test = suite<{ dir: string }>('hafnium conformance')
 
@@ -16,7 +17,9 @@ test.before((ctx) => {
 })
 test.after(({ dir }) => rmSync(dir, { recursive: true, force: true }))
 
-test('passes against a freshly started `hafnium serve` (outbox file for codes, guests, an EdDSA ticket issuer, default rate limits): exit 0, a summary, a JSON report', async ({ dir }) => {
+test(`passes against a freshly started \`hafnium serve\` on ${testEngine} (outbox file for codes, guests, an EdDSA ticket issuer, default rate limits): exit 0, a summary, a JSON report`, async ({ dir }) => {
+  // Under HAFNIUM_TEST_ENGINE=postgres the config file carries database.url: the black-box run as a user would do it.
+  const database = testEngine === 'postgres' ? await createTestDatabase() : undefined
   const outbox = join(dir, 'outbox.jsonl')
   const config = join(dir, 'serve.json')
   const issuer = generateKeyPairSync('ed25519')
@@ -26,6 +29,7 @@ test('passes against a freshly started `hafnium serve` (outbox file for codes, g
   writeFileSync(
     config,
     JSON.stringify({
+      ...(database && { database: { url: database.url } }),
       delivery: { outboxFile: outbox },
       registration: { guests: true },
       tickets: { issuers: [{ iss: 'https://cf-app.example', alg: 'EdDSA', publicKey }] },
@@ -54,6 +58,7 @@ test('passes against a freshly started `hafnium serve` (outbox file for codes, g
   } finally {
     server.child.kill('SIGTERM')
     assert.is((await server.exited).code, 0)
+    await database?.drop()
   }
 })
 
