@@ -18,7 +18,7 @@ case "${1:-}" in
   start)
     dir=$(mktemp -d /tmp/hafnium-pg.XXXXXX)
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
-    port=${PG_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+    port=${PG_PORT:-$(node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close() })")}
     as_pg "$bindir/initdb" -D "$dir/data" -U hafnium --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     # Each test server gets its own database: a few hundred connections across parallel test files.

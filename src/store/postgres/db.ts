@@ -16,10 +16,14 @@ const types = {
   },
 } as pg.CustomTypesConfig
 
+/** Connections opened at start and kept while idle: the first requests do not each wait for a backend to fork. */
+export const warmConnections = (size: number) => Math.min(size, 4)
+
 export function createPool(url: string, size: number): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: size,
+    min: warmConnections(size),
     types,
     // A database that does not answer within this fails the request with storage_busy, not a hang.
     connectionTimeoutMillis: 5000,
@@ -78,6 +82,12 @@ export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(pool:
   } catch (error) {
     throw storageError(error)
   }
+}
+
+/** Opens the warm connections (see warmConnections) and hands them back to the pool. */
+export async function warm(pool: pg.Pool, size: number): Promise<void> {
+  const clients = await Promise.all(Array.from({ length: warmConnections(size) }, () => pool.connect()))
+  for (const client of clients) client.release()
 }
 
 async function connect(pool: pg.Pool): Promise<pg.PoolClient> {

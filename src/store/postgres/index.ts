@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import type { Store } from '../index.ts'
 import { loadOutboxKey } from '../outbox-key.ts'
-import { createPool, run } from './db.ts'
+import { createPool, run, warm } from './db.ts'
 import { migratePostgres } from './migrate.ts'
 import { createAccountStore } from './accounts.ts'
 import { createDeviceStore } from './devices.ts'
@@ -29,6 +29,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   const pool = createPool(url, options.poolSize)
   try {
     await migratePostgres(pool)
+    await warm(pool, options.poolSize)
     const outboxKey = loadOutboxKey(options.keyPath)
     await checkKey(pool, outboxKey)
     const rateBuckets = await createRateBucketStore(pool)
