@@ -4,10 +4,11 @@ import * as assert from 'uvu/assert'
 import { errors } from '../../src/errors.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
 import { until } from '../hardening/support.ts'
+import { sqliteOnly } from '../support/engine.ts'
 
 const bigMisc = () => Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`k${i}`, `${i}`.padEnd(1000, 'x')]))
 
-test('SQLITE_FULL answers storage_busy (retryable), earlier data stays, and writes resume once space is freed', async () => {
+sqliteOnly(test, 'SQLITE_FULL answers storage_busy (retryable), earlier data stays, and writes resume once space is freed', async () => {
   const t = await startTestServer({ database: { maxBytes: 512 * 1024 } })
   const c = await t.connect()
   const first = await c.request('profile:register', { username: 'first', password: 'quiet-harbour-41', loginOnSuccess: true, profile: { misc: bigMisc() } })
@@ -43,7 +44,7 @@ test('SQLITE_FULL answers storage_busy (retryable), earlier data stays, and writ
   await t.close()
 })
 
-test('a background write that hits the full database (the rate-limit flush) starts the WAL relief too', async () => {
+sqliteOnly(test, 'a background write that hits the full database (the rate-limit flush) starts the WAL relief too', async () => {
   // lookup_ip refills slowly here: with the shipped 1/s a bucket is full again a second after its one
   // request, and the flush deletes its row instead of writing it — on a loaded machine the rows then
   // never add up to a new page and the relief never starts.

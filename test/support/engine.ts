@@ -87,3 +87,34 @@ export async function storedRows(config: { database: { path: string; url?: strin
     await client.end()
   }
 }
+
+/**
+ * Everything the test server's database holds, as bytes to search for secrets: on SQLite the file and
+ * its WAL; on PostgreSQL every value of every table (BYTEA raw, the rest as text).
+ */
+export async function storedBytes(config: { database: { path: string; url?: string } }): Promise<Buffer[]> {
+  if (!config.database.url) {
+    const { readFileSync } = await import('node:fs')
+    return [config.database.path, `${config.database.path}-wal`].map((file) => {
+      try {
+        return readFileSync(file)
+      } catch {
+        return Buffer.alloc(0)
+      }
+    })
+  }
+  const client = new pg.Client({ connectionString: config.database.url })
+  await client.connect()
+  try {
+    const tables = await client.query<{ name: string }>('SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()')
+    const chunks: Buffer[] = []
+    for (const { name } of tables.rows) {
+      for (const row of (await client.query(`SELECT * FROM ${name}`)).rows as Record<string, unknown>[]) {
+        for (const value of Object.values(row)) chunks.push(Buffer.isBuffer(value) ? value : Buffer.from(String(value)))
+      }
+    }
+    return [Buffer.concat(chunks)]
+  } finally {
+    await client.end()
+  }
+}

@@ -2,6 +2,7 @@
 // token works, the retired one works within the grace and revokes the device after it (logged as a
 // suspected theft), concurrent presentations cannot fork the chain, only hashes are stored, and a
 // reconnect storm of 1,000 profile:auth completes without errors.
+import { storedBytes } from '../../support/engine.ts'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -101,7 +102,7 @@ test('only hashes of the current and retired tokens are in the database', async 
   const sha = (token: string) => createHash('sha256').update(token).digest()
   assert.equal(await db.devices.byToken(sha(next)), { deviceID: phone.deviceID, accountID: account.id, slot: 'current' })
   assert.equal(await db.devices.byToken(sha(phone.authToken)), { deviceID: phone.deviceID, accountID: account.id, slot: 'previous', retiredAt: clock.now() })
-  const files = ['hafnium.db', 'hafnium.db-wal'].map((name) => readFileSync(join(t.dir, name)))
+  const files = await storedBytes(t.config)
   for (const token of [phone.authToken, next]) {
     for (const bytes of files) {
       assert.not.ok(bytes.includes(token), 'a token in hex is stored')

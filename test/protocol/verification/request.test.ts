@@ -1,5 +1,5 @@
 // verification:request over real sockets: addressing, each purpose's rules, supersede, send limits, the code lock.
-import { readFileSync } from 'node:fs'
+import { storedBytes } from '../../support/engine.ts'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../../src/errors.ts'
@@ -300,7 +300,7 @@ rest.before(async (ctx) => {
   ctx.t = await startCodeServer({ verification: { codeLength: 8 } })
 })
 
-rest('the database file and its WAL hold no code and no verificationToken', async ({ t }) => {
+rest('the database (file and WAL, or every PostgreSQL table) holds no code and no verificationToken', async ({ t }) => {
   const c = await t.connect()
   const secrets: string[] = []
   for (let i = 0; i < 5; i++) {
@@ -314,14 +314,7 @@ rest('the database file and its WAL hold no code and no verificationToken', asyn
       secrets.push(verified.payload.verificationToken)
     }
   }
-  const path = t.config.database.path
-  const files = [path, `${path}-wal`].map((file) => {
-    try {
-      return readFileSync(file)
-    } catch {
-      return Buffer.alloc(0)
-    }
-  })
+  const files = await storedBytes(t.config)
   assert.ok(files[0]!.length > 0)
   for (const secret of secrets) for (const bytes of files) assert.is(bytes.indexOf(secret), -1, `${secret} found in the database`)
   await t.close()
