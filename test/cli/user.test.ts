@@ -22,10 +22,12 @@ const test = suite<{ t: TestServer; dir: string; run(args: string[], stdin?: str
 test.before(async (ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-cli-'))
   const configFile = join(ctx.dir, 'config.json')
-  // warn: the admin audit lines (info) are tested on their own below; elsewhere stderr is for errors.
-  writeFileSync(configFile, JSON.stringify({ password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } }, log: { level: 'warn' } }))
   // The server holds the database lock the whole time: the CLI must work beside it.
   ctx.t = await startTestServer({}, { dir: ctx.dir })
+  // warn: the admin audit lines (info) are tested on their own below; elsewhere stderr is for errors.
+  // Under HAFNIUM_TEST_ENGINE=postgres the CLI gets the server's database.url, as an operator's config would.
+  const database = ctx.t.config.database.url ? { database: { url: ctx.t.config.database.url } } : {}
+  writeFileSync(configFile, JSON.stringify({ ...database, password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } }, log: { level: 'warn' } }))
   const db = join(ctx.dir, 'hafnium.db')
   ctx.run = (args, stdin = '', env = {}) => hafnium(['user', ...args, '--config', configFile, '--db', db], stdin, env)
 })
