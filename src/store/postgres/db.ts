@@ -38,7 +38,10 @@ export function createPool(url: string, size: number): pg.Pool {
 export type Isolation = 'read committed' | 'repeatable read' | 'serializable'
 
 // SQLSTATE 40001 serialization_failure, 40P01 deadlock_detected: nothing was written, run it again.
-const retriedCodes = new Set(['40001', '40P01'])
+// 57P01/57P02 (the server ended the session: restart, pg_terminate_backend): the statement's transaction
+// was aborted, so a retry on another connection is safe; it is how a pool full of connections a database
+// restart killed empties itself without failing a request per dead connection.
+const retriedCodes = new Set(['40001', '40P01', '57P01', '57P02'])
 const maxAttempts = 5
 
 /**
@@ -75,12 +78,16 @@ export async function transaction<T>(pool: pg.Pool, work: (client: Queryable) =>
   }
 }
 
-/** One statement outside a transaction, with the same error mapping. */
+/** One statement outside a transaction, with the same retries and error mapping. */
 export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: pg.Pool, text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-  try {
-    return await pool.query<R>(text, values)
-  } catch (error) {
-    throw storageError(error)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await pool.query<R>(text, values)
+    } catch (error) {
+      const code = (error as { code?: string }).code
+      if (code && retriedCodes.has(code) && attempt < maxAttempts) continue
+      throw storageError(error)
+    }
   }
 }
 
