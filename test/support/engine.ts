@@ -77,12 +77,12 @@ export async function storedRows(config: { database: { path: string; url?: strin
     }
   }
   let n = 0
-  const client = new pg.Client({ connectionString: config.database.url })
+  // BIGINT (times, counts) as numbers, as the store reads them and as the SQLite driver gives them.
+  const types = { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format)) } as pg.CustomTypesConfig
+  const client = new pg.Client({ connectionString: config.database.url, types })
   await client.connect()
   try {
-    const rows = (await client.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as Record<string, unknown>[]
-    // BIGINT arrives as a string from a plain client; the SQLite driver gives numbers.
-    return rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'id' ? Number(v) : v])))
+    return (await client.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as Record<string, unknown>[]
   } finally {
     await client.end()
   }
