@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { verifyThirdPIDs } from '../../support/accounts.ts'
 import type { Reply } from '../../support/client.ts'
 import { assertValidReply } from '../../support/schemas.ts'
-import { sqliteOnly } from '../../support/engine.ts'
+import { storedBytes } from '../../support/engine.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 
 const idExists = { errID: 'id_exists', errText: 'That identifier is already taken' }
@@ -264,7 +264,7 @@ atRest.after(async (ctx) => {
   rmSync(ctx.dir, { recursive: true, force: true })
 })
 
-sqliteOnly(atRest, 'no password, authToken or sudoToken appears in the database files, in any encoding', async ({ t, dir }) => {
+atRest('no password, authToken or sudoToken appears in the database (its files, or its PostgreSQL tables), in any encoding', async ({ t, dir }) => {
   const passwords: string[] = []
   const authTokens: string[] = []
   const sudoTokens: string[] = []
@@ -289,15 +289,19 @@ sqliteOnly(atRest, 'no password, authToken or sudoToken appears in the database 
       sudoTokens.push(sudo.payload.sudoToken)
     }
   }
-  const files = () => readdirSync(dir).map((name) => ({ name, bytes: readFileSync(join(dir, name)) }))
-  const live = files() // while the server runs, the recent writes sit in hafnium.db-wal
+  // On PostgreSQL: every value of every table of the server's schema (kept after close: its directory was given).
+  const files = async () =>
+    t.config.database.url
+      ? (await storedBytes(t.config)).map((bytes) => ({ name: 'the PostgreSQL tables', bytes }))
+      : readdirSync(dir).map((name) => ({ name, bytes: readFileSync(join(dir, name)) }))
+  const live = await files() // while the server runs, the recent writes sit in hafnium.db-wal
   await t.close() // closing checkpoints the WAL into hafnium.db
   const tokens = [
     ...authTokens.map((token) => ({ token, raw: Buffer.from(token, 'hex') })),
     ...sudoTokens.map((token) => ({ token, raw: Buffer.from(token, 'base64url') })),
   ]
   assert.is(tokens.length, 21)
-  for (const { name, bytes } of [...live, ...files()]) {
+  for (const { name, bytes } of [...live, ...(await files())]) {
     for (const password of passwords) {
       for (const form of [Buffer.from(password), Buffer.from(Buffer.from(password).toString('base64')), Buffer.from(password, 'utf16le')]) {
         assert.is(bytes.indexOf(form), -1, `a password is in ${name}`)
