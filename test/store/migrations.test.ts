@@ -1,6 +1,6 @@
 // Migrations as numbered SQL files per engine: the SQLite files do what the inline migrations did (a
 // file at user_version 10 opens unchanged), and PostgreSQL nodes starting together migrate once.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -91,6 +91,20 @@ if (testEngine === 'postgres') {
       const again = await openPostgresStore(database.url, { poolSize: 2, keyPath: join(dir, 'hafnium.db') })
       assert.is(await again.accounts.count(), 1)
       await again.close()
+    } finally {
+      await database.drop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  postgres('the outbox key file is created 0600 in a data directory created 0700 when missing (a fresh `data/`)', async () => {
+    const database = await createTestDatabase()
+    const dir = mkdtempSync(join(tmpdir(), 'hafnium-migrations-'))
+    try {
+      const store = await openPostgresStore(database.url, { poolSize: 1, keyPath: join(dir, 'data', 'hafnium.db') })
+      await store.close()
+      assert.is((statSync(join(dir, 'data')).mode & 0o777).toString(8), '700')
+      assert.is((statSync(join(dir, 'data', 'hafnium.db.key')).mode & 0o777).toString(8), '600')
     } finally {
       await database.drop()
       rmSync(dir, { recursive: true, force: true })

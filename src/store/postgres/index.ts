@@ -1,6 +1,8 @@
 // Opens the PostgreSQL store: a connection pool, migrations under an advisory lock, one module per
 // aggregate. Several nodes share one database; nothing here caches a row another node may change.
 import { createHash } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
 import type { Store } from '../index.ts'
 import { loadOutboxKey } from '../outbox-key.ts'
 import { createPool, run, warm } from './db.ts'
@@ -30,6 +32,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   try {
     await migratePostgres(pool)
     await warm(pool, options.poolSize)
+    // As for a SQLite file: the key file's directory is created owner-only if missing (a fresh `data/`).
+    if (!process.env.HAFNIUM_OUTBOX_KEY) mkdirSync(dirname(options.keyPath), { recursive: true, mode: 0o700 })
     const outboxKey = loadOutboxKey(options.keyPath)
     await checkKey(pool, outboxKey)
     const rateBuckets = await createRateBucketStore(pool)
