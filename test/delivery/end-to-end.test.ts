@@ -57,7 +57,7 @@ test('a requested code is mailed (no drainOnce: the handler wakes the sender) an
   const verified = await client.request('verification:verify', { verificationID: reply.payload.verificationID, code })
   assert.is(verified.ok, true, JSON.stringify(verified.payload))
   await ctx.t.server.delivery.drainOnce()
-  assert.is(ctx.t.server.store.outbox.pending(), 0)
+  assert.is(await ctx.t.server.store.outbox.pending(), 0)
   assert.is(ctx.mails.length, 1)
 })
 

@@ -73,7 +73,7 @@ test('an acknowledged code survives kill -9 of the server mid-send and is delive
 
   // The graceful stop waited for the send it had in flight, so nothing is left to send.
   const store = openStore(db, { synchronous: 'normal', busyTimeoutMs: 200 })
-  assert.is(store.outbox.pending(), 0)
+  assert.is(await store.outbox.pending(), 0)
   store.close()
   assert.is(gateway.received.length, 2, 'not sent a third time')
   await gateway.close()
