@@ -14,6 +14,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     idle: { type: 'string', default: '20000' },
     only: { type: 'string' },
+    // Hafnium servers run under --cpu-prof, writing .cpuprofile files into this directory (where the time goes).
+    'cpu-prof': { type: 'string' },
   },
 })
 const runs = Number(args.runs)
@@ -50,7 +52,7 @@ async function hafnium(cpu = SERVER_CPU, chat = false): Promise<ServerProcess & 
     writeFileSync(config, JSON.stringify(merged))
   }
   const server = await startProcess(
-    [process.execPath, join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0', '--db', join(dir, 'bench.db')],
+    [process.execPath, ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(args['cpu-prof'])] : []), join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0', '--db', join(dir, 'bench.db')],
     cpu,
     chat ? { HAFNIUM_CHAT_DB: join(dir, 'chat.db') } : undefined,
   )
@@ -228,48 +230,47 @@ async function logins() {
 }
 
 /**
- * chat:send between two online users (examples/chat): one authenticated socket each, each sending the
- * other an ~80-character message, closed loop with as many requests in flight in all as the throughput
- * scenario (64 × 8). Each send stores the message and sends chat:message to both users' devices, so
- * every socket also reads events, one per message sent or received: they are read as they arrive (and
- * counted, so lost deliveries show). Without a throughput run (--only chat), each run also measures
- * profile:get on the same server, 64 connections × 8, for the ratio.
+ * chat:send between online users (examples/chat): 32 pairs of registered users, one authenticated socket
+ * each (64, as in the throughput scenario), each sending its partner an ~80-character message, closed loop,
+ * 8 requests in flight per socket. A socket's requests are handled one after the other (the in-order
+ * queue), so one pair alone measures the queue's turn-around, not the server's cost per message. Each send
+ * stores the message and sends chat:message to both users' devices, so every socket also reads events,
+ * one per message sent or received: they are read as they arrive (and counted, so lost deliveries show).
+ * Without a throughput run (--only chat), each run also measures profile:get on the same server,
+ * 64 connections × 8, for the ratio.
  */
 async function chat() {
   const chatRows: Row[] = []
   const getRows: Row[] = []
   const text = 'Running ten minutes late, the tram is stuck at Zollplatz. Order me a flat white?'
   for (let run = 1; run <= runs; run++) {
-    log(`chat run ${run}/${runs}: hafnium with examples/chat, chat:send between two users`)
+    log(`chat run ${run}/${runs}: hafnium with examples/chat, chat:send between ${CONNS / 2} pairs of users`)
     const h = await hafnium(SERVER_CPU, true)
-    const [alice, bob] = await openConnections(h.url, 2)
-    const a = await account(alice!, 'alice')
-    const b = await account(bob!, 'bob')
-    const to = new Map([
-      [alice!, JSON.stringify({ to: b.userID, text })],
-      [bob!, JSON.stringify({ to: a.userID, text })],
-    ])
+    const conns = await openConnections(h.url, CONNS)
+    const users = await Promise.all(conns.map((c, i) => account(c, `chatter${i}`)))
+    // Sockets 2k and 2k+1 are a pair: each writes to the other.
+    const to = new Map(conns.map((c, i) => [c, JSON.stringify({ to: users[i ^ 1]!.userID, text })]))
     const send = (c: Conn) => new Promise<{ ok: boolean }>((done) => c.fire('chat:send', to.get(c)!, (ok) => done({ ok })))
     // Warm-up (JIT, SQLite page cache), then the measured run.
-    await closedLoop([alice!, bob!], (CONNS * IN_FLIGHT) / 2, 1, send)
-    const eventsBefore = alice!.events() + bob!.events()
+    await closedLoop(conns, IN_FLIGHT, 1, send)
+    const eventsOf = () => conns.reduce((n, c) => n + c.events(), 0)
+    const eventsBefore = eventsOf()
     const row = await measure(h, async () => {
-      const sample = await closedLoop([alice!, bob!], (CONNS * IN_FLIGHT) / 2, seconds, send)
+      const sample = await closedLoop(conns, IN_FLIGHT, seconds, send)
       return { ...summarize(sample), sent: sample.count }
     })
     // Let the last events arrive, then check every send produced its two events (recipient and sender).
     await new Promise((resolve) => setTimeout(resolve, 500))
-    const events = alice!.events() + bob!.events() - eventsBefore
+    const events = eventsOf() - eventsBefore
     const lostEvents = Math.max(0, 2 * (Number(row.sent) - Number(row.errors)) - events)
     chatRows.push({ ...row, events, lostEvents })
-    alice!.ws.terminate()
-    bob!.ws.terminate()
+    conns.forEach((c) => c.ws.terminate())
     if (!results.get) {
       log(`chat run ${run}/${runs}: profile:get on the same server, for the ratio`)
-      const conns = await openConnections(h.url, CONNS)
-      await Promise.all(conns.map((c) => c.send('profile:auth', { authToken: a.authToken })))
-      getRows.push(await measure(h, async () => summarize(await closedLoop(conns, IN_FLIGHT, seconds, (c) => c.send('profile:get', {})))))
-      conns.forEach((c) => c.ws.terminate())
+      const getConns = await openConnections(h.url, CONNS)
+      await Promise.all(getConns.map((c) => c.send('profile:auth', { authToken: users[0]!.authToken })))
+      getRows.push(await measure(h, async () => summarize(await closedLoop(getConns, IN_FLIGHT, seconds, (c) => c.send('profile:get', {})))))
+      getConns.forEach((c) => c.ws.terminate())
     }
     await h.stop()
   }

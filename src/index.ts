@@ -18,6 +18,8 @@ export type {
 export { ExtensionError } from './extensions/load.ts'
 /** better-sqlite3's Database, in the build safe on this Node (src/store/driver.ts): for extensions that keep state. */
 export { default as Sqlite } from './store/driver.ts'
+/** Batches an extension's SQLite writes of one event-loop turn into one transaction (one commit for all). */
+export { createGroupCommit, type GroupCommit } from './store/group-commit.ts'
 
 export interface ServerOptions {
   /** Milliseconds since the epoch; defaults to Date.now. */

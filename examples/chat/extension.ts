@@ -40,7 +40,7 @@ export default defineExtension({
       },
       async handle({ payload, user, notify, users }) {
         if (payload.to !== user.userID && !(await users.exists(payload.to))) throw { errID: 'unknown_user', errText: 'No such user', errPayload: { userID: payload.to } }
-        const message = chats().add(user.userID, payload.to, payload.text, Date.now())
+        const message = await chats().add(user.userID, payload.to, payload.text, Date.now())
         // Every device of both users, the sender's other devices included, so they stay in sync.
         await notify(payload.to, 'chat:message', { ...message })
         if (payload.to !== user.userID) await notify(user.userID, 'chat:message', { ...message })
@@ -69,7 +69,7 @@ export default defineExtension({
         additionalProperties: false,
       },
       async handle({ payload, user, notify }) {
-        const upTo = chats().markRead(user.userID, payload.with, payload.upTo)
+        const upTo = await chats().markRead(user.userID, payload.with, payload.upTo)
         const event = { reader: user.userID, with: payload.with, upTo }
         await notify(payload.with, 'chat:read', event)
         if (payload.with !== user.userID) await notify(user.userID, 'chat:read', event)

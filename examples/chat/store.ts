@@ -1,6 +1,6 @@
 // The chat example's own state: messages and read markers in a SQLite file of its own (not the server's).
 // The server's pick of better-sqlite3 for this Node (13 on Node ≥ 22, 12 on Node 20).
-import { Sqlite } from 'hafnium'
+import { createGroupCommit, Sqlite } from 'hafnium'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 
@@ -21,14 +21,15 @@ export interface ReadMarkers {
 }
 
 export interface ChatStore {
-  add(from: string, to: string, text: string, at: number): Message
+  /** Resolves once the message is committed (writes of one event-loop turn share a commit). */
+  add(from: string, to: string, text: string, at: number): Promise<Message>
   /** Messages between the two users older than `before` (all when absent), newest first; one more than `limit` tells `more`. */
   history(user: string, peer: string, before: number | undefined, limit: number): { messages: Message[]; more: boolean }
   /**
    * Moves `reader`'s marker in the conversation with `peer` forward to `upTo` (clamped to the newest message
    * of the conversation; never backwards) and returns where it stands.
    */
-  markRead(reader: string, peer: string, upTo: number): number
+  markRead(reader: string, peer: string, upTo: number): Promise<number>
   readMarkers(user: string, peer: string): ReadMarkers
   close(): void
 }
@@ -78,21 +79,29 @@ export function openChatStore(path: string): ChatStore {
     return upsertMarker.all(reader, conversation, Math.min(upTo, last))[0]!.up_to
   })
 
+  // A commit costs several times an INSERT: the sends of one turn share one (its savepoints keep a failed
+  // one from failing the others), and the sender hears back only after it.
+  const writes = createGroupCommit(db)
+
   return {
-    add(from, to, text, at) {
-      const { lastInsertRowid } = insert.run(conversationOf(from, to), from, to, text, at)
-      return { messageID: Number(lastInsertRowid), from, to, text, at }
-    },
+    add: (from, to, text, at) =>
+      writes.run(() => {
+        const { lastInsertRowid } = insert.run(conversationOf(from, to), from, to, text, at)
+        return { messageID: Number(lastInsertRowid), from, to, text, at }
+      }),
     history(user, peer, before, limit) {
       const rows = page.all(conversationOf(user, peer), before ?? Number.MAX_SAFE_INTEGER, limit + 1)
       const messages = rows.slice(0, limit).map((r) => ({ messageID: r.id, from: r.sender, to: r.recipient, text: r.text, at: r.at }))
       return { messages, more: rows.length > limit }
     },
-    markRead: (reader, peer, upTo) => markRead(reader, peer, upTo),
+    markRead: (reader, peer, upTo) => writes.run(() => markRead(reader, peer, upTo)),
     readMarkers(user, peer) {
       const conversation = conversationOf(user, peer)
       return { mine: marker.get(user, conversation)?.up_to ?? 0, theirs: marker.get(peer, conversation)?.up_to ?? 0 }
     },
-    close: () => db.close(),
+    close() {
+      writes.flush()
+      db.close()
+    },
   }
 }

@@ -1,0 +1,99 @@
+// Group commit: the writes queued during one turn of the event loop share one SQLite transaction.
+import type { Database } from 'better-sqlite3'
+
+export interface GroupCommit {
+  /**
+   * Queues `operation` for the next batch and resolves with its result once that batch has committed (or
+   * rejects with its own error: the batch's other operations still commit). The operation runs inside a
+   * savepoint in the batch's transaction, so it must be synchronous; a nested db.transaction() is fine
+   * (better-sqlite3 makes it a savepoint too).
+   */
+  run<T>(operation: () => T): Promise<T>
+  /** Commits what is queued now, synchronously (before close, and in tests). */
+  flush(): void
+}
+
+interface Queued {
+  operation: () => unknown
+  resolve: (value: any) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * One commit per batch instead of one per write: with WAL and synchronous=NORMAL a commit is a WAL write
+ * and its bookkeeping, ~30 µs of CPU, several times an INSERT's own cost (measured here: 25,700 autocommit
+ * INSERTs per CPU-second, 85,600 in batches of 8, 194,000 in batches of 64). The batch runs in the check
+ * phase (setImmediate), so every request read from the sockets in one poll joins it; `maxBatch` bounds how
+ * long one batch holds the thread. Replies wait for the commit: an acknowledged write is durable as far as
+ * the configured synchronous level makes any commit durable.
+ */
+export function createGroupCommit(db: Database, options: { maxBatch?: number } = {}): GroupCommit {
+  const maxBatch = options.maxBatch ?? 256
+  const queue: Queued[] = []
+  // Prepared once: db.exec compiles its SQL on every call, which cost more than the INSERTs it wrapped.
+  const [begin, savepoint, release, rollbackTo, commitBatch, rollback] = [
+    'BEGIN IMMEDIATE', 'SAVEPOINT op', 'RELEASE op', 'ROLLBACK TO op', 'COMMIT', 'ROLLBACK',
+  ].map((sql) => db.prepare(sql))
+  let scheduled = false
+
+  function flush() {
+    scheduled = false
+    while (queue.length > 0) {
+      const batch = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue.splice(0)
+      commit(batch)
+    }
+  }
+
+  function commit(batch: Queued[]) {
+    const outcomes: { ok: boolean; value: unknown }[] = []
+    try {
+      begin!.run()
+    } catch (error) {
+      // Busy (another process holds the write lock past busy_timeout) or closed: nothing ran, all fail alike.
+      for (const q of batch) q.reject(error)
+      return
+    }
+    for (const q of batch) {
+      savepoint!.run()
+      try {
+        outcomes.push({ ok: true, value: q.operation() })
+        release!.run()
+      } catch (error) {
+        if (!db.inTransaction) {
+          // SQLite rolled the whole transaction back (SQLITE_FULL, I/O error): the batch's earlier work is
+          // gone with it, so every operation fails with this error; the rest are retried in a new batch.
+          const rest = batch.slice(outcomes.length + 1)
+          for (const done of batch.slice(0, outcomes.length + 1)) done.reject(error)
+          if (rest.length > 0) commit(rest)
+          return
+        }
+        // Undo this operation alone; the transaction and the others' work stay.
+        rollbackTo!.run()
+        release!.run()
+        outcomes.push({ ok: false, value: error })
+      }
+    }
+    try {
+      commitBatch!.run()
+    } catch (error) {
+      // The commit itself failed (e.g. SQLITE_FULL): nothing of the batch is there, so nobody is told otherwise.
+      if (db.inTransaction) rollback!.run()
+      for (const q of batch) q.reject(error)
+      return
+    }
+    batch.forEach((q, i) => (outcomes[i]!.ok ? q.resolve(outcomes[i]!.value) : q.reject(outcomes[i]!.value)))
+  }
+
+  return {
+    run<T>(operation: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ operation, resolve, reject })
+        if (!scheduled) {
+          scheduled = true
+          setImmediate(flush)
+        }
+      })
+    },
+    flush,
+  }
+}
