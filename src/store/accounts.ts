@@ -172,7 +172,16 @@ export function createAccountStore(db: Database): AccountStore {
       })),
     }
 
-  const cache = createReadCache<Account>(db, { maxEntries: 10_000, foreignCheckMs: 1000 })
+  const cache = createReadCache<Account>(db, {
+    sources: [
+      { table: 'accounts', rowKey: 'ROW.id' },
+      { table: 'thirdpids', rowKey: 'ROW.account_id' },
+    ],
+    rowKeyOf: (account) => account.id,
+    sizeOf: heapBytes,
+    maxBytes: cacheBytes,
+    foreignCheckMs: 1000,
+  })
 
   const create = db.transaction((account: NewAccount) => {
     const { ticketLink, ...row } = account
@@ -225,6 +234,18 @@ export function createAccountStore(db: Database): AccountStore {
 }
 
 const isRow = (row: AccountRow | undefined): row is AccountRow => row !== undefined
+
+/** The account cache's bound: ~25,000 accounts with a few profile fields each (~1.3 KB as objects). */
+export const cacheBytes = 32 * 2 ** 20
+
+/** A rough heap size of a parsed value (V8: ~2 B per string character, headers, properties). */
+export function heapBytes(value: unknown): number {
+  if (typeof value === 'string') return 16 + 2 * value.length
+  if (typeof value !== 'object' || value === null) return 8
+  let total = 32
+  for (const [key, child] of Object.entries(value)) total += 8 + 2 * key.length + heapBytes(child)
+  return total
+}
 
 /** SQLite's unique-constraint failure becomes id_exists here, so the raw error never reaches the wire. */
 export function uniqueOrIdExists<T>(operation: () => T): T {

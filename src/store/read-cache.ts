@@ -1,29 +1,88 @@
-// A read cache that any write to the database invalidates: hot reads (profile:get, profile:auth)
-// skip SQLite without any module having to remember to invalidate it.
+// A read cache that survives writes: a write drops the cached rows it changed, not the whole cache, so hot
+// reads (profile:get, profile:auth, other users' profiles) skip SQLite while the database keeps changing.
 import type { Database } from 'better-sqlite3'
 
 export interface ReadCache<T> {
   get(key: string, load: () => T | undefined): T | undefined
+  /** Entries and their estimated size (tests, metrics). */
+  stats(): { entries: number; bytes: number }
 }
 
+export interface ReadCacheOptions<T> {
+  /**
+   * The tables a cached value is read from, each with the SQL expression (over NEW/OLD) naming the cached
+   * row it belongs to. Temporary triggers on this connection record every row any statement changes, so
+   * no store module has to remember to invalidate (there are ~30 that write accounts or 3PIDs).
+   */
+  sources: { table: string; rowKey: string }[]
+  /** The cached row a value belongs to (what `rowKey` yields for it). */
+  rowKeyOf(value: T): string
+  /** An estimate of the value's heap size in bytes. */
+  sizeOf(value: T): number
+  /** Bound on the sum of sizeOf over the entries: past it the oldest entries go first. */
+  maxBytes: number
+  /** Another process's writes (the admin CLI) are seen within this time: they fire no trigger here. */
+  foreignCheckMs: number
+}
+
+interface Entry<T> {
+  value: T
+  rowKey: string
+  bytes: number
+}
+
+let caches = 0
+
 /**
- * Entries live until this connection writes anything (SQLite's total_changes(), ~0.1 µs to read)
- * or another process writes the file (PRAGMA data_version, ~3 µs, so read at most every
- * `foreignCheckMs`: the admin CLI's changes are seen within that time).
+ * Staleness rules: (1) this connection's writes drop exactly the rows they changed, before the next read
+ * (SQLite's total_changes(), ~0.1 µs, tells whether there is anything to drain); (2) another process's
+ * writes empty the cache within `foreignCheckMs` (PRAGMA data_version, ~3 µs, read at most that often);
+ * (3) a rolled-back write changes nothing and records nothing (the trigger's own row rolls back with it).
  */
-export function createReadCache<T extends object>(db: Database, options: { maxEntries: number; foreignCheckMs: number }): ReadCache<T> {
+export function createReadCache<T extends object>(db: Database, options: ReadCacheOptions<T>): ReadCache<T> {
+  const changedTable = `cache_changed_rows_${++caches}`
+  db.exec(`CREATE TEMP TABLE ${changedTable} (row_key TEXT NOT NULL)`)
+  for (const { table, rowKey } of options.sources) {
+    const record = (row: 'NEW' | 'OLD') => `INSERT INTO temp.${changedTable} VALUES (${rowKey.replaceAll('ROW', row)});`
+    const trigger = (event: string, body: string) =>
+      db.exec(`CREATE TEMP TRIGGER ${changedTable}_${table}_${event.toLowerCase()} AFTER ${event} ON main.${table} BEGIN ${body} END`)
+    trigger('INSERT', record('NEW'))
+    trigger('UPDATE', record('OLD') + record('NEW'))
+    trigger('DELETE', record('OLD'))
+  }
   const totalChanges = db.prepare('SELECT total_changes()').pluck()
+  const drainChanged = db.prepare(`DELETE FROM temp.${changedTable} RETURNING row_key`).pluck()
   const dataVersion = db.prepare('PRAGMA data_version').pluck()
-  const entries = new Map<string, T>()
+  const entries = new Map<string, Entry<T>>()
+  const keysOfRow = new Map<string, Set<string>>()
+  let bytes = 0
   let seenChanges = -1
   let seenVersion: unknown
   let versionCheckedAt = -Infinity
 
+  function drop(key: string) {
+    const entry = entries.get(key)
+    if (!entry) return
+    entries.delete(key)
+    bytes -= entry.bytes
+    const keys = keysOfRow.get(entry.rowKey)
+    keys?.delete(key)
+    if (keys?.size === 0) keysOfRow.delete(entry.rowKey)
+  }
+
+  function clear() {
+    entries.clear()
+    keysOfRow.clear()
+    bytes = 0
+  }
+
   function validate() {
-    const changes = totalChanges.get() as number
-    if (changes !== seenChanges) {
-      seenChanges = changes
-      entries.clear()
+    if (totalChanges.get() !== seenChanges) {
+      for (const rowKey of drainChanged.all() as string[]) {
+        for (const key of keysOfRow.get(rowKey) ?? []) drop(key)
+      }
+      // The drain's own deletions count too: read the counter after it.
+      seenChanges = totalChanges.get() as number
     }
     const now = performance.now()
     if (now - versionCheckedAt >= options.foreignCheckMs) {
@@ -31,7 +90,7 @@ export function createReadCache<T extends object>(db: Database, options: { maxEn
       const version = dataVersion.get()
       if (version !== seenVersion) {
         seenVersion = version
-        entries.clear()
+        clear()
       }
     }
   }
@@ -40,14 +99,25 @@ export function createReadCache<T extends object>(db: Database, options: { maxEn
     get(key, load) {
       validate()
       const hit = entries.get(key)
-      if (hit) return hit
+      if (hit) return hit.value
       const value = load()
       if (value) {
-        if (entries.size >= options.maxEntries) entries.clear()
-        entries.set(key, deepFreeze(value))
+        const entry = { value: deepFreeze(value), rowKey: options.rowKeyOf(value), bytes: options.sizeOf(value) }
+        if (entry.bytes > options.maxBytes) return value
+        // Map order is insertion order: the oldest entries make room.
+        for (const oldest of entries.keys()) {
+          if (bytes + entry.bytes <= options.maxBytes) break
+          drop(oldest)
+        }
+        entries.set(key, entry)
+        bytes += entry.bytes
+        let keys = keysOfRow.get(entry.rowKey)
+        if (!keys) keysOfRow.set(entry.rowKey, (keys = new Set()))
+        keys.add(key)
       }
       return value
     },
+    stats: () => ({ entries: entries.size, bytes }),
   }
 }
 

@@ -1,0 +1,114 @@
+// The account read cache (src/store/read-cache.ts): one test per staleness rule, plus its size bound.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import Database from '../../src/store/driver.ts'
+import { openStore, type Store } from '../../src/store/index.ts'
+import { createReadCache } from '../../src/store/read-cache.ts'
+
+/** Polls `check` every 20 ms until it holds; fails after `ms` saying what it waited for. */
+async function until(ms: number, what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = performance.now() + ms
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+const test = suite<{ dir: string; path: string; store: Store }>('store: account read cache')
+test.before.each(async (ctx) => {
+  ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-read-cache-'))
+  ctx.path = join(ctx.dir, 'cache.db')
+  ctx.store = openStore(ctx.path, { synchronous: 'normal', busyTimeoutMs: 1000 })
+  for (const name of ['juliet', 'romeo']) {
+    await ctx.store.accounts.create({
+      id: `acc-${name}`, username: name, userID: `@${name}@localhost`, passwordHash: null, status: 'active', profile: { name }, thirdPIDs: [], now: 0,
+    })
+  }
+})
+test.after.each((ctx) => {
+  ctx.store.close()
+  rmSync(ctx.dir, { recursive: true, force: true })
+})
+
+test('a write to an account is seen by the next read of it, whichever key it is read by', async ({ store }) => {
+  const device = await store.devices.create({ accountID: 'acc-juliet', tokenHash: Buffer.alloc(32, 1), name: 'phone', pushToken: null, ip: '10.0.0.1', now: 0 })
+  assert.is((await store.accounts.byID('acc-juliet'))!.profile.name, 'juliet')
+  assert.is((await store.accounts.byUserID('@juliet@localhost'))!.profile.name, 'juliet')
+  await store.accounts.mergeProfile('acc-juliet', device.id, { name: 'Juliet C.' }, 1)
+  assert.is((await store.accounts.byID('acc-juliet'))!.profile.name, 'Juliet C.')
+  assert.is((await store.accounts.byUserID('@juliet@localhost'))!.profile.name, 'Juliet C.')
+  await store.accounts.setStatus('acc-juliet', 'disabled', 2)
+  assert.is((await store.accounts.byUserID('@juliet@localhost'))!.status, 'disabled')
+})
+
+test("a change to an account's 3PIDs (another table) is seen by the next read of the account", async ({ store, path }) => {
+  const raw = new Database(path)
+  raw.prepare("INSERT INTO thirdpids (medium, address, account_id, verified, added_at) VALUES ('email', 'r@example.org', 'acc-romeo', 0, 0)").run()
+  raw.close()
+  await until(1500, "romeo's unverified 3PID to be read", async () => (await store.accounts.byID('acc-romeo'))!.thirdPIDs.length === 1)
+  // Registering r@example.org verified drops romeo's unverified claim: this connection changes romeo's 3PIDs only.
+  await store.accounts.create({
+    id: 'acc-mallory', username: 'mallory', userID: '@mallory@localhost', passwordHash: null, status: 'active', profile: {},
+    thirdPIDs: [{ type: 'email', value: 'r@example.org', verified: true }], now: 3,
+  })
+  assert.equal((await store.accounts.byID('acc-romeo'))!.thirdPIDs, [])
+})
+
+test('a write to one account leaves the other accounts cached (the same object comes back)', async ({ store }) => {
+  const romeo = await store.accounts.byID('acc-romeo')
+  const device = await store.devices.create({ accountID: 'acc-juliet', tokenHash: Buffer.alloc(32, 2), name: 'phone', pushToken: null, ip: '10.0.0.1', now: 0 })
+  await store.accounts.mergeProfile('acc-juliet', device.id, { name: 'Juliet C.' }, 1)
+  await store.devices.touchMany([{ deviceID: device.id, at: 5, ip: '10.0.0.2' }])
+  assert.ok((await store.accounts.byID('acc-romeo')) === romeo, 'romeo was read again after writes that did not touch him')
+})
+
+test('another process\'s write (the admin CLI opens the file beside the server) is seen within 1 s', async ({ store, path }) => {
+  assert.is((await store.accounts.byID('acc-romeo'))!.status, 'active')
+  const admin = openStore(path, { synchronous: 'normal', busyTimeoutMs: 1000, lock: false })
+  try {
+    await admin.accounts.setStatus('acc-romeo', 'disabled', 9)
+  } finally {
+    admin.close()
+  }
+  const started = performance.now()
+  await until(1000, "the admin's status change to reach the server's cache", async () => (await store.accounts.byID('acc-romeo'))!.status === 'disabled')
+  assert.ok(performance.now() - started <= 1100)
+})
+
+test('a rolled-back write leaves the cache as it was', async ({ store }) => {
+  const romeo = await store.accounts.byID('acc-romeo')
+  // A registration that fails (the username is taken) ran its INSERT into accounts and rolled it back.
+  await store.accounts
+    .create({ id: 'acc-dup', username: 'romeo', userID: '@romeo2@localhost', passwordHash: null, status: 'active', profile: {}, thirdPIDs: [], now: 4 })
+    .then(() => assert.unreachable('a taken username was registered'), () => {})
+  assert.ok((await store.accounts.byID('acc-romeo')) === romeo)
+})
+
+test('the cache holds at most maxBytes, dropping the oldest entries first', () => {
+  const db = new Database(':memory:')
+  db.exec('CREATE TABLE items (id TEXT PRIMARY KEY, body TEXT NOT NULL)')
+  const insert = db.prepare('INSERT INTO items VALUES (?, ?)')
+  const select = db.prepare<[string], { id: string; body: string }>('SELECT id, body FROM items WHERE id = ?')
+  for (let i = 0; i < 100; i++) insert.run(`item${i}`, 'x'.repeat(100))
+  const cache = createReadCache<{ id: string; body: string }>(db, {
+    sources: [{ table: 'items', rowKey: 'ROW.id' }],
+    rowKeyOf: (v) => v.id,
+    sizeOf: (v) => v.body.length,
+    maxBytes: 1000,
+    foreignCheckMs: 1000,
+  })
+  let loads = 0
+  const read = (id: string) => cache.get(id, () => (loads++, select.get(id)))
+  for (let i = 0; i < 100; i++) read(`item${i}`)
+  assert.equal(cache.stats(), { entries: 10, bytes: 1000 })
+  loads = 0
+  read('item99') // among the newest: still there
+  read('item0') // the oldest: dropped long ago
+  assert.is(loads, 1)
+  db.close()
+})
+
+test.run()
