@@ -81,16 +81,24 @@ export async function closedLoop(conns: Conn[], inFlight: number, seconds: numbe
   return { count: latencies.length, seconds: elapsed, latenciesMs: Float64Array.from(latencies), errors }
 }
 
+/** What an open loop sends as its `index`th request, on `conn`: a type and its payload as JSON. */
+export type OpenRequest = (conn: Conn, index: number) => readonly [type: string, payloadJson: string]
+
+/** The same request every time. */
+export const always = (type: string, payload: unknown = {}): OpenRequest => {
+  const request = [type, JSON.stringify(payload)] as const
+  return () => request
+}
+
 /**
  * Requests at a fixed rate regardless of replies; latency is measured from the scheduled send time, so a
  * stall anywhere (server or load generator) counts. Nothing per request outlives its reply (no promise,
  * no growing array): the load generator's own GC pauses were 8-11 ms when it kept every request's promise.
  * It spins on setImmediate rather than sleeping on a 1 ms timer, so sends leave on time, not in bursts.
  */
-export function openLoop(conns: Conn[], ratePerSecond: number, seconds: number, type: string, payload: unknown): Promise<Sample> {
+export function openLoop(conns: Conn[], ratePerSecond: number, seconds: number, request: OpenRequest): Promise<Sample> {
   const total = Math.floor(ratePerSecond * seconds)
   const latencies = new Float64Array(total)
-  const payloadJson = JSON.stringify(payload)
   const interval = 1000 / ratePerSecond
   let received = 0
   let errors = 0
@@ -105,7 +113,9 @@ export function openLoop(conns: Conn[], ratePerSecond: number, seconds: number, 
     }
     const send = (index: number) => {
       const scheduled = started + index * interval
-      conns[index % conns.length]!.fire(type, payloadJson, (ok) => {
+      const conn = conns[index % conns.length]!
+      const [type, payloadJson] = request(conn, index)
+      conn.fire(type, payloadJson, (ok) => {
         latencies[received++] = performance.now() - scheduled
         if (!ok) errors++
         if (received === total) finish()
