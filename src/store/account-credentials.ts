@@ -2,6 +2,7 @@
 // revocations, the password rehash, the profile merge and the login backoff. Each is one transaction that
 // re-checks, inside it, what the caller read before its await (issue 11: compare-and-swap, not timing).
 import type { Database } from 'better-sqlite3'
+import { commitEach, type GroupCommit } from './group-commit.ts'
 import { CredentialsChanged, DeviceGone } from './errors.ts'
 import type { AccountStatus } from './accounts.ts'
 import type { ProfileClaims } from '../types/schemas.ts'
@@ -53,7 +54,7 @@ export interface CredentialOps {
   recordLoginFailure(accountID: string, blockUntil: (failures: number) => number): Promise<{ failures: number; blockedUntil: number }>
 }
 
-export function createCredentialOps(db: Database): CredentialOps {
+export function createCredentialOps(db: Database, writes: Pick<GroupCommit, 'run'> = commitEach): CredentialOps {
   const deviceExists = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM devices WHERE account_id = ? AND id = ?')
   const update = db.prepare(
     `UPDATE accounts SET password_hash = coalesce(@passwordHash, password_hash), status = coalesce(@status, status),
@@ -128,7 +129,8 @@ export function createCredentialOps(db: Database): CredentialOps {
   return {
     changeCredentials: async (c) => change.immediate(c),
     rehashPassword: async (accountID, oldHash, newHash, now) => rehash.run(newHash, now, accountID, oldHash).changes === 1,
-    mergeProfile: async (accountID, actorDeviceID, patch, now) => merge.immediate(accountID, actorDeviceID, patch, now),
-    recordLoginFailure: async (accountID, blockUntil) => fail.immediate(accountID, blockUntil),
+    // The hot writes of live traffic share their turn's commit (group-commit.ts).
+    mergeProfile: (accountID, actorDeviceID, patch, now) => writes.run(() => merge.immediate(accountID, actorDeviceID, patch, now)),
+    recordLoginFailure: (accountID, blockUntil) => writes.run(() => fail.immediate(accountID, blockUntil)),
   }
 }

@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3'
 import { createCredentialOps, type CredentialOps } from './account-credentials.ts'
 import { createGuestOps, type GuestOps } from './guests.ts'
 import { createReadCache } from './read-cache.ts'
+import { commitEach, type GroupCommit } from './group-commit.ts'
 import { ProtocolError } from '../errors.ts'
 import type { ThirdPID } from '../identifiers.ts'
 import type { ProfileClaims } from '../types/schemas.ts'
@@ -99,7 +100,7 @@ interface AccountRow {
 const accountColumns = `a.*, (SELECT json_group_array(json_object('type', medium, 'value', address, 'verified', verified))
   FROM (SELECT medium, address, verified FROM thirdpids WHERE account_id = a.id ORDER BY medium)) AS thirdpids`
 
-export function createAccountStore(db: Database): AccountStore {
+export function createAccountStore(db: Database, writes: Pick<GroupCommit, 'run'> = commitEach): AccountStore {
   const insertAccount = db.prepare(
     `INSERT INTO accounts (id, username, user_id, password_hash, status, profile, guest, created_at, updated_at)
      VALUES (@id, @username, @userID, @passwordHash, @status, @profile, @guest, @now, @now)`,
@@ -195,7 +196,7 @@ export function createAccountStore(db: Database): AccountStore {
 
 
   return {
-    ...createCredentialOps(db),
+    ...createCredentialOps(db, writes),
     ...createGuestOps(db),
     async create(account) {
       uniqueOrIdExists(() => create.immediate(account))
@@ -210,7 +211,7 @@ export function createAccountStore(db: Database): AccountStore {
       updateStatus.run(status, now, id)
     },
     async clearLoginFailures(id) {
-      clearFailures.run(id)
+      await writes.run(() => clearFailures.run(id))
     },
     async query(query, limit) {
       const rows: AccountRow[] = []

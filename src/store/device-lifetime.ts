@@ -1,6 +1,7 @@
 // Devices over time: finding one by its current or retired token, rotating that token by compare-and-swap,
 // recording when devices were last seen (in batches) and deleting those past their lifetime.
 import type { Database } from 'better-sqlite3'
+import { commitEach, type GroupCommit } from './group-commit.ts'
 
 /** A token presented to profile:auth: the device's current one, or the one it last rotated away from. */
 export type TokenSlot = { deviceID: string; accountID: string; slot: 'current' } | { deviceID: string; accountID: string; slot: 'previous'; retiredAt: number }
@@ -46,7 +47,7 @@ interface TokenRow {
   prev_retired_at: number | null
 }
 
-export function createDeviceLifetimeStore(db: Database): DeviceLifetimeStore {
+export function createDeviceLifetimeStore(db: Database, writes: Pick<GroupCommit, 'run'> = commitEach): DeviceLifetimeStore {
   const selectByToken = db.prepare<[Buffer, Buffer], TokenRow>(
     `SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at FROM devices WHERE token_hash = ? OR prev_token_hash = ?`,
   )
@@ -97,10 +98,10 @@ export function createDeviceLifetimeStore(db: Database): DeviceLifetimeStore {
       // The commonest case, the current token without rotation, writes nothing: one read decides it, where
       // BEGIN IMMEDIATE ... COMMIT around that read was ~25% of profile:auth's time (--cpu-prof, bench).
       if (!next && selectByID.get(deviceID)?.token_hash.equals(tokenHash)) return 'ok'
-      return presentTransaction.immediate(deviceID, tokenHash, next, now, graceMs)
+      return writes.run(() => presentTransaction.immediate(deviceID, tokenHash, next, now, graceMs))
     },
     async touchMany(entries) {
-      if (entries.length > 0) touchTransaction.immediate(entries)
+      if (entries.length > 0) await writes.run(() => touchTransaction.immediate(entries))
     },
     async expire(seen, idleBefore, createdBefore) {
       return expireTransaction.immediate(seen, idleBefore, createdBefore).map((row) => ({ deviceID: row.id, accountID: row.account_id }))

@@ -4,6 +4,7 @@ import { generateDeviceID } from '../auth/tokens.ts'
 import { CredentialsChanged, DeviceGone, DeviceLimit } from './errors.ts'
 import { seal, unseal } from './sealing.ts'
 import { createDeviceLifetimeStore, type DeviceLifetimeStore } from './device-lifetime.ts'
+import { commitEach, type GroupCommit } from './group-commit.ts'
 
 export interface Device {
   id: string
@@ -133,7 +134,7 @@ export function prepareDeviceInsert(db: Database, key: Buffer): Transaction<(dev
   })
 }
 
-export function createDeviceStore(db: Database, key: Buffer): DeviceStore {
+export function createDeviceStore(db: Database, key: Buffer, writes: Pick<GroupCommit, 'run'> = commitEach): DeviceStore {
   const selectOne = db.prepare<[string, string], DeviceRow>(`SELECT ${columns} FROM devices WHERE account_id = ? AND id = ?`)
   const selectAll = db.prepare<[string], DeviceRow>(`SELECT ${columns} FROM devices WHERE account_id = ? ORDER BY created_at, id`)
   const updateName = db.prepare('UPDATE devices SET name = ? WHERE account_id = ? AND id = ?')
@@ -161,7 +162,7 @@ export function createDeviceStore(db: Database, key: Buffer): DeviceStore {
   })
 
   return {
-    ...createDeviceLifetimeStore(db),
+    ...createDeviceLifetimeStore(db, writes),
     async create(device) {
       for (let attempt = 0; ; attempt++) {
         const id = generateDeviceID()

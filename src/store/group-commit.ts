@@ -27,6 +27,9 @@ interface Queued {
  * long one batch holds the thread. Replies wait for the commit: an acknowledged write is durable as far as
  * the configured synchronous level makes any commit durable.
  */
+/** For a store opened without group commit: each write commits on its own, at once. */
+export const commitEach: Pick<GroupCommit, 'run'> = { run: async (operation) => operation() }
+
 export function createGroupCommit(db: Database, options: { maxBatch?: number } = {}): GroupCommit {
   const maxBatch = options.maxBatch ?? 256
   const queue: Queued[] = []

@@ -6,6 +6,7 @@ import Database, { type SqliteDatabase } from './driver.ts'
 import { storageRetryAfterMs } from './errors.ts'
 import { acquireDatabaseLock } from './lock.ts'
 import { migrations } from './migrations.ts'
+import { createGroupCommit } from './group-commit.ts'
 import { createRateBucketStore, type RateBucketStore } from './rate-buckets.ts'
 import { createAccountStore, type AccountStore } from './accounts.ts'
 import { createDeviceStore, sealLegacyPushTokens, type DeviceStore } from './devices.ts'
@@ -81,12 +82,15 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
     throw error
   }
   const outbox = createOutboxStore(db, outboxKey)
+  // Live traffic's hot writes (profile updates, failed logins, token presentation, last-seen batches) share
+  // one commit per event-loop turn; replies still wait for it (group-commit.ts).
+  const writes = createGroupCommit(db)
   const relief = walRelief(db, storageRetryAfterMs)
   return {
     path,
     rateBuckets: createRateBucketStore(db),
-    accounts: createAccountStore(db),
-    devices: createDeviceStore(db, outboxKey),
+    accounts: createAccountStore(db, writes),
+    devices: createDeviceStore(db, outboxKey, writes),
     sudoTokens: createSudoTokenStore(db),
     outbox,
     verifications: createVerificationStore(db, outbox, outboxKey),
@@ -97,6 +101,7 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
     close() {
       relief.stop()
       if (db.open) {
+        writes.flush()
         // optimize writes statistics, which fails on a full disk; the file must be closed all the same.
         try {
           db.pragma('optimize')
