@@ -13,7 +13,7 @@ import { allCpus, cpuSeconds, hasTaskset, pinned, pinSelf, rssBytes, startProces
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '6' },
+    seconds: { type: 'string', default: '5' },
     accounts: { type: 'string', default: '100000' },
     idle: { type: 'string', default: '20000' },
     only: { type: 'string' },
@@ -121,10 +121,12 @@ const lane = (type: string, payload: unknown = {}) => {
 /**
  * Closed loop, 64 connections × 8 in flight: both echo servers, then one Hafnium on a copy of the
  * fixture with each connection signed in as a different account: server:ping, own profile:get,
- * mixed, and profile:auth (re-auth on the live socket with its own token).
+ * mixed, and profile:auth (re-auth on the live socket with its own token). With `latency`, the corked
+ * echo and mixed are then driven open loop at half the peak this run measured, on the same server and
+ * connections (no second fixture copy and 64 logins per run: the bench's 6-minute budget).
  */
-async function throughput() {
-  const rows: Record<string, Row[]> = { echo_plain: [], echo: [], ping: [], get: [], mixed: [], auth: [] }
+async function throughput(latency: boolean) {
+  const rows: Record<string, Row[]> = { echo_plain: [], echo: [], ping: [], get: [], mixed: [], auth: [], echo_half: [], mixed_half: [] }
   const closed = async (server: ServerProcess, conns: Conn[], request: (c: Conn) => Promise<{ ok: boolean }>) =>
     ({ ...(await measure(server, async () => summarize(await closedLoop(conns, IN_FLIGHT, seconds, request)))), loop: 'closed' }) as Row
   await fixture()
@@ -133,7 +135,12 @@ async function throughput() {
       log(`throughput run ${run}/${runs}: echo (${mode})`)
       const e = await echo(mode)
       const conns = await openConnections(e.url, CONNS)
-      rows[mode === 'plain' ? 'echo_plain' : 'echo']!.push(await closed(e, conns, lane('server:ping')))
+      const row = await closed(e, conns, lane('server:ping'))
+      rows[mode === 'plain' ? 'echo_plain' : 'echo']!.push(row)
+      if (mode === 'corked' && latency) {
+        log(`latency at 50% of peak, run ${run}/${runs}: echo (corked)`)
+        rows.echo_half!.push(await halfPeak(e, conns, Number(row.perSecond) / 2, always('server:ping')))
+      }
       conns.forEach((c) => c.ws.terminate())
       await e.stop()
     }
@@ -144,13 +151,18 @@ async function throughput() {
     const signedIn = await signIn(conns, await fixture())
     rows.ping!.push(await closed(h, conns, lane('server:ping')))
     rows.get!.push(await closed(h, conns, lane('profile:get')))
-    rows.mixed!.push(await closed(h, conns, mixedClosed(h.url, await fixture(), signedIn)))
+    const mixed = await closed(h, conns, mixedClosed(h.url, await fixture(), signedIn))
+    rows.mixed!.push(mixed)
+    if (latency) {
+      log(`latency at 50% of peak, run ${run}/${runs}: hafnium mixed`)
+      rows.mixed_half!.push(await halfPeak(h, conns, Number(mixed.perSecond) / 2, mixedOpen(await fixture(), signedIn)))
+    }
     const authOf = new Map([...signedIn].map(([c, s]) => [c, JSON.stringify({ authToken: s.authToken })]))
     rows.auth!.push(await closed(h, conns, (c) => new Promise((done) => c.fire('profile:auth', authOf.get(c)!, (ok) => done({ ok })))))
     conns.forEach((c) => c.ws.terminate())
     await h.stop()
   }
-  for (const [name, list] of Object.entries(rows)) results[name] = medianRow(list)
+  for (const [name, list] of Object.entries(rows)) if (list.length > 0) results[name] = medianRow(list, name.endsWith('_half') ? 'p99' : 'perSecond')
 }
 
 /** The load generator's own event-loop delay p99 during `run` (ms): a tail here is the harness's, not the server's. */
@@ -167,30 +179,6 @@ async function halfPeak(server: ServerProcess, conns: Conn[], rate: number, requ
   await openLoop(conns, rate, 2, request)
   const row = await withOwnLag(() => measure(server, async () => summarize(await openLoop(conns, rate, seconds, request))))
   return { ...row, rate: Math.round(rate), loop: 'open' }
-}
-
-async function latency() {
-  const echoPeak = Number(results.echo?.perSecond ?? 20000)
-  const mixedPeak = Number(results.mixed?.perSecond ?? 8000)
-  const echoRows: Row[] = []
-  const mixedRows: Row[] = []
-  for (let run = 1; run <= runs; run++) {
-    log(`latency at 50% of peak, run ${run}/${runs}: echo (corked)`)
-    const e = await echo()
-    let conns = await openConnections(e.url, CONNS)
-    echoRows.push(await halfPeak(e, conns, echoPeak / 2, always('server:ping')))
-    conns.forEach((c) => c.ws.terminate())
-    await e.stop()
-    log(`latency at 50% of peak, run ${run}/${runs}: hafnium mixed`)
-    const h = await hafnium(SERVER_CPU, false, true)
-    conns = await openConnections(h.url, CONNS)
-    const signedIn = await signIn(conns, await fixture())
-    mixedRows.push(await halfPeak(h, conns, mixedPeak / 2, mixedOpen(await fixture(), signedIn)))
-    conns.forEach((c) => c.ws.terminate())
-    await h.stop()
-  }
-  results.echo_half = medianRow(echoRows, 'p99')
-  results.mixed_half = medianRow(mixedRows, 'p99')
 }
 
 async function idleMemory() {
@@ -308,8 +296,7 @@ async function chat() {
 
 const started = performance.now()
 const loadBefore = Math.round(loadavg()[0]! * 100) / 100
-if (want('throughput')) await throughput()
-if (want('latency')) await latency()
+if (want('throughput') || want('latency')) await throughput(want('latency'))
 if (want('memory')) await idleMemory()
 if (want('logins')) await logins()
 if (want('chat')) await chat()
