@@ -58,7 +58,7 @@ export interface Deps {
   /** The outbox sender: call wake() after a transaction that enqueued a message has committed. */
   delivery: { wake(): void }
   /** Facts about this server that handlers report (server:info). */
-  server: { version: string; types: readonly string[] }
+  server: { version: string; node: string; types: readonly string[] }
 }
 
 export interface Context<T extends MessageType> extends Deps {

@@ -34,6 +34,7 @@ import { closeExtensions, loadExtensions, startExtensions } from './extensions/l
 import { extensionRoutes } from './extensions/handlers.ts'
 import { createLocalEventBus, type EventBus } from './extensions/notify.ts'
 import { ConfigError } from './config.ts'
+import { nodeName } from './cluster/node-name.ts'
 
 export interface ServerOptions {
   clock?: Clock
@@ -82,7 +83,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   const clients = createClientAddressResolver({ trustProxy: config.server.trustProxy, ipv6Prefix: config.ratelimit.ipv6Prefix })
   const warnForwarded = createForwardedWarning(config, log)
   const sessions = createSessions()
-  const server = { version, types: [] as string[] }
+  const server = { version, node: nodeName(config.server.node), types: [] as string[] }
   const passwords = createPasswordHasher({
     params: config.password.argon2,
     maxConcurrent: config.password.maxConcurrentHashes,

@@ -57,6 +57,10 @@ export interface Config {
      * how long a server-initiated close waits for the peer's close frame before the socket is destroyed
      */
     closeTimeoutMs: number;
+    /**
+     * this process's name among the nodes on one database (server:info node; tags its cross-node events, so unique per cluster); null = <hostname>-<pid>
+     */
+    node?: null | string;
   };
   database: {
     path: string;
@@ -1208,6 +1212,10 @@ export interface ServerInfoRequest {}
 export interface ServerInfoReply {
   domains: string[];
   version: string;
+  /**
+   * this process's name among the nodes serving one database (server.node)
+   */
+  node: string;
   /**
    * every message type this server handles
    */

@@ -59,7 +59,9 @@ test('every example in protocol.md is part of the story, and the story replays a
     for (const socket of sockets.values()) socket.terminate()
     sockets.clear()
     await t?.close()
-    t = await startTestServer({ ratelimit: { enabled: true }, ...overrides }, { clock, transports: { email: capture, msisdn: capture } })
+    // The documented node name (server:info), whatever host the story runs on.
+    const server = { node: 'node-1', ...(overrides.server as object | undefined) }
+    t = await startTestServer({ ratelimit: { enabled: true }, ...overrides, server }, { clock, transports: { email: capture, msisdn: capture } })
   }
   const socket = async (name: string) => {
     let client = sockets.get(name)

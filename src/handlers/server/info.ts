@@ -1,7 +1,7 @@
 /**
- * server:info — what this server is: domains, version, the types it handles, its limits, registration
- * mode, which optional ways to sign in are on and which types have a captcha step (features), so
- * clients and the conformance suite can adapt. No auth, no side effects.
+ * server:info — what this server is: domains, version, this node's name, the types it handles, its
+ * limits, registration mode, which optional ways to sign in are on and which types have a captcha step
+ * (features), so clients and the conformance suite can adapt. No auth, no side effects.
  */
 import { guestsEnabled } from '../../accounts/guests.ts'
 import { defineHandler } from '../../handler.ts'
@@ -14,6 +14,7 @@ export default defineHandler({
     return {
       domains: [...config.server.domains],
       version: server.version,
+      node: server.node,
       types: [...server.types],
       limits: {
         maxMessageBytes: config.limits.maxMessageBytes,
