@@ -8,6 +8,7 @@ import type { PasswordHasher } from './auth/passwords.ts'
 import type { NameBackoff } from './accounts/login-backoff.ts'
 import type { Captcha } from './auth/captcha.ts'
 import type { SeenTracker } from './accounts/session-lifetime.ts'
+import type { SessionCheck } from './cluster/session-check.ts'
 
 export type MessageType = keyof Messages
 export type Request<T extends MessageType> = Messages[T]['request']
@@ -48,6 +49,8 @@ export interface Deps {
   limiter: RateLimiter
   log: Logger
   sessions: Sessions
+  /** Re-reads an authenticated connection's device row at most once a second (revocations a node missed). */
+  sessionCheck: SessionCheck
   /** When devices were last seen, batched in memory (sessions.idleTimeout). */
   seen: SeenTracker
   passwords: PasswordHasher
@@ -61,7 +64,8 @@ export interface Deps {
   server: { version: string; node: string; types: readonly string[] }
 }
 
-export interface Context<T extends MessageType> extends Deps {
+// The session check is the router's; handlers do not use it.
+export interface Context<T extends MessageType> extends Omit<Deps, 'sessionCheck'> {
   type: T
   requestID: string
   payload: Request<T>

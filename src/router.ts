@@ -89,6 +89,12 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     if (!domains.has(envelope.to)) return error(id, type, defaultDomain, conn, 'wrong_server')
     const entry = table.get(envelope.type)
     if (!entry) return error(id, type, envelope.to, conn, 'unhandled')
+    // A device revoked where this node did not hear of it (another node's event lost, the admin CLI) is
+    // found here within sessionCheckMs: its connections get profile:session_revoked and go on anonymous.
+    const session = conn.session
+    if (session && !deps.sessionCheck.fresh(session) && !(await deps.sessionCheck.confirm(session))) {
+      deps.sessions.revokeDevice(session.accountID, session.deviceID, 'revoked')
+    }
     if (entry.handler.auth === 'required' && !conn.session) return error(id, type, envelope.to, conn, 'auth_required')
     // An authenticated request "sees" its device (sessions.idleTimeout); batched, not written per message.
     if (conn.session) deps.seen.record(conn.session.deviceID, conn.address, deps.clock.now())

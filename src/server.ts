@@ -35,12 +35,17 @@ import { extensionRoutes } from './extensions/handlers.ts'
 import { createLocalEventBus, type EventBus } from './extensions/notify.ts'
 import { ConfigError } from './config.ts'
 import { nodeName } from './cluster/node-name.ts'
+import { createSessionCheck, resyncSessions } from './cluster/session-check.ts'
+import { createBus } from './cluster/index.ts'
+import type { ClusterBus } from './cluster/bus.ts'
 
 export interface ServerOptions {
   clock?: Clock
   logger?: Logger
   /** Replaces the configured delivery transport of a channel (tests). */
   transports?: Partial<Transports>
+  /** The cluster bus to use instead of the one database.url selects (tests of several nodes). Closed with the server. */
+  bus?: ClusterBus
 }
 
 export interface HafniumServer {
@@ -71,19 +76,24 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   const extensions = await loadExtensions(config.extensions, new Set(builtIn))
   checkRuleTypes(config, [...builtIn, ...extensions.types.map((e) => e.type)])
   await startExtensions(extensions.modules, { log })
-  let store: Store
+  const node = nodeName(config.server.node)
+  let opened: Store | undefined
+  let bus: ClusterBus
   try {
-    store = await openConfiguredStore(config.database)
+    opened = await openConfiguredStore(config.database)
+    bus = options.bus ?? (await createBus(config, node, log))
   } catch (error) {
+    await opened?.close()
     await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
     throw error
   }
+  const store = opened
   const limiter = createRateLimiter(config.ratelimit, store.rateBuckets, clock)
   const metrics = createMetrics()
   const clients = createClientAddressResolver({ trustProxy: config.server.trustProxy, ipv6Prefix: config.ratelimit.ipv6Prefix })
   const warnForwarded = createForwardedWarning(config, log)
-  const sessions = createSessions()
-  const server = { version, node: nodeName(config.server.node), types: [] as string[] }
+  const sessions = createSessions(bus)
+  const server = { version, node, types: [] as string[] }
   const passwords = createPasswordHasher({
     params: config.password.argon2,
     maxConcurrent: config.password.maxConcurrentHashes,
@@ -92,7 +102,17 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   const delivery = createDeliverySender({ store, config, clock, log, transports: options.transports })
   const seen = createSeenTracker()
   const captcha = createCaptcha(config.captcha, store.captcha)
-  const deps: Deps = { config, store, clock, limiter, log, sessions, seen, passwords, nameBackoff: createNameBackoff(), captcha, server, delivery }
+  const sessionCheck = createSessionCheck(store, clock)
+  bus.listen({
+    deliver: sessions.deliver,
+    resync: () => {
+      resyncSessions(sessions, store).then(
+        (revoked) => revoked > 0 && log.info({ revoked }, 'cluster bus: devices revoked while this node was not listening were cut off'),
+        (err: unknown) => log.warn({ err }, 'cluster bus: re-checking live sessions failed; their next requests check them'),
+      )
+    },
+  })
+  const deps: Deps = { config, store, clock, limiter, log, sessions, sessionCheck, seen, passwords, nameBackoff: createNameBackoff(), captcha, server, delivery }
   const events = createLocalEventBus(sessions)
   const router = createRouter(deps, defaultHandlers, schemas, metrics, extensionRoutes(extensions.types, events, store))
   server.types = [...router.types]
@@ -216,6 +236,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     }
     await delivery.close()
     await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
+    await bus.close()
     await store.close()
     log.info('closed')
   }

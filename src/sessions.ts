@@ -1,7 +1,8 @@
-// The device → live connections registry: revocation fan-out and events to an account's online devices.
-// In-process today; the seam where a shared channel (Redis, PostgreSQL LISTEN) would go across nodes.
+// The device → live connections registry: revocation fan-out and events to an account's online devices,
+// on this node's sockets at once and on the other nodes' through the cluster bus (cluster/bus.ts).
 import type { Connection, Session } from './handler.ts'
 import type { Events } from './types/schemas.ts'
+import { createLocalBus, type ClusterBus, type NodeEvent } from './cluster/bus.ts'
 
 export type RevokeReason = Events['profile:session_revoked']['reason']
 
@@ -23,11 +24,23 @@ export interface Sessions {
   takeWaiter(grantID: string): Connection | undefined
   /** Live connections registered (every device of every account): what the registry holds. */
   readonly size: number
-  /** Sends an application (extension) event to every live connection of the user; returns how many. */
+  /** Sends an application (extension) event to every live connection of the user; returns how many on this node. */
   sendToUser(userID: string, type: string, payload: object): number
+  /** The devices with a live connection on this node (the bus's resync checks them against the store). */
+  liveDevices(): { accountID: string; deviceID: string }[]
+  /** revokeDevice on this node only: for a revocation every node finds by itself (a device row found gone). */
+  revokeDeviceHere(accountID: string, deviceID: string, reason: RevokeReason): void
+  /** An event another node published (the bus's listener): delivered to this node's sockets only. */
+  deliver(event: NodeEvent): void
 }
 
-export function createSessions(): Sessions {
+/**
+ * Every revocation and event is delivered to this node's sockets synchronously (a handler's own
+ * connection is de-authenticated before its reply leaves) and then published on `bus` for the other
+ * nodes; theirs arrive through `deliver` (the server makes it the bus's listener). With the local bus
+ * (one node) publishing is a no-op.
+ */
+export function createSessions(bus: ClusterBus = createLocalBus('local')): Sessions {
   const byAccount = new Map<string, Map<string, Set<Connection>>>()
   // Connections waiting on a device authorization (at most one grant each), both ways.
   const waiters = new Map<string, Connection>()
@@ -57,13 +70,53 @@ export function createSessions(): Sessions {
     }
   }
 
-  function revokeDevice(accountID: string, deviceID: string, reason: RevokeReason) {
+  function revokeDeviceHere(accountID: string, deviceID: string, reason: RevokeReason) {
     const conns = byAccount.get(accountID)?.get(deviceID)
     if (!conns) return
     for (const conn of [...conns]) {
       detach(conn)
       conn.session = null
       conn.sendEvent('profile:session_revoked', { deviceID, reason })
+    }
+  }
+
+  function revokeAccountHere(accountID: string, reason: RevokeReason, exceptDeviceID?: string) {
+    for (const deviceID of [...(byAccount.get(accountID)?.keys() ?? [])]) {
+      if (deviceID !== exceptDeviceID) revokeDeviceHere(accountID, deviceID, reason)
+    }
+  }
+
+  function notifyAccountHere(accountID: string, type: string, payload: object, exceptDeviceID?: string) {
+    for (const [deviceID, conns] of byAccount.get(accountID) ?? []) {
+      if (deviceID === exceptDeviceID) continue
+      // Built-in event payloads are typed where they are published; the bus carries them as plain objects.
+      for (const conn of conns) (conn.sendEvent as (type: string, payload: object) => void)(type, payload)
+    }
+  }
+
+  function sendToUserHere(userID: string, type: string, payload: object): number {
+    const accountID = accountOfUser.get(userID)
+    let reached = 0
+    for (const conns of (accountID && byAccount.get(accountID)?.values()) || []) {
+      for (const conn of conns) {
+        // Extension event types are checked where they enter (extensions/notify.ts), not by the schema types.
+        ;(conn.sendEvent as (type: string, payload: object) => void)(type, payload)
+        reached++
+      }
+    }
+    return reached
+  }
+
+  function deliver(event: NodeEvent) {
+    switch (event.kind) {
+      case 'revoke_device':
+        return revokeDeviceHere(event.accountID, event.deviceID, event.reason)
+      case 'revoke_account':
+        return revokeAccountHere(event.accountID, event.reason, event.exceptDeviceID)
+      case 'notify_account':
+        return notifyAccountHere(event.accountID, event.type, event.payload, event.exceptDeviceID)
+      case 'notify_user':
+        return void sendToUserHere(event.userID, event.type, event.payload)
     }
   }
 
@@ -81,17 +134,19 @@ export function createSessions(): Sessions {
       conns.add(conn)
     },
     detach,
-    revokeDevice,
+    revokeDevice(accountID, deviceID, reason) {
+      revokeDeviceHere(accountID, deviceID, reason)
+      bus.publish({ kind: 'revoke_device', accountID, deviceID, reason })
+    },
+    revokeDeviceHere,
+    deliver,
     revokeAccount(accountID, reason, exceptDeviceID) {
-      for (const deviceID of [...(byAccount.get(accountID)?.keys() ?? [])]) {
-        if (deviceID !== exceptDeviceID) revokeDevice(accountID, deviceID, reason)
-      }
+      revokeAccountHere(accountID, reason, exceptDeviceID)
+      bus.publish(exceptDeviceID === undefined ? { kind: 'revoke_account', accountID, reason } : { kind: 'revoke_account', accountID, reason, exceptDeviceID })
     },
     notifyAccount(accountID, type, payload, exceptDeviceID) {
-      for (const [deviceID, conns] of byAccount.get(accountID) ?? []) {
-        if (deviceID === exceptDeviceID) continue
-        for (const conn of conns) conn.sendEvent(type, payload)
-      }
+      notifyAccountHere(accountID, type, payload, exceptDeviceID)
+      bus.publish(exceptDeviceID === undefined ? { kind: 'notify_account', accountID, type, payload } : { kind: 'notify_account', accountID, type, payload, exceptDeviceID })
     },
     awaitGrant(conn, grantID) {
       stopWaiting(conn)
@@ -111,16 +166,14 @@ export function createSessions(): Sessions {
       return count
     },
     sendToUser(userID, type, payload) {
-      const accountID = accountOfUser.get(userID)
-      let reached = 0
-      for (const conns of (accountID && byAccount.get(accountID)?.values()) || []) {
-        for (const conn of conns) {
-          // Extension event types are checked where they enter (extensions/notify.ts), not by the schema types.
-          ;(conn.sendEvent as (type: string, payload: object) => void)(type, payload)
-          reached++
-        }
-      }
+      const reached = sendToUserHere(userID, type, payload)
+      bus.publish({ kind: 'notify_user', userID, type, payload })
       return reached
+    },
+    liveDevices() {
+      const live: { accountID: string; deviceID: string }[] = []
+      for (const [accountID, devices] of byAccount) for (const deviceID of devices.keys()) live.push({ accountID, deviceID })
+      return live
     },
   }
 }

@@ -1,10 +1,11 @@
-// Events from extensions to users: the seam where a multi-node channel (PostgreSQL LISTEN/NOTIFY) plugs in.
+// Events from extensions to users: delivered here and published for the other nodes by the sessions registry.
 import type { Sessions } from '../sessions.ts'
+import { maxEventBytes } from '../cluster/fragments.ts'
 
 /**
- * Delivers an event to every live connection of a user and resolves to how many it reached. This
- * process's implementation reaches its own sockets; one across nodes publishes on a channel and adds
- * the counts the other nodes report, behind the same signature, so extensions do not change.
+ * Delivers an event to every live connection of a user and resolves to how many it reached on this
+ * node; the sessions registry also publishes it on the cluster bus for the other nodes' sockets, whose
+ * counts are not waited for (a round trip through every node per notify).
  */
 export interface EventBus {
   publish(userID: string, type: string, payload: Record<string, unknown>): Promise<number>
@@ -37,6 +38,9 @@ export function notifier(bus: EventBus): (userID: string, type: string, payload:
     const problem = typeof type === 'string' ? typeNameProblem(type) : 'must be a string'
     if (problem) throw new TypeError(`notify: event type ${JSON.stringify(type)} ${problem}`)
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new TypeError('notify: payload must be a JSON object')
+    // On every node alike, so an extension that works on one does not break when a second is added.
+    const bytes = Buffer.byteLength(JSON.stringify(payload))
+    if (bytes > maxEventBytes) throw new TypeError(`notify: payload is ${bytes} bytes of JSON, over the ${maxEventBytes}-byte limit of an event`)
     return bus.publish(userID, type, payload)
   }
 }

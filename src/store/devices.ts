@@ -51,6 +51,8 @@ export interface DeviceStore extends DeviceLifetimeStore {
    */
   revokeAll(accountID: string, actorDeviceID?: string): Promise<string[]>
   count(accountID: string): Promise<number>
+  /** Whether the device still exists (not revoked, by this process or another): the per-request session check. */
+  exists(accountID: string, deviceID: string): Promise<boolean>
 }
 
 interface DeviceRow {
@@ -191,5 +193,6 @@ export function createDeviceStore(db: Database, key: Buffer, writes: Pick<GroupC
     revokeAll: async (accountID, actorDeviceID) =>
       actorDeviceID === undefined ? deleteAll.all(accountID).map((r) => r.id) : revokeAllChecked.immediate(accountID, actorDeviceID),
     count: async (accountID) => countFor.get(accountID)!.n,
+    exists: async (accountID, deviceID) => exists.get(accountID, deviceID) !== undefined,
   }
 }

@@ -82,6 +82,19 @@ test('notify refuses event types in the server\'s namespaces and unnamespaced on
   assert.ok(readFileSync(logFile, 'utf8').includes('notify: event type \\"profile:session_revoked\\"'))
 })
 
+test('notify refuses an event over 1 MiB of JSON (the limit across nodes, on one node too) and sends one just under it', async ({ t, logFile }) => {
+  const juliet = await login(t, { username: 'juliet', password })
+  const romeo = await login(t, { username: 'romeo', password })
+  const overhead = JSON.stringify({ from: juliet.userID, pad: '' }).length
+  const over = await ask(juliet.client, 'probe:notify', { to: romeo.userID, pad: (1 << 20) - overhead + 1 })
+  assert.equal(over.payload, { errID: 'internal_error', errText: errors.internal_error })
+  assert.ok(readFileSync(logFile, 'utf8').includes('over the 1048576-byte limit of an event'))
+  const under = await ask(juliet.client, 'probe:notify', { to: romeo.userID, pad: (1 << 20) - overhead })
+  assert.ok(under.payload.reached >= 1, JSON.stringify(under.payload))
+  const event = await within(romeo.client.nextEvent('probe:poke'), 5000, 'the 1 MiB probe:poke')
+  assert.is(event.payload.pad.length, (1 << 20) - overhead)
+})
+
 test('a thrown {errID, errText?, errPayload?} answers that error', async ({ t }) => {
   const c = await t.connect()
   assert.equal((await ask(c, 'probe:refuse', { how: 'plain' })).payload, { errID: 'not_found', errText: errors.not_found }, 'a server errID keeps its text')

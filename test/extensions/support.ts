@@ -32,9 +32,16 @@ export default {
     },
     'probe:notify': {
       auth: 'required',
-      schema: { type: 'object', properties: { to: { type: 'string', maxLength: 200 }, type: { type: 'string', maxLength: 200 } }, required: ['to'], additionalProperties: false },
+      schema: {
+        type: 'object',
+        properties: { to: { type: 'string', maxLength: 200 }, type: { type: 'string', maxLength: 200 }, pad: { type: 'integer', minimum: 0, maximum: 2_000_000 } },
+        required: ['to'],
+        additionalProperties: false,
+      },
       async handle({ payload, user, notify }) {
-        const reached = await notify(payload.to, payload.type ?? 'probe:poke', { from: user.userID })
+        // pad: that many characters more in the event (the size limit of events).
+        const event = payload.pad === undefined ? { from: user.userID } : { from: user.userID, pad: 'x'.repeat(payload.pad) }
+        const reached = await notify(payload.to, payload.type ?? 'probe:poke', event)
         return { reached }
       },
     },

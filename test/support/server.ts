@@ -42,6 +42,8 @@ export async function startTestServer(
     logFile?: string
     /** replace the configured code transports */
     transports?: ServerOptions['transports']
+    /** the cluster bus (tests of what other nodes publish and hear) */
+    bus?: ServerOptions['bus']
   } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'hafnium-test-'))
@@ -51,7 +53,7 @@ export async function startTestServer(
   const destination = options.logFile ? pino.destination({ dest: options.logFile, sync: true }) : undefined
   let server: HafniumServer
   try {
-    server = await startServer(config, { clock: options.clock, transports: options.transports, logger: createLogger(config.log.level, destination) })
+    server = await startServer(config, { clock: options.clock, transports: options.transports, bus: options.bus, logger: createLogger(config.log.level, destination) })
   } catch (error) {
     await database?.drop()
     throw error

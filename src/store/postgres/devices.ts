@@ -91,5 +91,6 @@ export function createDeviceStore(pool: pg.Pool, key: Buffer): DeviceStore {
     revokeAll: (accountID, actorDeviceID) =>
       actorDeviceID === undefined ? transaction(pool, (db) => deleteAll(db, accountID)) : onBehalfOf(accountID, actorDeviceID, (db) => deleteAll(db, accountID)),
     count: async (accountID) => (await run<{ n: number }>(pool, 'SELECT count(*) AS n FROM devices WHERE account_id = $1', [accountID])).rows[0]!.n,
+    exists: async (accountID, deviceID) => (await run(pool, 'SELECT 1 FROM devices WHERE account_id = $1 AND id = $2', [accountID, deviceID])).rows.length > 0,
   }
 }
