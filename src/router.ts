@@ -92,8 +92,15 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     // A device revoked where this node did not hear of it (another node's event lost, the admin CLI) is
     // found here within sessionCheckMs: its connections get profile:session_revoked and go on anonymous.
     const session = conn.session
-    if (session && !deps.sessionCheck.fresh(session) && !(await deps.sessionCheck.confirm(session))) {
-      deps.sessions.revokeDevice(session.accountID, session.deviceID, 'revoked')
+    if (session && !deps.sessionCheck.fresh(session)) {
+      let alive: boolean
+      try {
+        alive = await deps.sessionCheck.confirm(session)
+      } catch (thrown) {
+        // Unverified is not served: a busy database answers storage_busy, anything else internal_error.
+        return failure(thrown, id, type, envelope.to, conn, performance.now())
+      }
+      if (!alive) deps.sessions.revokeDevice(session.accountID, session.deviceID, 'revoked')
     }
     if (entry.handler.auth === 'required' && !conn.session) return error(id, type, envelope.to, conn, 'auth_required')
     // An authenticated request "sees" its device (sessions.idleTimeout); batched, not written per message.

@@ -60,6 +60,23 @@ test('a device deleted behind the server is refused within 1 s on a read: sessio
   }
 })
 
+test('a device row that cannot be read is not served: internal_error, and the connection stays usable', async () => {
+  const clock = manualClock(Date.now())
+  const t = await startTestServer({}, { clock })
+  try {
+    const c = await t.connect()
+    assert.ok((await c.request('profile:register', { username: 'unread', password: 'a-fine-password', loginOnSuccess: true })).ok)
+    assert.ok((await c.request('device:list')).ok)
+    clock.advance(sessionCheckMs)
+    t.server.store.close()
+    const reply = await c.request('device:list')
+    assert.equal(reply.payload, { errID: 'internal_error', errText: errors.internal_error })
+    assert.ok((await c.request('server:ping')).ok !== undefined, 'the connection still answers')
+  } finally {
+    await t.close().catch(() => {})
+  }
+})
+
 test('the row is read at most once per sessionCheckMs per device, and again once that has passed', async () => {
   const clock = manualClock()
   let reads = 0
