@@ -8,6 +8,9 @@ import { openStore } from '../../src/store/index.ts'
 import { login, register } from '../support/accounts.ts'
 import { manualClock, startTestServer, type TestServer } from '../support/server.ts'
 import { within } from '../support/within.ts'
+import { sqliteOnly } from '../support/engine.ts'
+
+const secondHandle = 'deletes the row through a second handle on the SQLite file, as the admin CLI does'
 
 /** The device row deleted behind the server's back, through a second handle on its file (as the admin CLI opens it). */
 async function deleteBehindTheServersBack(t: TestServer, accountID: string, deviceID: string) {
@@ -25,7 +28,7 @@ async function accountIDOf(t: TestServer, username: string) {
   return account.id
 }
 
-test('a device deleted behind the server is refused within 1 s on a read: session_revoked, then auth_required', async () => {
+sqliteOnly(test, 'a device deleted behind the server is refused within 1 s on a read: session_revoked, then auth_required', async () => {
   const t = await startTestServer()
   try {
     await register(await t.connect(), { username: 'gap', password: 'a-fine-password' })
@@ -58,7 +61,7 @@ test('a device deleted behind the server is refused within 1 s on a read: sessio
   } finally {
     await t.close()
   }
-})
+}, secondHandle)
 
 test('a device row that cannot be read is not served: internal_error, and the connection stays usable', async () => {
   const clock = manualClock(Date.now())
@@ -97,7 +100,7 @@ test('the row is read at most once per sessionCheckMs per device, and again once
   assert.ok(sessionCheckMs <= 1000, 'the issue bounds the cache at 1 s')
 })
 
-test('after the bus resubscribes, live connections of devices deleted meanwhile are told at once', async () => {
+sqliteOnly(test, 'after the bus resubscribes, live connections of devices deleted meanwhile are told at once', async () => {
   let listener: BusListener | undefined
   const published: NodeEvent[] = []
   const bus: ClusterBus = { node: 'n', publish: (e) => void published.push(e), listen: (l) => void (listener = l), close: async () => {} }
@@ -126,6 +129,6 @@ test('after the bus resubscribes, live connections of devices deleted meanwhile 
   } finally {
     await within(t.close(), 10_000, 'the server to close')
   }
-})
+}, secondHandle)
 
 test.run()
