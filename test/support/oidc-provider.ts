@@ -117,3 +117,20 @@ async function signIn(authURL: string, sub: string): Promise<URLSearchParams> {
   }
   throw new Error('the provider did not redirect back within 12 steps')
 }
+
+/** Runs a whole sign-in for `sub` through Hafnium (auth_url, the provider's login, grant) and answers the grant's reply. */
+export async function grantFor(
+  client: { request(type: string, payload?: unknown): Promise<{ ok: boolean; payload: any }> },
+  op: TestProvider,
+  sub: string,
+  options: { providerID?: string; edit?: (url: URL) => void } = {},
+) {
+  const providerID = options.providerID ?? 'test'
+  const start = await client.request('provider:auth_url', { providerID })
+  if (!start.ok) throw new Error(`provider:auth_url refused: ${JSON.stringify(start.payload)}`)
+  const url = new URL(start.payload.url)
+  options.edit?.(url)
+  const back = await op.signIn(url.href, sub)
+  const reply = await client.request('provider:grant', { providerID, code: back.get('code'), state: back.get('state') })
+  return { reply, code: back.get('code')!, state: back.get('state')! }
+}

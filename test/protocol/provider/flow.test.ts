@@ -2,16 +2,30 @@
 // the provider's login, the redirect's code, provider:grant, profile:login {providerToken} (contract §15).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { createServer } from 'node:net'
 import { requestOk } from '../../support/accounts.ts'
-import { startTestProvider, type TestProvider } from '../../support/oidc-provider.ts'
+import { within } from '../../support/within.ts'
+import { grantFor, startTestProvider, type TestProvider } from '../../support/oidc-provider.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
 const test = suite<{ t: TestServer; op: TestProvider }>('provider sign-in')
 
+/** A loopback port nothing listens on: connecting to it is refused. */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
 test.before(async (ctx) => {
   ctx.op = await startTestProvider()
-  ctx.t = await startTestServer({ providers: { test: ctx.op.config() } })
+  const down = `http://127.0.0.1:${await closedPort()}`
+  ctx.t = await startTestServer({
+    providers: { test: ctx.op.config(), manual: ctx.op.config({ autoCreate: false }), down: { ...ctx.op.config(), issuer: down } },
+  })
 })
 test.after(async (ctx) => {
   await ctx.t.close()
@@ -50,6 +64,127 @@ test('auth URL, provider login, grant, login: a new account with the verified em
   assert.is(grant2.payload.linked, true)
   const login2 = await requestOk(again, 'profile:login', { providerToken: grant2.payload.providerToken })
   assert.is(login2.payload.userID, login.payload.userID)
+})
+
+const invalidToken = (reply: { ok: boolean; payload: { errID?: string } }) => {
+  assert.is(reply.ok, false, JSON.stringify(reply.payload))
+  assert.is(reply.payload.errID, 'invalid_token')
+}
+
+test('an unknown providerID is not_found, for auth_url and grant', async ({ t }) => {
+  const client = await t.connect()
+  assert.is((await client.request('provider:auth_url', { providerID: 'nope' })).payload.errID, 'not_found')
+  assert.is((await client.request('provider:grant', { providerID: 'nope', code: 'x', state: 'y' })).payload.errID, 'not_found')
+})
+
+test('a provider that refuses connections: provider_unavailable, quickly, and the connection stays usable', async ({ t }) => {
+  const client = await t.connect()
+  const started = Date.now()
+  const reply = await within(client.request('provider:auth_url', { providerID: 'down' }), 12_000, 'provider:auth_url to a provider that is down')
+  assert.is(reply.payload.errID, 'provider_unavailable', JSON.stringify(reply.payload))
+  assert.ok(Date.now() - started < 11_000, 'answered within the provider timeout')
+  await requestOk(client, 'server:ping')
+})
+
+test('an ID token whose signature was altered is invalid_token', async ({ t, op }) => {
+  op.accounts.set('tamper-1', { email: 'tamper@example.org', email_verified: true })
+  const client = await t.connect()
+  op.tamperToken = (body) => {
+    const [head, payload, signature] = String(body.id_token).split('.')
+    const middle = Math.floor(signature!.length / 2)
+    const flipped = signature![middle] === 'A' ? 'B' : 'A'
+    body.id_token = `${head}.${payload}.${signature!.slice(0, middle)}${flipped}${signature!.slice(middle + 1)}`
+  }
+  try {
+    invalidToken((await grantFor(client, op, 'tamper-1')).reply)
+  } finally {
+    op.tamperToken = null
+  }
+})
+
+test('an ID token whose claims were altered (another sub, signature kept) is invalid_token', async ({ t, op }) => {
+  op.accounts.set('tamper-2', {})
+  const client = await t.connect()
+  op.tamperToken = (body) => {
+    const [head, payload, signature] = String(body.id_token).split('.')
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString())
+    claims.sub = 'someone-else'
+    body.id_token = `${head}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`
+  }
+  try {
+    invalidToken((await grantFor(client, op, 'tamper-2')).reply)
+  } finally {
+    op.tamperToken = null
+  }
+})
+
+test('an ID token with another nonce than the one the server keeps is invalid_token', async ({ t, op }) => {
+  op.accounts.set('nonce-1', {})
+  const client = await t.connect()
+  invalidToken((await grantFor(client, op, 'nonce-1', { edit: (url) => url.searchParams.set('nonce', 'not-the-servers-nonce') })).reply)
+})
+
+test('a state works once; a code works once, also under a fresh state', async ({ t, op }) => {
+  op.accounts.set('replay-1', {})
+  const client = await t.connect()
+  const first = await grantFor(client, op, 'replay-1')
+  assert.ok(first.reply.ok, JSON.stringify(first.reply.payload))
+  invalidToken(await client.request('provider:grant', { providerID: 'test', code: first.code, state: first.state }))
+  const fresh = await requestOk(client, 'provider:auth_url', { providerID: 'test' })
+  invalidToken(await client.request('provider:grant', { providerID: 'test', code: first.code, state: fresh.payload.state }))
+  // A state is bound to its provider, and an unknown one is refused.
+  const other = await requestOk(client, 'provider:auth_url', { providerID: 'test' })
+  invalidToken(await client.request('provider:grant', { providerID: 'manual', code: first.code, state: other.payload.state }))
+  invalidToken(await client.request('provider:grant', { providerID: 'test', code: first.code, state: 'never-issued' }))
+})
+
+test('a providerToken works once', async ({ t, op }) => {
+  op.accounts.set('once-1', {})
+  const client = await t.connect()
+  const { reply } = await grantFor(client, op, 'once-1')
+  await requestOk(client, 'profile:login', { providerToken: reply.payload.providerToken })
+  invalidToken(await (await t.connect()).request('profile:login', { providerToken: reply.payload.providerToken }))
+  invalidToken(await (await t.connect()).request('profile:login', { providerToken: 'f'.repeat(64) }))
+})
+
+test('autoCreate with email_verified false (or Apple\'s string "false") does not bind the email', async ({ t, op }) => {
+  for (const [sub, verified] of [['unverified-1', false], ['unverified-2', 'false']] as const) {
+    op.accounts.set(sub, { email: `${sub}@example.org`, email_verified: verified })
+    const client = await t.connect()
+    const { reply } = await grantFor(client, op, sub)
+    assert.is(reply.payload.profile.email_verified, false)
+    await requestOk(client, 'profile:login', { providerToken: reply.payload.providerToken })
+    const own = await requestOk(client, 'profile:get', {})
+    assert.is(own.payload.email, undefined, 'no email bound')
+    assert.equal(own.payload.providers, [{ providerID: 'test', sub }])
+    const check = await requestOk(client, 'profile:check_account', { loginID: `${sub}@example.org` })
+    assert.is(check.payload.exists, false)
+  }
+})
+
+test('an email another account holds is neither bound nor merged: a separate account', async ({ t, op }) => {
+  const owner = await t.connect()
+  const registered = await requestOk(owner, 'profile:register', { username: 'holder', thirdPIDs: [{ type: 'email', value: 'held@example.org' }], password: 'correct horse battery' })
+  const account = await t.server.deps.store.accounts.byUsername('holder')
+  await t.server.deps.store.verifications.markVerified(account!.id, { type: 'email', value: 'held@example.org' })
+  op.accounts.set('held-1', { email: 'held@example.org', email_verified: true })
+  const client = await t.connect()
+  const { reply } = await grantFor(client, op, 'held-1')
+  assert.is(reply.payload.linked, false)
+  const login = await requestOk(client, 'profile:login', { providerToken: reply.payload.providerToken })
+  assert.is.not(login.payload.userID, registered.payload.userID)
+  const own = await requestOk(client, 'profile:get', {})
+  assert.is(own.payload.email, undefined)
+  const holder = await t.server.deps.store.accounts.byUsername('holder')
+  assert.equal(holder!.thirdPIDs, [{ type: 'email', value: 'held@example.org', verified: true }])
+})
+
+test('autoCreate false: an unlinked identity is not_found and the token stays unused', async ({ t, op }) => {
+  op.accounts.set('manual-1', {})
+  const client = await t.connect()
+  const { reply } = await grantFor(client, op, 'manual-1', { providerID: 'manual' })
+  const refused = await client.request('profile:login', { providerToken: reply.payload.providerToken })
+  assert.is(refused.payload.errID, 'not_found')
 })
 
 test.run()
