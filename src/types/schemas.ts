@@ -1386,6 +1386,10 @@ export interface ServerInfoReply {
      * the message types with a captcha step: past their per-address budget they answer captcha_required (rules with captcha: true, rate limiting on); sorted, empty when none
      */
     captcha: string[];
+    /**
+     * the providerIDs of the configured OpenID Connect providers (provider:auth_url), sorted
+     */
+    providers: string[];
   };
 }
 
