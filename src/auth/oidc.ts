@@ -110,6 +110,7 @@ export function createRelyingParty(): RelyingParty {
         nonce,
         code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
         code_challenge_method: 'S256',
+        ...(provider.responseMode === 'form_post' && { response_mode: 'form_post' }),
       })
       return { url: url.href, state, codeVerifier, nonce }
     },

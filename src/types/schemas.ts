@@ -181,6 +181,10 @@ export interface Config {
        */
       scopes?: [string, ...string[]];
       /**
+       * how the provider returns code and state to redirectURI: query parameters (default) or an HTML form POST (Apple, when the email or name scope is asked for)
+       */
+      responseMode?: "query" | "form_post";
+      /**
        * default true: the first sign-in of an unlinked identity creates an account (not while registration.mode is closed); false: not_found
        */
       autoCreate?: boolean;

@@ -4,6 +4,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createServer } from 'node:net'
 import { requestOk } from '../../support/accounts.ts'
+import { ConfigError, loadConfig } from '../../../src/config.ts'
 import { within } from '../../support/within.ts'
 import { grantFor, startTestProvider, type TestProvider } from '../../support/oidc-provider.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
@@ -24,7 +25,12 @@ test.before(async (ctx) => {
   ctx.op = await startTestProvider()
   const down = `http://127.0.0.1:${await closedPort()}`
   ctx.t = await startTestServer({
-    providers: { test: ctx.op.config(), manual: ctx.op.config({ autoCreate: false }), down: { ...ctx.op.config(), issuer: down } },
+    providers: {
+      test: ctx.op.config(),
+      manual: ctx.op.config({ autoCreate: false }),
+      down: { ...ctx.op.config(), issuer: down },
+      posted: ctx.op.config({ responseMode: 'form_post', scopes: ['email'] }),
+    },
   })
 })
 test.after(async (ctx) => {
@@ -70,6 +76,30 @@ const invalidToken = (reply: { ok: boolean; payload: { errID?: string } }) => {
   assert.is(reply.ok, false, JSON.stringify(reply.payload))
   assert.is(reply.payload.errID, 'invalid_token')
 }
+
+test('config: an http:// issuer only on loopback; server:info lists the providerIDs', async ({ t }) => {
+  const provider = { clientID: 'c', clientSecret: 's', redirectURI: 'https://app.example/cb' }
+  for (const issuer of ['http://id.example.com', 'http://10.0.0.1:8080', 'ftp://id.example.com', 'not a url']) {
+    assert.throws(() => loadConfig({ overrides: { providers: { x: { ...provider, issuer } } } }), (e: unknown) => e instanceof ConfigError && /providers\.x\.issuer/.test(e.message), issuer)
+  }
+  for (const issuer of ['https://id.example.com', 'http://127.0.0.1:8080', 'http://localhost:8080/realms/dev', 'http://[::1]:8080']) {
+    loadConfig({ overrides: { providers: { x: { ...provider, issuer } } } })
+  }
+  assert.throws(() => loadConfig({ overrides: { providers: { x: { ...provider, issuer: 'https://id.example.com', redirectURI: 'nope' } } } }), /providers\.x\.redirectURI/)
+  const info = await requestOk(await t.connect(), 'server:info')
+  assert.equal(info.payload.features.providers, ['down', 'manual', 'posted', 'test'])
+})
+
+test('the authorization URL: configured scopes (openid always) and response mode', async ({ t }) => {
+  const client = await t.connect()
+  const plain = new URL((await requestOk(client, 'provider:auth_url', { providerID: 'test' })).payload.url)
+  assert.is(plain.searchParams.get('scope'), 'openid email profile')
+  assert.is(plain.searchParams.get('response_mode'), null)
+  assert.is(plain.searchParams.get('response_type'), 'code')
+  const posted = new URL((await requestOk(client, 'provider:auth_url', { providerID: 'posted' })).payload.url)
+  assert.is(posted.searchParams.get('scope'), 'openid email')
+  assert.is(posted.searchParams.get('response_mode'), 'form_post')
+})
 
 test('an unknown providerID is not_found, for auth_url and grant', async ({ t }) => {
   const client = await t.connect()
