@@ -79,6 +79,21 @@ test('unbinding the only way in (a provider-made account) is forbidden; with a s
   assert.is((await client.request('profile:unbind_provider', { providerID: 'other' })).payload.errID, 'not_found')
 })
 
+test('a linked provider is a way in: the only 3PID of an account without a username may then go', async ({ t, op }) => {
+  op.accounts.set('frank-1', {})
+  const client = await t.connect()
+  const email = 'frank@example.org'
+  await requestOk(client, 'profile:register', { thirdPIDs: [{ type: 'email', value: email }], password })
+  await requestOk(client, 'profile:login', { thirdPID: email, password })
+  const before = await client.request('profile:unbind_thirdpid', { thirdPID: email, sudoToken: await sudo(client, password) })
+  assert.is(before.payload.errID, 'forbidden', 'without the provider it is the only way to name the account')
+  const { reply } = await grantFor(client, op, 'frank-1')
+  await requestOk(client, 'profile:bind_provider', { providerToken: reply.payload.providerToken, sudoToken: await sudo(client, password) })
+  await requestOk(client, 'profile:unbind_thirdpid', { thirdPID: email, sudoToken: await sudo(client, password) })
+  // And now the provider is the only way in: it cannot go.
+  assert.is((await client.request('profile:unbind_provider', { providerID: 'test', sudoToken: await sudo(client, password) })).payload.errID, 'forbidden')
+})
+
 test('anonymous connections get auth_required', async ({ t }) => {
   const client = await t.connect()
   assert.is((await client.request('profile:bind_provider', { providerToken: 'a'.repeat(64) })).payload.errID, 'auth_required')
