@@ -76,3 +76,16 @@ async function createLinked(ctx: Context<'profile:login'>, identity: ProviderIde
     throw error
   }
 }
+
+/** profile:sudo {providerToken}: uses the token if its identity is linked to `accountID`; invalid_creds otherwise. */
+export async function spendLinkedProviderToken(ctx: Pick<Context<'profile:sudo'>, 'store' | 'clock' | 'config'>, accountID: string, providerToken: string): Promise<void> {
+  const identity = await ctx.store.providers.peekToken(hashToken(providerToken), ctx.clock.now())
+  const linked = identity && Object.hasOwn(ctx.config.providers, identity.providerID) ? await ctx.store.providers.linkedAccount(identity.providerID, identity.sub) : undefined
+  if (linked !== accountID) throw new ProtocolError('invalid_creds')
+  try {
+    await ctx.store.providers.consumeToken(hashToken(providerToken), ctx.clock.now())
+  } catch (error) {
+    if (error instanceof AlreadyUsed) throw new ProtocolError('invalid_creds')
+    throw error
+  }
+}

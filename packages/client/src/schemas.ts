@@ -1102,7 +1102,7 @@ export interface ProfileSetPasswordRequest {
 export interface ProfileSetPasswordReply {}
 
 /**
- * Re-authenticate for a short-lived sudoToken, with the password or a verificationToken (exactly one).
+ * Re-authenticate for a short-lived sudoToken, with the password, a verificationToken or a providerToken of a linked provider (exactly one).
  */
 export type ProfileSudoRequest = {
   /**
@@ -1114,6 +1114,10 @@ export type ProfileSudoRequest = {
    */
   password?: string;
   verificationToken?: string;
+  /**
+   * from provider:grant, for an identity linked to this account
+   */
+  providerToken?: string;
 };
 
 export interface ProfileSudoReply {

@@ -77,6 +77,21 @@ test('unbinding the only way in (a provider-made account) is forbidden; with a s
   assert.is(refused.payload.errID, 'forbidden')
   assert.equal((await requestOk(client, 'profile:get', {})).payload.providers, [{ providerID: 'test', sub: 'erin-1' }])
   assert.is((await client.request('profile:unbind_provider', { providerID: 'other' })).payload.errID, 'not_found')
+
+  // Such an account re-authenticates with the provider: a providerToken of its own identity buys a sudoToken.
+  op.accounts.set('erin-2', {})
+  const { reply: stranger } = await grantFor(client, op, 'erin-2')
+  assert.is((await client.request('profile:sudo', { providerToken: stranger.payload.providerToken })).payload.errID, 'invalid_creds', 'an identity not linked here')
+  const { reply: own } = await grantFor(client, op, 'erin-1')
+  const sudoToken = (await requestOk(client, 'profile:sudo', { providerToken: own.payload.providerToken })).payload.sudoToken
+  assert.is((await client.request('profile:sudo', { providerToken: own.payload.providerToken })).payload.errID, 'invalid_creds', 'used up')
+  // With a second provider linked, the first may go.
+  const { reply: second } = await grantFor(client, op, 'erin-2', { providerID: 'other' })
+  await requestOk(client, 'profile:bind_provider', { providerToken: second.payload.providerToken, sudoToken })
+  const { reply: again } = await grantFor(client, op, 'erin-2', { providerID: 'other' })
+  const sudo2 = (await requestOk(client, 'profile:sudo', { providerToken: again.payload.providerToken })).payload.sudoToken
+  await requestOk(client, 'profile:unbind_provider', { providerID: 'test', sudoToken: sudo2 })
+  assert.equal((await requestOk(client, 'profile:get', {})).payload.providers, [{ providerID: 'other', sub: 'erin-2' }])
 })
 
 test('a linked provider is a way in: the only 3PID of an account without a username may then go', async ({ t, op }) => {
