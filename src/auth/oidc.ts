@@ -6,8 +6,8 @@ import type { Config } from '../types/schemas.ts'
 
 export type ProviderConfig = Config['providers'][string]
 
-/** How long one request to a provider may take (discovery, JWKS, token endpoint), in seconds. */
-export const providerTimeoutSeconds = 10
+/** How long one request to a provider may take (discovery, JWKS, token endpoint) unless its timeoutMs says otherwise. */
+export const defaultProviderTimeoutMs = 10_000
 /** Discovery documents are read again after this long (the JWKS follows rotation by itself, see below). */
 const rediscoverAfterMs = 24 * 60 * 60 * 1000
 export const defaultScopes = ['openid', 'email', 'profile']
@@ -149,7 +149,7 @@ function discover(provider: ProviderConfig): Promise<oidc.Configuration> {
   // Any failure here (down, not an OpenID Provider, an issuer that does not match) is the provider's, not the
   // client's: the request cannot go on until the provider or the config is fixed.
   return oidc
-    .discovery(issuer, provider.clientID, provider.clientSecret, undefined, { execute, timeout: providerTimeoutSeconds })
+    .discovery(issuer, provider.clientID, provider.clientSecret, undefined, { execute, timeout: (provider.timeoutMs ?? defaultProviderTimeoutMs) / 1000 })
     .catch((error: unknown) => {
       throw new ProviderUnavailable(String(error), { cause: error })
     })

@@ -181,6 +181,10 @@ export interface Config {
        */
       scopes?: [string, ...string[]];
       /**
+       * default 10000: how long one request to the provider (discovery, keys, token endpoint) may take before provider_unavailable
+       */
+      timeoutMs?: number;
+      /**
        * how the provider returns code and state to redirectURI: query parameters (default) or an HTML form POST (Apple, when the email or name scope is asked for)
        */
       responseMode?: "query" | "form_post";

@@ -2,7 +2,7 @@
 // the provider's login, the redirect's code, provider:grant, profile:login {providerToken} (contract §15).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createServer } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import { requestOk } from '../../support/accounts.ts'
 import { ConfigError, loadConfig } from '../../../src/config.ts'
 import { within } from '../../support/within.ts'
@@ -10,7 +10,7 @@ import { grantFor, startTestProvider, type TestProvider } from '../../support/oi
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 
-const test = suite<{ t: TestServer; op: TestProvider }>('provider sign-in')
+const test = suite<{ t: TestServer; op: TestProvider; silent: Server; held: Socket[] }>('provider sign-in')
 
 /** A loopback port nothing listens on: connecting to it is refused. */
 async function closedPort(): Promise<number> {
@@ -24,18 +24,26 @@ async function closedPort(): Promise<number> {
 test.before(async (ctx) => {
   ctx.op = await startTestProvider()
   const down = `http://127.0.0.1:${await closedPort()}`
+  // Accepts connections and never answers: only the timeout ends a request to it.
+  ctx.held = []
+  ctx.silent = createServer((socket) => void ctx.held.push(socket))
+  await new Promise<void>((resolve) => ctx.silent.listen(0, '127.0.0.1', resolve))
+  const silent = `http://127.0.0.1:${(ctx.silent.address() as { port: number }).port}`
   ctx.t = await startTestServer({
     providers: {
       test: ctx.op.config(),
       manual: ctx.op.config({ autoCreate: false }),
       down: { ...ctx.op.config(), issuer: down },
       posted: ctx.op.config({ responseMode: 'form_post', scopes: ['email'] }),
+      silent: { ...ctx.op.config(), issuer: silent, timeoutMs: 1000 },
     },
   })
 })
 test.after(async (ctx) => {
   await ctx.t.close()
   await ctx.op.close()
+  for (const socket of ctx.held) socket.destroy()
+  await new Promise<void>((resolve) => ctx.silent.close(() => resolve()))
 })
 
 test('auth URL, provider login, grant, login: a new account with the verified email, then the same account again', async ({ t, op }) => {
@@ -87,7 +95,7 @@ test('config: an http:// issuer only on loopback; server:info lists the provider
   }
   assert.throws(() => loadConfig({ overrides: { providers: { x: { ...provider, issuer: 'https://id.example.com', redirectURI: 'nope' } } } }), /providers\.x\.redirectURI/)
   const info = await requestOk(await t.connect(), 'server:info')
-  assert.equal(info.payload.features.providers, ['down', 'manual', 'posted', 'test'])
+  assert.equal(info.payload.features.providers, ['down', 'manual', 'posted', 'silent', 'test'])
 })
 
 test('the authorization URL: configured scopes (openid always) and response mode', async ({ t }) => {
@@ -114,6 +122,15 @@ test('a provider that refuses connections: provider_unavailable, quickly, and th
   assert.is(reply.payload.errID, 'provider_unavailable', JSON.stringify(reply.payload))
   assert.ok(Date.now() - started < 11_000, 'answered within the provider timeout')
   await requestOk(client, 'server:ping')
+})
+
+test('a provider that accepts connections and never answers: provider_unavailable after its timeoutMs', async ({ t }) => {
+  const client = await t.connect()
+  const started = Date.now()
+  const reply = await within(client.request('provider:auth_url', { providerID: 'silent' }), 10_000, 'provider:auth_url to a provider that never answers')
+  const took = Date.now() - started
+  assert.is(reply.payload.errID, 'provider_unavailable', JSON.stringify(reply.payload))
+  assert.ok(took >= 900 && took < 8000, `answered after the 1 s timeout, not before and not much later (${took} ms)`)
 })
 
 test('an ID token whose signature was altered is invalid_token', async ({ t, op }) => {
