@@ -10,6 +10,7 @@
 import { providerIdentity } from '../../accounts/provider-login.ts'
 import { requireSudo } from '../../accounts/sudo.ts'
 import { hashToken } from '../../auth/tokens.ts'
+import { audit } from '../../audit.ts'
 import { ProtocolError } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
 import { AlreadyUsed, UniqueViolation } from '../../store/errors.ts'
@@ -31,6 +32,8 @@ export default defineHandler({
       if (error instanceof UniqueViolation) throw new ProtocolError('id_exists')
       throw error
     }
+    const { userID, deviceID } = ctx.conn.session!
+    audit(ctx.log, 'provider.linked', { userID, deviceID, providerID: identity.providerID, sub: identity.sub, ip: ctx.conn.address })
     return {}
   },
 })

@@ -10,6 +10,7 @@
  */
 import { requireSudo } from '../../accounts/sudo.ts'
 import { ProtocolError } from '../../errors.ts'
+import { audit } from '../../audit.ts'
 import { defineHandler } from '../../handler.ts'
 import { LastWayIn } from '../../store/errors.ts'
 
@@ -35,6 +36,8 @@ export default defineHandler({
       if (error instanceof LastWayIn) throw new ProtocolError('forbidden')
       throw error
     }
+    const { userID, deviceID } = ctx.conn.session!
+    audit(ctx.log, 'provider.unlinked', { userID, deviceID, providerID: payload.providerID, ip: ctx.conn.address })
     return {}
   },
 })
