@@ -167,7 +167,9 @@ async function classify<T>(operation: () => Promise<T>): Promise<T> {
 function unavailable(error: unknown): boolean {
   // fetch's network failures (connection refused, DNS, reset) are TypeErrors.
   if (error instanceof TypeError) return true
-  if (error instanceof oidc.ResponseBodyError) return error.status >= 500
+  // The provider refusing the server itself (a wrong clientSecret or clientID) is not the user's token failing:
+  // every sign-in would fail the same way until the config is fixed.
+  if (error instanceof oidc.ResponseBodyError) return error.status >= 500 || error.error === 'invalid_client' || error.error === 'unauthorized_client'
   if (error instanceof oidc.ClientError) {
     if (error.code === 'OAUTH_TIMEOUT' || error.code === 'OAUTH_ABORT') return true
     // A discovery or JWKS response that is not a 200 JSON document: a provider in trouble, not a bad token.

@@ -36,6 +36,7 @@ test.before(async (ctx) => {
       down: { ...ctx.op.config(), issuer: down },
       posted: ctx.op.config({ responseMode: 'form_post', scopes: ['email'] }),
       silent: { ...ctx.op.config(), issuer: silent, timeoutMs: 1000 },
+      misconfigured: ctx.op.config({ clientSecret: 'not-the-registered-secret' }),
     },
   })
 })
@@ -95,7 +96,7 @@ test('config: an http:// issuer only on loopback; server:info lists the provider
   }
   assert.throws(() => loadConfig({ overrides: { providers: { x: { ...provider, issuer: 'https://id.example.com', redirectURI: 'nope' } } } }), /providers\.x\.redirectURI/)
   const info = await requestOk(await t.connect(), 'server:info')
-  assert.equal(info.payload.features.providers, ['down', 'manual', 'posted', 'silent', 'test'])
+  assert.equal(info.payload.features.providers, ['down', 'manual', 'misconfigured', 'posted', 'silent', 'test'])
 })
 
 test('the authorization URL: configured scopes (openid always) and response mode', async ({ t }) => {
@@ -131,6 +132,13 @@ test('a provider that accepts connections and never answers: provider_unavailabl
   const took = Date.now() - started
   assert.is(reply.payload.errID, 'provider_unavailable', JSON.stringify(reply.payload))
   assert.ok(took >= 900 && took < 8000, `answered after the 1 s timeout, not before and not much later (${took} ms)`)
+})
+
+test('a provider that refuses the server\'s client credentials: provider_unavailable (a config error), not invalid_token', async ({ t, op }) => {
+  op.accounts.set('secret-1', {})
+  const client = await t.connect()
+  const { reply } = await grantFor(client, op, 'secret-1', { providerID: 'misconfigured' })
+  assert.is(reply.payload.errID, 'provider_unavailable', JSON.stringify(reply.payload))
 })
 
 test('an ID token whose signature was altered is invalid_token', async ({ t, op }) => {
