@@ -2,6 +2,7 @@
 // development interactions (login, consent) driven over HTTP with a cookie jar like a browser would.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import Provider from 'oidc-provider'
 import { within } from './within.ts'
 
@@ -20,6 +21,10 @@ export interface TestProvider {
   issuer: string
   /** Accounts the provider knows, by sub; tests add to it. */
   accounts: Map<string, TestAccount>
+  /** How many times the provider's JWKS has been fetched. */
+  readonly jwksFetches: number
+  /** Key rotation: a new signing key comes first in the JWKS (the old one stays published); ID tokens are signed with it. */
+  rotateKeys(): void
   /** Set to change the token endpoint's JSON answer before it leaves (a tampered ID token). */
   tamperToken: ((body: Record<string, unknown>) => void) | null
   /** The provider's config block for Hafnium's providers config. */
@@ -37,31 +42,18 @@ export async function startTestProvider(): Promise<TestProvider> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const accounts = new Map<string, TestAccount>()
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: clientID,
-        client_secret: clientSecret,
-        redirect_uris: [redirectURI],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-      },
-    ],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-    cookies: { keys: ['oidc-test-cookie-key'] },
-    pkce: { required: () => true },
-    // Scope claims (email, name) in the ID token itself, as Google, Apple and Keycloak send them.
-    conformIdTokenClaims: false,
-    ttl: { Interaction: 600, Session: 600, Grant: 600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
-    features: { devInteractions: { enabled: true } },
-    async findAccount(_ctx, sub) {
-      const account = accounts.get(sub)
-      return account && { accountId: sub, claims: async () => ({ sub, ...account }) as never }
-    },
-  })
+  const keys = [signingKey()]
+  let jwksFetches = 0
   const result: TestProvider = {
     issuer,
     accounts,
+    get jwksFetches() {
+      return jwksFetches
+    },
+    rotateKeys() {
+      keys.unshift(signingKey())
+      serve()
+    },
     tamperToken: null,
     config: (extra = {}) => ({ issuer, clientID, clientSecret, redirectURI, ...extra }),
     signIn: (authURL, sub) => signIn(authURL, sub),
@@ -70,12 +62,47 @@ export async function startTestProvider(): Promise<TestProvider> {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
-  provider.use(async (ctx, next) => {
-    await next()
-    if (ctx.path === '/token' && ctx.status === 200 && result.tamperToken) result.tamperToken(ctx.body as Record<string, unknown>)
-  })
-  server.on('request', provider.callback())
+  // A provider instance for the current keys; rotateKeys() swaps in a new one (in-flight sign-ins are lost).
+  const serve = () => {
+    const provider = new Provider(issuer, {
+      clients: [
+        {
+          client_id: clientID,
+          client_secret: clientSecret,
+          redirect_uris: [redirectURI],
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+        },
+      ],
+      jwks: { keys: keys.map((k) => ({ ...k })) },
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+      cookies: { keys: ['oidc-test-cookie-key'] },
+      pkce: { required: () => true },
+      // Scope claims (email, name) in the ID token itself, as Google, Apple and Keycloak send them.
+      conformIdTokenClaims: false,
+      ttl: { Interaction: 600, Session: 600, Grant: 600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
+      features: { devInteractions: { enabled: true } },
+      async findAccount(_ctx, sub) {
+        const account = accounts.get(sub)
+        return account && { accountId: sub, claims: async () => ({ sub, ...account }) as never }
+      },
+    })
+    provider.use(async (ctx, next) => {
+      if (ctx.path === '/jwks') jwksFetches++
+      await next()
+      if (ctx.path === '/token' && ctx.status === 200 && result.tamperToken) result.tamperToken(ctx.body as Record<string, unknown>)
+    })
+    server.removeAllListeners('request')
+    server.on('request', provider.callback())
+  }
+  serve()
   return result
+}
+
+/** An RSA signing key (RS256, the default ID token algorithm) as a private JWK with a fresh kid. */
+function signingKey(): Record<string, unknown> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), use: 'sig', alg: 'RS256' }
 }
 
 /** Follows the provider's redirects, answering the login and consent prompts, until it redirects to redirectURI. */
