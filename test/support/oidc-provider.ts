@@ -136,6 +136,10 @@ async function signIn(authURL: string, sub: string): Promise<URLSearchParams> {
     }
     const html = await response.text()
     if (response.status !== 200) throw new Error(`provider answered ${response.status} at ${url.pathname}: ${html.slice(0, 500)}`)
+    // response_mode=form_post: the page POSTs code and state to the redirect URI; read them off the form.
+    if (html.includes(`action="${redirectURI}"`)) {
+      return new URLSearchParams([...html.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)"\/>/g)].map((m) => [m[1]!, m[2]!.replace(/&#x2F;/g, '/').replace(/&amp;/g, '&')]))
+    }
     // A development interaction page: answer its prompt the way its form would.
     const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1]
     if (prompt === 'login') body = new URLSearchParams({ prompt: 'login', login: sub, password: 'any' })

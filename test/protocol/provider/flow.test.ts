@@ -110,6 +110,14 @@ test('the authorization URL: configured scopes (openid always) and response mode
   assert.is(posted.searchParams.get('response_mode'), 'form_post')
 })
 
+test('response mode form_post: the code and state the provider POSTs to the redirect URI redeem the same way', async ({ t, op }) => {
+  op.accounts.set('posted-1', { email: 'posted@example.org', email_verified: true })
+  const client = await t.connect()
+  const { reply } = await grantFor(client, op, 'posted-1', { providerID: 'posted' })
+  assert.ok(reply.ok, JSON.stringify(reply.payload))
+  assert.equal(reply.payload.profile, { sub: 'posted-1', email: 'posted@example.org', email_verified: true })
+})
+
 test('an unknown providerID is not_found, for auth_url and grant', async ({ t }) => {
   const client = await t.connect()
   assert.is((await client.request('provider:auth_url', { providerID: 'nope' })).payload.errID, 'not_found')
