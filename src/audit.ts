@@ -11,6 +11,8 @@ export const auditEvents = [
   'device.revoked',
   'password.changed',
   'account.disabled',
+  'provider.linked',
+  'provider.unlinked',
   'admin.user.added',
   'admin.user.enabled',
   'admin.user.disabled',
@@ -30,6 +32,14 @@ function loginIDOf(payload: Record<string, unknown>): string | undefined {
   return undefined
 }
 
+/** Which credential a profile:login used, for login.failed. */
+function loginVia(payload: Record<string, unknown>): string {
+  if (payload.verificationToken !== undefined) return 'verification_token'
+  if (payload.ticket !== undefined) return 'ticket'
+  if (payload.providerToken !== undefined) return 'provider_token'
+  return 'password'
+}
+
 /**
  * The router reports each request's outcome here; the few types that make audit events map to them.
  * `before` is the session the request arrived with (a deactivation or logout detaches it).
@@ -45,7 +55,7 @@ export function auditOutcome(
   const ip = conn.address // the client's own address, not the rate-limit key (an IPv6 /64)
   const who = before ? { userID: before.userID, deviceID: before.deviceID } : {}
   if (!outcome.ok) {
-    if (type === 'profile:login') audit(log, 'login.failed', { reason: outcome.errID, loginID: loginIDOf(payload), via: payload.verificationToken ? 'verification_token' : 'password', ip })
+    if (type === 'profile:login') audit(log, 'login.failed', { reason: outcome.errID, loginID: loginIDOf(payload), via: loginVia(payload), ip })
     else if (type === 'profile:auth') audit(log, 'login.failed', { reason: outcome.errID, via: 'auth_token', ip })
     return
   }

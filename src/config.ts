@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadSchemas, formatErrors } from './schemas.ts'
 import { TicketKeyError, ticketIssuers } from './auth/ticket-keys.ts'
+import { ProviderConfigError, checkProviders } from './auth/oidc.ts'
 import type { Config } from './types/schemas.ts'
 import { CidrError, parseCidrList } from './transport/client-address.ts'
 
@@ -38,8 +39,9 @@ export function loadConfig(options: { file?: string; overrides?: DeepPartial<Con
   // What a schema cannot say: a secret's byte length, a PEM that parses to the right kind of key.
   try {
     ticketIssuers(config.tickets)
+    checkProviders(config.providers)
   } catch (error) {
-    if (error instanceof TicketKeyError) throw new ConfigError(`config: ${error.path}: ${error.message}`)
+    if (error instanceof TicketKeyError || error instanceof ProviderConfigError) throw new ConfigError(`config: ${error.path}: ${error.message}`)
     throw error
   }
   return config

@@ -30,6 +30,8 @@ export const errors = {
   // Captcha (contract §15)
   captcha_required: 'Too many requests from this address; solve the challenge and repeat the request with captcha',
   captcha_invalid: 'The captcha solution is wrong, expired or already used',
+  // Identity providers (contract §15)
+  provider_unavailable: 'The identity provider could not be reached; retry later',
 } as const
 
 export type ErrID = keyof typeof errors

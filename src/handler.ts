@@ -9,6 +9,7 @@ import type { NameBackoff } from './accounts/login-backoff.ts'
 import type { Captcha } from './auth/captcha.ts'
 import type { SeenTracker } from './accounts/session-lifetime.ts'
 import type { SessionCheck } from './cluster/session-check.ts'
+import type { RelyingParty } from './auth/oidc.ts'
 
 export type MessageType = keyof Messages
 export type Request<T extends MessageType> = Messages[T]['request']
@@ -58,6 +59,8 @@ export interface Deps {
   nameBackoff: NameBackoff
   /** ALTCHA challenges for rate-limit rules with captcha: true (the router's; handlers do not use it). */
   captcha: Captcha
+  /** The OpenID Connect relying party for config.providers (discovery and keys cached per provider). */
+  oidc: RelyingParty
   /** The outbox sender: call wake() after a transaction that enqueued a message has committed. */
   delivery: { wake(): void }
   /** Facts about this server that handlers report (server:info). */

@@ -249,8 +249,8 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
  * ~3 s (bench, server:ping at 10k/s: 1.8 MB promoted per scavenge, 3-4 ms pauses; field by field: 0, 0.5 ms).
  */
 function contextFor(deps: Deps, type: string, requestID: string, payload: Record<string, unknown>, conn: Connection): Context<MessageType> {
-  const { config, store, clock, limiter, log, sessions, seen, passwords, nameBackoff, captcha, delivery, server } = deps
-  return { config, store, clock, limiter, log, sessions, seen, passwords, nameBackoff, captcha, delivery, server, type: type as MessageType, requestID, payload: payload as never, conn }
+  const { config, store, clock, limiter, log, sessions, seen, passwords, nameBackoff, captcha, oidc, delivery, server } = deps
+  return { config, store, clock, limiter, log, sessions, seen, passwords, nameBackoff, captcha, oidc, delivery, server, type: type as MessageType, requestID, payload: payload as never, conn }
 }
 
 /** id/type are echoed only when they are usable strings (contract §3). */

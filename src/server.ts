@@ -1,5 +1,6 @@
 // HTTP + WebSocket wiring: upgrade guards, health and metrics endpoints, graceful drain.
 import { createCaptcha } from './auth/captcha.ts'
+import { createRelyingParty } from './auth/oidc.ts'
 import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -112,7 +113,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       )
     },
   })
-  const deps: Deps = { config, store, clock, limiter, log, sessions, sessionCheck, seen, passwords, nameBackoff: createNameBackoff(), captcha, server, delivery }
+  const deps: Deps = { config, store, clock, limiter, log, sessions, sessionCheck, seen, passwords, nameBackoff: createNameBackoff(), captcha, oidc: createRelyingParty(), server, delivery }
   const events = createLocalEventBus(sessions)
   const router = createRouter(deps, defaultHandlers, schemas, metrics, extensionRoutes(extensions.types, events, store))
   server.types = [...router.types]

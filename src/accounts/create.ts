@@ -43,8 +43,14 @@ export async function createAccount(deps: Pick<Deps, 'config' | 'store' | 'passw
   })
 }
 
-/** An account with no username, 3PID or password and a raw user ID (a guest; a ticket's account): it signs in only the way it was made. */
-export function createRawAccount(deps: Pick<Deps, 'config' | 'store' | 'clock'>, extra: Pick<NewAccount, 'guest' | 'ticketLink'>): Promise<Account> {
+/**
+ * An account with no username or password and a raw user ID (a guest; a ticket's or a provider's account):
+ * it signs in only the way it was made (or by a code to a proven 3PID it was given).
+ */
+export function createRawAccount(
+  deps: Pick<Deps, 'config' | 'store' | 'clock'>,
+  extra: Partial<Pick<NewAccount, 'guest' | 'ticketLink' | 'providerLink' | 'thirdPIDs' | 'profile'>>,
+): Promise<Account> {
   const id = generateAccountID()
   return deps.store.accounts.create({
     id,

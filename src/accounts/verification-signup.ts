@@ -84,6 +84,7 @@ export async function sweepExpired(deps: Pick<Deps, 'config' | 'clock' | 'store'
   await purgeStalePending(deps)
   await deps.store.verifications.prune(deps.clock.now())
   await deps.store.tickets.prune(deps.clock.now())
+  await deps.store.providers.prune(deps.clock.now())
   // Expired grants are kept one more ttl so a late poll still answers code_expired, not invalid_code.
   await deps.store.deviceAuthorizations.prune(deps.clock.now() - deps.config.deviceAuthorization.ttl * 1000)
   // Captcha expiry is ALTCHA's: seconds on the wall clock, which verifySolution reads itself.

@@ -9,6 +9,7 @@ import { devicesGroup } from './checks/devices.ts'
 import { deviceAuthorizationGroup } from './checks/device-authorization.ts'
 import { envelopeGroup } from './checks/envelope.ts'
 import { profileGroup } from './checks/profile.ts'
+import { providersGroup } from './checks/providers.ts'
 import { serverGroup } from './checks/server.ts'
 import { signinGroup, type TicketIssuerOption } from './checks/signin.ts'
 import { Harness, randomName, type CheckResult } from './harness.ts'
@@ -31,6 +32,7 @@ export const groups: Readonly<Record<string, Group>> = {
   profile: profileGroup,
   codes: codesGroup,
   signin: signinGroup,
+  providers: providersGroup,
   admin: adminGroup,
   captcha: captchaGroup,
 }

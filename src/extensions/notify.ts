@@ -18,7 +18,7 @@ export function createLocalEventBus(sessions: Sessions): EventBus {
 }
 
 /** The server's own namespaces: an extension can neither serve nor send types in them (no forged revocations). */
-export const reservedNamespaces = ['profile', 'device', 'verification', 'server'] as const
+export const reservedNamespaces = ['profile', 'device', 'verification', 'server', 'provider'] as const
 
 /** `namespace:name`, lower case, as the built-in types are written. */
 export const typeNamePattern = /^[a-z][a-z0-9_]{0,62}:[a-z][a-z0-9_]{0,63}$/

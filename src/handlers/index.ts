@@ -26,6 +26,10 @@ import profileUpgrade from './profile/upgrade.ts'
 import profileResetPassword from './profile/reset_password.ts'
 import profileBindThirdpid from './profile/bind_thirdpid.ts'
 import profileUnbindThirdpid from './profile/unbind_thirdpid.ts'
+import profileBindProvider from './profile/bind_provider.ts'
+import profileUnbindProvider from './profile/unbind_provider.ts'
+import providerAuthUrl from './provider/auth_url.ts'
+import providerGrant from './provider/grant.ts'
 import verificationRequest from './verification/request.ts'
 import verificationVerify from './verification/verify.ts'
 import serverInfo from './server/info.ts'
@@ -60,6 +64,10 @@ export const handlers: readonly AnyHandler[] = [
   profileResetPassword,
   profileBindThirdpid,
   profileUnbindThirdpid,
+  providerAuthUrl,
+  providerGrant,
+  profileBindProvider,
+  profileUnbindProvider,
   profileGuest,
   profileUpgrade,
 ]

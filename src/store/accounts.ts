@@ -43,6 +43,8 @@ export interface NewAccount {
   guest?: boolean
   /** Link the account to a ticket issuer's (iss, sub) in the same transaction (a taken pair: id_exists). */
   ticketLink?: { iss: string; sub: string }
+  /** Link the account to an identity provider's (providerID, sub) in the same transaction (a taken pair: id_exists). */
+  providerLink?: { providerID: string; sub: string; email: string | null }
 }
 
 export interface AccountQuery {
@@ -106,6 +108,7 @@ export function createAccountStore(db: Database, writes: Pick<GroupCommit, 'run'
      VALUES (@id, @username, @userID, @passwordHash, @status, @profile, @guest, @now, @now)`,
   )
   const insertLink = db.prepare('INSERT INTO ticket_links (iss, sub, account_id, created_at) VALUES (?, ?, ?, ?)')
+  const insertProviderLink = db.prepare('INSERT INTO provider_links (provider_id, sub, account_id, email, created_at) VALUES (?, ?, ?, ?, ?)')
   const insertThirdPID = db.prepare(
     'INSERT INTO thirdpids (medium, address, account_id, verified, added_at) VALUES (?, ?, ?, ?, ?)',
   )
@@ -136,6 +139,8 @@ export function createAccountStore(db: Database, writes: Pick<GroupCommit, 'run'
     'DELETE FROM sudo_tokens WHERE account_id = ?',
     'DELETE FROM verification_codes WHERE account_id = ?',
     'DELETE FROM verification_tokens WHERE account_id = ?',
+    // A deactivated account's provider identities may sign up afresh, as its freed 3PIDs may.
+    'DELETE FROM provider_links WHERE account_id = ?',
   ].map((sql) => db.prepare(sql))
   const tombstone = db.prepare(
     `UPDATE accounts SET status = 'disabled', password_hash = NULL, profile = '{}', failed_logins = 0, login_blocked_until = 0,
@@ -185,13 +190,14 @@ export function createAccountStore(db: Database, writes: Pick<GroupCommit, 'run'
   })
 
   const create = db.transaction((account: NewAccount) => {
-    const { ticketLink, ...row } = account
+    const { ticketLink, providerLink, ...row } = account
     insertAccount.run({ ...row, profile: JSON.stringify(account.profile), guest: account.guest ? 1 : 0 })
     for (const t of account.thirdPIDs) {
       for (const { account_id } of dropClaim.all(t.type, t.value, account.id)) forgetAddress(account_id, t.type, t.value)
       insertThirdPID.run(t.type, t.value, account.id, t.verified ? 1 : 0, account.now)
     }
     if (ticketLink) insertLink.run(ticketLink.iss, ticketLink.sub, account.id, account.now)
+    if (providerLink) insertProviderLink.run(providerLink.providerID, providerLink.sub, account.id, providerLink.email, account.now)
   })
 
 

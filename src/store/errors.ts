@@ -78,3 +78,10 @@ export class AlreadyUsed extends StoreConflict {
 export class StorageUnavailable extends Error {
   readonly code = 'STORAGE_UNAVAILABLE'
 }
+
+/** The change would leave the account with no way to log in (unbinding its last 3PID or provider). */
+export class LastWayIn extends StoreConflict {
+  constructor() {
+    super('no way to log in would be left')
+  }
+}

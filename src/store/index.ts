@@ -17,6 +17,7 @@ import { createVerificationStore, type VerificationStore } from './verifications
 import { createTicketStore, type TicketStore } from './tickets.ts'
 import { createDeviceAuthorizationStore, type DeviceAuthorizationStore } from './device-authorizations.ts'
 import { createCaptchaStore, type CaptchaStore } from './captcha.ts'
+import { createProviderStore, type ProviderStore } from './providers.ts'
 
 export interface StoreOptions {
   synchronous: 'normal' | 'full'
@@ -37,6 +38,7 @@ export interface Store {
   readonly tickets: TicketStore
   readonly deviceAuthorizations: DeviceAuthorizationStore
   readonly captcha: CaptchaStore
+  readonly providers: ProviderStore
   /** A write failed with SQLITE_FULL: checkpoint eagerly until the WAL is back in the database file (SQLite only). */
   onDiskFull?(): void
   /** Closes the database; PostgreSQL's pool closes asynchronously (await it). */
@@ -97,6 +99,7 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
     tickets: createTicketStore(db),
     deviceAuthorizations: createDeviceAuthorizationStore(db, outboxKey),
     captcha: createCaptchaStore(db, outboxKey),
+    providers: createProviderStore(db, outboxKey),
     onDiskFull: relief.onDiskFull,
     close() {
       relief.stop()

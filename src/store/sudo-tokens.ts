@@ -3,7 +3,7 @@
 import type { Database } from 'better-sqlite3'
 import { DeviceGone } from './errors.ts'
 
-export type SudoPurpose = 'set_password' | 'revoke_device' | 'deactivate' | 'bind_thirdpid' | 'unbind_thirdpid'
+export type SudoPurpose = 'set_password' | 'revoke_device' | 'deactivate' | 'bind_thirdpid' | 'unbind_thirdpid' | 'bind_provider' | 'unbind_provider'
 
 /** The session a token belongs to. */
 export interface SudoHolder {

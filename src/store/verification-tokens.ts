@@ -3,6 +3,7 @@
 import type { Database } from 'better-sqlite3'
 import type { ThirdPID } from '../identifiers.ts'
 import { uniqueOrIdExists } from './accounts.ts'
+import { LastWayIn } from './errors.ts'
 import type { TokenMatch, UnbindOutcome, VerificationStore } from './verifications.ts'
 
 type TokenOps = Pick<VerificationStore, 'hasToken' | 'consumeToken' | 'bindThirdPID' | 'unbindThirdPID'> & { prune(now: number): number }
@@ -23,8 +24,11 @@ export function createTokenOps(db: Database): TokenOps {
     `SELECT count(*) AS n FROM thirdpids t JOIN accounts a ON a.id = t.account_id
      WHERE t.account_id = ? AND t.medium <> ? AND (t.verified = 1 OR a.password_hash IS NOT NULL)`,
   )
+  // A password with a username, or a linked identity provider or ticket issuer, also lets the owner in.
   const selectLoginable = db.prepare<[string], { named: number }>(
-    'SELECT (password_hash IS NOT NULL AND username IS NOT NULL) AS named FROM accounts WHERE id = ?',
+    `SELECT ((password_hash IS NOT NULL AND username IS NOT NULL)
+       OR EXISTS (SELECT 1 FROM provider_links p WHERE p.account_id = a.id)
+       OR EXISTS (SELECT 1 FROM ticket_links k WHERE k.account_id = a.id)) AS named FROM accounts a WHERE a.id = ?`,
   )
   const dropCodesFor = db.prepare('DELETE FROM verification_codes WHERE account_id = ? AND medium = ? AND address = ?')
   const dropTokensFor = db.prepare('DELETE FROM verification_tokens WHERE account_id = ? AND medium = ? AND address = ?')
@@ -56,7 +60,8 @@ export function createTokenOps(db: Database): TokenOps {
     return true
   })
 
-  // "A way to log in" is another 3PID (a code if it is verified, or its password), or a password with a username to name it.
+  // "A way to log in" is another 3PID (a code if it is verified, or its password), a password with a username to
+  // name it, or a linked provider or ticket issuer.
   const unbind = db.transaction((accountID: string, thirdPID: ThirdPID): UnbindOutcome => {
     const others = otherThirdPIDs.get(accountID, thirdPID.type)?.n ?? 0
     const named = selectLoginable.get(accountID)?.named === 1
@@ -84,5 +89,3 @@ export function createTokenOps(db: Database): TokenOps {
     prune: (now) => pruneTokens.run(now).changes,
   }
 }
-
-class LastWayIn extends Error {}

@@ -1,23 +1,31 @@
-// hafnium/client passwordless sign-in against a real server: signInAsGuest, upgrade, signInWithTicket.
+// hafnium/client passwordless sign-in against a real server: signInAsGuest, upgrade, signInWithTicket, and an
+// OpenID Connect provider (oidc-provider on loopback): providerAuthURL, grantProviderToken, signInWithProvider, bind/unbind.
 import { SignJWT } from 'jose'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { HafniumClient, HafniumError } from '../../src/client/index.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
+import { startTestProvider, type TestProvider } from '../support/oidc-provider.ts'
 
 const secret = 'an-hs256-secret-of-at-least-32-bytes!'
-const test = suite<{ t: TestServer; clients: HafniumClient[] }>('client: guests and tickets')
+const test = suite<{ t: TestServer; op: TestProvider; clients: HafniumClient[] }>('client: guests, tickets and identity providers')
 
 test.before(async (ctx) => {
-  ctx.t = await startTestServer({ registration: { guests: true }, tickets: { issuers: [{ iss: 'app', alg: 'HS256', secret }] } })
+  ctx.op = await startTestProvider()
+  ctx.t = await startTestServer({
+    registration: { guests: true },
+    tickets: { issuers: [{ iss: 'app', alg: 'HS256', secret }] },
+    providers: { local: ctx.op.config() },
+  })
   ctx.clients = []
 })
 test.after(async (ctx) => {
   await Promise.all(ctx.clients.map((c) => c.close()))
   await ctx.t.close()
+  await ctx.op.close()
 })
 
-const open = async (ctx: { t: TestServer; clients: HafniumClient[] }) => {
+const open = async (ctx: { t: TestServer; op: TestProvider; clients: HafniumClient[] }) => {
   const client = await HafniumClient.connect(ctx.t.url, { requestTimeoutMs: 15_000 })
   ctx.clients.push(client)
   return client
@@ -62,6 +70,35 @@ test('signInWithTicket signs in once per ticket', async (ctx) => {
     assert.unreachable('a ticket worked twice')
   } catch (error) {
     assert.is((error as HafniumError).errID, 'invalid_token')
+  }
+})
+
+test('providerAuthURL, the provider login, grantProviderToken, signInWithProvider; bindWithProvider and unbindProvider', async (ctx) => {
+  ctx.op.accounts.set('mercutio-1', { email: 'mercutio@example.org', email_verified: true, name: 'Mercutio' })
+  const client = await open(ctx)
+  const { url, state } = await client.providerAuthURL('local')
+  const back = await ctx.op.signIn(url, 'mercutio-1')
+  assert.is(back.get('state'), state)
+  const grant = await client.grantProviderToken('local', back.get('code')!, state)
+  assert.equal(grant.profile, { sub: 'mercutio-1', email: 'mercutio@example.org', email_verified: true, name: 'Mercutio' })
+  const login = await client.signInWithProvider(grant.providerToken, { deviceName: 'web' })
+  assert.equal(client.session, { userID: login.userID, deviceID: login.deviceID, authToken: login.authToken })
+
+  const owner = await open(ctx)
+  await owner.register('benvolio', 'peace-keeper-of-verona')
+  ctx.op.accounts.set('benvolio-1', {})
+  const second = await owner.providerAuthURL('local')
+  const code = (await ctx.op.signIn(second.url, 'benvolio-1')).get('code')!
+  const token = (await owner.grantProviderToken('local', code, second.state)).providerToken
+  const sudo = async () => (await owner.request('profile:sudo', { password: 'peace-keeper-of-verona' })).sudoToken
+  assert.equal(await owner.bindWithProvider(token, await sudo()), {})
+  assert.equal((await owner.request('profile:get', {})).providers, [{ providerID: 'local', sub: 'benvolio-1' }])
+  assert.equal(await owner.unbindProvider('local', await sudo()), {})
+  try {
+    await owner.unbindProvider('local', await sudo())
+    assert.unreachable('unbound twice')
+  } catch (error) {
+    assert.is((error as HafniumError).errID, 'not_found')
   }
 })
 

@@ -6,6 +6,7 @@ import { runConformance, type ConformanceReport } from '../../src/conformance/in
 import { startCodeServer } from '../support/codes.ts'
 import { startTestServer } from '../support/server.ts'
 import { startBrokenServer } from './broken.ts'
+import { startTestProvider } from '../support/oidc-provider.ts'
 
 const test = suite('conformance (in-process)')
 
@@ -13,8 +14,13 @@ const failures = (report: ConformanceReport) => report.results.filter((r) => r.s
 
 const ticketSecret = 'an-hs256-secret-of-at-least-32-bytes!'
 
-test('passes against this server, codes, guests and tickets included (outbox file, a ticket issuer)', async () => {
-  const t = await startCodeServer({ registration: { guests: true }, tickets: { issuers: [{ iss: 'cf-app', alg: 'HS256', secret: ticketSecret }] } })
+test('passes against this server, codes, guests, tickets and identity providers included (outbox file, a ticket issuer, an OpenID Provider)', async () => {
+  const op = await startTestProvider()
+  const t = await startCodeServer({
+    registration: { guests: true },
+    tickets: { issuers: [{ iss: 'cf-app', alg: 'HS256', secret: ticketSecret }] },
+    providers: { local: op.config() },
+  })
   try {
     const seen: string[] = []
     const ticketIssuer = { iss: 'cf-app', alg: 'HS256' as const, key: ticketSecret }
@@ -26,12 +32,13 @@ test('passes against this server, codes, guests and tickets included (outbox fil
     assert.is(report.passed + skipped.length, report.results.length)
     assert.equal(seen, report.results.map((r) => r.name), 'onResult saw each result as it came')
     assert.is(new Set(seen).size, seen.length, 'check names are unique')
-    for (const name of ['envelope.malformed.not_json', 'login.invalid_creds', 'device.revoke', 'set_password.ok', 'logout.ok', 'profile.public_view', 'codes.passwordless_login', 'codes.reset_password', 'guest.ok', 'guest.upgrade', 'ticket.invalid', 'ticket.ok', 'ticket.replay', 'deactivate.user_disabled', 'device_authorization.approve', 'device_authorization.used_code', 'device_authorization.poll_pending']) {
+    for (const name of ['envelope.malformed.not_json', 'login.invalid_creds', 'device.revoke', 'set_password.ok', 'logout.ok', 'profile.public_view', 'codes.passwordless_login', 'codes.reset_password', 'guest.ok', 'guest.upgrade', 'ticket.invalid', 'ticket.ok', 'ticket.replay', 'deactivate.user_disabled', 'device_authorization.approve', 'device_authorization.used_code', 'device_authorization.poll_pending', 'provider.unknown', 'provider.auth_url', 'provider.grant_unknown_state', 'provider.login_unknown_token', 'provider.unbind_not_linked']) {
       assert.ok(seen.includes(name), `ran ${name}`)
     }
     assert.equal([report.domain, report.server], ['localhost', { version: report.server!.version, registration: 'open' }])
   } finally {
     await t.close()
+    await op.close()
   }
 })
 
@@ -43,7 +50,8 @@ test('under tight rate limits it waits retryAfter and still passes; without --ou
     assert.equal(failures(report), [])
     const skipped = report.results.filter((r) => r.status === 'skip')
     const offHere = (r: (typeof skipped)[number]) =>
-      (r.group === 'codes' && /needs --outbox/.test(r.reason!)) || (r.group === 'signin' && /are off on this server \(server:info features\.(guests|tickets)\)/.test(r.reason!))
+      (r.group === 'codes' && /needs --outbox/.test(r.reason!)) || (r.group === 'signin' && /are off on this server \(server:info features\.(guests|tickets)\)/.test(r.reason!)) ||
+      (r.group === 'providers' && /no identity provider is configured/.test(r.reason!))
     assert.ok(skipped.length > 0 && skipped.every(offHere), JSON.stringify(skipped))
     assert.is(report.results.find((r) => r.name === 'guest.reg_disabled')?.status, 'pass', 'guests off: profile:guest answers reg_disabled')
     assert.not.ok(report.results.some((r) => r.group === 'admin'), 'the admin group did not run')
@@ -116,7 +124,7 @@ test('against a broken server the checks that catch its bugs fail, and the rest 
 
 test('an unknown group is refused; an unreachable server rejects with a connection error', async () => {
   const unknown = (await runConformance({ url: 'ws://127.0.0.1:1/', skip: ['codez'] }).catch((e: unknown) => e)) as Error
-  assert.match(unknown.message, 'unknown group codez (groups: server, envelope, accounts, devices, device-authorization, profile, codes, signin, admin, captcha)')
+  assert.match(unknown.message, 'unknown group codez (groups: server, envelope, accounts, devices, device-authorization, profile, codes, signin, providers, admin, captcha)')
   const down = (await runConformance({ url: 'ws://127.0.0.1:1/' }).catch((e: unknown) => e)) as Error
   assert.match(down.message, 'connection refused (is the server running?)')
 })

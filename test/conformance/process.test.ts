@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert'
 import { runCli } from '../support/process.ts'
 import { startBrokenServer } from './broken.ts'
 import { createTestDatabase, testEngine } from '../support/engine.ts'
+import { startTestProvider } from '../support/oidc-provider.ts'
 
 const test = suite<{ dir: string }>('hafnium conformance')
 
@@ -17,9 +18,10 @@ test.before((ctx) => {
 })
 test.after(({ dir }) => rmSync(dir, { recursive: true, force: true }))
 
-test(`passes against a freshly started \`hafnium serve\` on ${testEngine} (outbox file for codes, guests, an EdDSA ticket issuer, default rate limits): exit 0, a summary, a JSON report`, async ({ dir }) => {
+test(`passes against a freshly started \`hafnium serve\` on ${testEngine} (outbox file for codes, guests, an EdDSA ticket issuer, an OpenID Provider, default rate limits): exit 0, a summary, a JSON report`, async ({ dir }) => {
   // Under HAFNIUM_TEST_ENGINE=postgres the config file carries database.url: the black-box run as a user would do it.
   const database = testEngine === 'postgres' ? await createTestDatabase() : undefined
+  const op = await startTestProvider()
   const outbox = join(dir, 'outbox.jsonl')
   const config = join(dir, 'serve.json')
   const issuer = generateKeyPairSync('ed25519')
@@ -33,6 +35,7 @@ test(`passes against a freshly started \`hafnium serve\` on ${testEngine} (outbo
       delivery: { outboxFile: outbox },
       registration: { guests: true },
       tickets: { issuers: [{ iss: 'https://cf-app.example', alg: 'EdDSA', publicKey }] },
+      providers: { local: op.config() },
       log: { level: 'warn' },
       password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } },
       // The suite makes 11 password attempts on its account; the default 10 would cost a 10 s wait, which
@@ -59,6 +62,7 @@ test(`passes against a freshly started \`hafnium serve\` on ${testEngine} (outbo
     server.child.kill('SIGTERM')
     assert.is((await server.exited).code, 0)
     await database?.drop()
+    await op.close()
   }
 })
 

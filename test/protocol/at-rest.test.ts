@@ -9,6 +9,7 @@ import { startTestServer } from '../support/server.ts'
 import { login, register, requestOk } from '../support/accounts.ts'
 import { openStore, type SqliteStore } from '../../src/store/index.ts'
 import { sqliteOnly } from '../support/engine.ts'
+import { grantFor, startTestProvider } from '../support/oidc-provider.ts'
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8)
 
@@ -78,6 +79,29 @@ sqliteOnly(test, 'push tokens stored in the clear by an earlier version are seal
     assert.match(row.push_token, /^sealed:/)
   } finally {
     rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+sqliteOnly(test, 'identity providers: no state, nonce or providerToken in the database file or its WAL; the provider\'s tokens are not kept', async () => {
+  const op = await startTestProvider()
+  const t = await startTestServer({ providers: { local: op.config() } })
+  try {
+    op.accounts.set('at-rest-1', {})
+    const c = await t.connect()
+    const pending = await requestOk(c, 'provider:auth_url', { providerID: 'local' })
+    const nonce = new URL(pending.payload.url).searchParams.get('nonce')!
+    const { reply, state } = await grantFor(c, op, 'at-rest-1', { providerID: 'local' })
+    const bytes = () => ['', '-wal'].map((suffix) => readFileSync((t.server.store as SqliteStore).path + suffix).toString('latin1')).join('')
+    const secrets = [pending.payload.state, nonce, state, reply.payload.providerToken]
+    for (const secret of secrets) assert.not.ok(bytes().includes(secret), `not in the file: ${secret.slice(0, 6)}…`)
+    const raw = new Database((t.server.store as SqliteStore).path, { readonly: true })
+    const columns = (table: string) => (raw.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name)
+    const all = ['provider_flows', 'provider_tokens', 'provider_links'].flatMap(columns)
+    raw.close()
+    assert.not.ok(all.some((name) => /access|refresh/.test(name)), `no column for the provider's access or refresh token: ${all.join(', ')}`)
+  } finally {
+    await t.close()
+    await op.close()
   }
 })
 

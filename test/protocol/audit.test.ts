@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert'
 import { auditEvents } from '../../src/audit.ts'
 import { login, register, requestOk, sudo } from '../support/accounts.ts'
 import { manualClock, startTestServer } from '../support/server.ts'
+import { grantFor, startTestProvider } from '../support/oidc-provider.ts'
 
 const password = 'balcony-scene-2'
 type Line = Record<string, unknown> & { level: number; msg: string }
@@ -142,6 +143,38 @@ test('the sweep that ends idle devices writes device.revoked per account, by "sw
     assert.equal(revoked.map((l) => [l.reason, l.deviceIDs, l.by]), [['expired', [idle.deviceID], 'sweep']])
     assert.type(revoked[0]!.accountID, 'string')
   } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('identity providers: provider.linked and provider.unlinked lines, failed logins say which credential, no state, code or providerToken in the log', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hafnium-audit-'))
+  const logFile = join(dir, 'server.log')
+  const op = await startTestProvider()
+  const t = await startTestServer({ log: { level: 'trace' }, providers: { local: op.config() } }, { logFile })
+  try {
+    op.accounts.set('romeo-1', {})
+    const client = await t.connect()
+    await register(client, { username: 'romeo', password, loginOnSuccess: true })
+    const { reply, code, state } = await grantFor(client, op, 'romeo-1', { providerID: 'local' })
+    const providerToken = reply.payload.providerToken as string
+    await requestOk(client, 'profile:bind_provider', { providerToken, sudoToken: await sudo(client, password) })
+    await requestOk(client, 'profile:unbind_provider', { providerID: 'local', sudoToken: await sudo(client, password) })
+    const stranger = await t.connect()
+    assert.is((await stranger.request('profile:login', { providerToken })).payload.errID, 'invalid_token')
+    assert.is((await stranger.request('profile:login', { ticket: 'a.b.c' })).payload.errID, 'invalid_token')
+
+    await t.close()
+    const text = readFileSync(logFile, 'utf8')
+    const events = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line).filter((l) => typeof l.event === 'string')
+    const pick = (event: string) => events.filter((l) => l.event === event)
+    assert.equal(pick('provider.linked').map((l) => [l.userID, l.providerID, l.sub, l.ip]), [['@romeo@localhost', 'local', 'romeo-1', '127.0.0.1']])
+    assert.equal(pick('provider.unlinked').map((l) => [l.userID, l.providerID]), [['@romeo@localhost', 'local']])
+    assert.equal(pick('login.failed').map((l) => [l.reason, l.via]), [['invalid_token', 'provider_token'], ['invalid_token', 'ticket']])
+    for (const secret of [providerToken, code, state]) assert.not.ok(text.includes(secret), `the log holds no provider secret (${secret.slice(0, 6)}…)`)
+  } finally {
+    await t.close().catch(() => {})
+    await op.close()
     rmSync(dir, { recursive: true, force: true })
   }
 })

@@ -21,6 +21,10 @@ import type { Transport } from '../../src/delivery/message.ts'
 import type { TestClient } from '../support/client.ts'
 import { manualClock, startTestServer, type TestServer } from '../support/server.ts'
 import { readStory, Story } from '../support/story.ts'
+import { startTestProvider } from '../support/oidc-provider.ts'
+
+/** The identity the story signs in with at its identity provider (protocol.md shows this profile). */
+const storyIdentity = { sub: '248289761001', claims: { email: 'romeo@montague.example', email_verified: true, name: 'Romeo Montague' } }
 
 /**
  * A documented ticket with its claims, signed now with the secret the scene's server has for its `iss`
@@ -53,12 +57,19 @@ test('every example in protocol.md is part of the story, and the story replays a
   // Rate limits as shipped; the story's clock moves a minute before each code request, as a user waits
   // for `resendAfter` between two codes to one address, and a second before any other step.
   const clock = manualClock()
+  // A real OpenID Provider on loopback stands in for every provider a scene configures (their documented
+  // issuers, client IDs and secrets are replaced by its own); provider:grant's code comes from signing in there.
+  const op = await startTestProvider()
+  op.accounts.set(storyIdentity.sub, storyIdentity.claims)
+  const authURLs = new Map<string, string>()
   let t: TestServer | undefined
   const sockets = new Map<string, TestClient>()
   const start = async (overrides: Record<string, unknown> = {}) => {
     for (const socket of sockets.values()) socket.terminate()
     sockets.clear()
     await t?.close()
+    const providers = overrides.providers as Record<string, object> | undefined
+    if (providers) overrides = { ...overrides, providers: Object.fromEntries(Object.keys(providers).map((id) => [id, op.config()])) }
     // The documented node name (server:info), whatever host the story runs on.
     const server = { node: 'node-1', ...(overrides.server as object | undefined) }
     t = await startTestServer({ ratelimit: { enabled: true }, ...overrides, server }, { clock, transports: { email: capture, msisdn: capture } })
@@ -82,9 +93,14 @@ test('every example in protocol.md is part of the story, and the story replays a
       const wrongCode = step.replies.some((reply) => reply.payload?.errID === 'invalid_code')
       const request = story.prepare(step.request!, wrongCode, step.n)
       if (typeof request.payload?.ticket === 'string') request.payload.ticket = await resign(request.payload.ticket, t!, clock.now())
+      if (request.type === 'provider:grant') {
+        const url = authURLs.get(request.payload.state)
+        if (url) request.payload.code = (await op.signIn(url, storyIdentity.sub)).get('code')
+      }
       const before = sent.length
       const reply = await within(client.request(request.type, request.payload, { id: request.id, to: request.to }), label)
       for (const documented of step.replies) story.match(documented, reply, label)
+      if (request.type === 'provider:auth_url' && reply.ok) authURLs.set(reply.payload.state, reply.payload.url)
       // A code sent by this step: remember it for the verificationID the reply carries.
       const verificationID = reply.payload?.verificationID ?? reply.payload?.confirmation?.verificationID
       if (verificationID) {
@@ -104,6 +120,7 @@ test('every example in protocol.md is part of the story, and the story replays a
   } finally {
     for (const client of sockets.values()) client.terminate()
     await t?.close()
+    await op.close()
   }
 })
 

@@ -105,7 +105,7 @@ test('migration 10: existing devices keep their token and have no retired one; a
   insert.run('D2', Buffer.alloc(32, 2))
 
   migrate(db)
-  assert.is(db.pragma('user_version', { simple: true }), 10)
+  assert.is(db.pragma('user_version', { simple: true }), migrations.length, 'migrated to the newest version')
   assert.equal(db.prepare("SELECT token_hash, prev_token_hash, prev_retired_at FROM devices WHERE id = 'D1'").get(), {
     token_hash: Buffer.alloc(32, 1),
     prev_token_hash: null,
@@ -115,6 +115,23 @@ test('migration 10: existing devices keep their token and have no retired one; a
   retire.run(Buffer.alloc(32, 9), 'D1')
   assert.throws(() => retire.run(Buffer.alloc(32, 9), 'D2'), /UNIQUE/)
   db.close()
+})
+
+test('migration 11: accounts made before it have no provider links; a link dies with its account', () => {
+  const db = new Database(':memory:')
+  db.pragma('foreign_keys = ON')
+  db.transaction(() => {
+    for (const sql of migrations.slice(0, 10)) db.exec(sql)
+    db.pragma('user_version = 10')
+  })()
+  db.prepare("INSERT INTO accounts (id, username, user_id, status, created_at, updated_at) VALUES ('a1', 'juliet', '@juliet@localhost', 'active', 0, 0)").run()
+  migrate(db)
+  assert.is(db.pragma('user_version', { simple: true }), migrations.length)
+  assert.is((db.prepare('SELECT count(*) AS n FROM provider_links').get() as { n: number }).n, 0)
+  db.prepare("INSERT INTO provider_links (provider_id, sub, account_id, created_at) VALUES ('google', 's1', 'a1', 0)").run()
+  assert.throws(() => db.prepare("INSERT INTO provider_links (provider_id, sub, account_id, created_at) VALUES ('google', 's2', 'a1', 0)").run(), /UNIQUE/)
+  db.prepare("DELETE FROM accounts WHERE id = 'a1'").run()
+  assert.is((db.prepare('SELECT count(*) AS n FROM provider_links').get() as { n: number }).n, 0)
 })
 
 test.run()

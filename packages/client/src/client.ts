@@ -197,6 +197,31 @@ export class HafniumClient {
     return this.request('profile:login', { ticket, ...extra })
   }
 
+  /** Starts a sign-in with a configured OpenID Connect provider: open `url` in a browser; keep `state` for grantProviderToken. */
+  providerAuthURL(providerID: string) {
+    return this.request('provider:auth_url', { providerID })
+  }
+
+  /** Redeems the `code` and `state` the provider sent to the redirect URI for a providerToken (single use, 10 minutes). */
+  grantProviderToken(providerID: string, code: string, state: string) {
+    return this.request('provider:grant', { providerID, code, state })
+  }
+
+  /** Logs in as a new device with a providerToken: the linked account, or a new one where the server's autoCreate allows. */
+  signInWithProvider(providerToken: string, extra: { deviceName?: string; pushToken?: string } = {}) {
+    return this.request('profile:login', { providerToken, ...extra })
+  }
+
+  /** Links the identity behind a providerToken to this account (a sudoToken from profile:sudo). */
+  bindWithProvider(providerToken: string, sudoToken: string) {
+    return this.request('profile:bind_provider', { providerToken, sudoToken })
+  }
+
+  /** Unlinks a provider from this account (refused with forbidden if it is the last way to log in). */
+  unbindProvider(providerID: string, sudoToken: string) {
+    return this.request('profile:unbind_provider', { providerID, sudoToken })
+  }
+
   /** Authenticates this connection as an existing device (the authToken of an earlier login). */
   auth(authToken: string) {
     return this.request('profile:auth', { authToken })

@@ -162,6 +162,42 @@ export interface Config {
       publicKey?: string;
     }[];
   };
+  /**
+   * OpenID Connect identity providers by providerID (contract §15): provider:auth_url, provider:grant, profile:login {providerToken}
+   */
+  providers: {
+    [k: string]: {
+      /**
+       * the issuer URL (its /.well-known/openid-configuration is read); https://, or http:// on a loopback address only
+       */
+      issuer: string;
+      clientID: string;
+      clientSecret: string;
+      /**
+       * registered with the provider; the client app receives code and state there
+       */
+      redirectURI: string;
+      /**
+       * default ["openid", "email", "profile"]; openid is always sent
+       *
+       * @minItems 1
+       * @maxItems 32
+       */
+      scopes?: [string, ...string[]];
+      /**
+       * default 10000: how long one request to the provider (discovery, keys, token endpoint) may take before provider_unavailable
+       */
+      timeoutMs?: number;
+      /**
+       * how the provider returns code and state to redirectURI: query parameters (default) or an HTML form POST (Apple, when the email or name scope is asked for)
+       */
+      responseMode?: "query" | "form_post";
+      /**
+       * default true: the first sign-in of an unlinked identity creates an account (not while registration.mode is closed); false: not_found
+       */
+      autoCreate?: boolean;
+    };
+  };
   password: {
     minLength: number;
     argon2: {
@@ -506,6 +542,17 @@ export interface Profile {
    * milliseconds since the Unix epoch
    */
   createdAt: number;
+  /**
+   * owner's view only: the linked identity providers
+   */
+  providers?: {
+    /**
+     * a key of the server's providers config (e.g. google)
+     */
+    providerID: string;
+    sub: string;
+    email?: string;
+  }[];
 }
 
 /**
@@ -686,6 +733,19 @@ export interface ProfileAuthReply {
 }
 
 /**
+ * Link the identity behind a providerToken to this account (sudoToken).
+ */
+export interface ProfileBindProviderRequest {
+  /**
+   * Hafnium's single-use handle (10 minutes) on an identity provider:grant verified
+   */
+  providerToken: string;
+  sudoToken?: string;
+}
+
+export interface ProfileBindProviderReply {}
+
+/**
  * Add a verified 3PID to the account, or replace the one of its type (verificationToken of purpose bind, and a sudoToken).
  */
 export interface ProfileBindThirdpidRequest {
@@ -828,6 +888,17 @@ export interface ProfileGetReply {
    * milliseconds since the Unix epoch
    */
   createdAt: number;
+  /**
+   * owner's view only: the linked identity providers
+   */
+  providers?: {
+    /**
+     * a key of the server's providers config (e.g. google)
+     */
+    providerID: string;
+    sub: string;
+    email?: string;
+  }[];
 }
 
 /**
@@ -849,7 +920,7 @@ export interface ProfileGuestReply {
 }
 
 /**
- * Trade credentials (a password, a verificationToken, or a custom ticket) for a new device and its authToken.
+ * Trade credentials (a password, a verificationToken, a custom ticket or a providerToken) for a new device and its authToken.
  */
 export type ProfileLoginRequest = {
   /**
@@ -877,6 +948,10 @@ export type ProfileLoginRequest = {
    * a custom sign-in ticket: a JWT signed by a configured issuer (contract §13); alone, with deviceName/pushToken
    */
   ticket?: string;
+  /**
+   * from provider:grant (contract §15); alone, with deviceName/pushToken
+   */
+  providerToken?: string;
   deviceName?: string;
   pushToken?: string;
 };
@@ -1035,7 +1110,7 @@ export interface ProfileSetPasswordRequest {
 export interface ProfileSetPasswordReply {}
 
 /**
- * Re-authenticate for a short-lived sudoToken, with the password or a verificationToken (exactly one).
+ * Re-authenticate for a short-lived sudoToken, with the password, a verificationToken or a providerToken of a linked provider (exactly one).
  */
 export type ProfileSudoRequest = {
   /**
@@ -1047,6 +1122,10 @@ export type ProfileSudoRequest = {
    */
   password?: string;
   verificationToken?: string;
+  /**
+   * from provider:grant, for an identity linked to this account
+   */
+  providerToken?: string;
 };
 
 export interface ProfileSudoReply {
@@ -1056,6 +1135,19 @@ export interface ProfileSudoReply {
    */
   expiresIn: number;
 }
+
+/**
+ * Unlink an identity provider from this account (sudoToken), unless that would leave no way to log in.
+ */
+export interface ProfileUnbindProviderRequest {
+  /**
+   * a key of the server's providers config (e.g. google)
+   */
+  providerID: string;
+  sudoToken?: string;
+}
+
+export interface ProfileUnbindProviderReply {}
 
 /**
  * Remove a 3PID from the account (sudoToken), unless that would leave no way to log in.
@@ -1166,6 +1258,17 @@ export interface ProfileUpdateReply {
    * milliseconds since the Unix epoch
    */
   createdAt: number;
+  /**
+   * owner's view only: the linked identity providers
+   */
+  providers?: {
+    /**
+     * a key of the server's providers config (e.g. google)
+     */
+    providerID: string;
+    sub: string;
+    email?: string;
+  }[];
 }
 
 /**
@@ -1205,6 +1308,61 @@ export interface ProfileUpgradeReply {
    * unchanged: a user ID never changes
    */
   userID: string;
+}
+
+/**
+ * Start an OpenID Connect sign-in: the provider's authorization URL (code flow, PKCE S256, nonce) and its state.
+ */
+export interface ProviderAuthUrlRequest {
+  /**
+   * a key of the server's providers config (e.g. google)
+   */
+  providerID: string;
+}
+
+export interface ProviderAuthUrlReply {
+  /**
+   * open it in a browser; the provider redirects to the configured redirectURI with code and state
+   */
+  url: string;
+  /**
+   * single use, 10 minutes; give it back with the code
+   */
+  state: string;
+}
+
+/**
+ * Redeem the provider's authorization code (from the redirect) for a providerToken: the server verifies the ID token.
+ */
+export interface ProviderGrantRequest {
+  /**
+   * a key of the server's providers config (e.g. google)
+   */
+  providerID: string;
+  code: string;
+  state: string;
+}
+
+export interface ProviderGrantReply {
+  /**
+   * Hafnium's single-use handle (10 minutes) on an identity provider:grant verified
+   */
+  providerToken: string;
+  /**
+   * seconds
+   */
+  expiresIn: number;
+  profile: {
+    sub: string;
+    email?: string;
+    email_verified?: boolean;
+    name?: string;
+    picture?: string;
+  };
+  /**
+   * an account is already linked to this identity
+   */
+  linked: boolean;
 }
 
 export interface ServerInfoRequest {}
@@ -1248,6 +1406,10 @@ export interface ServerInfoReply {
      * the message types with a captcha step: past their per-address budget they answer captcha_required (rules with captcha: true, rate limiting on); sorted, empty when none
      */
     captcha: string[];
+    /**
+     * the providerIDs of the configured OpenID Connect providers (provider:auth_url), sorted
+     */
+    providers: string[];
   };
 }
 
@@ -1302,6 +1464,7 @@ export interface Messages {
   'device:revoke': { request: DeviceRevokeRequest; reply: DeviceRevokeReply }
   'device:set_push_token': { request: DeviceSetPushTokenRequest; reply: DeviceSetPushTokenReply }
   'profile:auth': { request: ProfileAuthRequest; reply: ProfileAuthReply }
+  'profile:bind_provider': { request: ProfileBindProviderRequest; reply: ProfileBindProviderReply }
   'profile:bind_thirdpid': { request: ProfileBindThirdpidRequest; reply: ProfileBindThirdpidReply }
   'profile:check_account': { request: ProfileCheckAccountRequest; reply: ProfileCheckAccountReply }
   'profile:check_username': { request: ProfileCheckUsernameRequest; reply: ProfileCheckUsernameReply }
@@ -1316,9 +1479,12 @@ export interface Messages {
   'profile:reset_password': { request: ProfileResetPasswordRequest; reply: ProfileResetPasswordReply }
   'profile:set_password': { request: ProfileSetPasswordRequest; reply: ProfileSetPasswordReply }
   'profile:sudo': { request: ProfileSudoRequest; reply: ProfileSudoReply }
+  'profile:unbind_provider': { request: ProfileUnbindProviderRequest; reply: ProfileUnbindProviderReply }
   'profile:unbind_thirdpid': { request: ProfileUnbindThirdpidRequest; reply: ProfileUnbindThirdpidReply }
   'profile:update': { request: ProfileUpdateRequest; reply: ProfileUpdateReply }
   'profile:upgrade': { request: ProfileUpgradeRequest; reply: ProfileUpgradeReply }
+  'provider:auth_url': { request: ProviderAuthUrlRequest; reply: ProviderAuthUrlReply }
+  'provider:grant': { request: ProviderGrantRequest; reply: ProviderGrantReply }
   'server:info': { request: ServerInfoRequest; reply: ServerInfoReply }
   'server:ping': { request: ServerPingRequest; reply: ServerPingReply }
   'verification:request': { request: VerificationRequestRequest; reply: VerificationRequestReply }

@@ -3,6 +3,7 @@
  * with one that user's public view (contract §5); the caller's own userID gives the owner's view.
  * - auth_required without userID on an anonymous connection
  * - not_found for an unknown user ID or an account that is not active
+ * - the owner's view lists the linked identity providers (providers: [{providerID, sub, email?}]), absent when none
  * - a look-up by userID takes a lookup_ip token (per-IP, like check_account); the own profile none
  */
 import { canonicalUserID, toProfile } from '../../accounts/profile-view.ts'
@@ -20,6 +21,12 @@ export default defineHandler({
     const account =
       payload.userID === undefined ? await store.accounts.byID(session!.accountID) : await store.accounts.byUserID(canonicalUserID(payload.userID))
     if (!account || account.status !== 'active') throw new ProtocolError('not_found')
-    return toProfile(account, { owner: account.id === session?.accountID })
+    const owner = account.id === session?.accountID
+    const profile = toProfile(account, { owner })
+    if (owner) {
+      const links = await store.providers.links(account.id)
+      if (links.length > 0) profile.providers = links.map((l) => ({ providerID: l.providerID, sub: l.sub, ...(l.email !== null && { email: l.email }) }))
+    }
+    return profile
   },
 })

@@ -15,6 +15,10 @@
  *   a code login (contract §7), which verification_ip and the destination rules already bound
  * - with a ticket (contract §13): invalid_token for any bad ticket (signature, issuer, audience, times, a
  *   used jti), not_found for an unknown (iss, sub) with tickets.autoCreate false, user_disabled
+ * - with a providerToken (contract §15): invalid_token for an unknown, used or expired token (or one of a
+ *   provider no longer configured), not_found for an unlinked identity where the provider's autoCreate is
+ *   false or registration is closed, user_disabled; a new account binds the provider's email only if
+ *   email_verified and no account holds it proven (src/accounts/provider-login.ts)
  * - success sends device:new_login to the account's other online devices
  */
 import { backoffDelay } from '../../accounts/login-backoff.ts'
@@ -22,6 +26,7 @@ import { findByLoginKey, loginBucket, loginKey } from '../../accounts/lookup.ts'
 import { loginAsNewDevice } from '../../accounts/devices.ts'
 import { loginWithToken } from '../../accounts/verification-login.ts'
 import { loginWithTicket } from '../../accounts/tickets.ts'
+import { loginWithProvider } from '../../accounts/provider-login.ts'
 import { ProtocolError } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
 
@@ -32,6 +37,7 @@ export default defineHandler({
   async handle(ctx) {
     const { payload, store, clock, config } = ctx
     if (payload.ticket !== undefined) return loginWithTicket(ctx, payload.ticket, payload)
+    if (payload.providerToken !== undefined) return loginWithProvider(ctx, payload.providerToken, payload)
     const key = loginKey(payload)
     if (payload.verificationToken !== undefined) return loginWithToken(ctx, key, payload.verificationToken)
     const account = await findByLoginKey(store.accounts, key)

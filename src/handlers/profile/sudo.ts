@@ -7,10 +7,14 @@
  *   (256 bits, single use, sent to the account's own 3PID) cannot be guessed and is not charged
  * - the token is bound to this device: it dies with it (logout, revoke) and with every credential change;
  *   a request whose device was revoked while it was in flight gets none (auth_required)
+ * - with a providerToken (contract §15): the identity must be linked to this account, else invalid_creds;
+ *   the token is used up; not charged (single use, 256 bits) — how an account that only signs in with a
+ *   provider re-authenticates
  * - only the token's SHA-256 is stored
  */
 import { chargePasswordAttempt, issueSudoToken } from '../../accounts/sudo.ts'
 import { hashToken } from '../../auth/tokens.ts'
+import { spendLinkedProviderToken } from '../../accounts/provider-login.ts'
 import { ProtocolError } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
 
@@ -26,6 +30,10 @@ export default defineHandler({
     if (token !== undefined) {
       const used = await ctx.store.verifications.consumeToken(hashToken(token), { purpose: 'sudo', accountID }, ctx.clock.now())
       if (!used) throw new ProtocolError('invalid_creds')
+      return issueSudoToken(ctx, session)
+    }
+    if (ctx.payload.providerToken !== undefined) {
+      await spendLinkedProviderToken(ctx, accountID, ctx.payload.providerToken)
       return issueSudoToken(ctx, session)
     }
     chargePasswordAttempt(ctx, account)

@@ -2,8 +2,8 @@
  * profile:unbind_thirdpid 🔒 — remove one of the account's 3PIDs, proven by a sudoToken (purpose
  * unbind_thirdpid).
  * - not_found: the 3PID is not bound to this account
- * - forbidden: it would leave no way to log in. A way in is another 3PID (verified, so a code goes there, or used with the password), or a
- *   password together with a username to name the account; the store re-checks this inside the delete's
+ * - forbidden: it would leave no way to log in. A way in is another 3PID (verified, so a code goes there, or used with the password), a
+ *   password together with a username to name the account, or a linked identity provider or ticket issuer; the store re-checks this inside the delete's
  *   transaction, so two concurrent unbinds cannot strip the account together
  * - sudo_required: no valid sudoToken; checked after the refusals above so they do not burn it
  * - the 3PID's live codes and tokens for this account go with it
@@ -23,7 +23,8 @@ export default defineHandler({
     const account = await store.accounts.byID(accountID)
     if (!account?.thirdPIDs.some((t) => t.type === thirdPID.type && t.value === thirdPID.value)) throw new ProtocolError('not_found')
     const others = account.thirdPIDs.filter((t) => t.type !== thirdPID.type).length
-    if (others === 0 && !(account.passwordHash !== null && account.username !== null)) throw new ProtocolError('forbidden')
+    const named = account.passwordHash !== null && account.username !== null
+    if (others === 0 && !named && (await store.providers.links(accountID)).length === 0) throw new ProtocolError('forbidden')
     await requireSudo(ctx, payload.sudoToken, 'unbind_thirdpid')
     const outcome = await store.verifications.unbindThirdPID(accountID, thirdPID)
     if (outcome !== 'ok') throw new ProtocolError(outcome)

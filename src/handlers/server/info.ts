@@ -29,6 +29,7 @@ export default defineHandler({
         tickets: config.tickets.issuers.length > 0,
         deviceAuthorization: config.deviceAuthorization.enabled,
         captcha: captchaTypes(config),
+        providers: Object.keys(config.providers).sort(),
       },
     }
   },

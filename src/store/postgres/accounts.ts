@@ -82,6 +82,15 @@ export function createAccountStore(pool: pg.Pool): AccountStore {
               account.now,
             ])
           }
+          if (account.providerLink) {
+            await db.query('INSERT INTO provider_links (provider_id, sub, account_id, email, created_at) VALUES ($1, $2, $3, $4, $5)', [
+              account.providerLink.providerID,
+              account.providerLink.sub,
+              account.id,
+              account.providerLink.email,
+              account.now,
+            ])
+          }
           if (account.ticketLink) {
             await db.query('INSERT INTO ticket_links (iss, sub, account_id, created_at) VALUES ($1, $2, $3, $4)', [
               account.ticketLink.iss,
@@ -127,7 +136,8 @@ export function createAccountStore(pool: pg.Pool): AccountStore {
     purgePending: async (olderThan) => (await run(pool, "DELETE FROM accounts WHERE status = 'pending' AND created_at < $1", [olderThan])).rowCount ?? 0,
     async erase(id, { releaseUsername, now }) {
       await transaction(pool, async (db) => {
-        for (const table of ['thirdpids', 'devices', 'sudo_tokens', 'verification_codes', 'verification_tokens']) {
+        // A deactivated account's provider identities may sign up afresh, as its freed 3PIDs may.
+        for (const table of ['thirdpids', 'devices', 'sudo_tokens', 'verification_codes', 'verification_tokens', 'provider_links']) {
           await db.query(`DELETE FROM ${table} WHERE account_id = $1`, [id])
         }
         if (releaseUsername) await db.query('DELETE FROM accounts WHERE id = $1', [id])

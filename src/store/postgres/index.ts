@@ -15,6 +15,7 @@ import { createVerificationStore } from './verifications.ts'
 import { createTicketStore } from './tickets.ts'
 import { createDeviceAuthorizationStore } from './device-authorizations.ts'
 import { createCaptchaStore } from './captcha.ts'
+import { createProviderStore } from './providers.ts'
 import { createRateBucketStore } from './rate-buckets.ts'
 
 export interface PostgresStoreOptions {
@@ -48,6 +49,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       tickets: createTicketStore(pool),
       deviceAuthorizations: createDeviceAuthorizationStore(pool, outboxKey),
       captcha: createCaptchaStore(pool, outboxKey),
+      providers: createProviderStore(pool, outboxKey),
       close() {
         closed ??= rateBuckets.settled().then(() => pool.end())
         return closed

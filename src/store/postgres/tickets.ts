@@ -8,6 +8,7 @@ export function createTicketStore(pool: pg.Pool): TicketStore {
   return {
     linkedAccount: async (iss, sub) =>
       (await run<{ account_id: string }>(pool, 'SELECT account_id FROM ticket_links WHERE iss = $1 AND sub = $2', [iss, sub])).rows[0]?.account_id,
+    linkedToAccount: async (accountID) => (await run(pool, 'SELECT 1 FROM ticket_links WHERE account_id = $1 LIMIT 1', [accountID])).rowCount === 1,
     // One upsert decides: a row still live keeps the insert from happening (and from taking it over).
     async useJti(iss, jti, expiresAt, now) {
       const result = await run(

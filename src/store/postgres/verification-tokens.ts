@@ -43,7 +43,14 @@ export function createTokenOps(pool: pg.Pool): TokenOps {
     async unbindThirdPID(accountID, thirdPID) {
       try {
         return await transaction(pool, async (db) => {
-          const account = await lockAccount<{ named: boolean }>(db, accountID, '(password_hash IS NOT NULL AND username IS NOT NULL) AS named')
+          // A password with a username, or a linked identity provider or ticket issuer, also lets the owner in.
+          const account = await lockAccount<{ named: boolean }>(
+            db,
+            accountID,
+            `((password_hash IS NOT NULL AND username IS NOT NULL)
+              OR EXISTS (SELECT 1 FROM provider_links p WHERE p.account_id = accounts.id)
+              OR EXISTS (SELECT 1 FROM ticket_links k WHERE k.account_id = accounts.id)) AS named`,
+          )
           const others = (
             await db.query<{ n: number }>(
               `SELECT count(*) AS n FROM thirdpids t JOIN accounts a ON a.id = t.account_id

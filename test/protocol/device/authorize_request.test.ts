@@ -75,7 +75,7 @@ test('server:info reports the feature on by default', async ({ t }) => {
   const c = await t.connect()
   const info = await c.request('server:info')
   assertValidReply('server:info', info)
-  assert.equal(info.payload.features, { guests: false, tickets: false, deviceAuthorization: true, captcha: [] })
+  assert.equal(info.payload.features, { guests: false, tickets: false, deviceAuthorization: true, captcha: [], providers: [] })
 })
 
 test('device_request_ip: 10 requests, then ratelimit_exceed with retryAfter', async () => {

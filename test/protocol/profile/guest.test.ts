@@ -63,7 +63,7 @@ test('server:info reports guests on', async ({ t }) => {
   const c = await t.connect()
   const info = await requestOk(c, 'server:info', {})
   assertValidReply('server:info', info)
-  assert.equal(info.payload.features, { guests: true, tickets: false, deviceAuthorization: true, captcha: [] })
+  assert.equal(info.payload.features, { guests: true, tickets: false, deviceAuthorization: true, captcha: [], providers: [] })
 })
 
 test('guests are charged to register_ip: the 6th sign-in from one address is refused', async () => {

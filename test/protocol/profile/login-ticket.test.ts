@@ -154,7 +154,7 @@ test('a ticket with a name or a password beside it is invalid_payload; server:in
   assert.is((await loginWith(t, token, { username: 'juliet' })).payload.errID, 'invalid_payload')
   assert.is((await loginWith(t, token, { password: 'romeo-montague' })).payload.errID, 'invalid_payload')
   const info = await requestOk(await t.connect(), 'server:info', {})
-  assert.equal(info.payload.features, { guests: false, tickets: true, deviceAuthorization: true, captcha: [] })
+  assert.equal(info.payload.features, { guests: false, tickets: true, deviceAuthorization: true, captcha: [], providers: [] })
 })
 
 test('config: a short HS256 secret, a malformed or wrong-kind PEM, a private key, a duplicate issuer stop start-up naming the key', () => {
