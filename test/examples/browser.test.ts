@@ -1,0 +1,186 @@
+// The browser example (examples/browser) in headless Chromium against a real server: sign up, log in, the device
+// list kept live by device:new_login, revocation from a second browser, and sign-in by device code.
+// Chromium is Debian's package (.ci/run installs it); without it this suite fails, it does not skip.
+import { existsSync } from 'node:fs'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { startExampleServer, type ExampleServer } from '../../examples/browser/serve.ts'
+import { startTestServer, type TestServer } from '../support/server.ts'
+import { within } from '../support/within.ts'
+
+const executablePath = process.env.HAFNIUM_CHROMIUM ?? '/usr/bin/chromium'
+const password = 'balcony-scene-2'
+/** One wait on the page: generous, since two cores are shared by a browser, a server and other suites. */
+const waitMs = 15_000
+
+interface Ctx {
+  example: ExampleServer
+  server: TestServer
+  browser: Browser
+  contexts: BrowserContext[]
+  /** Uncaught exceptions and console errors of every page, named by page: each test ends asserting there were none. */
+  pageErrors: string[]
+  phone: Page
+}
+const test = suite<Ctx>('examples/browser')
+
+// uvu counts a suite whose before() throws as not passed but prints nothing: say why here.
+test.before(async (ctx) => {
+  try {
+    await setUp(ctx)
+  } catch (error) {
+    console.error(`examples/browser: setting up failed: ${error instanceof Error ? error.message : String(error)}`)
+    await tearDown(ctx)
+    throw error
+  }
+})
+test.after(tearDown)
+
+async function tearDown(ctx: Ctx) {
+  await ctx.browser?.close()
+  await ctx.server?.close()
+  await ctx.example?.close()
+}
+
+async function setUp(ctx: Ctx) {
+  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium (or set HAFNIUM_CHROMIUM)`)
+  ctx.contexts = []
+  ctx.pageErrors = []
+  ctx.example = await within(startExampleServer({ quiet: true }), 30_000, 'esbuild to bundle and serve the example')
+  // The page's origin is the only one the server accepts: the example works behind an origin allowlist.
+  ctx.server = await startTestServer({ server: { allowedOrigins: [new URL(ctx.example.url).origin] } })
+  ctx.browser = await within(
+    chromium.launch({
+      executablePath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    }),
+    30_000,
+    `Chromium (${executablePath}) to start`,
+  )
+}
+
+/** A fresh browser (its own storage) on the example page, pointed at the test server, its device named `name`. */
+async function open(ctx: Ctx, name: string): Promise<Page> {
+  const context = await ctx.browser.newContext()
+  ctx.contexts.push(context)
+  context.setDefaultTimeout(waitMs)
+  const page = await context.newPage()
+  page.on('pageerror', (error) => ctx.pageErrors.push(`${name}: ${error.message}`))
+  page.on('console', (message) => {
+    if (message.type() === 'error') ctx.pageErrors.push(`${name}: console: ${message.text()}`)
+  })
+  await page.goto(`${ctx.example.url}?server=${encodeURIComponent(ctx.server.url)}`)
+  await page.getByLabel("This device's name").fill(name)
+  return page
+}
+
+/** Waits until the page's live region contains `text`; fails naming the page, the text and what the region says. */
+async function says(page: Page, name: string, text: string) {
+  try {
+    await page.getByRole('status').filter({ hasText: text }).waitFor({ timeout: waitMs })
+  } catch {
+    const now = await page.getByRole('status').textContent().catch(() => '(unreadable)')
+    throw new Error(`timed out after ${waitMs} ms waiting for ${name}'s status to say "${text}"; it says "${now}"`)
+  }
+}
+
+/** Waits until the device table of `page` has (or, with present false, lacks) a row containing `text`. */
+async function listed(page: Page, name: string, text: string, present = true) {
+  const row = page.getByRole('table', { name: 'Your devices' }).getByRole('row').filter({ hasText: text })
+  try {
+    await row.first().waitFor({ state: present ? 'visible' : 'detached', timeout: waitMs })
+  } catch {
+    const rows = await page.getByRole('table', { name: 'Your devices' }).getByRole('row').allTextContents()
+    throw new Error(`timed out after ${waitMs} ms waiting for ${name}'s device list to ${present ? 'show' : 'drop'} "${text}"; rows: ${JSON.stringify(rows)}`)
+  }
+}
+
+async function logIn(page: Page, name: string, loginID: string) {
+  const form = page.getByRole('form', { name: 'Log in' })
+  await form.getByLabel('Username or email').fill(loginID)
+  await form.getByLabel('Password').fill(password)
+  await form.getByRole('button', { name: 'Log in' }).click()
+  await says(page, name, `Logged in as @${loginID}@localhost.`)
+}
+
+test('sign up, log out, log in; a second browser logs in (listed live) and revokes the first, which shows it was signed out', async (ctx) => {
+  const laptop = await open(ctx, 'laptop')
+  const signUp = laptop.getByRole('form', { name: 'Sign up' })
+  await signUp.getByLabel('Username').fill('juliet')
+  await signUp.getByLabel('Password').fill(password)
+  await signUp.getByRole('button', { name: 'Sign up' }).click()
+  await says(laptop, 'laptop', 'Account created; signed in as @juliet@localhost.')
+  await listed(laptop, 'laptop', 'this device')
+
+  await laptop.getByRole('button', { name: 'Log out' }).click()
+  await says(laptop, 'laptop', 'You logged out.')
+  await logIn(laptop, 'laptop', 'juliet')
+  await listed(laptop, 'laptop', 'this device')
+
+  ctx.phone = await open(ctx, 'phone')
+  await logIn(ctx.phone, 'phone', 'juliet')
+  // device:new_login reaches the laptop's page: it says so and lists the phone without a reload.
+  await says(laptop, 'laptop', 'New sign-in on your account: phone.')
+  await listed(laptop, 'laptop', 'phone')
+  await listed(ctx.phone, 'phone', 'laptop')
+
+  // Revoking another device asks for the password (sudo) first.
+  const revokeLaptop = ctx.phone.getByRole('button', { name: /^Revoke laptop/ })
+  await revokeLaptop.click()
+  await says(ctx.phone, 'phone', 'Enter your password to revoke laptop.')
+  await ctx.phone.getByLabel('Password (needed to revoke another device)').fill(password)
+  await revokeLaptop.click()
+  await says(ctx.phone, 'phone', 'Revoked laptop.')
+  await listed(ctx.phone, 'phone', 'laptop', false)
+
+  await says(laptop, 'laptop', 'Signed out: this device was revoked from another device.')
+  assert.ok(await laptop.getByRole('form', { name: 'Log in' }).isVisible(), 'the signed-out laptop offers the log-in form again')
+  assert.not.ok(await laptop.getByRole('button', { name: 'Log out' }).isVisible(), 'the signed-out laptop hides the account section')
+  assert.equal(ctx.pageErrors, [])
+})
+
+test('sign-in by device code: the page shows a code, the phone approves it, the page is signed in and the phone lists it live', async (ctx) => {
+  assert.ok(ctx.phone, 'the previous test left the phone signed in')
+  const tv = await open(ctx, 'tv')
+  await tv.getByRole('button', { name: 'Get a sign-in code' }).click()
+  const code = tv.getByRole('status').filter({ hasText: /Your sign-in code is [A-Z]{4}-[A-Z]{4}\./ })
+  await code.waitFor({ timeout: waitMs }).catch(() => {
+    throw new Error(`timed out after ${waitMs} ms waiting for the tv page to show its sign-in code`)
+  })
+  const userCode = (await tv.getByLabel('Your sign-in code').textContent()) ?? ''
+  assert.match(userCode, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/)
+
+  const approve = ctx.phone.getByRole('form', { name: 'Approve a device' })
+  await approve.getByLabel('Code shown on the other device').fill(userCode.toLowerCase().replace('-', ' ')) // as a person might type it
+  await approve.getByRole('button', { name: 'Approve' }).click()
+  await says(ctx.phone, 'phone', 'Approved tv; it is now signed in to your account.')
+  await says(tv, 'tv', 'Approved; signed in as @juliet@localhost.')
+  await listed(tv, 'tv', 'this device')
+  await listed(ctx.phone, 'phone', 'tv')
+  assert.equal(ctx.pageErrors, [])
+})
+
+test('a denied device code: the waiting page says it was denied and stays signed out', async (ctx) => {
+  const radio = await open(ctx, 'radio')
+  await radio.getByRole('button', { name: 'Get a sign-in code' }).click()
+  const shown = radio.getByLabel('Your sign-in code')
+  await shown.filter({ hasText: /-/ }).waitFor({ timeout: waitMs }).catch(() => {
+    throw new Error(`timed out after ${waitMs} ms waiting for the radio page to show its sign-in code`)
+  })
+  const approve = ctx.phone.getByRole('form', { name: 'Approve a device' })
+  await approve.getByLabel('Code shown on the other device').fill((await shown.textContent()) ?? '')
+  await approve.getByRole('button', { name: 'Deny' }).click()
+  await says(ctx.phone, 'phone', 'Denied: that device was not signed in.')
+  await says(radio, 'radio', 'The sign-in was denied.')
+  assert.ok(await radio.getByRole('form', { name: 'Log in' }).isVisible(), 'the radio still offers the log-in form')
+  assert.equal(ctx.pageErrors, [])
+})
+
+test('the bundle holds the page and @hafnium/client only (no other package, nothing Node-only)', (ctx) => {
+  const outside = ctx.example.inputs.filter((path) => !/^examples\/browser\/src\/[\w-]+\.ts$/.test(path) && !/^packages\/client\/dist\/[\w-]+\.js$/.test(path))
+  assert.equal(outside, [], 'bundle inputs outside the page and the client package')
+  assert.ok(ctx.example.inputs.some((path) => path.startsWith('packages/client/dist/')), 'the client comes from its built package')
+})
+
+test.run()
