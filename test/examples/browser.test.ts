@@ -48,8 +48,13 @@ async function setUp(ctx: Ctx) {
   ctx.contexts = []
   ctx.pageErrors = []
   ctx.example = await within(startExampleServer({ quiet: true }), 30_000, 'esbuild to bundle and serve the example')
-  // The page's origin is the only one the server accepts: the example works behind an origin allowlist.
-  ctx.server = await startTestServer({ server: { allowedOrigins: [new URL(ctx.example.url).origin] } })
+  ctx.server = await startTestServer({
+    // The page's origin is the only one the server accepts: the example works behind an origin allowlist.
+    server: { allowedOrigins: [new URL(ctx.example.url).origin] },
+    // Every profile:auth retires the token it was given, and a retired one revokes the device at once:
+    // a page that resumed with a stale token after a reload would be signed out.
+    sessions: { rotateTokens: true, rotationGraceMs: 0 },
+  })
   ctx.browser = await within(
     chromium.launch({
       executablePath,
@@ -104,7 +109,7 @@ async function logIn(page: Page, name: string, loginID: string) {
   await says(page, name, `Logged in as @${loginID}@localhost.`)
 }
 
-test('sign up, log out, log in; a second browser logs in (listed live) and revokes the first, which shows it was signed out', async (ctx) => {
+test('sign up, log out, log in, reload; a second browser logs in (listed live) and revokes the first, which shows it was signed out', async (ctx) => {
   const laptop = await open(ctx, 'laptop')
   const signUp = laptop.getByRole('form', { name: 'Sign up' })
   await signUp.getByLabel('Username').fill('juliet')
@@ -117,6 +122,17 @@ test('sign up, log out, log in; a second browser logs in (listed live) and revok
   await says(laptop, 'laptop', 'You logged out.')
   await logIn(laptop, 'laptop', 'juliet')
   await listed(laptop, 'laptop', 'this device')
+  const loggedIn = await laptop.getByLabel('Device ID').textContent()
+
+  // A reload resumes the tab's session with profile:auth: the same device, not a new login. Twice: the
+  // second reload presents the token the first one's profile:auth rotated to.
+  for (const _ of [1, 2]) {
+    await laptop.reload()
+    await says(laptop, 'laptop', 'Signed in again as @juliet@localhost.')
+    await listed(laptop, 'laptop', 'this device')
+    assert.is(await laptop.getByLabel('Device ID').textContent(), loggedIn, 'the same device after the reload')
+  }
+  assert.is(await laptop.getByRole('table', { name: 'Your devices' }).getByRole('row').count(), 2, 'a header and one device')
 
   ctx.phone = await open(ctx, 'phone')
   await logIn(ctx.phone, 'phone', 'juliet')

@@ -1,6 +1,7 @@
 // The browser example: sign up, log in, sign in by code, the device list kept live, revocation — on @hafnium/client alone.
-import { HafniumClient, HafniumConnectionError, HafniumError, type Session } from '@hafnium/client'
-import { announce, busy, byId, field, renderDevices, revocationText, showCode, showSignedIn, type Device } from './view.ts'
+import { HafniumClient, HafniumError, type Session } from '@hafnium/client'
+import * as saved from './saved-session.ts'
+import { action, announce, byId, failure, field, onSubmit, renderDevices, revocationText, showCode, showSignedIn, type Device } from './view.ts'
 
 /** The shipped server.config.json listens here; `?server=ws://…` (or the field) points the page elsewhere. */
 const defaultServer = 'ws://127.0.0.1:7777/'
@@ -35,6 +36,7 @@ function watch(c: HafniumClient) {
     if (c !== client || !me) return // an anonymous socket comes and goes (the server closes idle ones)
     if (status.status === 'disconnected') announce('Connection lost; reconnecting…')
     if (status.status === 'reconnected') {
+      saved.save(clientFor, status.session)
       if (status.session) announce('Reconnected.')
       else signedOut('Signed out: this device’s session ended while the connection was down.')
     }
@@ -44,6 +46,7 @@ function watch(c: HafniumClient) {
 
 function signedIn(session: Session, how: string) {
   me = session
+  saved.save(clientFor, client?.session ?? session)
   codeWait++
   showCode(null)
   showSignedIn(session)
@@ -53,26 +56,9 @@ function signedIn(session: Session, how: string) {
 
 function signedOut(message: string) {
   me = null
+  saved.save(clientFor, null)
   showSignedIn(null)
   announce(message)
-}
-
-/** Words for a failure: the server's errText for a refusal, the reason for a transport failure. */
-function failure(error: unknown): string {
-  if (error instanceof HafniumError) return `${error.errText || error.errID} (${error.errID}).`
-  if (error instanceof HafniumConnectionError) return `Cannot reach the server at ${clientFor}: ${error.message}.`
-  return `Something went wrong: ${error instanceof Error ? error.message : String(error)}.`
-}
-
-/** Runs one user action with its buttons disabled; any failure ends up in the status line. */
-function action(scope: HTMLElement, work: () => Promise<void>) {
-  void busy(scope, async () => {
-    try {
-      await work()
-    } catch (error) {
-      announce(failure(error))
-    }
-  })
 }
 
 const deviceName = () => field('device-name').value.trim() || 'web browser'
@@ -102,14 +88,6 @@ function revoke(device: Device) {
     field('sudo-password').value = ''
     announce(`Revoked ${device.name}.`)
     await refreshDevices()
-  })
-}
-
-function onSubmit(id: string, work: (form: HTMLFormElement) => Promise<void>) {
-  const form = byId<HTMLFormElement>(id)
-  form.addEventListener('submit', (event) => {
-    event.preventDefault()
-    action(form, () => work(form))
   })
 }
 
@@ -181,5 +159,23 @@ byId('deny').addEventListener('click', () =>
   }),
 )
 
-field('server-url').value = new URLSearchParams(location.search).get('server') ?? defaultServer
+/** After a reload: the tab's saved session, authenticated again (profile:auth) rather than a new login and device. */
+async function resume(previous: saved.Saved) {
+  field('server-url').value = previous.server
+  announce('Signing in again…')
+  try {
+    const c = await connection()
+    await c.auth(previous.session.authToken)
+    signedIn(c.session ?? previous.session, 'Signed in again')
+  } catch (error) {
+    saved.save(previous.server, null)
+    announce(error instanceof HafniumError ? 'Your earlier session has ended; sign in again.' : failure(error))
+  }
+}
+
+const asked = new URLSearchParams(location.search).get('server')
+field('server-url').value = asked ?? defaultServer
 showSignedIn(null)
+const previous = saved.load()
+// A session belongs to its server: a page opened for another one starts signed out.
+if (previous && (asked === null || asked === previous.server)) void resume(previous)

@@ -1,5 +1,5 @@
-// The page's DOM: finding elements, the status line, busy forms and the device table. No protocol here.
-import type { ReplyPayload } from '@hafnium/client'
+// The page's DOM: finding elements, the status line, busy forms, failures in words and the device table. No requests here.
+import { HafniumConnectionError, HafniumError, type ReplyPayload } from '@hafnium/client'
 
 export type Device = ReplyPayload<'device:list'>['devices'][number]
 
@@ -18,7 +18,7 @@ export function announce(text: string) {
 }
 
 /** Runs `work` with the buttons of `scope` disabled, so a second click cannot send the request twice. */
-export async function busy(scope: HTMLElement, work: () => Promise<void>) {
+async function busy(scope: HTMLElement, work: () => Promise<void>) {
   const buttons = [...scope.querySelectorAll('button')]
   for (const button of buttons) button.disabled = true
   scope.setAttribute('aria-busy', 'true')
@@ -28,6 +28,34 @@ export async function busy(scope: HTMLElement, work: () => Promise<void>) {
     for (const button of buttons) button.disabled = false
     scope.removeAttribute('aria-busy')
   }
+}
+
+/** Words for a failure: the server's errText for a refusal, the reason for a transport failure. */
+export function failure(error: unknown): string {
+  if (error instanceof HafniumError) return `${error.errText || error.errID} (${error.errID}).`
+  // Its message names the URL and, where the browser tells, why (browsers mostly do not).
+  if (error instanceof HafniumConnectionError) return `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`
+  return `Something went wrong: ${error instanceof Error ? error.message : String(error)}.`
+}
+
+/** Runs one user action with its buttons disabled; any failure ends up in the status line. */
+export function action(scope: HTMLElement, work: () => Promise<void>) {
+  void busy(scope, async () => {
+    try {
+      await work()
+    } catch (error) {
+      announce(failure(error))
+    }
+  })
+}
+
+/** Runs `work` when the form is submitted (Enter or its submit button), instead of navigating. */
+export function onSubmit(id: string, work: (form: HTMLFormElement) => Promise<void>) {
+  const form = byId<HTMLFormElement>(id)
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    action(form, () => work(form))
+  })
 }
 
 export function showSignedIn(signedIn: { userID: string; deviceID: string } | null) {
