@@ -40,7 +40,8 @@ function watch(c: HafniumClient) {
       if (status.session) announce('Reconnected.')
       else signedOut('Signed out: this device’s session ended while the connection was down.')
     }
-    if (status.status === 'closed') signedOut('Signed out: the connection to the server was lost.')
+    // The token still works: a reload resumes with it once the server is back.
+    if (status.status === 'closed') signedOut('The connection to the server was lost; reload the page to sign in again.', { keepSaved: true })
   })
 }
 
@@ -54,9 +55,9 @@ function signedIn(session: Session, how: string) {
   void refreshDevices()
 }
 
-function signedOut(message: string) {
+function signedOut(message: string, options: { keepSaved?: boolean } = {}) {
   me = null
-  saved.save(clientFor, null)
+  if (!options.keepSaved) saved.save(clientFor, null)
   showSignedIn(null)
   announce(message)
 }
@@ -69,7 +70,7 @@ async function refreshDevices() {
     const { devices } = await client.request('device:list')
     if (me) renderDevices(devices, revoke)
   } catch (error) {
-    announce(failure(error))
+    if (me) announce(failure(error)) // else a revocation overtook the list: its notice stays
   }
 }
 
@@ -168,8 +169,10 @@ async function resume(previous: saved.Saved) {
     await c.auth(previous.session.authToken)
     signedIn(c.session ?? previous.session, 'Signed in again')
   } catch (error) {
+    // Only a refused token is forgotten; a server that is down or busy (ratelimit_exceed) may take it later.
+    if (!(error instanceof HafniumError && error.errID === 'invalid_token')) return announce(failure(error))
     saved.save(previous.server, null)
-    announce(error instanceof HafniumError ? 'Your earlier session has ended; sign in again.' : failure(error))
+    announce('Your earlier session has ended; sign in again.')
   }
 }
 
