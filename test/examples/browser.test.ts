@@ -1,11 +1,15 @@
 // The browser example (examples/browser) in headless Chromium against a real server: sign up, log in, the device
 // list kept live by device:new_login, revocation from a second browser, and sign-in by device code.
 // Chromium is Debian's package (.ci/run installs it); without it this suite fails, it does not skip.
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startExampleServer, type ExampleServer } from '../../examples/browser/serve.ts'
+import type { DeepPartial } from '../../src/config.ts'
+import type { Config } from '../../src/types/schemas.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
 import { within } from '../support/within.ts'
 
@@ -17,6 +21,9 @@ const waitMs = 15_000
 interface Ctx {
   example: ExampleServer
   server: TestServer
+  /** The server's config and database folder, kept for a restart on the same port. */
+  serverConfig: DeepPartial<Config>
+  dir: string
   browser: Browser
   contexts: BrowserContext[]
   /** Uncaught exceptions and console errors of every page, named by page: each test ends asserting there were none. */
@@ -41,6 +48,7 @@ async function tearDown(ctx: Ctx) {
   await ctx.browser?.close()
   await ctx.server?.close()
   await ctx.example?.close()
+  if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true })
 }
 
 async function setUp(ctx: Ctx) {
@@ -48,13 +56,15 @@ async function setUp(ctx: Ctx) {
   ctx.contexts = []
   ctx.pageErrors = []
   ctx.example = await within(startExampleServer({ quiet: true }), 30_000, 'esbuild to bundle and serve the example')
-  ctx.server = await startTestServer({
+  ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-browser-'))
+  ctx.serverConfig = {
     // The page's origin is the only one the server accepts: the example works behind an origin allowlist.
     server: { allowedOrigins: [new URL(ctx.example.url).origin] },
     // Every profile:auth retires the token it was given, and a retired one revokes the device at once:
     // a page that resumed with a stale token after a reload would be signed out.
     sessions: { rotateTokens: true, rotationGraceMs: 0 },
-  })
+  }
+  ctx.server = await startTestServer(ctx.serverConfig, { dir: ctx.dir })
   ctx.browser = await within(
     chromium.launch({
       executablePath,
@@ -191,6 +201,24 @@ test('a denied device code: the waiting page says it was denied and stays signed
   await says(radio, 'radio', 'The sign-in was denied.')
   assert.ok(await radio.getByRole('form', { name: 'Log in' }).isVisible(), 'the radio still offers the log-in form')
   assert.equal(ctx.pageErrors, [])
+})
+
+test('the server restarts: the page says the connection was lost, reconnects as the same device, and a reload still resumes', async (ctx) => {
+  assert.ok(ctx.phone, 'the first test left the phone signed in')
+  const deviceID = await ctx.phone.getByLabel('Device ID').textContent()
+  const port = Number(new URL(ctx.server.url).port)
+  await ctx.server.close()
+  await says(ctx.phone, 'phone', 'Connection lost; reconnecting…')
+  ctx.server = await startTestServer({ ...ctx.serverConfig, server: { ...ctx.serverConfig.server, port } }, { dir: ctx.dir })
+  // The client re-authenticates on its own; with rotation that hands it a new token, which the page must
+  // save: the reload below presents it, and presenting the retired one would revoke the device.
+  await says(ctx.phone, 'phone', 'Reconnected.')
+  await listed(ctx.phone, 'phone', 'this device')
+  await ctx.phone.reload()
+  await says(ctx.phone, 'phone', 'Signed in again as @juliet@localhost.')
+  assert.is(await ctx.phone.getByLabel('Device ID').textContent(), deviceID, 'the same device after the restart and the reload')
+  // Chromium logs each refused reconnection attempt as a console error: expected while the server was down.
+  assert.equal(ctx.pageErrors.filter((error) => !/WebSocket connection to .* failed/.test(error)), [])
 })
 
 test('the bundle holds the page and @hafnium/client only (no other package, nothing Node-only)', (ctx) => {

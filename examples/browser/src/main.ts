@@ -36,8 +36,11 @@ function watch(c: HafniumClient) {
     if (c !== client || !me) return // an anonymous socket comes and goes (the server closes idle ones)
     if (status.status === 'disconnected') announce('Connection lost; reconnecting…')
     if (status.status === 'reconnected') {
-      saved.save(clientFor, status.session)
-      if (status.session) announce('Reconnected.')
+      saved.save(clientFor, status.session) // its token, rotated by the re-authentication if the server rotates
+      if (status.session) {
+        announce('Reconnected.')
+        void refreshDevices() // who is online may have changed meanwhile
+      }
       else signedOut('Signed out: this device’s session ended while the connection was down.')
     }
     // The token still works: a reload resumes with it once the server is back.
