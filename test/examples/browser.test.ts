@@ -1,5 +1,6 @@
 // The browser example (examples/browser) in headless Chromium against a real server: sign up, log in, the device
-// list kept live by device:new_login, revocation from a second browser, and sign-in by device code.
+// list kept live by device:new_login, revocation from a second browser, sign-in by device code, reloads and a
+// server restart (with token rotation on, so a page that keeps a stale token fails).
 // Chromium is Debian's package (.ci/run installs it); without it this suite fails, it does not skip.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
