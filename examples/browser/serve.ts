@@ -47,4 +47,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '8090' } } })
   const server = await startExampleServer({ host: values.host, port: Number(values.port) })
   console.log(`The example page: ${server.url}?server=ws://127.0.0.1:7777/  (Ctrl-C stops)`)
+  // Ctrl-C is how this is meant to end: exit 0, like npm start, not 130 by signal.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void server.close().then(() => process.exit(0)))
 }
