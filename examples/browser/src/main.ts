@@ -147,6 +147,7 @@ byId('logout').addEventListener('click', () =>
 )
 
 byId('refresh-devices').addEventListener('click', () => void refreshDevices())
+byId('sudo').addEventListener('submit', (event) => event.preventDefault()) // Enter there revokes nothing: the buttons do
 
 const userCode = () => field('user-code').value.trim()
 onSubmit('approve', async (form) => {

@@ -64,6 +64,7 @@ export function showSignedIn(signedIn: { userID: string; deviceID: string } | nu
   // The server URL cannot change under a live session: the session belongs to that server.
   field('server-url').disabled = !!signedIn
   byId('user-id').textContent = signedIn?.userID ?? ''
+  field('sudo-username').value = signedIn?.userID ?? ''
   byId('device-id').textContent = signedIn?.deviceID ?? ''
   if (!signedIn) byId('device-rows').replaceChildren()
 }
