@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startExampleServer, type ExampleServer } from '../../examples/browser/serve.ts'
@@ -26,7 +26,6 @@ interface Ctx {
   serverConfig: DeepPartial<Config>
   dir: string
   browser: Browser
-  contexts: BrowserContext[]
   /** Uncaught exceptions and console errors of every page, named by page: each test ends asserting there were none. */
   pageErrors: string[]
   phone: Page
@@ -54,7 +53,6 @@ async function tearDown(ctx: Ctx) {
 
 async function setUp(ctx: Ctx) {
   if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium (or set HAFNIUM_CHROMIUM)`)
-  ctx.contexts = []
   ctx.pageErrors = []
   ctx.example = await within(startExampleServer({ quiet: true }), 30_000, 'esbuild to bundle and serve the example')
   ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-browser-'))
@@ -79,7 +77,6 @@ async function setUp(ctx: Ctx) {
 /** A fresh browser (its own storage) on the example page, pointed at the test server, its device named `name`. */
 async function open(ctx: Ctx, name: string): Promise<Page> {
   const context = await ctx.browser.newContext()
-  ctx.contexts.push(context)
   context.setDefaultTimeout(waitMs)
   const page = await context.newPage()
   page.on('pageerror', (error) => ctx.pageErrors.push(`${name}: ${error.message}`))
