@@ -32,6 +32,10 @@ function watch(c: HafniumClient) {
   c.on('profile:session_revoked', ({ deviceID, reason }) => {
     if (me && deviceID === me.deviceID) signedOut(revocationText(reason))
   })
+  // The client solves a captcha_required challenge (proof of work, WebCrypto) and repeats the request itself.
+  c.onCaptcha((event) => {
+    if (event.stage === 'solving') announce('Many requests came from here: solving a proof-of-work check (a second or so)…')
+  })
   c.onStatus((status) => {
     if (c !== client || !me) return // an anonymous socket comes and goes (the server closes idle ones)
     if (status.status === 'disconnected') announce('Connection lost; reconnecting…')
