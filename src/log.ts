@@ -2,7 +2,7 @@
 import { pino, type Logger, type DestinationStream } from 'pino'
 import { PinoPretty } from 'pino-pretty'
 
-const secretKeys = ['password', 'oldPassword', 'newPassword', 'authToken', 'sudoToken', 'verificationToken', 'code', 'pushToken']
+const secretKeys = ['password', 'oldPassword', 'newPassword', 'authToken', 'sudoToken', 'verificationToken', 'code', 'pushToken', 'providerToken', 'state', 'clientSecret', 'captcha']
 
 /** pino's levels, and `silent`: anything else is refused before pino would throw on it. */
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const

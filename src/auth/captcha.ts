@@ -66,9 +66,14 @@ export function createCaptcha(options: CaptchaOptions, store: CaptchaStore): Cap
 /** HMAC-SHA-256 keyed with the secret string's UTF-8 bytes, as altcha-lib's hmac() does. */
 const hmac = (secret: string, data: string | Buffer) => createHmac('sha256', secret).update(data).digest()
 
+/**
+ * Only the canonical spelling (lower case, exactly two digits a byte) matches: Buffer.from(…, 'hex') drops
+ * a trailing odd digit, and the spent-solution key hashes the signature string, so `signature + '0'` …
+ * `+ 'f'` were 16 fresh spends of one solution (review finding).
+ */
 function sameHex(given: string, expected: Buffer): boolean {
-  const bytes = /^[0-9a-f]*$/.test(given) ? Buffer.from(given, 'hex') : undefined
-  return bytes !== undefined && bytes.length === expected.length && timingSafeEqual(bytes, expected)
+  if (given.length !== expected.length * 2 || !/^[0-9a-f]*$/.test(given)) return false
+  return timingSafeEqual(Buffer.from(given, 'hex'), expected)
 }
 
 /** altcha-lib's canonical form: keys sorted at every depth, undefined values dropped (Object.fromEntries keeps a __proto__ key an own property). */

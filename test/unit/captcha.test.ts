@@ -54,6 +54,16 @@ test("altcha-lib's solutions verify, once; tampered ones do not — the same ver
   }
 })
 
+test('a solution works once whatever the spelling of its signature (an odd trailing hex digit made 16 more spends)', async () => {
+  const { challenge, solution } = await solved()
+  const captcha = createCaptcha({ maxCounter: 2000, expiresSeconds: 300 }, store())
+  assert.is(await captcha.verify(encode({ challenge, solution })), true)
+  for (const digit of '0123456789abcdef') {
+    const respelled = { challenge: { ...challenge, signature: challenge.signature + digit }, solution }
+    assert.is(await captcha.verify(encode(respelled)), false, `signature + '${digit}'`)
+  }
+})
+
 test("a challenge made by altcha-lib's createChallenge (the server's mode, its secrets) verifies here too", async () => {
   const challenge = await createChallenge({
     algorithm: 'SHA-256', cost: 1, counter: 1500, deriveKey, hmacSignatureSecret: secrets.challenge, hmacKeySignatureSecret: secrets.key,
