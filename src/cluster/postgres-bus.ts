@@ -1,5 +1,6 @@
 // The cluster bus on PostgreSQL LISTEN/NOTIFY: one dedicated connection per node, events tagged with
 // the node's name, reconnection with backoff, and large events split into fragments of one transaction.
+import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import type { BusListener, ClusterBus, NodeEvent } from './bus.ts'
@@ -38,6 +39,9 @@ const channelPattern = /^[a-z_][a-z0-9_]{0,62}$/
  */
 export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
   const { url, node, log } = options
+  // Events carry this process's own tag, not only server.node: nodes sharing one config file (the README's
+  // recipe) could share a configured name, and each would then drop every other node's events as its own.
+  const self = `${node}~${randomUUID()}`
   const channel = options.channel ?? 'hafnium_events'
   if (!channelPattern.test(channel)) throw new Error(`cluster bus: channel ${JSON.stringify(channel)} is not a plain lower-case identifier`)
   const { minMs, maxMs } = options.backoff ?? { minMs: 100, maxMs: 5000 }
@@ -62,7 +66,7 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
     if (message.channel !== channel || message.payload === undefined) return
     const fragment = decodeFragment(message.payload)
     if (!fragment) return void log.warn({ channel }, 'cluster bus: a notification that is not an event was ignored')
-    if (fragment.node === node) return
+    if (fragment.node === self) return
     const event = assemble(fragment)
     if (!event) return
     try {
@@ -213,7 +217,7 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
     },
     publish(event) {
       if (closed) return
-      enqueue(encodeEvent(node, ++sequence, event))
+      enqueue(encodeEvent(self, ++sequence, event))
       void pump()
     },
     listen(next) {

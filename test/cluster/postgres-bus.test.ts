@@ -68,6 +68,18 @@ test('an event published on one node reaches the other within 200 ms; p50/p99 ov
   assert.ok(p99 <= 200, `p99 ${p99} ms ≤ 200 ms`)
 })
 
+test('two nodes that share one configured name still hear each other, and neither hears itself', async (ctx) => {
+  if (unavailable) return
+  const a = await node(ctx, 'same', 'same_name')
+  const b = await node(ctx, 'same', 'same_name')
+  a.bus.publish(revoke('from-a'))
+  b.bus.publish(revoke('from-b'))
+  await within(Promise.all([a.heardCount(1), b.heardCount(1)]), 2_000, 'each node hearing the other')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  assert.equal(a.heard, [revoke('from-b')])
+  assert.equal(b.heard, [revoke('from-a')])
+})
+
 test('an event larger than one NOTIFY (8000 bytes) arrives whole, multi-byte text included', async (ctx) => {
   if (unavailable) return
   const a = await node(ctx, 'node-a', 'large')
