@@ -30,8 +30,8 @@ export interface DeliverySender {
   close(): Promise<void>
 }
 
-/** Rows read per query; a drain keeps reading until nothing is due. */
-const batchSize = 50
+/** Rows claimed per query; a drain keeps claiming until nothing is due. */
+const batchSize = 10
 
 export function createDeliverySender(options: DeliverySenderOptions): DeliverySender {
   const { store, config, clock, log } = options
@@ -59,19 +59,33 @@ export function createDeliverySender(options: DeliverySenderOptions): DeliverySe
     return queued
   }
 
+  /**
+   * A claim must outlast the sends of its batch: within a channel one at a time, each bounded by
+   * delivery.timeoutMs, plus a margin. Only a sender that dies holding rows makes them wait this long.
+   */
+  const leaseMs = (batchSize + 1) * timeoutMs
+
   async function drain(): Promise<number> {
     let delivered = 0
     const tried = new Set<number>()
     try {
       while (!closed) {
-        const batch = (await store.outbox.due(clock.now(), batchSize)).filter((m) => !tried.has(m.id))
-        if (batch.length === 0) break
-        for (const due of batch) tried.add(due.id)
-        // Channels proceed side by side; within a channel, one message at a time.
-        const counts = await Promise.all(
-          (['email', 'msisdn'] as const).map((channel) => sendInOrder(batch.filter((m) => m.message.channel === channel))),
-        )
-        delivered += counts[0]! + counts[1]!
+        // Claimed, not just read: other senders on the same database (other nodes) skip these rows.
+        const claimed = await store.outbox.claim(clock.now(), batchSize, leaseMs)
+        const claim = claimed[0]?.claim
+        const batch = claimed.filter((m) => !tried.has(m.id))
+        try {
+          if (batch.length === 0) break
+          for (const due of batch) tried.add(due.id)
+          // Channels proceed side by side; within a channel, one message at a time.
+          const counts = await Promise.all(
+            (['email', 'msisdn'] as const).map((channel) => sendInOrder(batch.filter((m) => m.message.channel === channel))),
+          )
+          delivered += counts[0]! + counts[1]!
+        } finally {
+          // What was not sent (closing mid-batch, a row this drain already tried) is due again for any sender now.
+          if (claim) await store.outbox.release(claim)
+        }
       }
     } catch (err) {
       log.error({ err }, 'delivery: draining the outbox failed; will retry')
@@ -85,12 +99,12 @@ export function createDeliverySender(options: DeliverySenderOptions): DeliverySe
     return delivered
   }
 
-  async function sendOne({ id, attempts, createdAt, message }: DueMessage): Promise<boolean> {
+  async function sendOne({ id, claim, attempts, createdAt, message }: DueMessage): Promise<boolean> {
     const now = clock.now()
     const attempt = attempts + 1
     const fields = { outboxID: id, channel: message.channel, attempts: attempt }
     if (now - createdAt >= codeTtlMs) {
-      await store.outbox.failed(id, 'the code expired before it could be sent', null)
+      await store.outbox.failed(id, 'the code expired before it could be sent', null, claim)
       log.warn(fields, 'delivery given up: the code expired before it could be sent')
       return false
     }
@@ -100,17 +114,18 @@ export function createDeliverySender(options: DeliverySenderOptions): DeliverySe
       const retryable = error instanceof DeliveryError ? error.retryable : true
       const reason = error instanceof Error ? error.message : String(error)
       if (!retryable || attempt >= retry.maxAttempts) {
-        await store.outbox.failed(id, reason, null)
+        await store.outbox.failed(id, reason, null, claim)
         log.error({ ...fields, error: reason }, 'delivery given up')
       } else {
         const delay = Math.min(retry.maxMs, retry.baseMs * 2 ** (attempt - 1))
-        await store.outbox.failed(id, reason, clock.now() + delay)
+        await store.outbox.failed(id, reason, clock.now() + delay, claim)
         log.warn({ ...fields, error: reason, retryInMs: delay }, 'delivery failed; will retry')
       }
       return false
     }
-    await store.outbox.delivered(id)
-    log.info(fields, 'delivered')
+    if (await store.outbox.delivered(id, claim)) log.info(fields, 'delivered')
+    // Our lease ran out during the send and another sender holds the row now: it may send it again.
+    else log.warn(fields, 'delivered after its claim lapsed; another sender may send it again')
     return true
   }
 

@@ -11,7 +11,7 @@ import { createRateBucketStore, type RateBucketStore } from './rate-buckets.ts'
 import { createAccountStore, type AccountStore } from './accounts.ts'
 import { createDeviceStore, sealLegacyPushTokens, type DeviceStore } from './devices.ts'
 import { createSudoTokenStore, type SudoTokenStore } from './sudo-tokens.ts'
-import { createOutboxStore, type OutboxQueue, type OutboxStore } from './outbox.ts'
+import { createOutboxStore, releaseAbandonedClaims, type OutboxQueue, type OutboxStore } from './outbox.ts'
 import { loadOutboxKey } from './outbox-key.ts'
 import { createVerificationStore, type VerificationStore } from './verifications.ts'
 import { createTicketStore, type TicketStore } from './tickets.ts'
@@ -79,6 +79,8 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
     }
     migrate(db)
     sealLegacyPushTokens(db, outboxKey)
+    // The file's lock holder is its only server: claims left by a killed previous run are void, sent at once.
+    if (lock) releaseAbandonedClaims(db)
   } catch (error) {
     lock?.release()
     throw error

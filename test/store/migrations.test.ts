@@ -10,6 +10,8 @@ import Database from '../../src/store/driver.ts'
 import { openStore } from '../../src/store/index.ts'
 import { migrations } from '../../src/store/migrations.ts'
 import { readMigrations } from '../../src/store/migration-files.ts'
+import { loadOutboxKey } from '../../src/store/outbox-key.ts'
+import { sealMessage } from '../../src/store/outbox.ts'
 import { openPostgresStore } from '../../src/store/postgres/index.ts'
 import { createTestDatabase, testEngine } from '../support/engine.ts'
 import { migrations as inlineMigrations } from './fixtures/migrations-v10.ts'
@@ -53,11 +55,14 @@ sqlite('a database written at user_version 10 by the inline migrations opens unc
   const store = openStore(path, { synchronous: 'normal', busyTimeoutMs: 200 })
   store.close()
   const after = new Database(path, { readonly: true })
-  // Only the files after 10 ran (migrations added since: 11 identity providers).
+  // Only the files after 10 ran (migrations added since: 11 identity providers, 12 outbox claims).
   assert.is(after.pragma('user_version', { simple: true }), migrations.length)
   const migrated = schemaOf(after)
+  // Migration 12 added two columns to the outbox: SQLite appends them to the stored CREATE TABLE.
+  const addedLater = (row: { name?: unknown; sql: string | null | undefined }) =>
+    row.name === 'outbox' ? { ...row, sql: row.sql?.replace(' , claimed_until INTEGER, claim TEXT)', ' )') } : row
   const known = new Set(before.map((row) => JSON.stringify(row)))
-  assert.equal(migrated.filter((row) => known.has(JSON.stringify(row))), before, 'no statement of 1-10 ran again')
+  assert.equal(migrated.map(addedLater).filter((row) => known.has(JSON.stringify(row))), before, 'no statement of 1-10 ran again')
   assert.equal(after.prepare('SELECT id, username FROM accounts').all(), [{ id: 'a1', username: 'juliet' }])
   after.close()
 
@@ -95,6 +100,35 @@ if (testEngine === 'postgres') {
       assert.is(await again.accounts.count(), 1)
       await again.close()
     } finally {
+      await database.drop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  postgres('migration 3 (outbox claims): a message queued at version 2 is unclaimed and claimed once after it', async () => {
+    const database = await createTestDatabase()
+    const dir = mkdtempSync(join(tmpdir(), 'hafnium-migrations-'))
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    try {
+      const keyPath = join(dir, 'hafnium.db')
+      const key = loadOutboxKey(keyPath)
+      await client.query('CREATE TABLE hafnium_schema (version INTEGER NOT NULL)')
+      for (const sql of readMigrations('postgres').slice(0, 2)) await client.query(sql)
+      await client.query('INSERT INTO hafnium_schema (version) VALUES (2)')
+      const queued = { channel: 'email', to: 'juliet@example.org', purpose: 'signup', code: '918273' } as const
+      await client.query('INSERT INTO outbox (channel, sealed, attempts, next_attempt_at, created_at) VALUES ($1, $2, 0, 5, 5)', ['email', sealMessage(key, queued)])
+      const store = await openPostgresStore(database.url, { poolSize: 2, keyPath })
+      try {
+        assert.equal((await client.query('SELECT version FROM hafnium_schema')).rows, [{ version: readMigrations('postgres').length }])
+        assert.equal((await client.query('SELECT claimed_until, claim FROM outbox')).rows, [{ claimed_until: null, claim: null }])
+        assert.equal((await store.outbox.claim(10, 10, 1000)).map((m) => m.message), [queued])
+        assert.equal(await store.outbox.claim(10, 10, 1000), [], 'claimed once')
+      } finally {
+        await store.close()
+      }
+    } finally {
+      await client.end()
       await database.drop()
       rmSync(dir, { recursive: true, force: true })
     }

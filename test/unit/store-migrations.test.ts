@@ -1,5 +1,5 @@
 // Schema migrations on a database that already holds data: migration 5 (credentials epoch, device-bound
-// sudo tokens) and 6 (code requesters) keep what still means something and drop what no longer can; 7 (guests, tickets); 8 (device authorization); 10 (retired tokens).
+// sudo tokens) and 6 (code requesters) keep what still means something and drop what no longer can; 7 (guests, tickets); 8 (device authorization); 10 (retired tokens); 11 (providers); 12 (outbox claims).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database from '../../src/store/driver.ts'
@@ -132,6 +132,19 @@ test('migration 11: accounts made before it have no provider links; a link dies 
   assert.throws(() => db.prepare("INSERT INTO provider_links (provider_id, sub, account_id, created_at) VALUES ('google', 's2', 'a1', 0)").run(), /UNIQUE/)
   db.prepare("DELETE FROM accounts WHERE id = 'a1'").run()
   assert.is((db.prepare('SELECT count(*) AS n FROM provider_links').get() as { n: number }).n, 0)
+})
+
+test('migration 12: outbox rows queued before it are unclaimed, so any sender claims them', () => {
+  const db = new Database(':memory:')
+  db.transaction(() => {
+    for (const sql of migrations.slice(0, 11)) db.exec(sql)
+    db.pragma('user_version = 11')
+  })()
+  db.prepare("INSERT INTO outbox (channel, sealed, attempts, next_attempt_at, created_at) VALUES ('email', X'00', 0, 5, 5)").run()
+  migrate(db)
+  assert.is(db.pragma('user_version', { simple: true }), migrations.length)
+  assert.equal(db.prepare('SELECT claimed_until, claim FROM outbox').get(), { claimed_until: null, claim: null })
+  db.close()
 })
 
 test.run()

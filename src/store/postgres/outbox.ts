@@ -1,4 +1,5 @@
 // The delivery outbox on PostgreSQL (contract in ../outbox.ts). Messages are sealed as on SQLite.
+import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
 import { sealMessage, unsealMessage, type OutboxQueue, type DueMessage } from '../outbox.ts'
 import type { OutgoingMessage } from '../outgoing-message.ts'
@@ -16,47 +17,86 @@ export async function enqueue(db: Queryable, key: Buffer, message: OutgoingMessa
   ])
 }
 
+type Row = { id: number; channel: string; sealed: Buffer; attempts: number; created_at: number }
+
 export function createOutboxStore(pool: pg.Pool, key: Buffer): OutboxQueue {
   if (key.length !== 32) throw new Error('the outbox key must be 32 bytes')
-  const fail = (id: number, error: string, nextAttemptAt: number | null) =>
+  // $4 is the claim: NULL matches any row (the unclaimed calls of tests and tools); a claim matches only
+  // while it still holds the row, so a sender whose lease was taken over changes nothing.
+  const fail = (id: number, error: string, nextAttemptAt: number | null, claim?: string) =>
     transaction(pool, async (db) => {
       const reason = error.slice(0, maxErrorLength)
+      const mine = 'id = $3 AND ($4::text IS NULL OR claim = $4)'
       if (nextAttemptAt !== null) {
-        await db.query('UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3', [reason, nextAttemptAt, id])
+        await db.query(
+          `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, claimed_until = NULL, claim = NULL WHERE ${mine}`,
+          [reason, nextAttemptAt, id, claim ?? null],
+        )
         return
       }
-      await db.query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = NULL, sealed = '\\x'::bytea WHERE id = $2", [reason, id])
+      await db.query(
+        `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, sealed = '\\x'::bytea, claimed_until = NULL, claim = NULL WHERE ${mine}`,
+        [reason, null, id, claim ?? null],
+      )
       await db.query(
         `DELETE FROM outbox WHERE next_attempt_at IS NULL AND id NOT IN
            (SELECT id FROM outbox WHERE next_attempt_at IS NULL ORDER BY id DESC LIMIT ${keptDeadLetters})`,
       )
     })
+
+  /** Unseals rows; one that cannot be unsealed is given up (it can never be sent). */
+  async function open(rows: Row[], claim?: string): Promise<DueMessage[]> {
+    const found: DueMessage[] = []
+    for (const row of rows) {
+      let message: OutgoingMessage
+      try {
+        message = unsealMessage(key, row.channel, row.sealed)
+      } catch {
+        // Sealed under another key (a node with a different outbox key) or damaged: it can never be sent.
+        await fail(row.id, 'cannot unseal: the outbox key changed or the row is damaged', null, claim)
+        continue
+      }
+      found.push({ id: row.id, ...(claim !== undefined && { claim }), attempts: row.attempts, createdAt: row.created_at, message })
+    }
+    return found
+  }
+
   return {
     async enqueue(message, now) {
       await enqueue(pool, key, message, now)
     },
     async due(now, limit) {
-      const rows = await run<{ id: number; channel: string; sealed: Buffer; attempts: number; created_at: number }>(
+      const { rows } = await run<Row>(
         pool,
         'SELECT id, channel, sealed, attempts, created_at FROM outbox WHERE next_attempt_at <= $1 ORDER BY id LIMIT $2',
         [now, limit],
       )
-      const found: DueMessage[] = []
-      for (const row of rows.rows) {
-        let message: OutgoingMessage
-        try {
-          message = unsealMessage(key, row.channel, row.sealed)
-        } catch {
-          // Sealed under another key (a node with a different outbox key) or damaged: it can never be sent.
-          await fail(row.id, 'cannot unseal: the outbox key changed or the row is damaged', null)
-          continue
-        }
-        found.push({ id: row.id, attempts: row.attempts, createdAt: row.created_at, message })
-      }
-      return found
+      return open(rows)
     },
-    async delivered(id) {
-      await run(pool, 'DELETE FROM outbox WHERE id = $1', [id])
+    async claim(now, limit, leaseMs) {
+      const claim = randomUUID()
+      // One statement, so atomic at READ COMMITTED (autocommit). FOR UPDATE SKIP LOCKED: a concurrent
+      // claimer on another node neither waits for nor takes the rows this one is locking; once committed,
+      // claimed_until keeps them out of other claims until the lease ends.
+      const { rows } = await run<Row>(
+        pool,
+        `UPDATE outbox SET claimed_until = $2::bigint + $3::bigint, claim = $4
+          WHERE id IN (SELECT id FROM outbox
+                        WHERE next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $2)
+                        ORDER BY id LIMIT $1
+                        FOR UPDATE SKIP LOCKED)
+          RETURNING id, channel, sealed, attempts, created_at`,
+        [limit, now, leaseMs, claim],
+      )
+      // RETURNING's order is not the subquery's: oldest first is restored here.
+      return open(rows.sort((a, b) => a.id - b.id), claim)
+    },
+    async release(claim) {
+      await run(pool, 'UPDATE outbox SET claimed_until = NULL, claim = NULL WHERE claim = $1', [claim])
+    },
+    async delivered(id, claim) {
+      const { rowCount } = await run(pool, 'DELETE FROM outbox WHERE id = $1 AND ($2::text IS NULL OR claim = $2)', [id, claim ?? null])
+      return rowCount === 1
     },
     failed: fail,
     pending: async () => (await run<{ n: number }>(pool, 'SELECT count(*) AS n FROM outbox WHERE next_attempt_at IS NOT NULL')).rows[0]!.n,
