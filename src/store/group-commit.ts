@@ -47,7 +47,20 @@ export function createGroupCommit(db: Database, options: { maxBatch?: number } =
     }
   }
 
+  // Whatever throws outside an operation (a savepoint on a closed handle, a failed rollback) fails the batch
+  // rather than escaping setImmediate as an uncaught exception with its promises never settled.
   function commit(batch: Queued[]) {
+    try {
+      commitBatchOf(batch)
+    } catch (error) {
+      try {
+        if (db.inTransaction) rollback!.run()
+      } catch {}
+      for (const q of batch) q.reject(error)
+    }
+  }
+
+  function commitBatchOf(batch: Queued[]) {
     const outcomes: { ok: boolean; value: unknown }[] = []
     try {
       begin!.run()

@@ -7,6 +7,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database, { type SqliteDatabase } from '../../src/store/driver.ts'
 import { createGroupCommit } from '../../src/store/group-commit.ts'
+import { within } from '../support/within.ts'
 
 const test = suite<{ dir: string; path: string; db: SqliteDatabase }>('store: group commit')
 test.before.each((ctx) => {
@@ -94,6 +95,34 @@ test('a batch that cannot begin (the write lock held elsewhere) rejects every op
   // And the next batch works.
   assert.is((await writes.run(() => insert.run('c'))).changes, 1)
   assert.equal(committedBodies(path), ['c'])
+})
+
+
+test('an operation that breaks the batch\'s own savepoint fails the batch; nothing escapes as an uncaught exception', async ({ db, path }) => {
+  const writes = createGroupCommit(db)
+  const insert = db.prepare('INSERT INTO notes (body) VALUES (?)')
+  const uncaught: unknown[] = []
+  const onUncaught = (error: unknown) => uncaught.push(error)
+  process.on('uncaughtException', onUncaught)
+  try {
+    const settled = await within(Promise.allSettled([
+      writes.run(() => insert.run('before')),
+      // Releases the savepoint the batch wraps it in, so the batch's own RELEASE and ROLLBACK TO then fail.
+      writes.run(() => {
+        db.exec('RELEASE op')
+        throw new Error('broke the savepoint')
+      }),
+      writes.run(() => insert.run('after')),
+    ]), 5_000, 'every write of the broken batch settling')
+    assert.ok(settled.every((s) => s.status === 'rejected'), `every write of the broken batch fails: ${settled.map((s) => s.status)}`)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(uncaught, [])
+    assert.is(db.inTransaction, false, 'the batch was rolled back')
+    assert.equal(committedBodies(path), [])
+    assert.ok(await writes.run(() => insert.run('later')), 'the next batch works')
+  } finally {
+    process.off('uncaughtException', onUncaught)
+  }
 })
 
 test.run()

@@ -27,6 +27,9 @@ export function createPool(url: string, size: number): pg.Pool {
     types,
     // A database that does not answer within this fails the request with storage_busy, not a hang.
     connectionTimeoutMillis: 5000,
+    // TCP keepalive: a connection half-open after a failover is noticed instead of holding its pool slot
+    // for the kernel's retransmission timeout (minutes).
+    keepAlive: true,
     idleTimeoutMillis: 30_000,
     application_name: 'hafnium',
   })
