@@ -24,7 +24,8 @@ export default defineHandler({
     if (!account?.thirdPIDs.some((t) => t.type === thirdPID.type && t.value === thirdPID.value)) throw new ProtocolError('not_found')
     const others = account.thirdPIDs.filter((t) => t.type !== thirdPID.type).length
     const named = account.passwordHash !== null && account.username !== null
-    if (others === 0 && !named && (await store.providers.links(accountID)).length === 0) throw new ProtocolError('forbidden')
+    const linked = async () => (await store.providers.links(accountID)).length > 0 || (await store.tickets.linkedToAccount(accountID))
+    if (others === 0 && !named && !(await linked())) throw new ProtocolError('forbidden')
     await requireSudo(ctx, payload.sudoToken, 'unbind_thirdpid')
     const outcome = await store.verifications.unbindThirdPID(accountID, thirdPID)
     if (outcome !== 'ok') throw new ProtocolError(outcome)
