@@ -127,7 +127,25 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   let draining = false
   let nextConnection = 0
 
-  const listener = createListener(config)
+  // A start-up that fails from here on (a TLS file that cannot be read, a port in use) closes what it
+  // opened: a pool or a LISTEN connection left open would hold the process (seen in CI on PostgreSQL).
+  const abandon = async (error: unknown, background?: { stop(): void }): Promise<never> => {
+    background?.stop()
+    try {
+      limiter.close()
+    } catch {}
+    await delivery.close().catch(() => {})
+    await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
+    await bus.close().catch(() => {})
+    await store.close()
+    throw error
+  }
+  let listener: ReturnType<typeof createListener>
+  try {
+    listener = createListener(config)
+  } catch (error) {
+    return abandon(error)
+  }
   const http = listener.server
   const wss = new WebSocketServer({
     noServer: true,
@@ -207,7 +225,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       http.off('error', reject)
       resolve()
     })
-  })
+  }).catch((error: unknown) => abandon(error, background))
   const port = (http.address() as AddressInfo).port
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   log.info({ port, host: config.server.host, db: config.database.path, tls: listener.scheme === 'wss' }, 'listening')
