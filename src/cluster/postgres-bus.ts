@@ -127,7 +127,7 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
     if (closed) return void next.end().catch(() => {})
     // The listening socket alone never holds the process open: a server is kept alive by its HTTP listener,
     // and a bus some failed start-up never closed must not hang the process's exit (seen in CI).
-    ;(next as unknown as { connection?: { stream?: { unref?(): void } } }).connection?.stream?.unref?.()
+    // (not unref'd: a test awaiting a request on a closed store had no other handle — see the note)
     connected = true
     failures = 0
     if (everConnected) {
