@@ -125,9 +125,7 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
       throw err
     }
     if (closed) return void next.end().catch(() => {})
-    // The listening socket alone never holds the process open: a server is kept alive by its HTTP listener,
-    // and a bus some failed start-up never closed must not hang the process's exit (seen in CI).
-    // (not unref'd: a test awaiting a request on a closed store had no other handle — see the note)
+    // The socket stays ref'd: unref'ing it let a test awaiting a request on a closed store end its run early.
     connected = true
     failures = 0
     if (everConnected) {
