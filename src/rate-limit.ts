@@ -1,5 +1,6 @@
-// Token buckets (contract §7): hot state in memory, SQLite as the durable record written in batches.
-import type { RateBucketStore, BucketRow } from './store/rate-buckets.ts'
+// Token buckets (contract §7): hot state in memory, the store as the durable record written in batches;
+// on a store shared by several processes (PostgreSQL) the rules that guard secrets go to the database.
+import type { RateBucketStore, BucketRow, BucketState } from './store/rate-buckets.ts'
 import type { Config } from './types/schemas.ts'
 import { ProtocolError } from './errors.ts'
 
@@ -63,6 +64,21 @@ export interface RateLimiter {
   wait(charges: readonly Charge[]): number
   /** take() for one named rule; throws ratelimit_exceed. Unknown or disabled rules allow. */
   enforce(ruleName: string, subject: string): void
+  /**
+   * Whether the rule's buckets live in the shared database rather than in this process's memory: the
+   * handler-charged rules (subjects account, destination, requester_destination, the ones that bound
+   * guessing a password or a code) on a store several processes share. Those are charged only through
+   * takeExact/enforceExact; take() and wait() refuse them.
+   */
+  isShared(rule: Rule): boolean
+  /**
+   * take() for rules that must be exact across processes: in the database when they are shared (one round
+   * trip), else in memory as take(). Returns the wait (0 = taken) and, when taken, the ms until every
+   * bucket allows one more (e.g. a code's resendAfter).
+   */
+  takeExact(charges: readonly Charge[], cost?: number): Promise<{ wait: number; next: number }>
+  /** enforce() through takeExact. */
+  enforceExact(ruleName: string, subject: string): Promise<void>
   /** Forgets connection-scoped buckets of a closed connection. */
   dropConnection(connectionID: string): void
   /** Buckets held in memory (for tests and metrics). */
@@ -91,9 +107,13 @@ interface Entry extends Bucket {
  * 29-character keys such as login_account + name:user-50000): 243 B each; this estimate says 254.
  */
 const entryOverhead = 160
+/** How often a node deletes the shared rules' rows that have refilled (a full bucket is the same as no row). */
+const sharedSweepMs = 60_000
 const entryBytes = (key: string, subject: string) => entryOverhead + 2 * (key.length + subject.length)
 
 const routerSubjects = new Set<Subject>(['connection', 'ip', 'user'])
+/** Subjects a secret's guessing budget is counted by; exact across nodes on a shared store. */
+const secretSubjects = new Set<Subject>(['account', 'destination', 'requester_destination'])
 
 export function createRateLimiter(config: Config['ratelimit'], store: RateBucketStore, clock: Clock): RateLimiter {
   const rules = new Map<string, Rule>()
@@ -113,6 +133,13 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
   const connectionRules = [...rules.values()].filter((r) => r.subject === 'connection')
   let bytes = 0
   let evicted = 0
+  const takeShared = store.takeShared?.bind(store)
+  const isShared = (rule: Rule) => takeShared !== undefined && secretSubjects.has(rule.subject)
+  /** A shared rule counted in memory would be a second, per-node budget: a bug, said loudly. */
+  const local = (charges: readonly Charge[]) => {
+    for (const { rule } of charges) if (isShared(rule)) throw new Error(`rate limit rule ${rule.name} is shared: charge it with takeExact`)
+  }
+  let lastSharedSweep = 0
 
   function entryFor(rule: Rule, subject: string, now: number): Entry {
     const key = rule.name + '\u0000' + subject
@@ -168,6 +195,7 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
 
   function take(charges: readonly Charge[], cost = 1): number {
     if (!config.enabled || charges.length === 0 || cost <= 0) return 0
+    local(charges)
     const now = clock.now()
     // Before taking any entry: evicting one already held would lose this charge.
     makeRoom(now)
@@ -205,6 +233,7 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
     take,
     wait(charges) {
       if (!config.enabled) return 0
+      local(charges)
       const now = clock.now()
       makeRoom(now)
       let wait = 0
@@ -215,6 +244,30 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
       const rule = rules.get(ruleName)
       if (!rule) return
       const wait = take([{ rule, subject }])
+      if (wait > 0) throw new RuleRefusal(rule.name, wait)
+    },
+    isShared,
+    async takeExact(charges, cost = 1) {
+      if (!config.enabled || charges.length === 0 || cost <= 0) return { wait: 0, next: 0 }
+      const shared = charges.filter((c) => isShared(c.rule))
+      if (shared.length === 0) {
+        const wait = take(charges, cost)
+        return { wait, next: wait > 0 ? wait : limiter.wait(charges) }
+      }
+      if (shared.length !== charges.length) throw new Error('takeExact: shared and per-node rules cannot be charged together')
+      const now = clock.now()
+      const result = await takeShared!(
+        charges.map(({ rule, subject }) => ({ rule: rule.name, subject, capacity: rule.capacity, refillPerSecond: rule.refillPerSecond, cost: costFor(rule, cost) })),
+        now,
+      )
+      const waits = (need: (rule: Rule) => number) =>
+        Math.max(0, ...result.buckets.map((bucket: BucketState, i) => msUntilToken(refill(bucket, charges[i]!.rule, now), charges[i]!.rule, need(charges[i]!.rule))))
+      return result.taken ? { wait: 0, next: waits(() => 1) } : { wait: Math.max(1, waits((rule) => costFor(rule, cost))), next: 0 }
+    },
+    async enforceExact(ruleName, subject) {
+      const rule = rules.get(ruleName)
+      if (!rule) return
+      const { wait } = await limiter.takeExact([{ rule, subject }])
       if (wait > 0) throw new RuleRefusal(rule.name, wait)
     },
     bucketsInMemory: () => entries.size,
@@ -248,6 +301,11 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
         }
       }
       if (save.length || remove.length) store.write(save, remove)
+      // Shared buckets never pass through memory; their rows that have refilled are swept here, now and then.
+      if (takeShared && now - lastSharedSweep >= sharedSweepMs) {
+        lastSharedSweep = now
+        for (const rule of rules.values()) if (isShared(rule)) store.deleteRefilled(rule.name, rule.capacity, rule.refillPerSecond, now)
+      }
     },
     close() {
       limiter.flush()

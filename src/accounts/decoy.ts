@@ -22,7 +22,7 @@ export async function decoyCode(ctx: Context<MessageType>, to: DecoyDestination,
   // A username has no address to file the decoy under: "~name" cannot be an email address or a number.
   const thirdPID = 'thirdPID' in to ? to.thirdPID : { type: to.channel, value: `~${to.username}` }
   await ctx.store.verifications.codeFailures('~')
-  const resendAfter = chargeDestination(ctx, thirdPID)
+  const resendAfter = await chargeDestination(ctx, thirdPID)
   const verificationID = generateVerificationID()
   const { codeTtl } = ctx.config.verification
   const now = ctx.clock.now()

@@ -38,6 +38,6 @@ export async function issueSudoToken(ctx: Context<MessageType>, session: Session
  * password oracle behind an authenticated session (profile:sudo, set_password's oldPassword) cannot be
  * used to guess faster than logging in: the same bucket, keyed by the account.
  */
-export function chargePasswordAttempt(ctx: Context<MessageType>, account: { id: string; username: string | null }): void {
-  ctx.limiter.enforce('login_account', loginBucket(account, null))
+export async function chargePasswordAttempt(ctx: Context<MessageType>, account: { id: string; username: string | null }): Promise<void> {
+  await ctx.limiter.enforceExact('login_account', loginBucket(account, null))
 }

@@ -60,7 +60,7 @@ export function requesterOf(ctx: Context<MessageType>): string {
  * throws ratelimit_exceed. Returns resendAfter in seconds: how long until every rule would allow this
  * requester's next send (60 s after most sends with the shipped rules; hours after its fifth of the day).
  */
-export function chargeDestination(ctx: Context<MessageType>, thirdPID: ThirdPID): number {
+export async function chargeDestination(ctx: Context<MessageType>, thirdPID: ThirdPID): Promise<number> {
   const destination = destinationSubject(thirdPID)
   const own = `${requesterOf(ctx)} ${destination}`
   const charges = Object.entries(ctx.config.ratelimit.rules)
@@ -68,10 +68,11 @@ export function chargeDestination(ctx: Context<MessageType>, thirdPID: ThirdPID)
     .map(([name]) => ctx.limiter.rule(name))
     .filter((rule): rule is Rule => rule !== undefined)
     .map((rule) => ({ rule, subject: rule.subject === 'destination' ? destination : own }))
-  const wait = ctx.limiter.take(charges)
+  // Exact across nodes on a shared database: these bound how many codes (guesses at one) an address gets.
+  const { wait, next } = await ctx.limiter.takeExact(charges)
   if (wait > 0) throw new ProtocolError('ratelimit_exceed', { retryAfter: wait })
   // Whichever rule binds next: a minute after most sends, hours after the day's last one.
-  return Math.ceil(ctx.limiter.wait(charges) / 1000)
+  return Math.ceil(next / 1000)
 }
 
 /** ratelimit_exceed while the account's code lock holds (see codeLockFailures). */
@@ -103,7 +104,7 @@ export interface IssuedCode {
  */
 export async function issueCode(ctx: Context<MessageType>, request: CodeRequest): Promise<IssuedCode> {
   if (request.accountID) await requireCodesAllowed(ctx, request.accountID)
-  const resendAfter = chargeDestination(ctx, request.thirdPID)
+  const resendAfter = await chargeDestination(ctx, request.thirdPID)
   const { codeLength, codeTtl } = ctx.config.verification
   const code = generateCode(codeLength)
   const verificationID = generateVerificationID()

@@ -11,6 +11,21 @@ export interface BucketRow extends BucketState {
   subject: string
 }
 
+/** One bucket of a shared take: the rule's name and size, whose bucket it is, and the tokens to take (≤ capacity). */
+export interface SharedCharge {
+  rule: string
+  subject: string
+  capacity: number
+  refillPerSecond: number
+  cost: number
+}
+
+/** What a shared take did: `buckets` are the rows after the take, or as found when it was refused. */
+export interface SharedTake {
+  taken: boolean
+  buckets: BucketState[]
+}
+
 /** Synchronous on purpose: it sits under the in-memory limiter, not under a handler. */
 export interface RateBucketStore {
   load(rule: string, subject: string): BucketState | undefined
@@ -18,6 +33,12 @@ export interface RateBucketStore {
   write(save: BucketRow[], remove: BucketRow[]): void
   /** Deletes the rule's rows that have refilled to capacity by `now` (the same as no row). */
   deleteRefilled(rule: string, capacity: number, refillPerSecond: number, now: number): void
+  /**
+   * Takes each charge's cost from its bucket in the database itself, all or none, refilled up to `now`:
+   * exact however many processes share the database. Absent on SQLite, where one process holds the file
+   * and its in-memory counts are already exact.
+   */
+  takeShared?(charges: readonly SharedCharge[], now: number): Promise<SharedTake>
 }
 
 export function createRateBucketStore(db: Database): RateBucketStore {

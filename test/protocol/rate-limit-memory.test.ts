@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert'
 import { startTestServer } from '../support/server.ts'
 import { httpGet } from '../support/http.ts'
 import { register } from '../support/accounts.ts'
+import { testEngine } from '../support/engine.ts'
 
 const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN)
 
@@ -38,9 +39,15 @@ test('500 logins with distinct unknown names: at most maxBuckets in memory, and 
       peak = Math.max(peak, metric((await httpGet(metricsUrl)).body, 'hafnium_ratelimit_buckets'))
     }
     const text = (await httpGet(metricsUrl)).body
-    assert.ok(peak <= 101, `buckets in memory peaked at ${peak}`)
-    assert.ok(metric(text, 'hafnium_ratelimit_evictions_total') >= 400, `evictions ${metric(text, 'hafnium_ratelimit_evictions_total')}`)
-    assert.ok(metric(text, 'hafnium_ratelimit_bucket_bytes') < 100 * 400, 'bytes follow')
+    if (testEngine === 'postgres') {
+      // login_account is taken in the shared database there: its buckets never enter memory at all.
+      assert.ok(peak <= 3, `buckets in memory peaked at ${peak} (only the connection's and the address's)`)
+      assert.is(metric(text, 'hafnium_ratelimit_evictions_total'), 0)
+    } else {
+      assert.ok(peak <= 101, `buckets in memory peaked at ${peak}`)
+      assert.ok(metric(text, 'hafnium_ratelimit_evictions_total') >= 400, `evictions ${metric(text, 'hafnium_ratelimit_evictions_total')}`)
+      assert.ok(metric(text, 'hafnium_ratelimit_bucket_bytes') < 100 * 400, 'bytes follow')
+    }
     assert.is(await guess(), 'ratelimit_exceed', 'after the flood the victim account is still drained')
   } finally {
     await t.close()

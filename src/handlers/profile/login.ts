@@ -42,7 +42,7 @@ export default defineHandler({
     if (payload.verificationToken !== undefined) return loginWithToken(ctx, key, payload.verificationToken)
     const account = await findByLoginKey(store.accounts, key)
     const bucket = loginBucket(account, key)
-    ctx.limiter.enforce('login_account', bucket)
+    await ctx.limiter.enforceExact('login_account', bucket)
     const reveal = config.privacy.revealAccounts
     const now = clock.now()
     const blockedUntil = account ? account.loginBlockedUntil : reveal ? 0 : ctx.nameBackoff.blockedUntil(bucket)

@@ -28,7 +28,7 @@ export default defineHandler({
 
     let expectHash: string | null | undefined
     if (payload.oldPassword !== undefined) {
-      chargePasswordAttempt(ctx, account)
+      await chargePasswordAttempt(ctx, account)
       const { ok } = await ctx.passwords.verify(account.passwordHash, payload.oldPassword)
       if (!ok) throw new ProtocolError('sudo_required')
       expectHash = account.passwordHash

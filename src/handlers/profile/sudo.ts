@@ -36,7 +36,7 @@ export default defineHandler({
       await spendLinkedProviderToken(ctx, accountID, ctx.payload.providerToken)
       return issueSudoToken(ctx, session)
     }
-    chargePasswordAttempt(ctx, account)
+    await chargePasswordAttempt(ctx, account)
     // A null hash still costs one argon2 run (the hasher's dummy), so both refusals take the same time.
     const { ok } = await ctx.passwords.verify(account.passwordHash, ctx.payload.password ?? '')
     if (!ok) throw new ProtocolError('invalid_creds')

@@ -1,11 +1,72 @@
-// Rate-limit buckets on PostgreSQL behind the synchronous RateBucketStore the in-memory limiter uses.
-// Rows are read once at start (so a restart does not refill a drained bucket) and written behind, in
-// order; a failed write surfaces at the next flush (logged there) and the buckets stay in memory.
-// Until the limiter itself goes through the database (issue 17, item 4), each node limits on its own
-// counts: a per-node approximation, seeded from the shared table when the node starts.
+// Rate-limit buckets on PostgreSQL. Two ways in: the in-memory limiter's rules (per node, approximate)
+// are read once at start (so a restart does not refill a drained bucket) and written behind, in order;
+// a failed write surfaces at the next flush (logged there) and the buckets stay in memory. The rules
+// that guard secrets take their tokens here, in the database, one conditional upsert per bucket
+// (takeShared): exact across every node sharing the database.
 import type pg from 'pg'
-import type { BucketRow, BucketState, RateBucketStore } from '../rate-buckets.ts'
-import { run, transaction } from './db.ts'
+import type { BucketRow, BucketState, RateBucketStore, SharedCharge, SharedTake } from '../rate-buckets.ts'
+import { run, transaction, type Queryable } from './db.ts'
+
+/**
+ * Takes the charge's cost from its bucket if it holds that many once refilled to `now`; no row is a full bucket.
+ * The row lock of the upsert makes concurrent takes from any node queue, each seeing the one before.
+ * Times are the nodes' clocks (the limiter's, as for every other rule), but updated_at never moves
+ * back, so a node whose clock lags cannot refill the same interval twice.
+ */
+const takeOne = `
+  INSERT INTO rate_buckets AS b (rule, subject, tokens, updated_at) VALUES ($1, $2, $3::float8 - $5::float8, $6::bigint)
+  ON CONFLICT (rule, subject) DO UPDATE
+    SET tokens = least($3::float8, b.tokens + greatest(0, $6::bigint - b.updated_at) * $4::float8 / 1000.0) - $5::float8,
+        updated_at = greatest(b.updated_at, $6::bigint)
+    WHERE least($3::float8, b.tokens + greatest(0, $6::bigint - b.updated_at) * $4::float8 / 1000.0) >= $5::float8
+  RETURNING tokens, updated_at`
+
+type Row = { tokens: number; updated_at: number }
+
+async function takeFrom(db: Queryable, charge: SharedCharge, now: number): Promise<BucketState | undefined> {
+  const row = (await db.query<Row>(takeOne, [charge.rule, charge.subject, charge.capacity, charge.refillPerSecond, charge.cost, now])).rows[0]
+  return row && { tokens: row.tokens, updatedAt: row.updated_at }
+}
+
+/** The buckets as they are (a missing row is a full bucket), for the wait of a refused take. */
+async function read(db: Queryable, charges: readonly SharedCharge[], now: number): Promise<BucketState[]> {
+  const rows = await db.query<Row & { rule: string; subject: string }>(
+    'SELECT rule, subject, tokens, updated_at FROM rate_buckets WHERE (rule, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
+    [charges.map((c) => c.rule), charges.map((c) => c.subject)],
+  )
+  return charges.map((c) => {
+    const row = rows.rows.find((r) => r.rule === c.rule && r.subject === c.subject)
+    return row ? { tokens: row.tokens, updatedAt: row.updated_at } : { tokens: c.capacity, updatedAt: now }
+  })
+}
+
+/** All or none: one statement for one bucket; for several, one transaction, in key order (no deadlock between nodes). */
+export async function takeShared(pool: pg.Pool, charges: readonly SharedCharge[], now: number): Promise<SharedTake> {
+  if (charges.length === 1) {
+    // run(): a lost connection answers storage_busy like every other store op.
+    const db: Queryable = { query: (text, values) => run(pool, text, values) }
+    const bucket = await takeFrom(db, charges[0]!, now)
+    return bucket ? { taken: true, buckets: [bucket] } : { taken: false, buckets: await read(db, charges, now) }
+  }
+  const order = charges.map((_, i) => i).sort((a, b) => {
+    const x = charges[a]!
+    const y = charges[b]!
+    return x.rule < y.rule ? -1 : x.rule > y.rule ? 1 : x.subject < y.subject ? -1 : x.subject > y.subject ? 1 : 0
+  })
+  return transaction(pool, async (db) => {
+    await db.query('SAVEPOINT take')
+    const buckets: BucketState[] = new Array(charges.length)
+    for (const i of order) {
+      const bucket = await takeFrom(db, charges[i]!, now)
+      if (!bucket) {
+        await db.query('ROLLBACK TO SAVEPOINT take')
+        return { taken: false, buckets: await read(db, charges, now) }
+      }
+      buckets[i] = bucket
+    }
+    return { taken: true, buckets }
+  })
+}
 
 export interface PostgresRateBucketStore extends RateBucketStore {
   /** Resolves once every write queued so far has been attempted. */
@@ -64,6 +125,7 @@ export async function createRateBucketStore(pool: pg.Pool): Promise<PostgresRate
       )
       rethrow()
     },
+    takeShared: (charges, now) => takeShared(pool, charges, now),
     settled: () => queue,
   }
 }

@@ -1,0 +1,100 @@
+// The rules that guard secrets (subjects account, destination, requester_destination) on either engine
+// (HAFNIUM_TEST_ENGINE): on PostgreSQL three limiters on three stores (three nodes) share one budget,
+// taken in the database; on SQLite one process's in-memory limiter is the whole budget already.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createRateLimiter, RuleRefusal, type RateLimiter, type RuleConfig } from '../../src/rate-limit.ts'
+import { manualClock } from '../support/server.ts'
+import { testEngine } from '../support/engine.ts'
+import { openTestStores, outcomes, type TestStores } from './support.ts'
+
+const rules: Record<string, RuleConfig> = {
+  login_account: { subject: 'account', capacity: 10, refillPerSecond: 0.0001 },
+  quick: { subject: 'account', capacity: 2, refillPerSecond: 10 },
+  code_requester: { subject: 'requester_destination', capacity: 1, refillPerSecond: 0.0001 },
+  code_destination: { subject: 'destination', capacity: 3, refillPerSecond: 0.0001 },
+  login_ip: { subject: 'ip', types: ['profile:login'], capacity: 5, refillPerSecond: 0.0001 },
+}
+
+interface Nodes {
+  s: TestStores
+  clock: ReturnType<typeof manualClock>
+  limiters: [RateLimiter, RateLimiter, RateLimiter]
+}
+
+const test = suite<Nodes>(`shared rate limits (${testEngine})`)
+test.before.each(async (ctx) => {
+  ctx.s = await openTestStores()
+  ctx.clock = manualClock()
+  const config = { enabled: true, flushIntervalMs: 1000, ipv6Prefix: 64, maxBuckets: 100_000, maxBucketBytes: 16 * 2 ** 20, rules }
+  const make = (i: number) => createRateLimiter(config, ctx.s.nodes[i]!.rateBuckets, ctx.clock)
+  // One process per SQLite file: one limiter, handed out three times (as the store is).
+  ctx.limiters = testEngine === 'sqlite' ? ([make(0), make(0), make(0)].map((_, __, all) => all[0]!) as Nodes['limiters']) : [make(0), make(1), make(2)]
+})
+test.after.each(async (ctx) => {
+  for (const limiter of new Set(ctx.limiters)) limiter.close()
+  await ctx.s.close()
+})
+
+const refusals = (work: Promise<unknown>[]) => outcomes(work.map((p) => p.then(() => 'taken')))
+
+test('30 password attempts racing over three nodes on one account: exactly capacity (10) taken', async ({ limiters }) => {
+  const counts = await refusals(Array.from({ length: 30 }, (_, i) => limiters[i % 3]!.enforceExact('login_account', 'account:acc-1')))
+  assert.equal(counts, { taken: 10, 'RuleRefusal:ratelimit_exceed': 20 })
+  // Another account's bucket is its own.
+  await limiters[1].enforceExact('login_account', 'account:acc-2')
+})
+
+test('a refusal says when the next token comes, and it does come then on any node (refill)', async ({ limiters, clock }) => {
+  await limiters[0].enforceExact('quick', 'account:a')
+  await limiters[1].enforceExact('quick', 'account:a')
+  const refused = await limiters[2].enforceExact('quick', 'account:a').then(
+    () => undefined,
+    (error: unknown) => error,
+  )
+  assert.instance(refused, RuleRefusal)
+  assert.is((refused as RuleRefusal).errPayload?.retryAfter, 100, 'one token per 100 ms')
+  clock.advance(99)
+  const early = (await limiters[0].takeExact([{ rule: limiters[0].rule('quick')!, subject: 'account:a' }])).wait
+  assert.ok(early >= 1 && early <= 2, `one ms early is still refused (wait ${early}, float rounding up)`)
+  clock.advance(1)
+  await limiters[0].enforceExact('quick', 'account:a')
+  clock.advance(10_000)
+  for (const limiter of limiters.slice(0, 2)) await limiter.enforceExact('quick', 'account:a')
+  assert.ok((await limiters[2].takeExact([{ rule: limiters[2].rule('quick')!, subject: 'account:a' }])).wait > 0, 'refilled to capacity, not beyond')
+})
+
+test('several rules are taken all or none, and the answer says when the next send is allowed', async ({ limiters }) => {
+  const charges = (limiter: RateLimiter, requester: string) => [
+    { rule: limiter.rule('code_requester')!, subject: `${requester} email:j@verona.example` },
+    { rule: limiter.rule('code_destination')!, subject: 'email:j@verona.example' },
+  ]
+  assert.equal(await limiters[0].takeExact(charges(limiters[0], 'ip:10.0.0.1')), { wait: 0, next: 10_000_000 })
+  const refused = await limiters[1].takeExact(charges(limiters[1], 'ip:10.0.0.1'))
+  assert.is(refused.wait, 10_000_000, 'the requester budget is spent')
+  // The refused take left the destination's bucket alone: 2 of its 3 remain, for other requesters.
+  assert.is((await limiters[2].takeExact(charges(limiters[2], 'ip:10.0.0.2'))).wait, 0)
+  assert.is((await limiters[0].takeExact(charges(limiters[0], 'ip:10.0.0.3'))).wait, 0)
+  assert.ok((await limiters[1].takeExact(charges(limiters[1], 'ip:10.0.0.4'))).wait > 0, 'the destination has had its 3')
+})
+
+test('shared buckets never pass through memory, so nothing is counted twice', async ({ s, limiters }) => {
+  for (let i = 0; i < 4; i++) await limiters[i % 3]!.enforceExact('login_account', 'account:acc-1')
+  for (const limiter of limiters) limiter.flush()
+  const charge = [{ rule: limiters[0].rule('login_account')!, subject: 'account:acc-1' }]
+  if (testEngine === 'postgres') {
+    for (const limiter of limiters) assert.is(limiter.bucketsInMemory(), 0)
+    assert.throws(() => limiters[0].take(charge), /shared: charge it with takeExact/)
+    assert.throws(() => limiters[0].wait(charge), /shared/)
+  }
+  // A node started now (a fresh limiter) sees the same 6 tokens left: 6 more taken, then refused.
+  const config = { enabled: true, flushIntervalMs: 1000, ipv6Prefix: 64, maxBuckets: 100_000, maxBucketBytes: 16 * 2 ** 20, rules }
+  const fresh = testEngine === 'postgres' ? createRateLimiter(config, s.nodes[1].rateBuckets, manualClock()) : limiters[0]
+  const counts = await refusals(Array.from({ length: 8 }, () => fresh.enforceExact('login_account', 'account:acc-1')))
+  assert.equal(counts, { taken: 6, 'RuleRefusal:ratelimit_exceed': 2 })
+  // Per-node rules stay in memory as before.
+  assert.is(fresh.take([{ rule: fresh.rule('login_ip')!, subject: '10.0.0.1' }]), 0)
+  assert.ok(fresh.bucketsInMemory() >= 1)
+})
+
+test.run()
