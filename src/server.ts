@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import { LiveConnection, type ConnectionSettings } from './connection.ts'
 import { closeCodes } from './errors.ts'
 import type { Deps } from './handler.ts'
-import { createNameBackoff } from './accounts/login-backoff.ts'
+import { createNameBackoff, createSharedNameBackoff } from './accounts/login-backoff.ts'
 import { createSeenTracker, flushSeen } from './accounts/session-lifetime.ts'
 import { handlers as defaultHandlers } from './handlers/index.ts'
 import { createLogger } from './log.ts'
@@ -113,7 +113,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
       )
     },
   })
-  const deps: Deps = { config, store, clock, limiter, log, sessions, sessionCheck, seen, passwords, nameBackoff: createNameBackoff(), captcha, oidc: createRelyingParty(), server, delivery }
+  const deps: Deps = { config, store, clock, limiter, log, sessions, sessionCheck, seen, passwords, nameBackoff: store.loginNames ? createSharedNameBackoff(store.loginNames) : createNameBackoff(), captcha, oidc: createRelyingParty(), server, delivery }
   const events = createLocalEventBus(sessions)
   const router = createRouter(deps, defaultHandlers, schemas, metrics, extensionRoutes(extensions.types, events, store))
   server.types = [...router.types]

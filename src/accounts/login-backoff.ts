@@ -1,5 +1,6 @@
 // The password-login backoff (contract §7): its delay curve, and the same state for names that find no
 // account, so that with privacy.revealAccounts false a run of wrong passwords answers alike either way.
+import type { LoginNameStore } from '../store/login-names.ts'
 import type { Config } from '../types/schemas.ts'
 
 type Policy = Config['sessions']['loginBackoff']
@@ -10,13 +11,41 @@ export function backoffDelay(policy: Policy, failures: number): number {
   return failures <= freeFailures ? 0 : Math.min(maxMs, baseMs * 2 ** (failures - freeFailures - 1))
 }
 
-/** Failed-login state of names that find no account, kept in memory and bounded. */
+/** Failed-login state of names that find no account: in memory (one process), or in the shared store. */
 export interface NameBackoff {
   /** Until when (ms) password logins with this name are blocked; 0 when they are not. */
-  blockedUntil(name: string): number
+  blockedUntil(name: string): number | Promise<number>
   /** Counts a failure for the name, as recordLoginFailure does for an account (the block never shrinks). */
+  recordFailure(name: string, now: number, policy: Policy): void | Promise<void>
+}
+
+/** The in-memory one, bounded. */
+export interface MemoryNameBackoff extends NameBackoff {
+  blockedUntil(name: string): number
   recordFailure(name: string, now: number, policy: Policy): void
   readonly size: number
+}
+
+/** How long the shared state keeps a name after its last failure (the in-memory one keeps the 10,000 latest). */
+export const sharedNameRetentionMs = 24 * 60 * 60 * 1000
+
+/**
+ * The state in the store every node shares (PostgreSQL): an account's failures are counted on its row
+ * across nodes, so a name that finds none must be too, or spreading guesses over nodes would tell them
+ * apart. Names not failed for a day are pruned, at most once an hour per node.
+ */
+export function createSharedNameBackoff(store: LoginNameStore): NameBackoff {
+  let prunedAt = 0
+  return {
+    blockedUntil: (name) => store.blockedUntil(name),
+    async recordFailure(name, now, policy) {
+      await store.recordFailure(name, (failures) => now + backoffDelay(policy, failures), now)
+      if (now - prunedAt >= 60 * 60 * 1000) {
+        prunedAt = now
+        await store.prune(now - sharedNameRetentionMs)
+      }
+    },
+  }
 }
 
 /**
@@ -24,7 +53,7 @@ export interface NameBackoff {
  * cost ~1.5 MB whatever a client sends. Evicting one needs that many other failed logins first (hours
  * under the shipped login_ip rule from one address); the state does not survive a restart, an account's does.
  */
-export function createNameBackoff(maxEntries = 10_000): NameBackoff {
+export function createNameBackoff(maxEntries = 10_000): MemoryNameBackoff {
   const entries = new Map<string, { failures: number; blockedUntil: number }>()
   return {
     blockedUntil: (name) => entries.get(name)?.blockedUntil ?? 0,

@@ -8,6 +8,7 @@ import { acquireDatabaseLock } from './lock.ts'
 import { migrations } from './migrations.ts'
 import { createGroupCommit } from './group-commit.ts'
 import { createRateBucketStore, type RateBucketStore } from './rate-buckets.ts'
+import type { LoginNameStore } from './login-names.ts'
 import { createAccountStore, type AccountStore } from './accounts.ts'
 import { createDeviceStore, sealLegacyPushTokens, type DeviceStore } from './devices.ts'
 import { createSudoTokenStore, type SudoTokenStore } from './sudo-tokens.ts'
@@ -30,6 +31,8 @@ export interface StoreOptions {
 
 export interface Store {
   readonly rateBuckets: RateBucketStore
+  /** Backoff state of names that find no account, when several processes share the store (PostgreSQL); else kept in memory. */
+  readonly loginNames?: LoginNameStore
   readonly accounts: AccountStore
   readonly devices: DeviceStore
   readonly sudoTokens: SudoTokenStore

@@ -4,6 +4,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createRateLimiter, RuleRefusal, type RateLimiter, type RuleConfig } from '../../src/rate-limit.ts'
+import { createNameBackoff, createSharedNameBackoff } from '../../src/accounts/login-backoff.ts'
 import { manualClock } from '../support/server.ts'
 import { testEngine } from '../support/engine.ts'
 import { openTestStores, outcomes, type TestStores } from './support.ts'
@@ -95,6 +96,24 @@ test('shared buckets never pass through memory, so nothing is counted twice', as
   // Per-node rules stay in memory as before.
   assert.is(fresh.take([{ rule: fresh.rule('login_ip')!, subject: '10.0.0.1' }]), 0)
   assert.ok(fresh.bucketsInMemory() >= 1)
+})
+
+test('the backoff of a name that finds no account counts every failure, whichever node sees it', async ({ s, clock }) => {
+  // One process per SQLite file keeps it in memory; on PostgreSQL each node has its own handle on the table.
+  const memory = createNameBackoff()
+  const nodes = s.nodes.map((node) => (node.loginNames ? createSharedNameBackoff(node.loginNames) : memory))
+  assert.is(s.store.loginNames !== undefined, testEngine === 'postgres')
+  const policy = { freeFailures: 0, baseMs: 1, maxMs: 10 ** 9 }
+  const now = clock.now()
+  await Promise.all(Array.from({ length: 20 }, (_, i) => nodes[i % 3]!.recordFailure('name:nobody', now, policy)))
+  // The 20th failure blocks 2^19 ms; with each node counting its own (7, 7, 6) it would be 2^6.
+  for (const node of nodes) assert.is(await node.blockedUntil('name:nobody'), now + 2 ** 19)
+  assert.is(await nodes[0]!.blockedUntil('name:somebody-else'), 0)
+  if (s.store.loginNames) {
+    assert.is(await s.store.loginNames.prune(now), 0, 'failed just now: kept')
+    assert.is(await s.store.loginNames.prune(now + 1), 1, 'a day later (the caller says when): forgotten')
+    assert.is(await nodes[1]!.blockedUntil('name:nobody'), 0)
+  }
 })
 
 test.run()

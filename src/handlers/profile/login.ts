@@ -45,7 +45,7 @@ export default defineHandler({
     await ctx.limiter.enforceExact('login_account', bucket)
     const reveal = config.privacy.revealAccounts
     const now = clock.now()
-    const blockedUntil = account ? account.loginBlockedUntil : reveal ? 0 : ctx.nameBackoff.blockedUntil(bucket)
+    const blockedUntil = account ? account.loginBlockedUntil : reveal ? 0 : await ctx.nameBackoff.blockedUntil(bucket)
     if (blockedUntil > now) throw new ProtocolError('ratelimit_exceed', { retryAfter: blockedUntil - now })
 
     const { ok, needsRehash } = await ctx.passwords.verify(account?.passwordHash ?? null, payload.password ?? '')
@@ -53,7 +53,7 @@ export default defineHandler({
     if (!account || !ok) {
       const policy = config.sessions.loginBackoff
       if (account) await store.accounts.recordLoginFailure(account.id, (failures) => clock.now() + backoffDelay(policy, failures))
-      else if (!reveal) ctx.nameBackoff.recordFailure(bucket, clock.now(), policy)
+      else if (!reveal) await ctx.nameBackoff.recordFailure(bucket, clock.now(), policy)
       throw new ProtocolError('invalid_creds')
     }
     if (account.status === 'disabled') throw new ProtocolError('user_disabled')

@@ -17,6 +17,7 @@ import { createDeviceAuthorizationStore } from './device-authorizations.ts'
 import { createCaptchaStore } from './captcha.ts'
 import { createProviderStore } from './providers.ts'
 import { createRateBucketStore } from './rate-buckets.ts'
+import { createLoginNameStore } from './login-names.ts'
 
 export interface PostgresStoreOptions {
   /** Connections this process keeps at most. */
@@ -41,6 +42,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     let closed: Promise<void> | undefined
     return {
       rateBuckets,
+      loginNames: createLoginNameStore(pool),
       accounts: createAccountStore(pool),
       devices: createDeviceStore(pool, outboxKey),
       sudoTokens: createSudoTokenStore(pool),
