@@ -81,6 +81,8 @@ test.before(async (ctx) => {
         },
       },
       sessions: { loginBackoff: { freeFailures: 1_000_000 } },
+      // The guessing sockets never sign in: not closed after the default 10 s on a loaded machine.
+      server: { authTimeoutMs: 600_000 },
     }),
   )
   const env = { HAFNIUM_OUTBOX_KEY: randomBytes(32).toString('hex') }
@@ -107,7 +109,7 @@ test.after(async (ctx) => {
 })
 
 const run = testEngine === 'postgres' ? test : test.skip
-run(`${guesses} wrong passwords spread over three nodes: exactly ${capacity} get past login_account, as on one node`, async ({ clients }) => {
+run(`${guesses} wrong passwords spread over three nodes: exactly ${capacity} get past login_account, as on one node`, async ({ clients, nodes }) => {
   await register(clients[0]!, { username: 'juliet', password: 'balcony-nightingale-42' })
   const answers: Record<string, number> = {}
   // Ten in flight per node (under limits.maxQueuedPerConnection), round robin.
@@ -120,7 +122,9 @@ run(`${guesses} wrong passwords spread over three nodes: exactly ${capacity} get
       answers[key] = (answers[key] ?? 0) + 1
     }
   }
-  await within(Promise.all(Array.from({ length: 30 }, (_, w) => worker(w))), 120_000, `${guesses} login replies`)
+  await within(Promise.all(Array.from({ length: 30 }, (_, w) => worker(w))), 120_000, `${guesses} login replies`).catch((error: Error) => {
+    throw new Error(`${error.message}; answers so far ${JSON.stringify(answers)}; the nodes said:\n${nodes.map((n) => n.output()).join('\n')}`)
+  })
   assert.equal(answers, { invalid_creds: capacity, ratelimit_exceed: guesses - capacity }, 'what one node alone would allow')
   // The right password is refused too now: the budget is the account's, whichever node is asked.
   for (const client of clients) {
