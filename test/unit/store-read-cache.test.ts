@@ -111,4 +111,25 @@ test('the cache holds at most maxBytes, dropping the oldest entries first', () =
   db.close()
 })
 
+test("provider links (own profile:get lists them) are cached by the same rules: this connection's writes and another process's", async ({ store, path }) => {
+  assert.equal(await store.providers.links('acc-juliet'), [])
+  // Linked and unlinked by this connection: seen by the very next read.
+  const raw = new Database(path)
+  const link = (account: string, provider: string, sub: string) =>
+    raw.prepare('INSERT INTO provider_links (provider_id, sub, account_id, email, created_at) VALUES (?, ?, ?, NULL, 0)').run(provider, sub, account)
+  assert.is(await store.providers.unbind('acc-juliet', 'op'), false)
+  // Another process (the admin CLI's connection): seen within 1 s.
+  link('acc-juliet', 'op', 'j-1')
+  await until(1500, "the foreign link to reach the server's cache", async () => (await store.providers.links('acc-juliet')).length === 1)
+  link('acc-juliet', 'op2', 'j-2')
+  await until(1500, 'the second foreign link', async () => (await store.providers.links('acc-juliet')).length === 2)
+  raw.close()
+  // juliet has a password-less account without 3PIDs here, so unbinding the last link would be refused: unbind one of two.
+  assert.is(await store.providers.unbind('acc-juliet', 'op'), true)
+  assert.equal(await store.providers.links('acc-juliet'), [{ providerID: 'op2', sub: 'j-2', email: null }])
+  // A copy each time: a caller's change does not reach the cache.
+  ;(await store.providers.links('acc-juliet'))[0]!.sub = 'changed'
+  assert.equal(await store.providers.links('acc-juliet'), [{ providerID: 'op2', sub: 'j-2', email: null }])
+})
+
 test.run()
