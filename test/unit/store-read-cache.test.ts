@@ -108,6 +108,17 @@ test('the cache holds at most maxBytes, dropping the oldest entries first', () =
   read('item99') // among the newest: still there
   read('item0') // the oldest: dropped long ago
   assert.is(loads, 1)
+  // item0 came back as the newest; a write drops item95 (a hole mid-way); then 10 more reads: the
+  // oldest still go first (the eviction walk resumes where it stopped and sees re-added entries last).
+  db.prepare("UPDATE items SET body = ? WHERE id = 'item95'").run('y'.repeat(100))
+  for (let i = 40; i < 49; i++) read(`item${i}`)
+  assert.equal(cache.stats(), { entries: 10, bytes: 1000 })
+  loads = 0
+  // The write made room for item40; item41-48 then pushed out item91-94 and item96-99, in that order.
+  for (const kept of ['item0', 'item40', 'item44', 'item48']) read(kept)
+  assert.is(loads, 0, 'item0 and item40-48 are cached')
+  read('item99')
+  assert.is(loads, 1, 'item99, once among the newest, went before the re-added item0')
   db.close()
 })
 
