@@ -130,7 +130,7 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value)
-    for (const child of Object.values(value)) deepFreeze(child)
+    for (const key in value) deepFreeze(value[key])
   }
   return value
 }
