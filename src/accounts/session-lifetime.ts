@@ -27,7 +27,12 @@ export function createSeenTracker(): SeenTracker {
   let pending = new Map<string, SeenEntry>()
   const record = (deviceID: string, ip: string, at: number) => {
     const entry = pending.get(deviceID)
-    if (!entry || entry.at <= at) pending.set(deviceID, { deviceID, at, ip })
+    // Every authenticated request lands here: update in place (take() hands out entries it no longer holds).
+    if (!entry) pending.set(deviceID, { deviceID, at, ip })
+    else if (entry.at <= at) {
+      entry.at = at
+      entry.ip = ip
+    }
   }
   return {
     record,

@@ -254,7 +254,9 @@ export function heapBytes(value: unknown): number {
   if (typeof value === 'string') return 16 + 2 * value.length
   if (typeof value !== 'object' || value === null) return 8
   let total = 32
-  for (const [key, child] of Object.entries(value)) total += 8 + 2 * key.length + heapBytes(child)
+  // for-in, not Object.entries: the same keys on plain data, without a [key, value] array per property
+  // (this estimate runs on every cache miss).
+  for (const key in value) total += 8 + 2 * key.length + heapBytes((value as Record<string, unknown>)[key])
   return total
 }
 

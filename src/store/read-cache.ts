@@ -59,6 +59,7 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
   let seenChanges = -1
   let seenVersion: unknown
   let versionCheckedAt = -Infinity
+  let evictor = entries.keys()
 
   function drop(key: string) {
     const entry = entries.get(key)
@@ -104,10 +105,14 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
       if (value) {
         const entry = { value: deepFreeze(value), rowKey: options.rowKeyOf(value), bytes: options.sizeOf(value) }
         if (entry.bytes > options.maxBytes) return value
-        // Map order is insertion order: the oldest entries make room.
-        for (const oldest of entries.keys()) {
-          if (bytes + entry.bytes <= options.maxBytes) break
-          drop(oldest)
+        // Map order is insertion order: the oldest entries make room. One iterator kept across calls: a
+        // fresh entries.keys() per insert walked every slot the evictions before it had emptied (V8 keeps
+        // them until it rehashes), which made a miss on a full cache cost several times the read itself.
+        while (bytes + entry.bytes > options.maxBytes) {
+          let oldest = evictor.next()
+          if (oldest.done) oldest = (evictor = entries.keys()).next()
+          if (oldest.done) break
+          drop(oldest.value)
         }
         entries.set(key, entry)
         bytes += entry.bytes
@@ -125,7 +130,7 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value)
-    for (const child of Object.values(value)) deepFreeze(child)
+    for (const key in value) deepFreeze(value[key])
   }
   return value
 }

@@ -108,7 +108,39 @@ test('the cache holds at most maxBytes, dropping the oldest entries first', () =
   read('item99') // among the newest: still there
   read('item0') // the oldest: dropped long ago
   assert.is(loads, 1)
+  // item0 came back as the newest; a write drops item95 (a hole mid-way); then 10 more reads: the
+  // oldest still go first (the eviction walk resumes where it stopped and sees re-added entries last).
+  db.prepare("UPDATE items SET body = ? WHERE id = 'item95'").run('y'.repeat(100))
+  for (let i = 40; i < 49; i++) read(`item${i}`)
+  assert.equal(cache.stats(), { entries: 10, bytes: 1000 })
+  loads = 0
+  // The write made room for item40; item41-48 then pushed out item91-94 and item96-99, in that order.
+  for (const kept of ['item0', 'item40', 'item44', 'item48']) read(kept)
+  assert.is(loads, 0, 'item0 and item40-48 are cached')
+  read('item99')
+  assert.is(loads, 1, 'item99, once among the newest, went before the re-added item0')
   db.close()
+})
+
+test("provider links (own profile:get lists them) are cached by the same rules: this connection's writes and another process's", async ({ store, path }) => {
+  assert.equal(await store.providers.links('acc-juliet'), [])
+  // Linked and unlinked by this connection: seen by the very next read.
+  const raw = new Database(path)
+  const link = (account: string, provider: string, sub: string) =>
+    raw.prepare('INSERT INTO provider_links (provider_id, sub, account_id, email, created_at) VALUES (?, ?, ?, NULL, 0)').run(provider, sub, account)
+  assert.is(await store.providers.unbind('acc-juliet', 'op'), false)
+  // Another process (the admin CLI's connection): seen within 1 s.
+  link('acc-juliet', 'op', 'j-1')
+  await until(1500, "the foreign link to reach the server's cache", async () => (await store.providers.links('acc-juliet')).length === 1)
+  link('acc-juliet', 'op2', 'j-2')
+  await until(1500, 'the second foreign link', async () => (await store.providers.links('acc-juliet')).length === 2)
+  raw.close()
+  // juliet has a password-less account without 3PIDs here, so unbinding the last link would be refused: unbind one of two.
+  assert.is(await store.providers.unbind('acc-juliet', 'op'), true)
+  assert.equal(await store.providers.links('acc-juliet'), [{ providerID: 'op2', sub: 'j-2', email: null }])
+  // A copy each time: a caller's change does not reach the cache.
+  ;(await store.providers.links('acc-juliet'))[0]!.sub = 'changed'
+  assert.equal(await store.providers.links('acc-juliet'), [{ providerID: 'op2', sub: 'j-2', email: null }])
 })
 
 test.run()
