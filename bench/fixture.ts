@@ -20,7 +20,7 @@ const zones = ['Europe/Berlin', 'America/Sao_Paulo', 'Asia/Tokyo', 'Africa/Lagos
 const locales = ['de-DE', 'pt-BR', 'ja-JP', 'en-NG', 'fr-FR', 'en-US', 'hi-IN', 'en-US']
 
 /** Deterministic per index (the same database every run), varied like real sign-ups: some fields absent. */
-function profileOf(i: number): Record<string, unknown> {
+export function profileOf(i: number): Record<string, unknown> {
   const first = firstNames[i % firstNames.length]!
   const last = lastNames[Math.floor(i / firstNames.length) % lastNames.length]!
   const profile: Record<string, unknown> = {
@@ -36,6 +36,10 @@ function profileOf(i: number): Record<string, unknown> {
   return profile
 }
 
+export const fixturePassword = 'correct-horse-fixture-battery'
+/** The server's default argon2id parameters (server.config.json), so logins cost what they cost in production. */
+export const fixtureHash = () => hash(fixturePassword, { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1, outputLen: 32 })
+
 /**
  * Builds the fixture at `path`: the store's own schema (openStore runs the migrations), then every account
  * and its verified email in one transaction of prepared INSERTs — seconds, where 100,000 registrations
@@ -43,9 +47,8 @@ function profileOf(i: number): Record<string, unknown> {
  */
 export async function buildFixture(path: string, count: number, domain = 'localhost'): Promise<Fixture> {
   openStore(path, { synchronous: 'normal', busyTimeoutMs: 1000, lock: false }).close()
-  const password = 'correct-horse-fixture-battery'
-  // The server's default argon2id parameters (server.config.json), so logins cost what they cost in production.
-  const passwordHash = await hash(password, { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1, outputLen: 32 })
+  const password = fixturePassword
+  const passwordHash = await fixtureHash()
   const username = (i: number) => `user${i}`
   const userID = (i: number) => formatUserID(username(i), domain)
   const db = new Database(path)

@@ -12,9 +12,11 @@ export interface Conn {
   ws: WebSocket
   send(type: string, payload: unknown): Promise<{ ok: boolean; payload: any }>
   /** send() without a promise or a reply object: the open loop's path, so the load generator makes little garbage. */
-  fire(type: string, payloadJson: string, done: (ok: boolean) => void): void
+  fire(type: string, payloadJson: string, done: (ok: boolean, text: string) => void): void
   /** Frames that answered no request of ours (events, e.g. chat:message): read and dropped, only counted. */
   events: () => number
+  /** When set, also called with each such frame's text (the PostgreSQL bench times cross-node events). */
+  onEvent?: (text: string) => void
 }
 
 let ids = 0
@@ -33,6 +35,7 @@ export function openConnection(url: string): Promise<Conn> {
     const ws = new WebSocket(url, { perMessageDeflate: false })
     const waiting = new Map<string, (ok: boolean, text: string) => void>()
     let events = 0
+    let conn: Conn | undefined
     ws.on('message', (data) => {
       const text = data.toString()
       // Every reply starts {"id":"…": read the id and the outcome without parsing, so the load
@@ -42,22 +45,26 @@ export function openConnection(url: string): Promise<Conn> {
       if (done) {
         waiting.delete(id)
         done(text.includes('"ok":true'), text)
-      } else events++
+      } else {
+        events++
+        conn?.onEvent?.(text)
+      }
     })
     const fire = (type: string, payloadJson: string, done: (ok: boolean, text: string) => void) => {
       const id = (++ids).toString(36)
       waiting.set(id, done)
       ws.send(`{"id":"${id}","type":"${type}","to":"localhost","payload":${payloadJson}}`)
     }
-    ws.once('open', () =>
-      resolve({
+    ws.once('open', () => {
+      conn = {
         ws,
         fire,
         events: () => events,
         send: (type, payload) =>
           new Promise((resolve) => fire(type, JSON.stringify(payload), (ok, text) => resolve({ ok, get payload() { return JSON.parse(text).payload } }))),
-      }),
-    )
+      }
+      resolve(conn)
+    })
     ws.once('error', reject)
   })
 }

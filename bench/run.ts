@@ -19,8 +19,19 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     // Hafnium servers run under --cpu-prof, writing .cpuprofile files into this directory (where the time goes).
     'cpu-prof': { type: 'string' },
+    // A separate mode (bench/postgres.ts): Hafnium on PostgreSQL, one and two nodes; not part of the default run.
+    postgres: { type: 'boolean', default: false },
+    // --postgres: cross-node events to time.
+    events: { type: 'string', default: '1000' },
   },
 })
+if (args.postgres) {
+  const { postgresBench } = await import('./postgres.ts')
+  const root = new URL('..', import.meta.url).pathname
+  pinSelf('1')
+  await postgresBench({ root, runs: Number(args.runs), seconds: Number(args.seconds), accounts: Number(args.accounts), events: Number(args.events), only: args.only, cpuProf: args['cpu-prof'] })
+  process.exit()
+}
 const runs = Number(args.runs)
 const seconds = Number(args.seconds)
 const idleCount = Number(args.idle)

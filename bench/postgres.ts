@@ -1,0 +1,244 @@
+// npm run bench -- --postgres: Hafnium on PostgreSQL (same host), one node and two nodes on one database:
+// profile:get, profile:auth and logins per second, and how long an event takes from node A to node B.
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { closedLoop, openConnections, percentile, summarize, type Conn, type Sample } from './load.ts'
+import { signIn } from './traffic.ts'
+import { allCpus, cpuSeconds, hasTaskset, pinned } from './processes.ts'
+import { clusterCpuSeconds, loadFixture, repin, startCluster, startNodes, type Node } from './postgres-cluster.ts'
+import type { Fixture } from './fixture.ts'
+
+export interface PostgresBenchOptions {
+  root: string
+  runs: number
+  seconds: number
+  accounts: number
+  /** Cross-node events to time. */
+  events: number
+  only?: string
+  cpuProf?: string
+}
+
+type Row = Record<string, number | string>
+const CONNS = 64
+const IN_FLIGHT = 8
+// Two cores: the load generator keeps core 1 to itself, as in the SQLite bench; everything that serves
+// (every node and PostgreSQL) shares core 0, so "per server CPU-second" counts nodes + PostgreSQL.
+// Logins alone run unpinned (argon2 may use both cores, as in the SQLite bench's login scenario).
+const SERVER_CPU = '0'
+const log = (line: string) => process.stderr.write(line + '\n')
+const load1 = () => Math.round(loadavg()[0]! * 100) / 100
+const round2 = (n: number) => Math.round(n * 100) / 100
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+function medianRow(rows: Row[], by = 'perSecond'): Row {
+  const figures = rows.map((r) => Number(r[by]))
+  return { ...rows[figures.indexOf(median(figures))]!, runs: rows.length }
+}
+const request = (type: string, payloadOf: (c: Conn) => string) => (c: Conn) =>
+  new Promise<{ ok: boolean }>((done) => c.fire(type, payloadOf(c), (ok) => done({ ok })))
+
+export async function postgresBench(o: PostgresBenchOptions): Promise<void> {
+  const want = (name: string) => !o.only || o.only.split(',').includes(name)
+  const started = performance.now()
+  const loadBefore = load1()
+  const results: Record<string, Row> = {}
+  log('postgres: starting a throwaway cluster (scripts/pg-test-cluster.sh), synchronous_commit = on for the bench database')
+  const cluster = await startCluster(o.root, SERVER_CPU)
+  let stopNodes = async () => {}
+  try {
+    const { nodes, stop } = await startNodes(o.root, cluster.url, ['a', 'b'], SERVER_CPU, o.cpuProf && resolve(o.cpuProf))
+    stopNodes = stop
+    const [a, b] = nodes as [Node, Node]
+    log(`postgres: ${o.accounts.toLocaleString('en')} fixture accounts into the database`)
+    const t0 = performance.now()
+    const fixture = await loadFixture(cluster.url, o.accounts)
+    results.fixture = { perSecond: 0, accounts: o.accounts, buildSeconds: round2((performance.now() - t0) / 1000) }
+    const pin = (cpu: string) => repin(cpu, nodes.map((n) => n.pid), cluster.pid)
+
+    /** Runs `run` while recording the nodes' and PostgreSQL's CPU time, and the load average after it. */
+    const measure = async (serving: Node[], run: () => Promise<Sample>): Promise<Row> => {
+      const nodes0 = serving.reduce((s, n) => s + cpuSeconds(n.pid), 0)
+      const pg0 = clusterCpuSeconds(cluster.pid)
+      const begun = performance.now()
+      const sample = await run()
+      const wall = (performance.now() - begun) / 1000
+      const nodesCpu = (serving.reduce((s, n) => s + cpuSeconds(n.pid), 0) - nodes0) / wall
+      const pgCpu = (clusterCpuSeconds(cluster.pid) - pg0) / wall
+      return { ...summarize(sample), loop: 'closed', cpu: round2(nodesCpu + pgCpu), nodesCpu: round2(nodesCpu), pgCpu: round2(pgCpu), load: load1() }
+    }
+    /** 64 connections spread round-robin over `serving`, each signed in as its own fixture account. */
+    const connect = async (serving: Node[]) => {
+      const perNode = await Promise.all(serving.map((n) => openConnections(n.url, CONNS / serving.length)))
+      const conns = perNode[0]!.flatMap((_, i) => perNode.map((list) => list[i]!))
+      return { conns, signedIn: await signIn(conns, fixture) }
+    }
+
+    const rows: Record<string, Row[]> = {}
+    const push = (name: string, row: Row) => (rows[name] ??= []).push(row)
+    const tokens: { authToken: string; deviceID: string }[] = []
+    for (let run = 1; run <= o.runs; run++) {
+      for (const serving of [[a], [a, b]]) {
+        const tag = serving.length === 1 ? '1node' : '2nodes'
+        if (want('throughput')) {
+          log(`postgres run ${run}/${o.runs}: ${serving.length} node(s), profile:get and profile:auth`)
+          pin(SERVER_CPU)
+          const { conns, signedIn } = await connect(serving)
+          const authOf = new Map([...signedIn].map(([c, s]) => [c, JSON.stringify({ authToken: s.authToken })]))
+          push(`get_${tag}`, await measure(serving, async () => closedLoop(conns, IN_FLIGHT, o.seconds, request('profile:get', () => '{}'))))
+          push(`auth_${tag}`, await measure(serving, async () => closedLoop(conns, IN_FLIGHT, o.seconds, request('profile:auth', (c) => authOf.get(c)!))))
+          conns.forEach((c) => c.ws.terminate())
+        }
+        if (want('logins')) {
+          pin(allCpus)
+          if (serving.length === 1) {
+            log(`postgres run ${run}/${o.runs}: argon2 ceiling (all cores)`)
+            const [command, ...rest] = pinned([process.execPath, '--import', 'tsx', join(o.root, 'bench/argon2-ceiling.ts'), String(o.seconds)])
+            results[`argon2_${run}`] = { perSecond: Math.round(JSON.parse(spawnSync(command!, rest).stdout.toString()).perSecond) }
+          }
+          log(`postgres run ${run}/${o.runs}: ${serving.length} node(s), profile:login, unpinned`)
+          const conns = (await Promise.all(serving.map((n) => openConnections(n.url, CONNS / serving.length)))).flat()
+          const stride = Math.floor(fixture.count / CONNS)
+          const loginOf = new Map(conns.map((c, i) => [c, JSON.stringify({ username: fixture.username(i * stride), password: fixture.password })]))
+          // The two-node logins' devices are the ones the event scenario revokes.
+          const keep = serving.length === 2 && want('events')
+          const login = (c: Conn) =>
+            new Promise<{ ok: boolean }>((done) =>
+              c.fire('profile:login', loginOf.get(c)!, (ok, text) => {
+                if (ok && keep) tokens.push(JSON.parse(text).payload)
+                done({ ok })
+              }),
+            )
+          const row = await measure(serving, () => closedLoop(conns, 1, o.seconds, login))
+          const argon2PerSecond = Number(results[`argon2_${run}`]?.perSecond)
+          push(`login_${tag}`, { ...row, argon2PerSecond, ofCeiling: round2(Number(row.perSecond) / argon2PerSecond) })
+          conns.forEach((c) => c.ws.terminate())
+        }
+      }
+    }
+    for (const [name, list] of Object.entries(rows)) results[name] = medianRow(list, name.startsWith('login') ? 'ofCeiling' : 'perSecond')
+    for (let run = 1; run <= o.runs; run++) delete results[`argon2_${run}`]
+
+    if (want('events')) results.revoke_cross_node = await crossNodeEvents(a, b, fixture, tokens, o.events, pin)
+  } finally {
+    await stopNodes()
+    cluster.stop()
+  }
+
+  const targets = {
+    'cross-node revocation p99 ≤ 50 ms': results.revoke_cross_node?.p99,
+    'profile:auth on PostgreSQL ≥ 5,000/s (one node)': results.auth_1node?.perSecond,
+    'profile:auth on PostgreSQL ≥ 5,000/s (two nodes)': results.auth_2nodes?.perSecond,
+    'logins on two nodes ≥ 0.85 × argon2 ceiling': results.login_2nodes?.ofCeiling,
+  }
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, pinned: hasTaskset },
+    postgres: { synchronousCommit: cluster.synchronousCommit, poolSizePerNode: 10, pinning: `nodes and PostgreSQL on core ${SERVER_CPU}, load on core 1; logins unpinned` },
+    loadAverage: { before: loadBefore, after: load1() },
+    settings: { runs: o.runs, seconds: o.seconds, connections: CONNS, inFlight: IN_FLIGHT, events: o.events },
+    results,
+    targets,
+    elapsedSeconds: Math.round((performance.now() - started) / 1000),
+  }
+  mkdirSync(join(o.root, 'bench/results'), { recursive: true })
+  const file = join(o.root, 'bench/results', `${report.date.slice(0, 10)}.postgres${o.only ? '.' + o.only.replaceAll(',', '+') : ''}.json`)
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n')
+
+  console.log(`\nPostgreSQL on this host, synchronous_commit = ${cluster.synchronousCommit}; ${report.postgres.pinning}`)
+  console.log('\n| scenario | round trips/s | per server CPU-second | nodes CPU | PostgreSQL CPU | latency loop | p50 ms | p99 ms | max ms | × argon2 ceiling | errors | load avg (1 min) |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
+  for (const [name, row] of Object.entries(results)) {
+    if (name === 'fixture') continue
+    const perCpu = Number(row.cpu) > 0 ? Math.round(Number(row.perSecond) / Number(row.cpu)) : ''
+    console.log(
+      `| ${name} | ${row.perSecond ?? ''} | ${perCpu} | ${row.nodesCpu ?? ''} | ${row.pgCpu ?? ''} | ${row.loop ?? ''} | ${row.p50} | ${row.p99} | ${row.max} | ${row.ofCeiling ?? ''} | ${row.errors} | ${row.load} |`,
+    )
+  }
+  console.log('\ntargets:')
+  for (const [name, value] of Object.entries(targets)) console.log(`  ${name}: ${value ?? 'not measured'}`)
+  if (results.fixture) console.log(`\nfixture: ${results.fixture.accounts} accounts loaded in ${results.fixture.buildSeconds} s`)
+  console.log(`load average (1 min): ${report.loadAverage.before} before, ${report.loadAverage.after} after, on ${cpus().length} cores`)
+  console.log(`\nwrote ${file.slice(o.root.length)} in ${report.elapsedSeconds} s`)
+  const failed = Object.entries(results).filter(([, row]) => Number(row.errors ?? 0) > 0)
+  if (failed.length > 0) {
+    console.log(`\nFAILED: scenarios with errors: ${failed.map(([name, row]) => `${name} (${row.errors})`).join(', ')}`)
+    process.exitCode = 1
+  }
+}
+
+/**
+ * Cross-node event latency: a device signed in on a socket of node A and on a socket of node B; through
+ * A, `device:revoke` of that device; timed from the request's send to `profile:session_revoked` arriving
+ * on B's socket (A's commit, its NOTIFY, B's LISTEN connection, B's send). 4 lanes, each one event at a
+ * time, each revoking a device of its own (the two-node logins' devices, topped up with more logins).
+ * An event not seen within 5 s counts as an error.
+ */
+async function crossNodeEvents(a: Node, b: Node, fixture: Fixture, tokens: { authToken: string; deviceID: string }[], count: number, pin: (cpu: string) => void): Promise<Row> {
+  const LANES = 4
+  if (tokens.length < count) {
+    log(`postgres: ${count - tokens.length} more logins for the event scenario (unpinned)`)
+    pin(allCpus)
+    const conns = await openConnections(a.url, 16)
+    await Promise.all(
+      conns.map(async (c, i) => {
+        while (tokens.length < count) {
+          const reply = await c.send('profile:login', { username: fixture.username(i * 97), password: fixture.password })
+          if (!reply.ok) throw new Error(`login for the event scenario: ${JSON.stringify(reply.payload)}`)
+          tokens.push(reply.payload)
+        }
+      }),
+    )
+    conns.forEach((c) => c.ws.terminate())
+  }
+  pin(SERVER_CPU)
+  log(`postgres: ${count} revocations through node a, timed to profile:session_revoked on node b`)
+  const onA = await openConnections(a.url, LANES)
+  const onB = await openConnections(b.url, LANES)
+  const latencies: number[] = []
+  let errors = 0
+  let taken = 0
+  const begun = performance.now()
+  await Promise.all(
+    onA.map(async (x, lane) => {
+      const y = onB[lane]!
+      while (taken < count) {
+        const { authToken, deviceID } = tokens[taken++]!
+        const [ax, by] = await Promise.all([x.send('profile:auth', { authToken }), y.send('profile:auth', { authToken })])
+        if (!ax.ok || !by.ok) {
+          errors++
+          continue
+        }
+        const latency = await new Promise<number | undefined>((done) => {
+          const t0 = performance.now()
+          const timer = setTimeout(() => done(undefined), 5000)
+          y.onEvent = (text) => {
+            if (text.includes('"profile:session_revoked"') && text.includes(deviceID)) {
+              clearTimeout(timer)
+              done(performance.now() - t0)
+            }
+          }
+          x.fire('device:revoke', JSON.stringify({ deviceID }), (ok) => ok || errors++)
+        })
+        y.onEvent = undefined
+        if (latency === undefined) errors++
+        else latencies.push(latency)
+      }
+    }),
+  )
+  const seconds = (performance.now() - begun) / 1000
+  ;[...onA, ...onB].forEach((c) => c.ws.terminate())
+  const sorted = Float64Array.from(latencies).sort()
+  return {
+    perSecond: Math.round(latencies.length / seconds),
+    events: latencies.length,
+    lanes: LANES,
+    loop: 'closed',
+    p50: round2(percentile(sorted, 50)),
+    p99: round2(percentile(sorted, 99)),
+    max: round2(sorted[sorted.length - 1] ?? NaN),
+    errors,
+    load: load1(),
+  }
+}
