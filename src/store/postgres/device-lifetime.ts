@@ -39,8 +39,15 @@ export function createDeviceLifetimeStore(pool: pg.Pool): DeviceLifetimeStore {
         : { deviceID: row.id, accountID: row.account_id, slot: 'previous', retiredAt: row.prev_retired_at! }
     },
     // The device row is locked while it is compared and swapped: two presentations cannot fork the chain.
-    present: (deviceID, tokenHash, next, now, graceMs) =>
-      transaction(pool, async (db): Promise<Presented> => {
+    // The commonest case, the current token without rotation, writes nothing, so one read decides it (as
+    // on SQLite): no transaction, and no commit to wait for — SELECT … FOR UPDATE takes a transaction ID,
+    // so that COMMIT waited for a WAL flush with synchronous_commit on.
+    present: async (deviceID, tokenHash, next, now, graceMs) => {
+      if (!next) {
+        const current = (await run<{ token_hash: Buffer }>(pool, 'SELECT token_hash FROM devices WHERE id = $1', [deviceID])).rows[0]
+        if (current?.token_hash.equals(tokenHash)) return 'ok'
+      }
+      return transaction(pool, async (db): Promise<Presented> => {
         const row = (
           await db.query<TokenRow>('SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at FROM devices WHERE id = $1 FOR UPDATE', [deviceID])
         ).rows[0]
@@ -56,7 +63,8 @@ export function createDeviceLifetimeStore(pool: pg.Pool): DeviceLifetimeStore {
         }
         if (next) await db.query('UPDATE devices SET token_hash = $1 WHERE id = $2', [next, deviceID])
         return 'ok'
-      }),
+      })
+    },
     touchMany: (entries) => transaction(pool, (db) => touchAll(db, entries)),
     expire: (seen, idleBefore, createdBefore) =>
       transaction(pool, async (db) => {
