@@ -4,11 +4,11 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
-import { closedLoop, openConnections, percentile, summarize, type Conn, type Sample } from './load.ts'
+import { closedLoop, openConnections, summarize, type Conn, type Sample } from './load.ts'
 import { signIn } from './traffic.ts'
 import { allCpus, cpuSeconds, hasTaskset, pinned } from './processes.ts'
 import { clusterCpuSeconds, loadFixture, repin, startCluster, startNodes, type Node } from './postgres-cluster.ts'
-import type { Fixture } from './fixture.ts'
+import { crossNodeEvents } from './cross-node.ts'
 
 export interface PostgresBenchOptions {
   root: string
@@ -120,7 +120,7 @@ export async function postgresBench(o: PostgresBenchOptions): Promise<void> {
     for (const [name, list] of Object.entries(rows)) results[name] = medianRow(list, name.startsWith('login') ? 'ofCeiling' : 'perSecond')
     for (let run = 1; run <= o.runs; run++) delete results[`argon2_${run}`]
 
-    if (want('events')) results.revoke_cross_node = await crossNodeEvents(a, b, fixture, tokens, o.events, pin)
+    if (want('events')) results.revoke_cross_node = await crossNodeEvents(a, b, fixture, tokens, o.events, pin, SERVER_CPU)
   } finally {
     await stopNodes()
     cluster.stop()
@@ -143,7 +143,7 @@ export async function postgresBench(o: PostgresBenchOptions): Promise<void> {
     elapsedSeconds: Math.round((performance.now() - started) / 1000),
   }
   mkdirSync(join(o.root, 'bench/results'), { recursive: true })
-  const file = join(o.root, 'bench/results', `${report.date.slice(0, 10)}.postgres${o.only ? '.' + o.only.replaceAll(',', '+') : ''}.json`)
+  const file = join(o.root, 'bench/results', `${report.date.slice(0, 10)}-postgres${o.only ? '.' + o.only.replaceAll(',', '+') : ''}.json`)
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n')
 
   console.log(`\nPostgreSQL on this host, synchronous_commit = ${cluster.synchronousCommit}; ${report.postgres.pinning}`)
@@ -165,80 +165,5 @@ export async function postgresBench(o: PostgresBenchOptions): Promise<void> {
   if (failed.length > 0) {
     console.log(`\nFAILED: scenarios with errors: ${failed.map(([name, row]) => `${name} (${row.errors})`).join(', ')}`)
     process.exitCode = 1
-  }
-}
-
-/**
- * Cross-node event latency: a device signed in on a socket of node A and on a socket of node B; through
- * A, `device:revoke` of that device; timed from the request's send to `profile:session_revoked` arriving
- * on B's socket (A's commit, its NOTIFY, B's LISTEN connection, B's send). 4 lanes, each one event at a
- * time, each revoking a device of its own (the two-node logins' devices, topped up with more logins).
- * An event not seen within 5 s counts as an error.
- */
-async function crossNodeEvents(a: Node, b: Node, fixture: Fixture, tokens: { authToken: string; deviceID: string }[], count: number, pin: (cpu: string) => void): Promise<Row> {
-  const LANES = 4
-  if (tokens.length < count) {
-    log(`postgres: ${count - tokens.length} more logins for the event scenario (unpinned)`)
-    pin(allCpus)
-    const conns = await openConnections(a.url, 16)
-    await Promise.all(
-      conns.map(async (c, i) => {
-        while (tokens.length < count) {
-          const reply = await c.send('profile:login', { username: fixture.username(i * 97), password: fixture.password })
-          if (!reply.ok) throw new Error(`login for the event scenario: ${JSON.stringify(reply.payload)}`)
-          tokens.push(reply.payload)
-        }
-      }),
-    )
-    conns.forEach((c) => c.ws.terminate())
-  }
-  pin(SERVER_CPU)
-  log(`postgres: ${count} revocations through node a, timed to profile:session_revoked on node b`)
-  const onA = await openConnections(a.url, LANES)
-  const onB = await openConnections(b.url, LANES)
-  const latencies: number[] = []
-  let errors = 0
-  let taken = 0
-  const begun = performance.now()
-  await Promise.all(
-    onA.map(async (x, lane) => {
-      const y = onB[lane]!
-      while (taken < count) {
-        const { authToken, deviceID } = tokens[taken++]!
-        const [ax, by] = await Promise.all([x.send('profile:auth', { authToken }), y.send('profile:auth', { authToken })])
-        if (!ax.ok || !by.ok) {
-          errors++
-          continue
-        }
-        const latency = await new Promise<number | undefined>((done) => {
-          const t0 = performance.now()
-          const timer = setTimeout(() => done(undefined), 5000)
-          y.onEvent = (text) => {
-            if (text.includes('"profile:session_revoked"') && text.includes(deviceID)) {
-              clearTimeout(timer)
-              done(performance.now() - t0)
-            }
-          }
-          x.fire('device:revoke', JSON.stringify({ deviceID }), (ok) => ok || errors++)
-        })
-        y.onEvent = undefined
-        if (latency === undefined) errors++
-        else latencies.push(latency)
-      }
-    }),
-  )
-  const seconds = (performance.now() - begun) / 1000
-  ;[...onA, ...onB].forEach((c) => c.ws.terminate())
-  const sorted = Float64Array.from(latencies).sort()
-  return {
-    perSecond: Math.round(latencies.length / seconds),
-    events: latencies.length,
-    lanes: LANES,
-    loop: 'closed',
-    p50: round2(percentile(sorted, 50)),
-    p99: round2(percentile(sorted, 99)),
-    max: round2(sorted[sorted.length - 1] ?? NaN),
-    errors,
-    load: load1(),
   }
 }
