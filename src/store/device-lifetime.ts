@@ -3,8 +3,11 @@
 import type { Database } from 'better-sqlite3'
 import { commitEach, type GroupCommit } from './group-commit.ts'
 
-/** A token presented to profile:auth: the device's current one, or the one it last rotated away from. */
-export type TokenSlot = { deviceID: string; accountID: string; slot: 'current' } | { deviceID: string; accountID: string; slot: 'previous'; retiredAt: number }
+/**
+ * A token presented to profile:auth: the device's current one, or the one it last rotated away from, with
+ * what its lifetime is judged by (so profile:auth reads the device once).
+ */
+export type TokenSlot = { deviceID: string; accountID: string; createdAt: number; lastSeenAt: number } & ({ slot: 'current' } | { slot: 'previous'; retiredAt: number })
 
 /**
  * What presenting a token did: `ok` (accepted; rotated when a successor was given), `replayed` (a retired
@@ -47,9 +50,15 @@ interface TokenRow {
   prev_retired_at: number | null
 }
 
+/** The device holding `tokenHash` in `row` (found by either of its tokens), as a TokenSlot. */
+export function tokenSlot(row: TokenRow & { created_at: number; last_seen_at: number }, tokenHash: Buffer): TokenSlot {
+  const device = { deviceID: row.id, accountID: row.account_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at }
+  return row.token_hash.equals(tokenHash) ? { ...device, slot: 'current' } : { ...device, slot: 'previous', retiredAt: row.prev_retired_at! }
+}
+
 export function createDeviceLifetimeStore(db: Database, writes: Pick<GroupCommit, 'run'> = commitEach): DeviceLifetimeStore {
-  const selectByToken = db.prepare<[Buffer, Buffer], TokenRow>(
-    `SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at FROM devices WHERE token_hash = ? OR prev_token_hash = ?`,
+  const selectByToken = db.prepare<[Buffer, Buffer], TokenRow & { created_at: number; last_seen_at: number }>(
+    `SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at, created_at, last_seen_at FROM devices WHERE token_hash = ? OR prev_token_hash = ?`,
   )
   const selectByID = db.prepare<[string], TokenRow>('SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at FROM devices WHERE id = ?')
   const retireAndReplace = db.prepare<[Buffer, number, Buffer, string]>(
@@ -89,10 +98,7 @@ export function createDeviceLifetimeStore(db: Database, writes: Pick<GroupCommit
   return {
     async byToken(tokenHash) {
       const row = selectByToken.get(tokenHash, tokenHash)
-      if (!row) return undefined
-      return row.token_hash.equals(tokenHash)
-        ? { deviceID: row.id, accountID: row.account_id, slot: 'current' }
-        : { deviceID: row.id, accountID: row.account_id, slot: 'previous', retiredAt: row.prev_retired_at! }
+      return row && tokenSlot(row, tokenHash)
     },
     async present(deviceID, tokenHash, next, now, graceMs) {
       // The commonest case, the current token without rotation, writes nothing: one read decides it, where

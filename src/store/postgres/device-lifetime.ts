@@ -1,6 +1,6 @@
 // Token presentation, rotation, last-seen and expiry on PostgreSQL (contracts in ../device-lifetime.ts).
 import type pg from 'pg'
-import type { DeviceLifetimeStore, Presented, SeenEntry } from '../device-lifetime.ts'
+import { tokenSlot, type DeviceLifetimeStore, type Presented, type SeenEntry } from '../device-lifetime.ts'
 import { run, transaction, type Queryable } from './db.ts'
 
 interface TokenRow {
@@ -29,14 +29,13 @@ export function createDeviceLifetimeStore(pool: pg.Pool): DeviceLifetimeStore {
   return {
     async byToken(tokenHash) {
       const row = (
-        await run<TokenRow>(pool, 'SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at FROM devices WHERE token_hash = $1 OR prev_token_hash = $1', [
-          tokenHash,
-        ])
+        await run<TokenRow & { created_at: number; last_seen_at: number }>(
+          pool,
+          'SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at, created_at, last_seen_at FROM devices WHERE token_hash = $1 OR prev_token_hash = $1',
+          [tokenHash],
+        )
       ).rows[0]
-      if (!row) return undefined
-      return row.token_hash.equals(tokenHash)
-        ? { deviceID: row.id, accountID: row.account_id, slot: 'current' }
-        : { deviceID: row.id, accountID: row.account_id, slot: 'previous', retiredAt: row.prev_retired_at! }
+      return row && tokenSlot(row, tokenHash)
     },
     // The device row is locked while it is compared and swapped: two presentations cannot fork the chain.
     // The commonest case, the current token without rotation, writes nothing, so one read decides it (as

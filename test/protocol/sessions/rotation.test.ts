@@ -100,8 +100,10 @@ test('only hashes of the current and retired tokens are in the database', async 
   const account = (await db.accounts.byUsername('juliet'))!
   assert.ok(await db.devices.byID(account.id, phone.deviceID))
   const sha = (token: string) => createHash('sha256').update(token).digest()
-  assert.equal(await db.devices.byToken(sha(next)), { deviceID: phone.deviceID, accountID: account.id, slot: 'current' })
-  assert.equal(await db.devices.byToken(sha(phone.authToken)), { deviceID: phone.deviceID, accountID: account.id, slot: 'previous', retiredAt: clock.now() })
+  const { createdAt, lastSeenAt } = (await db.devices.byID(account.id, phone.deviceID))!
+  const device = { deviceID: phone.deviceID, accountID: account.id, createdAt, lastSeenAt }
+  assert.equal(await db.devices.byToken(sha(next)), { ...device, slot: 'current' })
+  assert.equal(await db.devices.byToken(sha(phone.authToken)), { ...device, slot: 'previous', retiredAt: clock.now() })
   const files = await storedBytes(t.config)
   for (const token of [phone.authToken, next]) {
     for (const bytes of files) {
