@@ -15,18 +15,21 @@ const FRESH_AUTH_SHARE = 0.02
  * Closed loop, per request: 93% `profile:get` of a random other fixture user (a contact list, a chat
  * header: cold reads over 100,000 accounts, most not in the cache), 5% `profile:update` of one's own
  * nickname (a write that must invalidate what others read), 2% `profile:auth` on a fresh socket (a
- * client reconnecting: TCP + WebSocket handshake, re-auth, then it goes away).
+ * client reconnecting: TCP + WebSocket handshake, re-auth, then it goes away). Each reconnect's time
+ * (handshake to reply) goes into `reconnects`: they are the closed loop's p99 (see README > Performance).
  */
-export function mixedClosed(url: string, fixture: Fixture, signedIn: Map<Conn, SignedIn>) {
+export function mixedClosed(url: string, fixture: Fixture, signedIn: Map<Conn, SignedIn>, reconnects: number[] = []) {
   let updates = 0
   return async (conn: Conn): Promise<{ ok: boolean }> => {
     const roll = Math.random()
     if (roll < UPDATE_SHARE) return fire(conn, 'profile:update', `{"nickname":"nick${++updates % 1000}"}`)
     if (roll < UPDATE_SHARE + FRESH_AUTH_SHARE) {
+      const started = performance.now()
       const fresh = await openConnection(url)
       try {
         return await fresh.send('profile:auth', { authToken: signedIn.get(conn)!.authToken })
       } finally {
+        reconnects.push(performance.now() - started)
         fresh.ws.terminate()
       }
     }
