@@ -26,11 +26,13 @@ export async function loginAsNewDevice(
   ctx: Context<MessageType>,
   account: Account,
   options: { deviceName?: string | undefined; pushToken?: string | undefined },
-  { stale, spend }: {
+  { stale, spend, link }: {
     /** The answer when the credentials changed meanwhile. */
     stale: ErrID
     /** What the login costs (a single-use token): spent after the last refusal, before the device exists. */
-    spend?: () => Promise<void>
+    spend?: (() => Promise<void>) | undefined
+    /** A provider login: the identity `account` was found through; LinkChanged (unmapped) if it is no longer linked. */
+    link?: { providerID: string; sub: string }
   },
 ): Promise<LoginPayload> {
   const maxDevices = ctx.config.limits.maxDevicesPerAccount
@@ -48,7 +50,7 @@ export async function loginAsNewDevice(
       pushToken: options.pushToken ?? null,
       ip: ctx.conn.address,
       now,
-      expect: { credentialsEpoch: account.credentialsEpoch, maxDevices },
+      expect: { credentialsEpoch: account.credentialsEpoch, maxDevices, ...(link && { link }) },
     })
   } catch (error) {
     if (error instanceof CredentialsChanged) throw new ProtocolError(stale)

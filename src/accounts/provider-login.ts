@@ -3,7 +3,7 @@
 import { hashToken } from '../auth/tokens.ts'
 import { ProtocolError } from '../errors.ts'
 import type { Context } from '../handler.ts'
-import { AlreadyUsed, UniqueViolation } from '../store/errors.ts'
+import { AlreadyUsed, LinkChanged, UniqueViolation } from '../store/errors.ts'
 import type { Account, BoundThirdPID } from '../store/accounts.ts'
 import type { ProviderIdentity } from '../store/providers.ts'
 import { createRawAccount } from './create.ts'
@@ -21,7 +21,10 @@ export async function providerIdentity(ctx: Pick<Context<'profile:login'>, 'stor
 /**
  * Signs in the linked account; an unlinked identity gets a new account (raw user ID, no password) where
  * autoCreate is on and registration is not closed, else not_found. The token is spent after the last
- * refusal, just before the device is created (its credentials epoch re-checked like every login).
+ * refusal, just before the device is created (its credentials epoch re-checked like every login). The
+ * device insert re-checks the link too: if it was unbound (or moved) since it was read, the login starts
+ * over from the link as it is now — the outcome a login sent just after the unbind would have — with the
+ * token it already spent.
  */
 export async function loginWithProvider(
   ctx: Context<'profile:login'>,
@@ -29,9 +32,8 @@ export async function loginWithProvider(
   options: { deviceName?: string | undefined; pushToken?: string | undefined },
 ): Promise<LoginPayload> {
   const identity = await providerIdentity(ctx, providerToken)
-  const account = (await linkedAccount(ctx, identity)) ?? (await createLinked(ctx, identity))
-  if (account.status === 'disabled') throw new ProtocolError('user_disabled')
-  if (account.status === 'pending') throw new ProtocolError('confirmation_required')
+  const link = { providerID: identity.providerID, sub: identity.sub }
+  let spent = false
   const spend = async () => {
     try {
       await ctx.store.providers.consumeToken(hashToken(providerToken), ctx.clock.now())
@@ -39,8 +41,20 @@ export async function loginWithProvider(
       if (error instanceof AlreadyUsed) throw new ProtocolError('invalid_token')
       throw error
     }
+    spent = true
   }
-  return loginAsNewDevice(ctx, account, options, { stale: 'user_disabled', spend })
+  for (let attempt = 1; ; attempt++) {
+    const account = (await linkedAccount(ctx, identity)) ?? (await createLinked(ctx, identity))
+    if (account.status === 'disabled') throw new ProtocolError('user_disabled')
+    if (account.status === 'pending') throw new ProtocolError('confirmation_required')
+    try {
+      return await loginAsNewDevice(ctx, account, options, { stale: 'user_disabled', spend: spent ? undefined : spend, link })
+    } catch (error) {
+      if (!(error instanceof LinkChanged)) throw error
+      // The link changing under every one of a few attempts is a fight, not a race: no account is reliably linked.
+      if (attempt === 3) throw new ProtocolError('not_found')
+    }
+  }
 }
 
 async function linkedAccount(ctx: Context<'profile:login'>, identity: ProviderIdentity): Promise<Account | undefined> {

@@ -1,7 +1,7 @@
 // Devices: one per login, each with one authToken (only its SHA-256 is stored) and a sealed push token.
 import type { Database, Transaction } from 'better-sqlite3'
 import { generateDeviceID } from '../auth/tokens.ts'
-import { CredentialsChanged, DeviceGone, DeviceLimit } from './errors.ts'
+import { CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged } from './errors.ts'
 import { seal, unseal } from './sealing.ts'
 import { createDeviceLifetimeStore, type DeviceLifetimeStore } from './device-lifetime.ts'
 import { commitEach, type GroupCommit } from './group-commit.ts'
@@ -26,9 +26,10 @@ export interface NewDevice {
   /**
    * What the login read before its await, re-checked in the insert's transaction: the account is still
    * active with this credentials epoch (else CredentialsChanged) and holds fewer than `maxDevices`
-   * devices (else DeviceLimit). Absent only where no login is involved (seeding in tests).
+   * devices (else DeviceLimit); with `link`, a provider login, that identity is still linked to the account
+   * (else LinkChanged, checked first). Absent only where no login is involved (seeding in tests).
    */
-  expect?: { credentialsEpoch: number; maxDevices: number }
+  expect?: { credentialsEpoch: number; maxDevices: number; link?: { providerID: string; sub: string } }
 }
 
 export interface DeviceStore extends DeviceLifetimeStore {
@@ -125,8 +126,11 @@ export function prepareDeviceInsert(db: Database, key: Buffer): Transaction<(dev
   const accountState = db.prepare<[string], { status: string; credentials_epoch: number }>(
     'SELECT status, credentials_epoch FROM accounts WHERE id = ?',
   )
+  const linkedTo = db.prepare<[string, string], { account_id: string }>('SELECT account_id FROM provider_links WHERE provider_id = ? AND sub = ?')
   return db.transaction((device: NewDevice, id: string) => {
     if (device.expect) {
+      const link = device.expect.link
+      if (link && linkedTo.get(link.providerID, link.sub)?.account_id !== device.accountID) throw new LinkChanged()
       const state = accountState.get(device.accountID)
       if (state?.status !== 'active' || state.credentials_epoch !== device.expect.credentialsEpoch) throw new CredentialsChanged()
       if (countFor.get(device.accountID)!.n >= device.expect.maxDevices) throw new DeviceLimit(device.expect.maxDevices)

@@ -43,6 +43,13 @@ export class CredentialsChanged extends StoreConflict {
   }
 }
 
+/** The provider identity a login read as linked to the account is no longer linked to it (unbound, or the account is gone). */
+export class LinkChanged extends StoreConflict {
+  constructor() {
+    super('the provider link changed since it was read')
+  }
+}
+
 /** The account already holds `max` devices. */
 export class DeviceLimit extends StoreConflict {
   constructor(readonly max: number) {

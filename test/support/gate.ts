@@ -51,3 +51,43 @@ export function holdVerify(t: TestServer, password: string, { count = 1, timeout
     },
   }
 }
+
+/**
+ * Holds the next `count` calls of `object[method]` after the call has run and before its result is
+ * returned (a read the caller acts on later): the caller is parked between its read and its write.
+ * remove() puts the method back and lets held calls go.
+ */
+export function holdAfter<O extends object, K extends keyof O>(
+  object: O,
+  method: K,
+  { count = 1, timeoutMs = 15_000 } = {},
+): Gate & { remove(): void } {
+  const original = object[method] as (...args: unknown[]) => Promise<unknown>
+  let held = 0
+  let release!: () => void
+  const released = new Promise<void>((resolve) => (release = resolve))
+  let timer: NodeJS.Timeout | undefined
+  const entered = new Promise<void>((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${count} call(s) of ${String(method)} to be held (${held} were)`)), timeoutMs)
+    object[method] = (async (...args: unknown[]) => {
+      const result = await original.apply(object, args)
+      if (held < count) {
+        if (++held === count) {
+          clearTimeout(timer)
+          resolve()
+        }
+        await released
+      }
+      return result
+    }) as O[K]
+  })
+  return {
+    entered,
+    release,
+    remove() {
+      clearTimeout(timer)
+      release()
+      object[method] = original as O[K]
+    },
+  }
+}

@@ -1,7 +1,7 @@
 // Devices on PostgreSQL (contracts in ../devices.ts).
 import type pg from 'pg'
 import { generateDeviceID } from '../../auth/tokens.ts'
-import { CredentialsChanged, DeviceGone, DeviceLimit } from '../errors.ts'
+import { CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged } from '../errors.ts'
 import { openPushToken, sealPushToken, type Device, type DeviceStore, type NewDevice } from '../devices.ts'
 import { createDeviceLifetimeStore } from './device-lifetime.ts'
 import { deviceExists, run, transaction, uniqueViolation, type Queryable } from './db.ts'
@@ -22,12 +22,19 @@ const columns = 'id, account_id, name, push_token, created_at, last_seen_at, las
  * The one device insert, inside the caller's transaction. The device cap and the credentials epoch are
  * re-checked under the account row's lock (SELECT … FOR UPDATE): concurrent logins to one account take
  * turns, so N of them against a cap of M insert exactly min(N, M − held) devices, on any number of nodes.
+ * A provider login's link is read after that lock: unbinding takes the same lock, so it is either committed
+ * (and seen: READ COMMITTED reads afresh per statement) or waits for this insert.
  */
 export async function insertDevice(db: Queryable, key: Buffer, device: NewDevice, id: string): Promise<void> {
   if (device.expect) {
     const state = (
       await db.query<{ status: string; credentials_epoch: number }>('SELECT status, credentials_epoch FROM accounts WHERE id = $1 FOR UPDATE', [device.accountID])
     ).rows[0]
+    const link = device.expect.link
+    if (link) {
+      const linked = (await db.query<{ account_id: string }>('SELECT account_id FROM provider_links WHERE provider_id = $1 AND sub = $2', [link.providerID, link.sub])).rows[0]
+      if (linked?.account_id !== device.accountID) throw new LinkChanged()
+    }
     if (state?.status !== 'active' || state.credentials_epoch !== device.expect.credentialsEpoch) throw new CredentialsChanged()
     const held = (await db.query<{ n: number }>('SELECT count(*) AS n FROM devices WHERE account_id = $1', [device.accountID])).rows[0]!.n
     if (held >= device.expect.maxDevices) throw new DeviceLimit(device.expect.maxDevices)

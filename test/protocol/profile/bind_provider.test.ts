@@ -3,6 +3,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { requestOk, sudo } from '../../support/accounts.ts'
 import type { TestClient } from '../../support/client.ts'
+import { holdAfter } from '../../support/gate.ts'
 import { grantFor, startTestProvider, type TestProvider } from '../../support/oidc-provider.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 
@@ -11,7 +12,7 @@ const password = 'correct horse battery'
 
 test.before(async (ctx) => {
   ctx.op = await startTestProvider()
-  ctx.t = await startTestServer({ providers: { test: ctx.op.config(), other: ctx.op.config() } })
+  ctx.t = await startTestServer({ providers: { test: ctx.op.config(), other: ctx.op.config(), invite: ctx.op.config({ autoCreate: false }) } })
 })
 test.after(async (ctx) => {
   await ctx.t.close()
@@ -107,6 +108,46 @@ test('a linked provider is a way in: the only 3PID of an account without a usern
   await requestOk(client, 'profile:unbind_thirdpid', { thirdPID: email, sudoToken: await sudo(client, password) })
   // And now the provider is the only way in: it cannot go.
   assert.is((await client.request('profile:unbind_provider', { providerID: 'test', sudoToken: await sudo(client, password) })).payload.errID, 'forbidden')
+})
+
+/**
+ * A provider login held just after it read the link (the account it will sign in), while the owner unbinds
+ * that provider; then let go. Returns its reply and the owner's userID and device count afterwards.
+ */
+async function loginAcrossUnbind(t: TestServer, op: TestProvider, username: string, sub: string, providerID: string) {
+  op.accounts.set(sub, {})
+  const { client, userID } = await registered(t, username)
+  const { reply: bindGrant } = await grantFor(client, op, sub, { providerID })
+  await requestOk(client, 'profile:bind_provider', { providerToken: bindGrant.payload.providerToken, sudoToken: await sudo(client, password) })
+  const other = await t.connect()
+  const { reply: grant } = await grantFor(other, op, sub, { providerID })
+  assert.is(grant.payload.linked, true)
+  const gate = holdAfter(t.server.store.providers, 'linkedAccount')
+  try {
+    const login = other.request('profile:login', { providerToken: grant.payload.providerToken })
+    await gate.entered
+    await requestOk(client, 'profile:unbind_provider', { providerID, sudoToken: await sudo(client, password) })
+    gate.remove()
+    const reply = await login
+    const account = await t.server.store.accounts.byUsername(username)
+    return { reply, other, userID, devices: await t.server.store.devices.count(account!.id) }
+  } finally {
+    gate.remove()
+  }
+}
+
+test('a provider login in flight across an unbind does not land in the unlinked account: it signs up as a login after the unbind would', async ({ t, op }) => {
+  const { reply, userID, devices } = await loginAcrossUnbind(t, op, 'gina', 'gina-1', 'test')
+  assert.ok(reply.ok, JSON.stringify(reply.payload))
+  assert.is.not(reply.payload.userID, userID, 'a new account, not the one the identity was unlinked from')
+  assert.is(devices, 1, "no device was added to the unlinked account (only the owner's own)")
+})
+
+test('… and where autoCreate is off it answers not_found; the socket stays anonymous', async ({ t, op }) => {
+  const { reply, other, devices } = await loginAcrossUnbind(t, op, 'hank', 'hank-1', 'invite')
+  assert.is(reply.payload.errID, 'not_found')
+  assert.is(devices, 1)
+  assert.is((await other.request('device:list')).payload.errID, 'auth_required')
 })
 
 test('anonymous connections get auth_required', async ({ t }) => {
