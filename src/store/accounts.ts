@@ -4,6 +4,7 @@ import { createCredentialOps, type CredentialOps } from './account-credentials.t
 import { createGuestOps, type GuestOps } from './guests.ts'
 import { createReadCache } from './read-cache.ts'
 import { commitEach, type GroupCommit } from './group-commit.ts'
+import { toAccount, type AccountRow } from './rows/accounts.ts'
 import { ProtocolError } from '../errors.ts'
 import type { ThirdPID } from '../identifiers.ts'
 import type { ProfileClaims } from '../types/schemas.ts'
@@ -83,21 +84,6 @@ export interface AccountStore extends CredentialOps, GuestOps {
   erase(id: string, options: { releaseUsername: boolean; now: number }): Promise<void>
 }
 
-interface AccountRow {
-  id: string
-  username: string | null
-  user_id: string
-  password_hash: string | null
-  status: AccountStatus
-  profile: string
-  failed_logins: number
-  login_blocked_until: number
-  credentials_epoch: number
-  guest: number
-  created_at: number
-  thirdpids: string
-}
-
 // One statement per look-up: the 3PIDs ride along as JSON (a second query per read cost ~40% of profile:get).
 const accountColumns = `a.*, (SELECT json_group_array(json_object('type', medium, 'value', address, 'verified', verified))
   FROM (SELECT medium, address, verified FROM thirdpids WHERE account_id = a.id ORDER BY medium)) AS thirdpids`
@@ -157,26 +143,6 @@ export function createAccountStore(db: Database, writes: Pick<GroupCommit, 'run'
     `SELECT ${accountColumns} FROM accounts a JOIN thirdpids t ON t.account_id = a.id
      WHERE t.medium = ? AND t.address = ? AND t.verified = 1 AND a.status = 'active' AND json_extract(a.profile, ?) = 1`,
   )
-
-  const toAccount = (row: AccountRow | undefined): Account | undefined =>
-    row && {
-      id: row.id,
-      username: row.username,
-      userID: row.user_id,
-      passwordHash: row.password_hash,
-      status: row.status,
-      profile: JSON.parse(row.profile) as ProfileClaims,
-      failedLogins: row.failed_logins,
-      loginBlockedUntil: row.login_blocked_until,
-      credentialsEpoch: row.credentials_epoch,
-      guest: row.guest === 1,
-      createdAt: row.created_at,
-      thirdPIDs: (JSON.parse(row.thirdpids) as { type: 'email' | 'msisdn'; value: string; verified: number }[]).map((t) => ({
-        type: t.type,
-        value: t.value,
-        verified: t.verified === 1,
-      })),
-    }
 
   const cache = createReadCache<Account>(db, {
     sources: [

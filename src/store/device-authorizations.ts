@@ -1,9 +1,9 @@
 // Device authorization grants (RFC 8628 over the socket): a user code shown by a device without a
 // keyboard, approved or denied from a signed-in device, collected once as a new device.
-import { createHmac, hkdfSync } from 'node:crypto'
 import type { Database } from 'better-sqlite3'
 import { prepareDeviceInsert } from './devices.ts'
 import { CredentialsChanged, DeviceGone, DeviceLimit } from './errors.ts'
+import { delivered, grantColumns, grantedDevice, pollOutcome, recordsPoll, refused, userCodeHasher, type GrantRow } from './rows/device-authorizations.ts'
 
 export interface NewGrant {
   id: string
@@ -55,25 +55,8 @@ export interface DeviceAuthorizationStore {
   prune(before: number): Promise<number>
 }
 
-interface GrantRow {
-  id: string
-  device_name: string
-  state: 'pending' | 'approved' | 'denied' | 'delivered'
-  account_id: string | null
-  device_id: string | null
-  credentials_epoch: number | null
-  last_poll_at: number
-  expires_at: number
-}
-
-/**
- * User codes are stored as HMAC-SHA256(key, code): 20^8 ≈ 2.6·10^10 codes fall to a plain hash in
- * seconds offline; the key (derived from the outbox key, kept outside the database file) means the file
- * alone gives no live code away. Device codes carry 256 random bits: SHA-256 is enough for them.
- */
 export function createDeviceAuthorizationStore(db: Database, secret: Buffer): DeviceAuthorizationStore {
-  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'hafnium device user codes', 32))
-  const hashUserCode = (code: string) => createHmac('sha256', key).update(code).digest()
+  const hashUserCode = userCodeHasher(secret)
   const insertDevice = prepareDeviceInsert(db, secret)
   const insert = db.prepare(
     `INSERT INTO device_authorizations (id, user_code_hash, device_code_hash, device_name, expires_at, created_at)
@@ -87,8 +70,8 @@ export function createDeviceAuthorizationStore(db: Database, secret: Buffer): De
   const denyRow = db.prepare<[Buffer, number], { id: string }>(
     `UPDATE device_authorizations SET state = 'denied' WHERE user_code_hash = ? AND state = 'pending' AND expires_at > ? RETURNING id`,
   )
-  const byDeviceCode = db.prepare<[Buffer], GrantRow>('SELECT * FROM device_authorizations WHERE device_code_hash = ?')
-  const byID = db.prepare<[string], GrantRow>('SELECT * FROM device_authorizations WHERE id = ?')
+  const byDeviceCode = db.prepare<[Buffer], GrantRow>(`SELECT ${grantColumns} FROM device_authorizations WHERE device_code_hash = ?`)
+  const byID = db.prepare<[string], GrantRow>(`SELECT ${grantColumns} FROM device_authorizations WHERE id = ?`)
   const setPolled = db.prepare('UPDATE device_authorizations SET last_poll_at = ? WHERE id = ?')
   const setState = db.prepare('UPDATE device_authorizations SET state = ? WHERE id = ?')
   const prune = db.prepare('DELETE FROM device_authorizations WHERE expires_at < ?')
@@ -107,38 +90,23 @@ export function createDeviceAuthorizationStore(db: Database, secret: Buffer): De
   })
   const poll = db.transaction((deviceCodeHash: Buffer, now: number, intervalMs: number): PollOutcome => {
     const row = byDeviceCode.get(deviceCodeHash)
-    if (!row) return { outcome: 'unknown' }
-    const wait = row.last_poll_at + intervalMs - now
-    if (wait > 0) return { outcome: 'too_soon', retryAfter: wait }
-    setPolled.run(now, row.id)
-    if (row.state === 'denied') return { outcome: 'denied' }
-    if (row.state === 'delivered' || row.expires_at <= now) return { outcome: 'expired' }
-    return row.state === 'approved' ? { outcome: 'approved', id: row.id } : { outcome: 'pending' }
+    const outcome = pollOutcome(row, now, intervalMs)
+    if (row && recordsPoll(outcome)) setPolled.run(now, row.id)
+    return outcome
   })
   const collect = db.transaction((id: string, device: { tokenHash: Buffer; ip: string; now: number; maxDevices: number }): CollectOutcome => {
     const row = byID.get(id)
     if (!row || row.state !== 'approved' || row.expires_at <= device.now) return { outcome: 'gone' }
     try {
-      insertDevice(
-        {
-          accountID: row.account_id!,
-          tokenHash: device.tokenHash,
-          name: row.device_name,
-          pushToken: null,
-          ip: device.ip,
-          now: device.now,
-          expect: { credentialsEpoch: row.credentials_epoch!, maxDevices: device.maxDevices },
-        },
-        row.device_id!,
-      )
+      insertDevice(grantedDevice(row, device), row.device_id!)
     } catch (error) {
       // The nested insert rolled back only its own savepoint: the grant can still be marked denied.
       if (!(error instanceof CredentialsChanged || error instanceof DeviceLimit)) throw error
       setState.run('denied', id)
-      return error instanceof DeviceLimit ? { outcome: 'refused', maxDevices: error.max } : { outcome: 'refused' }
+      return refused(error)
     }
     setState.run('delivered', id)
-    return { outcome: 'ok', accountID: row.account_id!, deviceID: row.device_id!, deviceName: row.device_name }
+    return delivered(row)
   })
 
   return {

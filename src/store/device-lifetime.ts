@@ -2,6 +2,7 @@
 // recording when devices were last seen (in batches) and deleting those past their lifetime.
 import type { Database } from 'better-sqlite3'
 import { commitEach, type GroupCommit } from './group-commit.ts'
+import { deviceTokenColumns, type DeviceTokenRow } from './rows/devices.ts'
 
 /**
  * A token presented to profile:auth: the device's current one, or the one it last rotated away from, with
@@ -42,25 +43,17 @@ export interface DeviceLifetimeStore {
   expire(seen: readonly SeenEntry[], idleBefore: number, createdBefore: number): Promise<{ deviceID: string; accountID: string }[]>
 }
 
-interface TokenRow {
-  id: string
-  account_id: string
-  token_hash: Buffer
-  prev_token_hash: Buffer | null
-  prev_retired_at: number | null
-}
-
 /** The device holding `tokenHash` in `row` (found by either of its tokens), as a TokenSlot. */
-export function tokenSlot(row: TokenRow & { created_at: number; last_seen_at: number }, tokenHash: Buffer): TokenSlot {
+export function tokenSlot(row: DeviceTokenRow & { created_at: number; last_seen_at: number }, tokenHash: Buffer): TokenSlot {
   const device = { deviceID: row.id, accountID: row.account_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at }
   return row.token_hash.equals(tokenHash) ? { ...device, slot: 'current' } : { ...device, slot: 'previous', retiredAt: row.prev_retired_at! }
 }
 
 export function createDeviceLifetimeStore(db: Database, writes: Pick<GroupCommit, 'run'> = commitEach): DeviceLifetimeStore {
-  const selectByToken = db.prepare<[Buffer, Buffer], TokenRow & { created_at: number; last_seen_at: number }>(
-    `SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at, created_at, last_seen_at FROM devices WHERE token_hash = ? OR prev_token_hash = ?`,
+  const selectByToken = db.prepare<[Buffer, Buffer], DeviceTokenRow & { created_at: number; last_seen_at: number }>(
+    `SELECT ${deviceTokenColumns}, created_at, last_seen_at FROM devices WHERE token_hash = ? OR prev_token_hash = ?`,
   )
-  const selectByID = db.prepare<[string], TokenRow>('SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at FROM devices WHERE id = ?')
+  const selectByID = db.prepare<[string], DeviceTokenRow>(`SELECT ${deviceTokenColumns} FROM devices WHERE id = ?`)
   const retireAndReplace = db.prepare<[Buffer, number, Buffer, string]>(
     'UPDATE devices SET prev_token_hash = ?, prev_retired_at = ?, token_hash = ? WHERE id = ?',
   )

@@ -5,6 +5,7 @@ import { CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged } from './erro
 import { seal, unseal } from './sealing.ts'
 import { createDeviceLifetimeStore, type DeviceLifetimeStore } from './device-lifetime.ts'
 import { commitEach, type GroupCommit } from './group-commit.ts'
+import { deviceColumns, toDevice, type DeviceRow } from './rows/devices.ts'
 
 export interface Device {
   id: string
@@ -56,16 +57,6 @@ export interface DeviceStore extends DeviceLifetimeStore {
   exists(accountID: string, deviceID: string): Promise<boolean>
 }
 
-interface DeviceRow {
-  id: string
-  account_id: string
-  name: string
-  push_token: string | null
-  created_at: number
-  last_seen_at: number
-  last_ip: string | null
-}
-
 /**
  * Push tokens let whoever holds them push to the device (they are bearer credentials at the push
  * service), so they are sealed under the outbox key like queued codes, bound to their device:
@@ -99,18 +90,6 @@ export function sealLegacyPushTokens(db: Database, key: Buffer): void {
   }).immediate()
 }
 
-const toDevice = (row: DeviceRow, key: Buffer): Device => ({
-  id: row.id,
-  accountID: row.account_id,
-  name: row.name,
-  pushToken: openPushToken(key, row.id, row.push_token),
-  createdAt: row.created_at,
-  lastSeenAt: row.last_seen_at,
-  lastIP: row.last_ip,
-})
-
-const columns = 'id, account_id, name, push_token, created_at, last_seen_at, last_ip'
-
 /**
  * The one device insert (logins, registration, device authorization): a transaction that re-checks
  * NewDevice.expect before inserting under `id` (its push token sealed with `key`). Callable inside another
@@ -141,8 +120,8 @@ export function prepareDeviceInsert(db: Database, key: Buffer): Transaction<(dev
 }
 
 export function createDeviceStore(db: Database, key: Buffer, writes: Pick<GroupCommit, 'run'> = commitEach): DeviceStore {
-  const selectOne = db.prepare<[string, string], DeviceRow>(`SELECT ${columns} FROM devices WHERE account_id = ? AND id = ?`)
-  const selectAll = db.prepare<[string], DeviceRow>(`SELECT ${columns} FROM devices WHERE account_id = ? ORDER BY created_at, id`)
+  const selectOne = db.prepare<[string, string], DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE account_id = ? AND id = ?`)
+  const selectAll = db.prepare<[string], DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE account_id = ? ORDER BY created_at, id`)
   const updateName = db.prepare('UPDATE devices SET name = ? WHERE account_id = ? AND id = ?')
   const updatePush = db.prepare('UPDATE devices SET push_token = ? WHERE account_id = ? AND id = ?')
   const deleteOne = db.prepare('DELETE FROM devices WHERE account_id = ? AND id = ?')

@@ -65,19 +65,18 @@ export function releaseAbandonedClaims(db: Database): number {
 const keptDeadLetters = 1000
 const maxErrorLength = 500
 
-type Row = { id: number; channel: string; sealed: Buffer; attempts: number; created_at: number }
 
 export function createOutboxStore(db: Database, key: Buffer): OutboxStore {
   if (key.length !== 32) throw new Error('the outbox key must be 32 bytes')
   const insert = db.prepare(
     'INSERT INTO outbox (channel, sealed, attempts, next_attempt_at, created_at) VALUES (?, ?, 0, ?, ?)',
   )
-  const selectDue = db.prepare<[number, number], Row>(
+  const selectDue = db.prepare<[number, number], OutboxRow>(
     'SELECT id, channel, sealed, attempts, created_at FROM outbox WHERE next_attempt_at <= ? ORDER BY id LIMIT ?',
   )
   // One statement in an IMMEDIATE transaction: the rows are chosen and marked under the write lock, so
   // two handles on one file never take the same row (PostgreSQL: FOR UPDATE SKIP LOCKED, postgres/outbox.ts).
-  const claimDue = db.prepare<{ now: number; limit: number; until: number; claim: string }, Row>(
+  const claimDue = db.prepare<{ now: number; limit: number; until: number; claim: string }, OutboxRow>(
     `UPDATE outbox SET claimed_until = @until, claim = @claim
       WHERE id IN (SELECT id FROM outbox WHERE next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now)
                    ORDER BY id LIMIT @limit)
@@ -106,18 +105,12 @@ export function createOutboxStore(db: Database, key: Buffer): OutboxStore {
   const claimTransaction = db.transaction((now: number, limit: number, until: number, claim: string) => claimDue.all({ now, limit, until, claim }))
 
   /** Unseals rows; one that cannot be unsealed is given up (it can never be sent). */
-  function open(rows: Row[], claim?: string): DueMessage[] {
+  function open(rows: OutboxRow[], claim?: string): DueMessage[] {
     const found: DueMessage[] = []
     for (const row of rows) {
-      let message: OutgoingMessage
-      try {
-        message = unsealMessage(key, row.channel, row.sealed)
-      } catch {
-        // Sealed under another key (the key file was replaced) or damaged: it can never be sent.
-        fail.immediate(row.id, 'cannot unseal: the outbox key changed or the row is damaged', null, claim ?? null)
-        continue
-      }
-      found.push({ id: row.id, ...(claim !== undefined && { claim }), attempts: row.attempts, createdAt: row.created_at, message })
+      const due = dueMessage(key, row, claim)
+      if (due) found.push(due)
+      else fail.immediate(row.id, unsealFailure, null, claim ?? null)
     }
     return found
   }
@@ -147,6 +140,25 @@ export function createOutboxStore(db: Database, key: Buffer): OutboxStore {
 export function sealMessage(key: Buffer, message: OutgoingMessage): Buffer {
   const { channel, to, purpose, code } = message
   return seal(key, channel, Buffer.from(JSON.stringify({ channel, to, purpose, code })))
+}
+
+/** An outbox row as both engines select it for sending. */
+export type OutboxRow = { id: number; channel: string; sealed: Buffer; attempts: number; created_at: number }
+
+export const unsealFailure = 'cannot unseal: the outbox key changed or the row is damaged'
+
+/**
+ * The message a row holds, or undefined when it cannot be unsealed — sealed under another key (the key
+ * file was replaced, or a node has a different one) or damaged: it can never be sent, so it is given up.
+ */
+export function dueMessage(key: Buffer, row: OutboxRow, claim?: string): DueMessage | undefined {
+  let message: OutgoingMessage
+  try {
+    message = unsealMessage(key, row.channel, row.sealed)
+  } catch {
+    return undefined
+  }
+  return { id: row.id, ...(claim !== undefined && { claim }), attempts: row.attempts, createdAt: row.created_at, message }
 }
 
 /** Throws when the key or the channel differ, or the row was altered. */

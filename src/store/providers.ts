@@ -2,6 +2,7 @@
 // handles on verified identities (providerTokens), and the accounts linked to a provider's (providerID, sub).
 import type { Database } from 'better-sqlite3'
 import { AlreadyUsed, LastWayIn, UniqueViolation } from './errors.ts'
+import { toIdentity, type ProviderTokenRow } from './rows/providers.ts'
 import { seal, unseal } from './sealing.ts'
 import { createReadCache } from './read-cache.ts'
 import { heapBytes } from './accounts.ts'
@@ -54,15 +55,6 @@ export interface ProviderStore {
   prune(now: number): Promise<number>
 }
 
-interface TokenRow {
-  provider_id: string
-  sub: string
-  email: string | null
-  email_verified: number
-  name: string | null
-  picture: string | null
-}
-
 export function createProviderStore(db: Database, key: Buffer): ProviderStore {
   const context = (stateHash: Buffer) => 'provider flow ' + stateHash.toString('hex')
   const insertFlow = db.prepare('INSERT INTO provider_flows (state_hash, provider_id, sealed, expires_at) VALUES (?, ?, ?, ?)')
@@ -73,8 +65,8 @@ export function createProviderStore(db: Database, key: Buffer): ProviderStore {
     `INSERT INTO provider_tokens (token_hash, provider_id, sub, email, email_verified, name, picture, expires_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   )
-  const selectToken = db.prepare<[Buffer, number], TokenRow>('SELECT * FROM provider_tokens WHERE token_hash = ? AND expires_at > ?')
-  const deleteToken = db.prepare<[Buffer, number], TokenRow>('DELETE FROM provider_tokens WHERE token_hash = ? AND expires_at > ? RETURNING *')
+  const selectToken = db.prepare<[Buffer, number], ProviderTokenRow>('SELECT * FROM provider_tokens WHERE token_hash = ? AND expires_at > ?')
+  const deleteToken = db.prepare<[Buffer, number], ProviderTokenRow>('DELETE FROM provider_tokens WHERE token_hash = ? AND expires_at > ? RETURNING *')
   const selectLink = db.prepare<[string, string], { account_id: string }>('SELECT account_id FROM provider_links WHERE provider_id = ? AND sub = ?')
   const selectLinks = db.prepare<[string], { provider_id: string; sub: string; email: string | null }>(
     'SELECT provider_id, sub, email FROM provider_links WHERE account_id = ? ORDER BY provider_id',
@@ -150,17 +142,4 @@ export function createProviderStore(db: Database, key: Buffer): ProviderStore {
     unbind: async (accountID, providerID) => unbind.immediate(accountID, providerID),
     prune: async (now) => pruneFlows.run(now).changes + pruneTokens.run(now).changes,
   }
-}
-
-function toIdentity(row: TokenRow | undefined): ProviderIdentity | undefined {
-  return (
-    row && {
-      providerID: row.provider_id,
-      sub: row.sub,
-      email: row.email,
-      emailVerified: row.email_verified === 1,
-      name: row.name,
-      picture: row.picture,
-    }
-  )
 }

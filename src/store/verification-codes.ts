@@ -1,38 +1,21 @@
 // One-time codes: issued (with their message, in one transaction), decoys, and attempts that trade a
 // right code for a verification token.
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { Database } from 'better-sqlite3'
-import type { ThirdPID } from '../identifiers.ts'
 import type { OutboxStore, OutgoingMessage } from './outbox.ts'
-import type { CodeAttempt, NewCode, VerificationPurpose, VerificationStore } from './verifications.ts'
+import { codeColumns, codeHasher, codeMatches, type CodeRow } from './rows/verification-codes.ts'
+import type { CodeAttempt, NewCode, VerificationStore } from './verifications.ts'
 
 type CodeOps = Pick<VerificationStore, 'issueCode' | 'issueDecoy' | 'attempt' | 'markVerified' | 'codeFailures'> & { prune(now: number): number }
 
-interface CodeRow {
-  purpose: VerificationPurpose
-  medium: ThirdPID['type']
-  address: string
-  account_id: string | null
-  code_hash: Buffer
-  attempts_left: number
-  expires_at: number
-}
-
-/**
- * Codes are stored as HMAC-SHA256(key, verificationID ":" code). A plain or merely salted hash of a
- * 6-digit code falls to 10^6 guesses offline; the key (derived from the outbox key, which lives outside
- * the database file — HAFNIUM_OUTBOX_KEY or `<db>.key`) means the database file alone gives no code away.
- * HKDF keeps the sealing key and this one separate (one key, one purpose).
- */
 export function createCodeOps(db: Database, outbox: OutboxStore, secret: Buffer): CodeOps {
-  const codeKey = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'hafnium verification codes', 32))
-  const hashCode = (id: string, code: string) => createHmac('sha256', codeKey).update(`${id}:${code}`).digest()
+  const hashCode = codeHasher(secret)
   const deleteLive = db.prepare('DELETE FROM verification_codes WHERE medium = ? AND address = ? AND purpose = ? AND requester = ?')
   const insertCode = db.prepare(
     `INSERT INTO verification_codes (id, purpose, medium, address, account_id, requester, code_hash, attempts_left, expires_at, created_at)
      VALUES (@id, @purpose, @medium, @address, @accountID, @requester, @codeHash, @attempts, @expiresAt, @now)`,
   )
-  const selectCode = db.prepare<[string], CodeRow>('SELECT * FROM verification_codes WHERE id = ?')
+  const selectCode = db.prepare<[string], CodeRow>(`SELECT ${codeColumns} FROM verification_codes WHERE id = ?`)
   const deleteCode = db.prepare('DELETE FROM verification_codes WHERE id = ?')
   const spendAttempt = db.prepare<[string], { attempts_left: number }>(
     'UPDATE verification_codes SET attempts_left = attempts_left - 1 WHERE id = ? AND attempts_left > 0 RETURNING attempts_left',
@@ -68,8 +51,7 @@ export function createCodeOps(db: Database, outbox: OutboxStore, secret: Buffer)
       deleteCode.run(id)
       return { outcome: 'expired' }
     }
-    // Both digests are 32 bytes (HMAC-SHA256), as timingSafeEqual requires.
-    if (row.code_hash.length !== candidate.length || !timingSafeEqual(row.code_hash, candidate)) {
+    if (!codeMatches(row, candidate)) {
       const left = spendAttempt.get(id)?.attempts_left ?? 0
       if (left === 0) deleteCode.run(id)
       if (row.account_id) countFailure.run(now, row.account_id)

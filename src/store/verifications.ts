@@ -78,8 +78,15 @@ export interface VerificationStore {
 }
 
 export function createVerificationStore(db: Database, outbox: OutboxStore, secret: Buffer): VerificationStore {
-  const codes = createCodeOps(db, outbox, secret)
-  const tokens = createTokenOps(db)
+  return verificationStore(createCodeOps(db, outbox, secret), createTokenOps(db))
+}
+
+type CodeOps = Pick<VerificationStore, 'issueCode' | 'issueDecoy' | 'attempt' | 'markVerified' | 'codeFailures'>
+type TokenOps = Pick<VerificationStore, 'hasToken' | 'consumeToken' | 'bindThirdPID' | 'unbindThirdPID'>
+type Prune = { prune(now: number): number | Promise<number> }
+
+/** The store from its two halves, codes and tokens (each engine has its own of both). */
+export function verificationStore(codes: CodeOps & Prune, tokens: TokenOps & Prune): VerificationStore {
   return {
     issueCode: codes.issueCode,
     issueDecoy: codes.issueDecoy,
@@ -90,6 +97,6 @@ export function createVerificationStore(db: Database, outbox: OutboxStore, secre
     consumeToken: tokens.consumeToken,
     bindThirdPID: tokens.bindThirdPID,
     unbindThirdPID: tokens.unbindThirdPID,
-    prune: async (now) => codes.prune(now) + tokens.prune(now),
+    prune: async (now) => (await codes.prune(now)) + (await tokens.prune(now)),
   }
 }

@@ -2,51 +2,17 @@
 // No read cache: another node may have written the row a moment ago (see index.ts).
 import type pg from 'pg'
 import { ProtocolError } from '../../errors.ts'
-import type { Account, AccountStore, AccountStatus, NewAccount } from '../accounts.ts'
-import type { ProfileClaims } from '../../types/schemas.ts'
+import type { Account, AccountStore } from '../accounts.ts'
+import { toAccount, type AccountRow } from '../rows/accounts.ts'
 import { createCredentialOps } from './account-credentials.ts'
 import { createGuestOps, dropClaims } from './guests.ts'
 import { run, transaction, uniqueViolation } from './db.ts'
-
-interface AccountRow {
-  id: string
-  username: string | null
-  user_id: string
-  password_hash: string | null
-  status: AccountStatus
-  profile: string
-  failed_logins: number
-  login_blocked_until: number
-  credentials_epoch: number
-  guest: number
-  created_at: number
-  thirdpids: { type: 'email' | 'msisdn'; value: string; verified: number }[]
-}
 
 // One statement per look-up: the 3PIDs ride along as JSON, as on SQLite.
 const accountColumns = `a.id, a.username, a.user_id, a.password_hash, a.status, a.profile, a.failed_logins, a.login_blocked_until,
   a.credentials_epoch, a.guest, a.created_at,
   (SELECT coalesce(json_agg(json_build_object('type', medium, 'value', address, 'verified', verified) ORDER BY medium), '[]'::json)
      FROM thirdpids WHERE account_id = a.id) AS thirdpids`
-
-export function toAccount(row: AccountRow | undefined): Account | undefined {
-  return (
-    row && {
-      id: row.id,
-      username: row.username,
-      userID: row.user_id,
-      passwordHash: row.password_hash,
-      status: row.status,
-      profile: JSON.parse(row.profile) as ProfileClaims,
-      failedLogins: row.failed_logins,
-      loginBlockedUntil: row.login_blocked_until,
-      credentialsEpoch: row.credentials_epoch,
-      guest: row.guest === 1,
-      createdAt: row.created_at,
-      thirdPIDs: row.thirdpids.map((t) => ({ type: t.type, value: t.value, verified: t.verified === 1 })),
-    }
-  )
-}
 
 export function createAccountStore(pool: pg.Pool): AccountStore {
   const one = async (where: string, values: unknown[]) => toAccount((await run<AccountRow>(pool, `SELECT ${accountColumns} FROM accounts a ${where}`, values)).rows[0])

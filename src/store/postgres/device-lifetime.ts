@@ -2,14 +2,7 @@
 import type pg from 'pg'
 import { tokenSlot, type DeviceLifetimeStore, type Presented, type SeenEntry } from '../device-lifetime.ts'
 import { run, transaction, type Queryable } from './db.ts'
-
-interface TokenRow {
-  id: string
-  account_id: string
-  token_hash: Buffer
-  prev_token_hash: Buffer | null
-  prev_retired_at: number | null
-}
+import { deviceTokenColumns, type DeviceTokenRow } from '../rows/devices.ts'
 
 // One statement for a whole batch: unnest the arrays, never move a last-seen time back.
 async function touchAll(db: Queryable, entries: readonly SeenEntry[]): Promise<void> {
@@ -29,9 +22,9 @@ export function createDeviceLifetimeStore(pool: pg.Pool): DeviceLifetimeStore {
   return {
     async byToken(tokenHash) {
       const row = (
-        await run<TokenRow & { created_at: number; last_seen_at: number }>(
+        await run<DeviceTokenRow & { created_at: number; last_seen_at: number }>(
           pool,
-          'SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at, created_at, last_seen_at FROM devices WHERE token_hash = $1 OR prev_token_hash = $1',
+          `SELECT ${deviceTokenColumns}, created_at, last_seen_at FROM devices WHERE token_hash = $1 OR prev_token_hash = $1`,
           [tokenHash],
         )
       ).rows[0]
@@ -48,7 +41,7 @@ export function createDeviceLifetimeStore(pool: pg.Pool): DeviceLifetimeStore {
       }
       return transaction(pool, async (db): Promise<Presented> => {
         const row = (
-          await db.query<TokenRow>('SELECT id, account_id, token_hash, prev_token_hash, prev_retired_at FROM devices WHERE id = $1 FOR UPDATE', [deviceID])
+          await db.query<DeviceTokenRow>(`SELECT ${deviceTokenColumns} FROM devices WHERE id = $1 FOR UPDATE`, [deviceID])
         ).rows[0]
         if (!row) return 'gone'
         if (row.token_hash.equals(tokenHash)) {

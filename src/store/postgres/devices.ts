@@ -2,21 +2,10 @@
 import type pg from 'pg'
 import { generateDeviceID } from '../../auth/tokens.ts'
 import { CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged } from '../errors.ts'
-import { openPushToken, sealPushToken, type Device, type DeviceStore, type NewDevice } from '../devices.ts'
+import { sealPushToken, type DeviceStore, type NewDevice } from '../devices.ts'
+import { deviceColumns, toDevice, type DeviceRow } from '../rows/devices.ts'
 import { createDeviceLifetimeStore } from './device-lifetime.ts'
 import { deviceExists, run, transaction, uniqueViolation, type Queryable } from './db.ts'
-
-interface DeviceRow {
-  id: string
-  account_id: string
-  name: string
-  push_token: string | null
-  created_at: number
-  last_seen_at: number
-  last_ip: string | null
-}
-
-const columns = 'id, account_id, name, push_token, created_at, last_seen_at, last_ip'
 
 /**
  * The one device insert, inside the caller's transaction. The device cap and the credentials epoch are
@@ -48,15 +37,6 @@ export async function insertDevice(db: Queryable, key: Buffer, device: NewDevice
 }
 
 export function createDeviceStore(pool: pg.Pool, key: Buffer): DeviceStore {
-  const toDevice = (row: DeviceRow): Device => ({
-    id: row.id,
-    accountID: row.account_id,
-    name: row.name,
-    pushToken: openPushToken(key, row.id, row.push_token),
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-    lastIP: row.last_ip,
-  })
   const onBehalfOf = <T>(accountID: string, actorDeviceID: string, work: (db: Queryable) => Promise<T>) =>
     transaction(pool, async (db) => {
       if (!(await deviceExists(db, accountID, actorDeviceID))) throw new DeviceGone()
@@ -80,11 +60,11 @@ export function createDeviceStore(pool: pg.Pool, key: Buffer): DeviceStore {
       }
     },
     async byID(accountID, deviceID) {
-      const row = (await run<DeviceRow>(pool, `SELECT ${columns} FROM devices WHERE account_id = $1 AND id = $2`, [accountID, deviceID])).rows[0]
-      return row && toDevice(row)
+      const row = (await run<DeviceRow>(pool, `SELECT ${deviceColumns} FROM devices WHERE account_id = $1 AND id = $2`, [accountID, deviceID])).rows[0]
+      return row && toDevice(row, key)
     },
     list: async (accountID) =>
-      (await run<DeviceRow>(pool, `SELECT ${columns} FROM devices WHERE account_id = $1 ORDER BY created_at, id`, [accountID])).rows.map(toDevice),
+      (await run<DeviceRow>(pool, `SELECT ${deviceColumns} FROM devices WHERE account_id = $1 ORDER BY created_at, id`, [accountID])).rows.map((row) => toDevice(row, key)),
     rename: (accountID, deviceID, name, actorDeviceID) =>
       onBehalfOf(accountID, actorDeviceID, async (db) => (await db.query('UPDATE devices SET name = $1 WHERE account_id = $2 AND id = $3', [name, accountID, deviceID])).rowCount === 1),
     async setPushToken(accountID, deviceID, pushToken) {

@@ -1,7 +1,7 @@
 // The delivery outbox on PostgreSQL (contract in ../outbox.ts). Messages are sealed as on SQLite.
 import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
-import { sealMessage, unsealMessage, type OutboxQueue, type DueMessage } from '../outbox.ts'
+import { dueMessage, sealMessage, unsealFailure, type DueMessage, type OutboxQueue, type OutboxRow } from '../outbox.ts'
 import type { OutgoingMessage } from '../outgoing-message.ts'
 import { run, transaction, type Queryable } from './db.ts'
 
@@ -17,7 +17,6 @@ export async function enqueue(db: Queryable, key: Buffer, message: OutgoingMessa
   ])
 }
 
-type Row = { id: number; channel: string; sealed: Buffer; attempts: number; created_at: number }
 
 export function createOutboxStore(pool: pg.Pool, key: Buffer): OutboxQueue {
   if (key.length !== 32) throw new Error('the outbox key must be 32 bytes')
@@ -45,18 +44,12 @@ export function createOutboxStore(pool: pg.Pool, key: Buffer): OutboxQueue {
     })
 
   /** Unseals rows; one that cannot be unsealed is given up (it can never be sent). */
-  async function open(rows: Row[], claim?: string): Promise<DueMessage[]> {
+  async function open(rows: OutboxRow[], claim?: string): Promise<DueMessage[]> {
     const found: DueMessage[] = []
     for (const row of rows) {
-      let message: OutgoingMessage
-      try {
-        message = unsealMessage(key, row.channel, row.sealed)
-      } catch {
-        // Sealed under another key (a node with a different outbox key) or damaged: it can never be sent.
-        await fail(row.id, 'cannot unseal: the outbox key changed or the row is damaged', null, claim)
-        continue
-      }
-      found.push({ id: row.id, ...(claim !== undefined && { claim }), attempts: row.attempts, createdAt: row.created_at, message })
+      const due = dueMessage(key, row, claim)
+      if (due) found.push(due)
+      else await fail(row.id, unsealFailure, null, claim)
     }
     return found
   }
@@ -66,7 +59,7 @@ export function createOutboxStore(pool: pg.Pool, key: Buffer): OutboxQueue {
       await enqueue(pool, key, message, now)
     },
     async due(now, limit) {
-      const { rows } = await run<Row>(
+      const { rows } = await run<OutboxRow>(
         pool,
         'SELECT id, channel, sealed, attempts, created_at FROM outbox WHERE next_attempt_at <= $1 ORDER BY id LIMIT $2',
         [now, limit],
@@ -78,7 +71,7 @@ export function createOutboxStore(pool: pg.Pool, key: Buffer): OutboxQueue {
       // One statement, so atomic at READ COMMITTED (autocommit). FOR UPDATE SKIP LOCKED: a concurrent
       // claimer on another node neither waits for nor takes the rows this one is locking; once committed,
       // claimed_until keeps them out of other claims until the lease ends.
-      const { rows } = await run<Row>(
+      const { rows } = await run<OutboxRow>(
         pool,
         `UPDATE outbox SET claimed_until = $2::bigint + $3::bigint, claim = $4
           WHERE id IN (SELECT id FROM outbox

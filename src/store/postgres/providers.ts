@@ -1,25 +1,13 @@
 // Identity-provider flows, providerTokens and links on PostgreSQL (contract in ../providers.ts).
 import type pg from 'pg'
 import { AlreadyUsed, LastWayIn, UniqueViolation } from '../errors.ts'
-import type { ProviderIdentity, ProviderStore } from '../providers.ts'
+import type { ProviderStore } from '../providers.ts'
+import { providerTokenColumns, toIdentity, type ProviderTokenRow } from '../rows/providers.ts'
 import { seal, unseal } from '../sealing.ts'
 import { lockAccount, run, transaction, uniqueViolation } from './db.ts'
 
-interface TokenRow {
-  provider_id: string
-  sub: string
-  email: string | null
-  email_verified: number
-  name: string | null
-  picture: string | null
-}
-
-const toIdentity = (row: TokenRow | undefined): ProviderIdentity | undefined =>
-  row && { providerID: row.provider_id, sub: row.sub, email: row.email, emailVerified: row.email_verified === 1, name: row.name, picture: row.picture }
-
 export function createProviderStore(pool: pg.Pool, key: Buffer): ProviderStore {
   const context = (stateHash: Buffer) => 'provider flow ' + stateHash.toString('hex')
-  const tokenColumns = 'provider_id, sub, email, email_verified, name, picture'
   return {
     async startFlow(stateHash, flow, expiresAt) {
       const secrets = Buffer.from(JSON.stringify({ v: flow.codeVerifier, n: flow.nonce }))
@@ -45,7 +33,7 @@ export function createProviderStore(pool: pg.Pool, key: Buffer): ProviderStore {
       )
     },
     peekToken: async (tokenHash, now) =>
-      toIdentity((await run<TokenRow>(pool, `SELECT ${tokenColumns} FROM provider_tokens WHERE token_hash = $1 AND expires_at > $2`, [tokenHash, now])).rows[0]),
+      toIdentity((await run<ProviderTokenRow>(pool, `SELECT ${providerTokenColumns} FROM provider_tokens WHERE token_hash = $1 AND expires_at > $2`, [tokenHash, now])).rows[0]),
     async consumeToken(tokenHash, now) {
       if ((await run(pool, 'DELETE FROM provider_tokens WHERE token_hash = $1 AND expires_at > $2', [tokenHash, now])).rowCount !== 1) throw new AlreadyUsed()
     },
@@ -58,7 +46,7 @@ export function createProviderStore(pool: pg.Pool, key: Buffer): ProviderStore {
     async bind(tokenHash, accountID, now) {
       try {
         await transaction(pool, async (db) => {
-          const row = (await db.query<TokenRow>(`DELETE FROM provider_tokens WHERE token_hash = $1 AND expires_at > $2 RETURNING ${tokenColumns}`, [tokenHash, now])).rows[0]
+          const row = (await db.query<ProviderTokenRow>(`DELETE FROM provider_tokens WHERE token_hash = $1 AND expires_at > $2 RETURNING ${providerTokenColumns}`, [tokenHash, now])).rows[0]
           if (!row) throw new AlreadyUsed()
           await db.query('INSERT INTO provider_links (provider_id, sub, account_id, email, created_at) VALUES ($1, $2, $3, $4, $5)', [
             row.provider_id,

@@ -1,28 +1,16 @@
 // One-time codes on PostgreSQL: issued with their message, decoys, and attempts that trade a right code
 // for a verification token (contracts in ../verifications.ts; SQLite: ../verification-codes.ts).
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type pg from 'pg'
-import type { ThirdPID } from '../../identifiers.ts'
-import type { CodeAttempt, NewCode, VerificationPurpose, VerificationStore } from '../verifications.ts'
+import type { CodeAttempt, NewCode, VerificationStore } from '../verifications.ts'
+import { codeColumns, codeHasher, codeMatches, type CodeRow } from '../rows/verification-codes.ts'
 import { enqueue } from './outbox.ts'
 import { run, transaction, uniqueViolation, type Queryable } from './db.ts'
 
 type CodeOps = Pick<VerificationStore, 'issueCode' | 'issueDecoy' | 'attempt' | 'markVerified' | 'codeFailures'> & { prune(now: number): Promise<number> }
 
-interface CodeRow {
-  purpose: VerificationPurpose
-  medium: ThirdPID['type']
-  address: string
-  account_id: string | null
-  code_hash: Buffer
-  attempts_left: number
-  expires_at: number
-}
-
 export function createCodeOps(pool: pg.Pool, secret: Buffer): CodeOps {
-  // The same keyed hash as on SQLite (../verification-codes.ts): the database alone gives no code away.
-  const codeKey = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'hafnium verification codes', 32))
-  const hashCode = (id: string, code: string) => createHmac('sha256', codeKey).update(`${id}:${code}`).digest()
+  const hashCode = codeHasher(secret)
 
   const replaceLive = async (db: Queryable, code: Omit<NewCode, 'code'>, codeHash: Buffer, now: number) => {
     await db.query('DELETE FROM verification_codes WHERE medium = $1 AND address = $2 AND purpose = $3 AND requester = $4', [
@@ -63,14 +51,14 @@ export function createCodeOps(pool: pg.Pool, secret: Buffer): CodeOps {
       const candidate = hashCode(id, code)
       return transaction(pool, async (db): Promise<CodeAttempt> => {
         const row = (
-          await db.query<CodeRow>('SELECT purpose, medium, address, account_id, code_hash, attempts_left, expires_at FROM verification_codes WHERE id = $1 FOR UPDATE', [id])
+          await db.query<CodeRow>(`SELECT ${codeColumns} FROM verification_codes WHERE id = $1 FOR UPDATE`, [id])
         ).rows[0]
         if (!row) return { outcome: 'unknown' }
         if (row.expires_at <= now) {
           await db.query('DELETE FROM verification_codes WHERE id = $1', [id])
           return { outcome: 'expired' }
         }
-        if (row.code_hash.length !== candidate.length || !timingSafeEqual(row.code_hash, candidate)) {
+        if (!codeMatches(row, candidate)) {
           const spent = await db.query<{ attempts_left: number }>(
             'UPDATE verification_codes SET attempts_left = attempts_left - 1 WHERE id = $1 AND attempts_left > 0 RETURNING attempts_left',
             [id],
