@@ -11,7 +11,7 @@ import pg from 'pg'
 import type { Store } from '../../src/store/index.ts'
 import type { OutgoingMessage } from '../../src/store/outbox.ts'
 import { openPostgresStore } from '../../src/store/postgres/index.ts'
-import { postgresUnavailable, startTestPostgres, type TestPostgres } from '../support/postgres.ts'
+import { postgresUnavailable, startTestPostgres, type TestPostgres } from '../support/engine.ts'
 
 interface Context {
   pg: TestPostgres

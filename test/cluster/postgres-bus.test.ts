@@ -5,7 +5,7 @@ import pg from 'pg'
 import { pino } from 'pino'
 import type { NodeEvent } from '../../src/cluster/bus.ts'
 import { createPostgresBus, type PostgresBus } from '../../src/cluster/postgres-bus.ts'
-import { postgresUnavailable, startTestPostgres, type TestPostgres } from '../support/postgres.ts'
+import { postgresUnavailable, startTestPostgres, type TestPostgres } from '../support/engine.ts'
 import { within } from '../support/within.ts'
 
 const test = suite<{ pg: TestPostgres; buses: PostgresBus[] }>('cluster bus on PostgreSQL')

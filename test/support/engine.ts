@@ -4,7 +4,9 @@
 // is a schema in the URL's database, reached through search_path: the store sees nothing else, and a
 // schema is created and dropped in milliseconds where CREATE/DROP DATABASE take ~0.9 s each with fsync
 // on (measured on the 2-core CI machine) — a second per test server, over a thousand of them.
+import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import type { Test } from 'uvu'
 
@@ -117,4 +119,40 @@ export async function storedBytes(config: { database: { path: string; url?: stri
   } finally {
     await client.end()
   }
+}
+
+const clusterScript = fileURLToPath(new URL('../../scripts/pg-test-cluster.sh', import.meta.url))
+
+/** Why a test that needs PostgreSQL cannot run here, or undefined when it can. */
+export function postgresUnavailable(): string | undefined {
+  if (process.env.HAFNIUM_TEST_POSTGRES_URL) return undefined
+  const check = spawnSync('bash', [clusterScript, 'check'], { encoding: 'utf8' })
+  return check.status === 0 ? undefined : check.stderr.trim() + ', and HAFNIUM_TEST_POSTGRES_URL is not set'
+}
+
+export interface TestPostgres {
+  url: string
+  /** Stops a cluster startTestPostgres started (a given URL is left alone). */
+  stop(): Promise<void>
+}
+
+/**
+ * A PostgreSQL server for tests that need one whatever the engine (several stores or buses on one
+ * server): HAFNIUM_TEST_POSTGRES_URL when set, else a throwaway cluster of scripts/pg-test-cluster.sh
+ * that `stop()` shuts down and deletes.
+ */
+export async function startTestPostgres(): Promise<TestPostgres> {
+  const given = process.env.HAFNIUM_TEST_POSTGRES_URL
+  if (given) return { url: given, stop: async () => {} }
+  // pg_ctl -w returns once the server accepts connections (bounded by its -t 60).
+  const start = spawnSync('bash', [clusterScript, 'start'], { encoding: 'utf8', timeout: 120_000 })
+  if (start.status !== 0) throw new Error(`scripts/pg-test-cluster.sh start failed (${start.status ?? start.signal}): ${start.stderr}`)
+  const value = (name: string) => {
+    const line = start.stdout.split('\n').find((l) => l.startsWith(name + '='))
+    if (!line) throw new Error(`scripts/pg-test-cluster.sh start printed no ${name}: ${start.stdout}`)
+    return line.slice(name.length + 1)
+  }
+  const url = value('HAFNIUM_TEST_POSTGRES_URL')
+  const dir = value('HAFNIUM_PG_DIR')
+  return { url, stop: async () => void spawnSync('bash', [clusterScript, 'stop', dir], { timeout: 60_000 }) }
 }
