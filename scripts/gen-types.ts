@@ -1,4 +1,6 @@
-// Generates src/types/schemas.ts (and the client package's copy) from schemas/: the JSON Schemas are the one source of payload types.
+// Generates the payload types from schemas/ (the JSON Schemas are their one source) into the client
+// package, then builds it: the server re-exports them from there (src/types/schemas.ts).
+import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -6,9 +8,11 @@ import { compile } from 'json-schema-to-typescript'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const schemasDir = join(root, 'schemas')
-export const generatedPath = join(root, 'src/types/schemas.ts')
-/** @hafnium/client is published alone, so it carries its own copy of the payload types. */
-export const clientGeneratedPath = join(root, 'packages/client/src/schemas.ts')
+/**
+ * @hafnium/client is published alone (no dependencies), so the generated file lives there; the server
+ * depends on the client package and imports `@hafnium/client/schemas` (types only), so there is one copy.
+ */
+export const generatedPath = join(root, 'packages/client/src/schemas.ts')
 
 type Kind = 'request' | 'reply' | 'event'
 
@@ -109,9 +113,10 @@ function dedupeDeclarations(source: string): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const source = await generateTypes()
-  for (const path of [generatedPath, clientGeneratedPath]) {
-    writeFileSync(path, source)
-    console.log(`wrote ${relative(root, path)}`)
-  }
+  writeFileSync(generatedPath, await generateTypes())
+  console.log(`wrote ${relative(root, generatedPath)}`)
+  // The server reads the types from the client's build (its package exports), so build it now.
+  const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'packages/client/tsconfig.json')], { stdio: 'inherit' })
+  if (build.status !== 0) process.exit(build.status ?? 1)
+  console.log('built packages/client')
 }
