@@ -4,6 +4,7 @@ import { ProtocolError, invalidField } from '../errors.ts'
 import type { Deps } from '../handler.ts'
 import { formatUserID, normaliseUsername, parseThirdPID, type ThirdPID } from '../identifiers.ts'
 import type { Account, AccountStatus, NewAccount } from '../store/accounts.ts'
+import { UniqueViolation } from '../store/errors.ts'
 import type { ProfileClaims } from '../types/schemas.ts'
 
 export interface AccountDraft {
@@ -31,7 +32,7 @@ export async function createAccount(deps: Pick<Deps, 'config' | 'store' | 'passw
   if (draft.username && (await store.accounts.usernameTaken(draft.username))) throw new ProtocolError('id_exists', { field: 'username' })
   const passwordHash = draft.password === null ? null : await deps.passwords.hash(draft.password)
   const id = generateAccountID()
-  return store.accounts.create({
+  return orIdExists(store.accounts.create({
     id,
     username: draft.username,
     userID: formatUserID(draft.username ?? id, config.server.domains[0]),
@@ -40,7 +41,7 @@ export async function createAccount(deps: Pick<Deps, 'config' | 'store' | 'passw
     profile: draft.profile ?? {},
     thirdPIDs: draft.thirdPIDs.map((t) => ({ ...t, verified: draft.proven?.some((p) => p.type === t.type && p.value === t.value) ?? false })),
     now: deps.clock.now(),
-  })
+  }))
 }
 
 /**
@@ -52,7 +53,7 @@ export function createRawAccount(
   extra: Partial<Pick<NewAccount, 'guest' | 'ticketLink' | 'providerLink' | 'thirdPIDs' | 'profile'>>,
 ): Promise<Account> {
   const id = generateAccountID()
-  return deps.store.accounts.create({
+  return orIdExists(deps.store.accounts.create({
     id,
     username: null,
     userID: formatUserID(id, deps.config.server.domains[0]),
@@ -62,7 +63,17 @@ export function createRawAccount(
     thirdPIDs: [],
     now: deps.clock.now(),
     ...extra,
-  })
+  }))
+}
+
+/** A name (username, verified 3PID, ticket or provider link) taken by a concurrent insert: id_exists, as the pre-checks answer. */
+export async function orIdExists<T>(write: Promise<T>): Promise<T> {
+  try {
+    return await write
+  } catch (error) {
+    if (error instanceof UniqueViolation) throw new ProtocolError('id_exists', error.field === 'username' ? { field: 'username' } : undefined)
+    throw error
+  }
 }
 
 /** Registration 3PIDs in canonical form (profile:register, profile:upgrade): invalid_payload for a malformed one or two of a type. */

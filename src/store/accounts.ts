@@ -5,7 +5,7 @@ import { createGuestOps, type GuestOps } from './guests.ts'
 import { createReadCache } from './read-cache.ts'
 import { commitEach, type GroupCommit } from './group-commit.ts'
 import { toAccount, type AccountRow } from './rows/accounts.ts'
-import { ProtocolError } from '../errors.ts'
+import { UniqueViolation } from './errors.ts'
 import type { ThirdPID } from '../identifiers.ts'
 import type { ProfileClaims } from '../types/schemas.ts'
 
@@ -42,9 +42,9 @@ export interface NewAccount {
   thirdPIDs: BoundThirdPID[]
   now: number
   guest?: boolean
-  /** Link the account to a ticket issuer's (iss, sub) in the same transaction (a taken pair: id_exists). */
+  /** Link the account to a ticket issuer's (iss, sub) in the same transaction (a taken pair: UniqueViolation). */
   ticketLink?: { iss: string; sub: string }
-  /** Link the account to an identity provider's (providerID, sub) in the same transaction (a taken pair: id_exists). */
+  /** Link the account to an identity provider's (providerID, sub) in the same transaction (a taken pair: UniqueViolation). */
   providerLink?: { providerID: string; sub: string; email: string | null }
 }
 
@@ -57,7 +57,7 @@ export interface AccountQuery {
 
 export interface AccountStore extends CredentialOps, GuestOps {
   /**
-   * Creates the account and its 3PIDs atomically; a taken username or verified 3PID throws id_exists.
+   * Creates the account and its 3PIDs atomically; a taken username or verified 3PID throws UniqueViolation.
    * Another account's unverified claim on one of the 3PIDs is dropped (with its codes and tokens) by the
    * same transaction: an address nobody proved reserves nothing (pre-account hijacking).
    */
@@ -171,7 +171,7 @@ export function createAccountStore(db: Database, writes: Pick<GroupCommit, 'run'
     ...createCredentialOps(db, writes),
     ...createGuestOps(db),
     async create(account) {
-      uniqueOrIdExists(() => create.immediate(account))
+      uniqueOrConflict(() => create.immediate(account))
       return toAccount(selectByID.get(account.id))!
     },
     byID: async (id) => cache.get('id:' + id, () => toAccount(selectByID.get(id))),
@@ -226,13 +226,13 @@ export function heapBytes(value: unknown): number {
   return total
 }
 
-/** SQLite's unique-constraint failure becomes id_exists here, so the raw error never reaches the wire. */
-export function uniqueOrIdExists<T>(operation: () => T): T {
+/** SQLite's unique-constraint failure becomes the typed UniqueViolation (the domain answers it), never the raw error. */
+export function uniqueOrConflict<T>(operation: () => T): T {
   try {
     return operation()
   } catch (error) {
     const code = (error as { code?: string }).code
-    if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ProtocolError('id_exists')
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new UniqueViolation('other')
     throw error
   }
 }

@@ -2,7 +2,7 @@
 // used by the same transaction as the change.
 import type { Database } from 'better-sqlite3'
 import type { ThirdPID } from '../identifiers.ts'
-import { uniqueOrIdExists } from './accounts.ts'
+import { uniqueOrConflict } from './accounts.ts'
 import { LastWayIn } from './errors.ts'
 import type { TokenMatch, UnbindOutcome, VerificationStore } from './verifications.ts'
 
@@ -76,7 +76,7 @@ export function createTokenOps(db: Database): TokenOps {
   return {
     hasToken: async (hash, match, now) => findToken.get(tokenParams(hash, match, now)) !== undefined,
     consumeToken: async (hash, match, now) => deleteToken.run(tokenParams(hash, match, now)).changes === 1,
-    bindThirdPID: async (tokenHash, accountID, thirdPID, now) => uniqueOrIdExists(() => bind.immediate(tokenHash, accountID, thirdPID, now)),
+    bindThirdPID: async (tokenHash, accountID, thirdPID, now) => uniqueOrConflict(() => bind.immediate(tokenHash, accountID, thirdPID, now)),
     async unbindThirdPID(accountID, thirdPID) {
       try {
         return unbind.immediate(accountID, thirdPID)

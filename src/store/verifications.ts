@@ -64,7 +64,7 @@ export interface VerificationStore {
   /**
    * Consumes a `bind` token of `accountID` for `thirdPID` and makes it the account's (verified) 3PID of
    * that type, replacing any other; another account's unverified claim on it is dropped. false: no such
-   * token; id_exists: another account holds the 3PID verified (the token is then kept).
+   * token; UniqueViolation: another account holds the 3PID verified (the token is then kept).
    */
   bindThirdPID(tokenHash: Buffer, accountID: string, thirdPID: ThirdPID, now: number): Promise<boolean>
   /** Removes the 3PID unless the account would be left with no way to log in (see unbind's rule). */

@@ -39,7 +39,7 @@ test('50 concurrent registrations of one username: exactly one account', async (
       store.accounts.create({ id: `acc-${i}`, username: 'juliet', userID: `@juliet-${i}:localhost`, passwordHash: null, status: 'active', profile: {}, thirdPIDs: [], now }),
     ).map((p) => p.then(() => 'created')),
   )
-  assert.equal(counts, { created: 1, 'ProtocolError:id_exists': 49 })
+  assert.equal(counts, { created: 1, 'UniqueViolation:the other is taken': 49 }, 'the store raises its typed conflict, not a protocol error')
   assert.is(await s.store.accounts.count(), 1)
 })
 
@@ -58,7 +58,7 @@ test('50 concurrent registrations claiming one verified email: exactly one holds
       }),
     ).map((p) => p.then(() => 'created')),
   )
-  assert.equal(counts, { created: 1, 'ProtocolError:id_exists': 49 })
+  assert.equal(counts, { created: 1, 'UniqueViolation:the other is taken': 49 }, 'the store raises its typed conflict, not a protocol error')
 })
 
 test('20 concurrent wrong answers to a code with 5 attempts: exactly 5 counted, each attempt once', async ({ s }) => {

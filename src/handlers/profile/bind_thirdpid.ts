@@ -7,6 +7,7 @@
  * - sudo_required: no valid sudoToken; checked last so that the other refusals do not burn it
  * - the 3PID is stored verified; the token is used by the same transaction that binds it
  */
+import { orIdExists } from '../../accounts/create.ts'
 import { requireSudo } from '../../accounts/sudo.ts'
 import { holdsVerified, requireThirdPID } from '../../accounts/thirdpids.ts'
 import { tokenMatches } from '../../accounts/verification.ts'
@@ -26,7 +27,7 @@ export default defineHandler({
     const holder = await unlessStale(ctx, await store.accounts.byThirdPID(thirdPID))
     if (holder && holder.id !== accountID && holdsVerified(holder, thirdPID)) throw new ProtocolError('id_exists')
     await requireSudo(ctx, payload.sudoToken, 'bind_thirdpid')
-    if (!(await store.verifications.bindThirdPID(hashToken(payload.verificationToken), accountID, thirdPID, ctx.clock.now()))) {
+    if (!(await orIdExists(store.verifications.bindThirdPID(hashToken(payload.verificationToken), accountID, thirdPID, ctx.clock.now())))) {
       throw new ProtocolError('invalid_token')
     }
     return {}

@@ -1,7 +1,7 @@
 // Accounts and their third-party IDs on PostgreSQL (see ../accounts.ts for each operation's contract).
 // No read cache: another node may have written the row a moment ago (see index.ts).
 import type pg from 'pg'
-import { ProtocolError } from '../../errors.ts'
+import { UniqueViolation } from '../errors.ts'
 import type { Account, AccountStore } from '../accounts.ts'
 import { toAccount, type AccountRow } from '../rows/accounts.ts'
 import { createCredentialOps } from './account-credentials.ts'
@@ -29,7 +29,7 @@ export function createAccountStore(pool: pg.Pool): AccountStore {
   return {
     ...createCredentialOps(pool),
     ...createGuestOps(pool),
-    // READ COMMITTED: the unique constraints decide between concurrent registrations (23505 → id_exists).
+    // READ COMMITTED: the unique constraints decide between concurrent registrations (23505 → UniqueViolation).
     async create(account) {
       try {
         await transaction(pool, async (db) => {
@@ -67,7 +67,7 @@ export function createAccountStore(pool: pg.Pool): AccountStore {
           }
         })
       } catch (error) {
-        if (uniqueViolation(error) !== undefined) throw new ProtocolError('id_exists')
+        if (uniqueViolation(error) !== undefined) throw new UniqueViolation('other')
         throw error
       }
       return (await one('WHERE a.id = $1', [account.id]))!

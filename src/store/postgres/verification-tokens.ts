@@ -1,7 +1,7 @@
 // Verification tokens on PostgreSQL and the 3PID changes they pay for, each token used by the same
 // transaction as its change (contracts in ../verifications.ts; SQLite: ../verification-tokens.ts).
 import type pg from 'pg'
-import { ProtocolError } from '../../errors.ts'
+import { UniqueViolation } from '../errors.ts'
 import type { TokenMatch, VerificationStore } from '../verifications.ts'
 import { forgetAddress } from './account-credentials.ts'
 import { dropClaims } from './guests.ts'
@@ -35,7 +35,7 @@ export function createTokenOps(pool: pg.Pool): TokenOps {
           return true
         })
       } catch (error) {
-        if (uniqueViolation(error) !== undefined) throw new ProtocolError('id_exists')
+        if (uniqueViolation(error) !== undefined) throw new UniqueViolation('other')
         throw error
       }
     },
