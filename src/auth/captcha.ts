@@ -1,7 +1,32 @@
 // ALTCHA proof-of-work challenges (contract §15): created when a captcha rule is exhausted, verified once.
 import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto'
-import type { Challenge, Solution } from 'altcha-lib'
 import type { CaptchaStore } from '../store/captcha.ts'
+
+// The ALTCHA v2 wire shapes, as altcha-lib declares them (Challenge, Solution). altcha-lib itself is only
+// the tests' reference implementation (a devDependency): nothing at run time, nor in the published
+// types, needs it.
+export interface Challenge {
+  parameters: {
+    algorithm: string
+    nonce: string
+    salt: string
+    cost: number
+    keyLength: number
+    keyPrefix: string
+    keySignature?: string
+    memoryCost?: number
+    parallelism?: number
+    expiresAt?: number
+    data?: Record<string, string | number | boolean | null>
+  }
+  signature?: string
+}
+
+export interface Solution {
+  counter: number
+  derivedKey: string
+  time?: number
+}
 
 export interface CaptchaOptions {
   /** The solver tries counters from 0 up to the secret one, drawn from 1 to this: the difficulty. */
