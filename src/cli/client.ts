@@ -3,7 +3,9 @@ import { createInterface } from 'node:readline'
 import { WebSocket } from 'ws'
 import { HafniumClient, type ClientOptions, type WebSocketConstructor } from '../client/index.ts'
 import { parseCommand, usageError, wsUrlProblem, type Command, type CommandSpec } from './command.ts'
-import { completeEnvelope, historyHint, repl, type Io } from './client-repl.ts'
+import { completeEnvelope } from './client-complete.ts'
+import { historyHint } from './client-history.ts'
+import { repl, type Io } from './client-repl.ts'
 
 export const clientSpec: CommandSpec = {
   name: 'client',

@@ -6,7 +6,7 @@ import { PassThrough, Writable } from 'node:stream'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { client } from '../../src/cli/client.ts'
-import { help } from '../../src/cli/client-repl.ts'
+import { help } from '../../src/cli/client-commands.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
 
 const test = suite<{ t: TestServer; idle: TestServer; dir: string }>('hafnium client on a terminal')

@@ -1,7 +1,7 @@
 // Pure parts of the client and the REPL: reply matching, completion, envelope filling, the colour rule, the emitter.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { completeEnvelope, complete } from '../../src/cli/client-repl.ts'
+import { completeEnvelope, complete } from '../../src/cli/client-complete.ts'
 import { useColour } from '../../src/cli/client-format.ts'
 import { createDispatcher, type Waiter } from '../../packages/client/src/dispatch.ts'
 import { createEmitter } from '../../packages/client/src/emitter.ts'
