@@ -1,12 +1,10 @@
-// HTTP + WebSocket wiring: upgrade guards, health and metrics endpoints, graceful drain.
+// The server: extensions, store and cluster bus opened, the router wired to them, the listener started
+// (its HTTP and WebSocket side: transport/websocket.ts), background work, and the graceful drain.
 import { createCaptcha } from './auth/captcha.ts'
 import { createRelyingParty } from './auth/oidc.ts'
-import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Duplex } from 'node:stream'
-import { WebSocketServer } from 'ws'
 import type { Logger } from 'pino'
-import { LiveConnection, type ConnectionSettings } from './connection.ts'
+import type { LiveConnection } from './connection.ts'
 import { closeCodes } from './errors.ts'
 import type { Deps } from './handler.ts'
 import { createNameBackoff, createSharedNameBackoff } from './accounts/login-backoff.ts'
@@ -22,12 +20,10 @@ import type { Store } from './store/index.ts'
 import { openConfiguredStore } from './store/open.ts'
 import type { Config } from './types/schemas.ts'
 import { version } from './version.ts'
-import { answerHttp, pathOf, refuseUpgrade, type HttpContext } from './http.ts'
 import { createClientAddressResolver } from './transport/client-address.ts'
-import { createMetricsGuard } from './transport/metrics-access.ts'
 import { createListener } from './transport/listener.ts'
-import { createConnectionCaps } from './transport/connection-caps.ts'
 import { createForwardedWarning, warnAtStart } from './transport/warnings.ts'
+import { serveWebSockets } from './transport/websocket.ts'
 import { createPasswordHasher } from './auth/passwords.ts'
 import { createDeliverySender, type DeliverySender, type Transports } from './delivery/sender.ts'
 import { startBackground } from './background.ts'
@@ -123,9 +119,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   if (extensions.types.length > 0) log.info({ types: extensions.types.map((e) => e.type) }, 'extension types loaded')
 
   const connections = new Set<LiveConnection>()
-  const allowedOrigins = new Set(config.server.allowedOrigins)
   let draining = false
-  let nextConnection = 0
 
   // A start-up that fails from here on (a TLS file that cannot be read, a port in use) closes what it
   // opened: a pool or a LISTEN connection left open would hold the process (seen in CI on PostgreSQL).
@@ -147,75 +141,7 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     return abandon(error)
   }
   const http = listener.server
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: config.limits.maxMessageBytes,
-    // A message as a flood of tiny fragments or TCP reads is closed with 1008 (ws ≥ 8.21, CVE-2026-48779).
-    maxFragments: config.limits.maxFragments,
-    maxBufferedChunks: config.limits.maxBufferedChunks,
-    // A peer that never answers our close frame is destroyed after this (ws default: 30 s). ws 8.23 has
-    // the option; @types/ws 8.18 does not list it yet.
-    ...({ closeTimeout: config.server.closeTimeoutMs } as object),
-    perMessageDeflate: config.server.perMessageDeflate,
-    clientTracking: false,
-  })
-  const caps = createConnectionCaps(config.limits)
-
-  const connectionSettings: ConnectionSettings = {
-    domain: config.server.domains[0],
-    router,
-    maxQueued: config.limits.maxQueuedPerConnection,
-    authTimeoutMs: config.server.authTimeoutMs,
-    maxBufferedBytes: config.limits.maxBufferedBytes,
-    log,
-    onAuthChange(conn, authenticated) {
-      caps.authChanged(conn.ip, authenticated)
-    },
-    onClose(closed) {
-      connections.delete(closed)
-      sessions.detach(closed)
-      limiter.dropConnection(closed.id)
-      metrics.connectionClosed()
-      caps.closed(closed.ip, closed.session !== null)
-    },
-  }
-
-  const httpContext: HttpContext = {
-    metrics,
-    get draining() {
-      return draining
-    },
-    metricsAccess: createMetricsGuard(config.metrics, clients),
-  }
-  http.on('request', (req, res) => {
-    warnForwarded(req, clients.resolve(req))
-    void answerHttp(req, res, httpContext)
-  })
-  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy())
-    if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable')
-    if (pathOf(req.url) !== config.server.path) return refuseUpgrade(socket, 404, 'Not Found')
-    // ws reads Sec-WebSocket-Origin for protocol version 8, so that header is checked too.
-    const origin = req.headers.origin ?? req.headers['sec-websocket-origin']
-    if (origin !== undefined && allowedOrigins.size > 0 && !allowedOrigins.has(String(origin))) {
-      return refuseUpgrade(socket, 403, 'Forbidden')
-    }
-    // Checked before the handshake (handleUpgrade calls back synchronously, so no upgrade slips between).
-    const client = clients.resolve(req)
-    warnForwarded(req, client)
-    const ip = client.key
-    const seen = caps.full(ip)
-    if (seen) {
-      log.warn({ ip, address: client.address, ...seen }, 'connection cap per IP reached; upgrade refused')
-      return refuseUpgrade(socket, 429, 'Too Many Requests')
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      caps.opened(ip)
-      const conn = new LiveConnection(ws, `c${(++nextConnection).toString(36)}`, ip, client.address, connectionSettings)
-      connections.add(conn)
-      metrics.connectionOpened()
-    })
-  })
+  serveWebSockets(http, { config, router, sessions, limiter, metrics, log, connections, clients, warnForwarded, isDraining: () => draining })
 
   const background = startBackground(deps, connections)
 
