@@ -39,6 +39,7 @@ import { nodeName } from './cluster/node-name.ts'
 import { createSessionCheck, resyncSessions } from './cluster/session-check.ts'
 import { createBus } from './cluster/index.ts'
 import type { ClusterBus } from './cluster/bus.ts'
+import { settleWaiter } from './accounts/device-authorization.ts'
 
 export interface ServerOptions {
   clock?: Clock
@@ -114,6 +115,10 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     },
   })
   const deps: Deps = { config, store, clock, limiter, log, sessions, sessionCheck, seen, passwords, nameBackoff: store.loginNames ? createSharedNameBackoff(store.loginNames) : createNameBackoff(), captcha, oidc: createRelyingParty(), server, delivery }
+  // A grant decided on another node whose requesting connection is here: collected (or refused) here.
+  sessions.onGrantDecided((conn, grantID, approved) => {
+    settleWaiter(deps, grantID, conn, approved).catch((err: unknown) => log.error({ err }, 'settling a device authorization decided on another node failed'))
+  })
   const events = createLocalEventBus(sessions)
   const router = createRouter(deps, defaultHandlers, schemas, metrics, extensionRoutes(extensions.types, events, store))
   server.types = [...router.types]
