@@ -127,6 +127,7 @@ export async function startCluster(count: number, options: ClusterOptions = {}):
     dir,
     addNode,
     async close() {
+      for (const mine of clients.values()) for (const client of mine) client.terminate()
       await Promise.all([...live].map((node) => node.stop().catch(() => node.kill())))
       await database.drop()
       rmSync(dir, { recursive: true, force: true })
