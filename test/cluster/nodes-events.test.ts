@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Reply, TestClient } from '../support/client.ts'
-import { clusterUnavailable, startCluster, type TestCluster, type TestNode } from '../support/nodes.ts'
+import { clusterOnly, clusterUnavailable, startCluster, type TestCluster, type TestNode } from '../support/nodes.ts'
 
 const unavailable = clusterUnavailable()
 const test = suite<{ cluster: TestCluster; a: TestNode; b: TestNode }>('two nodes: accounts and events across nodes')
@@ -49,19 +49,13 @@ async function ok(client: TestClient, type: string, payload: object = {}): Promi
   return reply
 }
 
-function skipped(): boolean {
-  if (unavailable) console.log(`  skipped: ${unavailable}`)
-  return unavailable !== undefined
-}
 
-test('each node names itself in server:info', async ({ a, b }) => {
-  if (skipped()) return
+clusterOnly(test, 'each node names itself in server:info', async ({ a, b }) => {
   const names = await Promise.all([a, b].map(async (node) => (await ok(await node.connect(), 'server:info')).payload.node))
   assert.equal(names, ['node-a', 'node-b'])
 })
 
-test('registered on node A, logged in on node B, profile:get there; the username is taken on both', async ({ a, b }) => {
-  if (skipped()) return
+clusterOnly(test, 'registered on node A, logged in on node B, profile:get there; the username is taken on both', async ({ a, b }) => {
   const userID = await registerOn(a, 'juliet')
   const juliet = await loginOn(b, 'juliet')
   assert.is(juliet.userID, userID)
@@ -75,8 +69,7 @@ test('registered on node A, logged in on node B, profile:get there; the username
   await ok(onA, 'profile:auth', { authToken: juliet.authToken })
 })
 
-test('a device revoked on node A: its connection on node B gets profile:session_revoked within 200 ms, and is unauthenticated', async ({ a, b }) => {
-  if (skipped()) return
+clusterOnly(test, 'a device revoked on node A: its connection on node B gets profile:session_revoked within 200 ms, and is unauthenticated', async ({ a, b }) => {
   await registerOn(a, 'romeo')
   const latencies: number[] = []
   for (let round = 0; round < 5; round++) {
@@ -98,8 +91,7 @@ test('a device revoked on node A: its connection on node B gets profile:session_
   assert.ok(worst <= 200, `revocation reached node B ${latencies.map((ms) => ms.toFixed(1)).join(', ')} ms after node A answered`)
 })
 
-test('device:new_login reaches the account\'s connection on the other node', async ({ a, b }) => {
-  if (skipped()) return
+clusterOnly(test, 'device:new_login reaches the account\'s connection on the other node', async ({ a, b }) => {
   await registerOn(b, 'mercutio')
   const phone = await loginOn(a, 'mercutio')
   const laptop = await loginOn(b, 'mercutio')
@@ -107,8 +99,7 @@ test('device:new_login reaches the account\'s connection on the other node', asy
   assert.is(event.payload.deviceID, laptop.deviceID, JSON.stringify(event))
 })
 
-test('device:authorized reaches the waiting device on the other node when approved on this one', async ({ a, b }) => {
-  if (skipped()) return
+clusterOnly(test, 'device:authorized reaches the waiting device on the other node when approved on this one', async ({ a, b }) => {
   await registerOn(a, 'benvolio')
   const phone = await loginOn(a, 'benvolio')
   const tv = await b.connect()
@@ -124,8 +115,7 @@ test('device:authorized reaches the waiting device on the other node when approv
   assert.is(news.payload.deviceID, approved.payload.deviceID)
 })
 
-test('device:authorize_denied reaches the waiting device on the other node', async ({ a, b }) => {
-  if (skipped()) return
+clusterOnly(test, 'device:authorize_denied reaches the waiting device on the other node', async ({ a, b }) => {
   await registerOn(a, 'tybalt')
   const phone = await loginOn(a, 'tybalt')
   const tv = await b.connect()
@@ -135,8 +125,7 @@ test('device:authorize_denied reaches the waiting device on the other node', asy
   await denied
 })
 
-test('an extension\'s notify: chat:send on node A reaches the recipient\'s socket on node B', async ({ a, b }) => {
-  if (skipped()) return
+clusterOnly(test, 'an extension\'s notify: chat:send on node A reaches the recipient\'s socket on node B', async ({ a, b }) => {
   const nurseID = await registerOn(a, 'nurse')
   await registerOn(b, 'friar')
   const friar = await loginOn(b, 'friar')

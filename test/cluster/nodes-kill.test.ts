@@ -6,10 +6,9 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { TestClient } from '../support/client.ts'
 import { storedRows } from '../support/engine.ts'
-import { clusterUnavailable, startCluster, type TestCluster, type TestNode } from '../support/nodes.ts'
+import { clusterOnly, startCluster, type TestCluster, type TestNode } from '../support/nodes.ts'
 import { within } from '../support/within.ts'
 
-const unavailable = clusterUnavailable()
 const test = suite<{ cluster?: TestCluster }>('kill -9 a node during registrations')
 const password = 'balcony-scene-2'
 const total = 1000
@@ -20,8 +19,7 @@ test.after(async (ctx) => {
   await ctx.cluster?.close()
 })
 
-test(`${total} registrations over two nodes, node A killed with SIGKILL after ${killAfter} acknowledgements: 0 acknowledged accounts lost, node B serves the rest`, async (ctx) => {
-  if (unavailable) return console.log(`  skipped: ${unavailable}`)
+clusterOnly(test, `${total} registrations over two nodes, node A killed with SIGKILL after ${killAfter} acknowledgements: 0 acknowledged accounts lost, node B serves the rest`, async (ctx) => {
   const cluster = (ctx.cluster = await startCluster(2))
   const [a, b] = cluster.nodes as [TestNode, TestNode]
   const acknowledged: string[] = []

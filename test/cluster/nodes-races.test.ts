@@ -6,7 +6,7 @@ import { SMTPServer } from 'smtp-server'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { storedRows } from '../support/engine.ts'
-import { clusterUnavailable, startCluster, type TestCluster, type TestNode } from '../support/nodes.ts'
+import { clusterOnly, clusterUnavailable, startCluster, type TestCluster, type TestNode } from '../support/nodes.ts'
 import { within } from '../support/within.ts'
 
 const unavailable = clusterUnavailable()
@@ -59,13 +59,8 @@ test.after(async (ctx) => {
   await ctx.smtp?.close()
 })
 
-function skipped(): boolean {
-  if (unavailable) console.log(`  skipped: ${unavailable}`)
-  return unavailable !== undefined
-}
 
-test('50 parallel registrations of one username over 3 nodes: exactly 1 account, 49 id_exists', async ({ cluster, nodes }) => {
-  if (skipped()) return
+clusterOnly(test, '50 parallel registrations of one username over 3 nodes: exactly 1 account, 49 id_exists', async ({ cluster, nodes }) => {
   const clients = await Promise.all(Array.from({ length: 50 }, (_, i) => nodes[i % 3]!.connect()))
   const replies = await Promise.all(clients.map((client) => client.request('profile:register', { username: 'rosaline', password, loginOnSuccess: false }, {}, { timeoutMs: 60_000 })))
   const ok = replies.filter((reply) => reply.ok)
@@ -81,8 +76,7 @@ test('50 parallel registrations of one username over 3 nodes: exactly 1 account,
   }
 })
 
-test('codes queued on 3 nodes, all 3 senders polling the shared outbox: each message reaches SMTP once', async ({ cluster, nodes, smtp }) => {
-  if (skipped()) return
+clusterOnly(test, 'codes queued on 3 nodes, all 3 senders polling the shared outbox: each message reaches SMTP once', async ({ cluster, nodes, smtp }) => {
   const count = 60
   const addresses = Array.from({ length: count }, (_, i) => `guest${i}@example.org`)
   const clients = await Promise.all(nodes.map((node) => node.connect()))

@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Test } from 'uvu'
 import type { DeepPartial } from '../../src/config.ts'
 import type { Config } from '../../src/types/schemas.ts'
 import { connect, type ConnectOptions, type TestClient } from './client.ts'
@@ -47,12 +48,21 @@ export interface ClusterOptions {
   env?: Record<string, string>
   /** Per node: config or environment of its own (the chat example's file, a delivery transport). */
   perNode?: (name: string, index: number) => { config?: DeepPartial<Config>; env?: Record<string, string> }
+  /** Runs once the cluster's directory exists, before any node starts (files the config names). */
+  prepare?: (dir: string) => void
 }
 
 /** Why the cluster tests cannot run in this pass, or undefined when they can (HAFNIUM_TEST_ENGINE=postgres). */
 export function clusterUnavailable(): string | undefined {
-  if (testEngine !== 'postgres') return 'several nodes need PostgreSQL: run with HAFNIUM_TEST_ENGINE=postgres HAFNIUM_TEST_POSTGRES_URL=… (the PostgreSQL pass of .ci/run does)'
+  if (testEngine !== 'postgres') return 'several nodes need PostgreSQL: HAFNIUM_TEST_ENGINE=postgres HAFNIUM_TEST_POSTGRES_URL=…, as in .ci/run\'s PostgreSQL pass'
   return undefined
+}
+
+/** Registers `name`, or outside the PostgreSQL pass registers it as skipped with the reason (shown in the totals). */
+export function clusterOnly<T>(test: Test<T>, name: string, body: Parameters<Test<T>>[1]): void {
+  const reason = clusterUnavailable()
+  if (reason) test.skip(`${name} [skipped: ${reason}]`, body)
+  else test(name, body)
 }
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -76,6 +86,7 @@ function assertBuilt(): void {
 export async function startCluster(count: number, options: ClusterOptions = {}): Promise<TestCluster> {
   assertBuilt()
   const dir = mkdtempSync(join(tmpdir(), 'hafnium-nodes-'))
+  options.prepare?.(dir)
   const database = await createTestDatabase()
   const outboxKey = randomBytes(32).toString('hex')
   const nodes: TestNode[] = []
