@@ -258,10 +258,14 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     } catch (err) {
       log.warn({ err }, 'final last-seen flush failed')
     }
-    await delivery.close()
-    await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
-    await bus.close()
-    await store.close()
+    try {
+      await delivery.close()
+      await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
+    } finally {
+      // Whatever failed above: a LISTEN connection or pool left open would hold the process alive.
+      await bus.close().catch((err: unknown) => log.warn({ err }, 'closing the cluster bus failed'))
+      await store.close()
+    }
     log.info('closed')
   }
 
