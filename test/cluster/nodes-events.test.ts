@@ -15,10 +15,12 @@ const password = 'balcony-scene-2'
 
 test.before(async (ctx) => {
   if (unavailable) return
+  let dir = ''
   ctx.cluster = await startCluster(2, {
     config: { extensions: [chatExtension] },
+    prepare: (made) => void (dir = made),
     // The chat example keeps its messages in a SQLite file of its own: one per node (only notify is shared).
-    perNode: (name) => ({ env: { HAFNIUM_CHAT_DB: join(ctx.cluster?.dir ?? '/tmp', `${name}-chat.db`) } }),
+    perNode: (name) => ({ env: { HAFNIUM_CHAT_DB: join(dir, `${name}-chat.db`) } }),
   })
   ;[ctx.a, ctx.b] = ctx.cluster.nodes as [TestNode, TestNode]
 })
