@@ -37,7 +37,7 @@ clusterOnly(test, `${total} registrations over two nodes, node A killed with SIG
     while (next < total) {
       const username = `montague${next++}`
       // Rejects at once when the socket closes (the node died with the request in flight).
-      const outcome = await client.request('profile:register', { username, password, loginOnSuccess: false }, {}, { timeoutMs: 60_000 }).catch((error: Error) => {
+      const outcome = await client.request('profile:register', { username, password, loginOnSuccess: false }, {}, { timeoutMs: 60_000, failOnClose: true }).catch((error: Error) => {
         if (client.ws.readyState === client.ws.OPEN) throw error
         return undefined
       })

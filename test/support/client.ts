@@ -12,8 +12,12 @@ export interface Reply {
 
 export interface TestClient {
   readonly ws: WebSocket
-  /** Sends a request envelope and resolves with the whole reply; rejects after the client's timeout, naming the request. */
-  request(type: string, payload?: unknown, envelope?: Record<string, unknown>, options?: { timeoutMs?: number }): Promise<Reply>
+  /**
+   * Sends a request envelope and resolves with the whole reply; rejects after the client's timeout, naming the
+   * request, or with `failOnClose` as soon as the socket closes (opt-in: callers chaining `.then` without a
+   * catch would otherwise meet an unhandled rejection at the first close).
+   */
+  request(type: string, payload?: unknown, envelope?: Record<string, unknown>, options?: { timeoutMs?: number; failOnClose?: boolean }): Promise<Reply>
   /** Sends text as is; resolves with the next reply whose id is `expectId` (default: the next non-event frame). */
   sendRaw(text: string | Buffer, options?: { binary?: boolean }): void
   /** The next non-event frame (in arrival order); rejects after the timeout. */
@@ -77,8 +81,8 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Test
   const byId = new Map<string, (r: Reply) => void>()
   const events: Reply[] = []
   const eventWaiters: { type?: string; resolve: (r: Reply) => void }[] = []
-  // Requests awaiting a reply, failed when the socket closes: no reply can come, and a pending timer would
-  // hold the test process open until its timeout (a node killed mid-request, test/cluster/nodes-kill).
+  // Requests sent with failOnClose, failed when the socket closes: no reply can come, and a pending timer
+  // would hold the test process open until its timeout (a node killed mid-request, test/cluster/nodes-kill).
   const unanswered = new Map<string, (error: Error) => void>()
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.on('close', (code, reason) => {
@@ -115,6 +119,7 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Test
       const id = (envelope.id as string | undefined) ?? `t${++counter}`
       const reply = new Promise<Reply>((resolve, reject) => {
         byId.set(id, resolve)
+        if (!requestOptions.failOnClose) return
         if (ws.readyState === ws.CLOSED) reject(new Error(`the connection is closed: cannot send ${type}`))
         else unanswered.set(id, reject)
       })
