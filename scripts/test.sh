@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 pattern="${1:-.*\.test\.ts$}"
 dir="${2:-test}"
 log=$(mktemp)
-node --import tsx node_modules/uvu/bin.js "$dir" "$pattern" 2>&1 | tee "$log"
+node --import tsx scripts/run-tests.mjs "$dir" "$pattern" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
 rm -f "$log"

@@ -35,6 +35,7 @@ import { nodeName } from './cluster/node-name.ts'
 import { createSessionCheck, resyncSessions } from './cluster/session-check.ts'
 import { createBus } from './cluster/index.ts'
 import type { ClusterBus } from './cluster/bus.ts'
+import { settleWaiter } from './accounts/device-authorization.ts'
 
 export interface ServerOptions {
   clock?: Clock
@@ -110,6 +111,10 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     },
   })
   const deps: Deps = { config, store, clock, limiter, log, sessions, sessionCheck, seen, passwords, nameBackoff: store.loginNames ? createSharedNameBackoff(store.loginNames) : createNameBackoff(), captcha, oidc: createRelyingParty(), server, delivery }
+  // A grant decided on another node whose requesting connection is here: collected (or refused) here.
+  sessions.onGrantDecided((conn, grantID, approved) => {
+    settleWaiter(deps, grantID, conn, approved).catch((err: unknown) => log.error({ err }, 'settling a device authorization decided on another node failed'))
+  })
   const events = createLocalEventBus(sessions)
   const router = createRouter(deps, defaultHandlers, schemas, metrics, extensionRoutes(extensions.types, events, store))
   server.types = [...router.types]
@@ -179,10 +184,14 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
     } catch (err) {
       log.warn({ err }, 'final last-seen flush failed')
     }
-    await delivery.close()
-    await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
-    await bus.close()
-    await store.close()
+    try {
+      await delivery.close()
+      await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
+    } finally {
+      // Whatever failed above: a LISTEN connection or pool left open would hold the process alive.
+      await bus.close().catch((err: unknown) => log.warn({ err }, 'closing the cluster bus failed'))
+      await store.close()
+    }
     log.info('closed')
   }
 

@@ -22,6 +22,13 @@ export interface Sessions {
   awaitGrant(conn: Connection, grantID: string): void
   /** The open connection waiting on `grantID`, if any, which stops waiting. */
   takeWaiter(grantID: string): Connection | undefined
+  /**
+   * A grant decided here that no connection of this node waits on: the other nodes are told, and the one
+   * whose connection waits settles it there (the `onGrantDecided` handler).
+   */
+  publishGrantDecided(grantID: string, approved: boolean): void
+  /** What settles a waiting connection when another node decided its grant (set once by the server). */
+  onGrantDecided(handler: (conn: Connection, grantID: string, approved: boolean) => void): void
   /** Live connections registered (every device of every account): what the registry holds. */
   readonly size: number
   /** Sends an application (extension) event to every live connection of the user; returns how many on this node. */
@@ -47,6 +54,13 @@ export function createSessions(bus: ClusterBus = createLocalBus('local')): Sessi
   const waitingOn = new WeakMap<Connection, string>()
   // Extensions address users by user ID; the registry is keyed by account.
   const accountOfUser = new Map<string, string>()
+  let settleGrant: ((conn: Connection, grantID: string, approved: boolean) => void) | undefined
+
+  function takeWaiter(grantID: string): Connection | undefined {
+    const conn = waiters.get(grantID)
+    if (conn) stopWaiting(conn)
+    return conn?.open ? conn : undefined
+  }
 
   function stopWaiting(conn: Connection) {
     const grantID = waitingOn.get(conn)
@@ -117,6 +131,11 @@ export function createSessions(bus: ClusterBus = createLocalBus('local')): Sessi
         return notifyAccountHere(event.accountID, event.type, event.payload, event.exceptDeviceID)
       case 'notify_user':
         return void sendToUserHere(event.userID, event.type, event.payload)
+      case 'grant_decided': {
+        const conn = takeWaiter(event.grantID)
+        if (conn) settleGrant?.(conn, event.grantID, event.approved)
+        return
+      }
     }
   }
 
@@ -154,10 +173,12 @@ export function createSessions(bus: ClusterBus = createLocalBus('local')): Sessi
       waiters.set(grantID, conn)
       waitingOn.set(conn, grantID)
     },
-    takeWaiter(grantID) {
-      const conn = waiters.get(grantID)
-      if (conn) stopWaiting(conn)
-      return conn?.open ? conn : undefined
+    takeWaiter,
+    publishGrantDecided(grantID, approved) {
+      bus.publish({ kind: 'grant_decided', grantID, approved })
+    },
+    onGrantDecided(handler) {
+      settleGrant = handler
     },
     isOnline: (accountID, deviceID) => (byAccount.get(accountID)?.get(deviceID)?.size ?? 0) > 0,
     get size() {

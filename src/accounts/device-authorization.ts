@@ -51,3 +51,18 @@ export async function collectGrant(deps: Pick<Deps, 'store' | 'clock' | 'config'
   deps.sessions.notifyAccount(result.accountID, 'device:new_login', { deviceID: result.deviceID, deviceName: result.deviceName, at: now }, result.deviceID)
   return { outcome: 'ok', login: { authToken, deviceID: result.deviceID, userID } }
 }
+
+/**
+ * Settles the connection waiting on a decided grant, on whichever node holds it: approved → the device is
+ * collected as that connection (device:authorized; it is signed in); denied, or refused when collected →
+ * device:authorize_denied and the usual authentication deadline again. `gone`: polled meanwhile, nothing to send.
+ */
+export async function settleWaiter(deps: Pick<Deps, 'store' | 'clock' | 'config' | 'sessions'>, grantID: string, conn: Connection, approved: boolean): Promise<Collected | undefined> {
+  const collected = approved ? await collectGrant(deps, grantID, conn) : undefined
+  if (collected?.outcome === 'ok') conn.sendEvent('device:authorized', collected.login)
+  if (!approved || collected?.outcome === 'refused') {
+    conn.sendEvent('device:authorize_denied', {})
+    conn.setAuthDeadline?.(deps.config.server.authTimeoutMs) // nothing to wait for any more
+  }
+  return collected
+}

@@ -12,6 +12,8 @@ export type NodeEvent =
   | { kind: 'revoke_account'; accountID: string; reason: RevokeReason; exceptDeviceID?: string }
   | { kind: 'notify_account'; accountID: string; type: string; payload: object; exceptDeviceID?: string }
   | { kind: 'notify_user'; userID: string; type: string; payload: object }
+  /** A device authorization decided on a node where its requesting connection is not: the node holding it settles it. */
+  | { kind: 'grant_decided'; grantID: string; approved: boolean }
 
 export interface BusListener {
   /** An event another node published. */

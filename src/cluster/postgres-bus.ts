@@ -1,6 +1,6 @@
 // The cluster bus on PostgreSQL LISTEN/NOTIFY: one dedicated connection per node, events tagged with
 // the node's name, reconnection with backoff, and large events split into fragments of one transaction.
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import type { BusListener, ClusterBus, NodeEvent } from './bus.ts'
@@ -12,7 +12,11 @@ export interface PostgresBusOptions {
   /** server.node: unique per cluster, [A-Za-z0-9._-] */
   node: string
   log: Logger
-  /** The NOTIFY channel (default hafnium_events): clusters sharing one database server use their own. */
+  /**
+   * The NOTIFY channel. Default: hafnium_events when the store's tables are in schema public, else one
+   * named after the schema (see channelForSchema). NOTIFY is per database already; this keeps clusters
+   * in separate schemas of one database (the tests' servers, each on its own schema) from hearing each other.
+   */
   channel?: string
   /** Reconnection backoff: doubles from minMs to maxMs, with jitter (default 100 ms → 5 s). */
   backoff?: { minMs: number; maxMs: number }
@@ -42,8 +46,9 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
   // Events carry this process's own tag, not only server.node: nodes sharing one config file (the README's
   // recipe) could share a configured name, and each would then drop every other node's events as its own.
   const self = `${node}~${randomUUID()}`
-  const channel = options.channel ?? 'hafnium_events'
-  if (!channelPattern.test(channel)) throw new Error(`cluster bus: channel ${JSON.stringify(channel)} is not a plain lower-case identifier`)
+  // Resolved at the first connection unless given: the schema is the connection's search_path.
+  let channel = options.channel ?? ''
+  if (options.channel !== undefined && !channelPattern.test(channel)) throw new Error(`cluster bus: channel ${JSON.stringify(channel)} is not a plain lower-case identifier`)
   const { minMs, maxMs } = options.backoff ?? { minMs: 100, maxMs: 5000 }
   const maxQueued = options.maxQueued ?? 10_000
 
@@ -117,6 +122,7 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
     client = next
     try {
       await next.connect()
+      if (!channel) channel = channelForSchema((await next.query<{ schema: string | null }>('SELECT current_schema() AS schema')).rows[0]?.schema ?? 'public')
       await next.query(`LISTEN ${channel}`)
     } catch (err) {
       if (client === next) client = undefined
@@ -233,6 +239,17 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
       await last?.end().catch(() => {})
     },
   }
+}
+
+/**
+ * The channel of the nodes whose tables are in `schema`: hafnium_events for public (every node of a
+ * plain database), hafnium_events_<schema> for another schema that makes a plain identifier short enough,
+ * else hafnium_events_<first 32 hex digits of its SHA-256>.
+ */
+export function channelForSchema(schema: string): string {
+  if (schema === 'public') return 'hafnium_events'
+  const named = `hafnium_events_${schema}`
+  return channelPattern.test(named) ? named : `hafnium_events_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`
 }
 
 /**

@@ -5,6 +5,6 @@ import { openStore, type Store } from './index.ts'
 import { openPostgresStore } from './postgres/index.ts'
 
 export async function openConfiguredStore(database: Config['database'], options: { lock?: boolean } = {}): Promise<Store> {
-  if (database.url) return openPostgresStore(database.url, { poolSize: database.poolSize ?? 10, keyPath: database.path })
+  if (database.url) return openPostgresStore(database.url, { poolSize: database.poolSize ?? 10, statementTimeoutMs: database.statementTimeoutMs, keyPath: database.path })
   return openStore(database.path, { ...database, ...options })
 }

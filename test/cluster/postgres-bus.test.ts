@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert'
 import pg from 'pg'
 import { pino } from 'pino'
 import type { NodeEvent } from '../../src/cluster/bus.ts'
-import { createPostgresBus, type PostgresBus } from '../../src/cluster/postgres-bus.ts'
+import { channelForSchema, createPostgresBus, type PostgresBus } from '../../src/cluster/postgres-bus.ts'
 import { postgresUnavailable, startTestPostgres, type TestPostgres } from '../support/engine.ts'
 import { within } from '../support/within.ts'
 
@@ -163,6 +163,53 @@ test('the publishing connection killed: events published while down are sent aft
   for (let i = 0; i < 5; i++) a.bus.publish(revoke(`queued-${i}`))
   await within(b.heardCount(5), 10_000, 'the 5 events queued on node-a while it was down')
   assert.equal(b.heard, Array.from({ length: 5 }, (_, i) => revoke(`queued-${i}`)))
+})
+
+test('by default each schema has its own channel: nodes of one schema hear each other, not those of another schema', async (ctx) => {
+  if (unavailable) return console.log(`  skipped: ${unavailable}`)
+  const admin = new pg.Client({ connectionString: ctx.pg.url })
+  await admin.connect()
+  const schemas = ['bus_cluster_one', 'bus_cluster_two']
+  try {
+    for (const schema of schemas) await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
+    const inSchema = (schema: string) => {
+      const url = new URL(ctx.pg.url)
+      url.searchParams.set('options', `-c search_path=${schema}`)
+      return url.toString()
+    }
+    /** A bus as a node of `schema` holds it (no channel given: the default). */
+    const member = async (schema: string, name: string) => {
+      const bus = createPostgresBus({ url: inSchema(schema), node: name, log: silent })
+      ctx.buses.push(bus)
+      const heard: NodeEvent[] = []
+      bus.listen({ deliver: (event) => void heard.push(event) })
+      await within(bus.ready, 10_000, `bus ${name} listening`)
+      return { bus, heard }
+    }
+    const one = await member(schemas[0]!, 'one-a')
+    const oneB = await member(schemas[0]!, 'one-b')
+    const two = await member(schemas[1]!, 'two-a')
+    one.bus.publish(revoke('in-one'))
+    two.bus.publish(revoke('in-two'))
+    await within(
+      (async () => {
+        while (oneB.heard.length < 1) await new Promise((resolve) => setTimeout(resolve, 5))
+      })(),
+      5_000,
+      'the event of schema one on its other node',
+    )
+    // Time for a stray event to arrive, then: each heard its own schema's only.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(oneB.heard, [revoke('in-one')])
+    assert.equal(one.heard, [])
+    assert.equal(two.heard, [])
+    assert.is(channelForSchema('public'), 'hafnium_events')
+    assert.is(channelForSchema('bus_cluster_one'), 'hafnium_events_bus_cluster_one')
+    assert.match(channelForSchema('Mixed "Case"'), /^hafnium_events_[0-9a-f]{32}$/)
+  } finally {
+    for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    await admin.end()
+  }
 })
 
 test.run()

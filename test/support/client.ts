@@ -12,8 +12,12 @@ export interface Reply {
 
 export interface TestClient {
   readonly ws: WebSocket
-  /** Sends a request envelope and resolves with the whole reply; rejects after the client's timeout, naming the request. */
-  request(type: string, payload?: unknown, envelope?: Record<string, unknown>, options?: { timeoutMs?: number }): Promise<Reply>
+  /**
+   * Sends a request envelope and resolves with the whole reply; rejects after the client's timeout, naming the
+   * request, or with `failOnClose` as soon as the socket closes (opt-in: callers chaining `.then` without a
+   * catch would otherwise meet an unhandled rejection at the first close).
+   */
+  request(type: string, payload?: unknown, envelope?: Record<string, unknown>, options?: { timeoutMs?: number; failOnClose?: boolean }): Promise<Reply>
   /** Sends text as is; resolves with the next reply whose id is `expectId` (default: the next non-event frame). */
   sendRaw(text: string | Buffer, options?: { binary?: boolean }): void
   /** The next non-event frame (in arrival order); rejects after the timeout. */
@@ -77,8 +81,15 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Test
   const byId = new Map<string, (r: Reply) => void>()
   const events: Reply[] = []
   const eventWaiters: { type?: string; resolve: (r: Reply) => void }[] = []
+  // Requests sent with failOnClose, failed when the socket closes: no reply can come, and a pending timer
+  // would hold the test process open until its timeout (a node killed mid-request, test/cluster/nodes-kill).
+  const unanswered = new Map<string, (error: Error) => void>()
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))
+    ws.on('close', (code, reason) => {
+      for (const [id, fail] of unanswered) fail(new Error(`the connection closed (${code}) before the reply to request id ${JSON.stringify(id)}`))
+      unanswered.clear()
+      resolve({ code, reason: reason.toString() })
+    })
   })
 
   ws.on('message', (data) => {
@@ -92,6 +103,7 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Test
     const waiter = byId.get(frame.id)
     if (waiter) {
       byId.delete(frame.id)
+      unanswered.delete(frame.id)
       return waiter(frame)
     }
     const next = replyWaiters.shift()
@@ -105,10 +117,18 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Test
     closed,
     request(type, payload = {}, envelope = {}, requestOptions = {}) {
       const id = (envelope.id as string | undefined) ?? `t${++counter}`
-      const reply = new Promise<Reply>((resolve) => byId.set(id, resolve))
+      const reply = new Promise<Reply>((resolve, reject) => {
+        byId.set(id, resolve)
+        if (!requestOptions.failOnClose) return
+        if (ws.readyState === ws.CLOSED) reject(new Error(`the connection is closed: cannot send ${type}`))
+        else unanswered.set(id, reject)
+      })
       ws.send(JSON.stringify({ id, type, to: domain, payload, ...envelope }))
       const ms = requestOptions.timeoutMs ?? clientTimeout
-      return bounded(reply, ms, `the reply to ${type} (id ${JSON.stringify(id)})`, () => byId.delete(id))
+      return bounded(reply, ms, `the reply to ${type} (id ${JSON.stringify(id)})`, () => {
+        byId.delete(id)
+        unanswered.delete(id)
+      })
     },
     sendRaw(text, sendOptions = {}) {
       ws.send(text, { binary: sendOptions.binary ?? false })

@@ -59,6 +59,11 @@ export async function startTestServer(
     throw error
   }
   const clients: TestClient[] = []
+  // Where each open server was started, for the runner to name one a test left open (scripts/run-tests.mjs).
+  const where = new Error().stack?.split('\n').find((line) => line.includes('.test.ts'))?.trim().replace(/^at /, '') ?? 'in an unknown test'
+  const open = ((globalThis as { hafniumOpenTestServers?: Set<{ where: string }> }).hafniumOpenTestServers ??= new Set())
+  const entry = { where }
+  open.add(entry)
   return {
     server,
     url: server.url,
@@ -70,6 +75,7 @@ export async function startTestServer(
       return client
     },
     async close() {
+      open.delete(entry)
       for (const client of clients) client.terminate()
       await server.close()
       await database?.drop()

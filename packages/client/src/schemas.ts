@@ -84,6 +84,10 @@ export interface Config {
      * PostgreSQL connections this process opens at most (default 10)
      */
     poolSize?: number;
+    /**
+     * PostgreSQL: a statement (a lock wait included) still running after this long is cancelled and its request answered storage_busy, nothing changed; a database that sends nothing back for 2 s longer is given up the same way (default 5000)
+     */
+    statementTimeoutMs?: number;
   };
   limits: {
     maxMessageBytes: number;

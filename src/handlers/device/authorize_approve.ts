@@ -3,13 +3,14 @@
  * - userCode as shown (case, `-` and spaces ignored); unknown, expired, denied or already used → invalid_code
  * - charged to device_approve_ip and device_approve_user (a wrong guess costs as much as a right one)
  * - when the requesting connection is still open it gets device:authorized at once (no polling) and is
- *   authenticated as the new device; otherwise the device is created when device:authorize_poll collects
+ *   authenticated as the new device — on this node here, on another node through the cluster bus (that
+ *   node collects it); otherwise the device is created when device:authorize_poll collects
  * - the device is inserted by the same checked insert as a login: forbidden {maxDevices} at the cap; if this
  *   account's credentials change before the grant is collected, the grant is denied instead
  * - the account's other online devices get device:new_login when the device is created
  * - auth_required when this connection's device was revoked meanwhile; forbidden when the feature is off
  */
-import { collectGrant, normalizeUserCode, requireEnabled } from '../../accounts/device-authorization.ts'
+import { normalizeUserCode, requireEnabled, settleWaiter } from '../../accounts/device-authorization.ts'
 import { asSession } from '../../accounts/credentials.ts'
 import { generateDeviceID } from '../../auth/tokens.ts'
 import { ProtocolError } from '../../errors.ts'
@@ -35,14 +36,11 @@ export default defineHandler({
     if (!grant) throw new ProtocolError('invalid_code')
 
     const waiter = ctx.sessions.takeWaiter(grant.id)
-    if (waiter) {
-      const collected = await collectGrant(ctx, grant.id, waiter)
-      if (collected.outcome === 'ok') {
-        waiter.sendEvent('device:authorized', collected.login)
-      }
-      if (collected.outcome === 'refused') {
-        waiter.sendEvent('device:authorize_denied', {})
-        waiter.setAuthDeadline?.(config.server.authTimeoutMs)
+    // Waiting on another node (or nowhere): that node collects it; a device that polls later collects it itself.
+    if (!waiter) ctx.sessions.publishGrantDecided(grant.id, true)
+    else {
+      const collected = await settleWaiter(ctx, grant.id, waiter, true)
+      if (collected?.outcome === 'refused') {
         if (collected.maxDevices !== undefined) throw new ProtocolError('forbidden', { maxDevices: collected.maxDevices })
         throw new ProtocolError('auth_required') // this account's credentials changed while approving
       }

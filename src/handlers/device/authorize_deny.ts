@@ -1,11 +1,11 @@
 /**
- * device:authorize_deny — refuse a waiting device: its connection gets device:authorize_denied {} and a
+ * device:authorize_deny — refuse a waiting device: its connection (on any node) gets device:authorize_denied {} and a
  * poll with its device code answers access_denied from then on.
  * - userCode as in device:authorize_approve; unknown, expired or already decided → invalid_code
  * - charged to the same rules as approving (device_approve_ip, device_approve_user): an answer tells
  *   whether a code is live, so a deny is a guess too
  */
-import { normalizeUserCode, requireEnabled } from '../../accounts/device-authorization.ts'
+import { normalizeUserCode, requireEnabled, settleWaiter } from '../../accounts/device-authorization.ts'
 import { asSession } from '../../accounts/credentials.ts'
 import { ProtocolError } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
@@ -22,8 +22,8 @@ export default defineHandler({
     const grantID = await asSession(ctx, session, () => ctx.store.deviceAuthorizations.deny(userCode, actor, ctx.clock.now()))
     if (grantID === undefined) throw new ProtocolError('invalid_code')
     const waiter = ctx.sessions.takeWaiter(grantID)
-    waiter?.sendEvent('device:authorize_denied', {})
-    waiter?.setAuthDeadline?.(ctx.config.server.authTimeoutMs) // nothing to wait for any more
+    if (waiter) await settleWaiter(ctx, grantID, waiter, false)
+    else ctx.sessions.publishGrantDecided(grantID, false) // the node whose connection waits tells it
     return {}
   },
 })

@@ -19,10 +19,21 @@ const types = {
 /** Connections opened at start and kept while idle: the first requests do not each wait for a backend to fork. */
 export const warmConnections = (size: number) => Math.min(size, 4)
 
-export function createPool(url: string, size: number): pg.Pool {
+/** database.statementTimeoutMs unless configured. */
+export const defaultStatementTimeoutMs = 5000
+
+/**
+ * `statementTimeoutMs` bounds every statement of the pool: the server cancels one still running after it
+ * (statement_timeout: a slow query, a lock held elsewhere) and the driver gives up on one whose answer has
+ * not arrived 2 s later (query_timeout: a database or network that went silent). Either way the request
+ * answers storage_busy instead of hanging; a connection given up on is destroyed, not reused.
+ */
+export function createPool(url: string, size: number, statementTimeoutMs = defaultStatementTimeoutMs): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: size,
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + 2000,
     min: warmConnections(size),
     types,
     // A database that does not answer within this fails the request with storage_busy, not a hang.
@@ -135,15 +146,17 @@ async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
 /**
  * SQLSTATE classes after which the database is intact and a retry may succeed: 08 connection exception,
  * 40 transaction rollback (after our retries), 53 insufficient resources (too many clients, disk full),
- * 57P admin shutdown / cannot connect now; and the socket errors of a lost connection.
+ * 57P admin shutdown / cannot connect now, 57014 a statement cancelled at statementTimeoutMs; and the
+ * socket errors of a lost connection, or the driver's own timeout.
  */
 function storageError(error: unknown): unknown {
   if (error instanceof StorageUnavailable) return error
   const code = (error as { code?: unknown } | null)?.code
   const message = error instanceof Error ? error.message : ''
+  // 57014 query_canceled: statement_timeout (or an operator's pg_cancel_backend); "Query read timeout": query_timeout.
   const lost =
-    (typeof code === 'string' && (/^(08|40|53|57P)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code))) ||
-    /Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect/.test(message)
+    (typeof code === 'string' && (/^(08|40|53|57P)/.test(code) || ['57014', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code))) ||
+    /Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout/.test(message)
   return lost ? new StorageUnavailable(`PostgreSQL: ${message || code}`, { cause: error }) : error
 }
 

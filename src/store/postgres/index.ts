@@ -22,6 +22,8 @@ import { createLoginNameStore } from './login-names.ts'
 export interface PostgresStoreOptions {
   /** Connections this process keeps at most. */
   poolSize: number
+  /** database.statementTimeoutMs (db.ts createPool). */
+  statementTimeoutMs?: number
   /**
    * Where the outbox key file is (HAFNIUM_OUTBOX_KEY wins): the key seals queued codes and push tokens
    * and keys code hashes, so it is kept out of the database. Every node must have the same key.
@@ -30,9 +32,9 @@ export interface PostgresStoreOptions {
 }
 
 export async function openPostgresStore(url: string, options: PostgresStoreOptions): Promise<Store> {
-  const pool = createPool(url, options.poolSize)
+  const pool = createPool(url, options.poolSize, options.statementTimeoutMs)
   try {
-    await migratePostgres(pool)
+    await migratePostgres(url)
     await warm(pool, options.poolSize)
     // As for a SQLite file: the key file's directory is created owner-only if missing (a fresh `data/`).
     if (!process.env.HAFNIUM_OUTBOX_KEY) mkdirSync(dirname(options.keyPath), { recursive: true, mode: 0o700 })

@@ -1,14 +1,19 @@
 // Applies migrations/postgres/NNN_*.sql in order, each in its own transaction, under an advisory lock:
 // nodes starting together wait for the first, which migrates; the others then find nothing to do.
-import type pg from 'pg'
+import pg from 'pg'
 import { readMigrations } from '../migration-files.ts'
 
 // Any fixed 64-bit key; only Hafnium's migrations take it.
 const migrationLock = 0x4861666e69756d // "Hafnium"
 
-export async function migratePostgres(pool: pg.Pool): Promise<void> {
+/**
+ * On a connection of its own, outside the pool: the pool's statement timeout must not cut a migration that
+ * rewrites a large table, nor a node's wait on the lock while another node migrates.
+ */
+export async function migratePostgres(url: string): Promise<void> {
   const migrations = readMigrations('postgres')
-  const client = await pool.connect()
+  const client = new pg.Client({ connectionString: url, application_name: 'hafnium migrate' })
+  await client.connect()
   try {
     // Session-level lock held across the per-file transactions; released at the end (or with the connection).
     await client.query('SELECT pg_advisory_lock($1)', [migrationLock])
@@ -35,6 +40,6 @@ export async function migratePostgres(pool: pg.Pool): Promise<void> {
       await client.query('SELECT pg_advisory_unlock($1)', [migrationLock])
     }
   } finally {
-    client.release()
+    await client.end().catch(() => {})
   }
 }

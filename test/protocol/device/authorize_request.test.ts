@@ -41,18 +41,22 @@ test('user codes are 8 random consonants: 200 requests, 200 distinct codes', asy
 
 test('a waiting connection outlives server.authTimeoutMs; after a denial it gets the usual deadline', async () => {
   const t = await startTestServer({ server: { authTimeoutMs: 300 } })
-  const control = await t.connect()
-  const tv = await requestAuthorization(t)
-  const denied = await requestAuthorization(t)
-  assert.equal((await control.closed).code, 1008, 'an idle anonymous socket is closed')
-  const phone = await t.connect()
-  await requestOk(phone, 'profile:register', { username: 'juliet', password: 'balcony-scene-2', loginOnSuccess: true })
-  await requestOk(phone, 'device:authorize_deny', { userCode: denied.userCode })
-  assert.equal((await denied.client.closed).code, 1008, 'denied: closed after the usual deadline')
-  // Both deadlines have passed for tv; still open, it is signed in live.
-  await requestOk(phone, 'device:authorize_approve', { userCode: tv.userCode })
-  assert.ok((await tv.client.nextEvent('device:authorized')).payload.authToken)
-  await t.close()
+  try {
+    const control = await t.connect()
+    const tv = await requestAuthorization(t)
+    const denied = await requestAuthorization(t)
+    assert.equal((await control.closed).code, 1008, 'an idle anonymous socket is closed')
+    const phone = await t.connect()
+    await requestOk(phone, 'profile:register', { username: 'juliet', password: 'balcony-scene-2', loginOnSuccess: true })
+    await requestOk(phone, 'device:authorize_deny', { userCode: denied.userCode })
+    assert.equal((await denied.client.closed).code, 1008, 'denied: closed after the usual deadline')
+    // Both deadlines have passed for tv; still open, it is signed in live.
+    await requestOk(phone, 'device:authorize_approve', { userCode: tv.userCode })
+    assert.ok((await tv.client.nextEvent('device:authorized')).payload.authToken)
+  } finally {
+    // Also when it fails: an open server (on PostgreSQL its pool and LISTEN connection) held the run open.
+    await t.close()
+  }
 })
 
 test('invalid deviceName: invalid_payload', async ({ t }) => {
