@@ -3,6 +3,7 @@
 import type { Database } from 'better-sqlite3'
 import { commitEach, type GroupCommit } from './group-commit.ts'
 import { deviceTokenColumns, type DeviceTokenRow } from './rows/devices.ts'
+import type { AccountStatus } from './accounts.ts'
 
 /**
  * A token presented to profile:auth: the device's current one, or the one it last rotated away from, with
@@ -15,6 +16,18 @@ export type TokenSlot = { deviceID: string; accountID: string; createdAt: number
  * token after the grace: the device was deleted) or `gone` (no device holds it any more — revoked, or
  * rotated twice meanwhile).
  */
+/** A TokenSlot with what profile:auth needs of the device's account (read with it: one statement). */
+export type TokenHolder = TokenSlot & { userID: string; status: AccountStatus }
+
+/** The row byTokenWithAccount selects: the device's token columns and lifetime, and its account's. */
+export type TokenHolderRow = DeviceTokenRow & { created_at: number; last_seen_at: number; user_id: string; status: AccountStatus }
+
+/** Selects the device (d) joined with its account (a); the caller adds the WHERE on d's tokens. */
+export const tokenHolderSelect = `SELECT d.id, d.account_id, d.token_hash, d.prev_token_hash, d.prev_retired_at, d.created_at, d.last_seen_at,
+  a.user_id, a.status FROM devices d JOIN accounts a ON a.id = d.account_id`
+
+export const toTokenHolder = (row: TokenHolderRow, tokenHash: Buffer): TokenHolder => ({ ...tokenSlot(row, tokenHash), userID: row.user_id, status: row.status })
+
 export type Presented = 'ok' | 'replayed' | 'gone'
 
 export interface SeenEntry {
@@ -26,6 +39,8 @@ export interface SeenEntry {
 export interface DeviceLifetimeStore {
   /** Which device holds this token hash, and whether as its current or its retired token. */
   byToken(tokenHash: Buffer): Promise<TokenSlot | undefined>
+  /** byToken with the account's user ID and status, in one statement (profile:auth's read). */
+  byTokenWithAccount(tokenHash: Buffer): Promise<TokenHolder | undefined>
   /**
    * Presents `tokenHash` for `deviceID` in one transaction (compare-and-swap, so two concurrent
    * presentations cannot fork the chain): the current token, or the retired one within `graceMs` of its
@@ -53,6 +68,10 @@ export function createDeviceLifetimeStore(db: Database, writes: Pick<GroupCommit
   const selectByToken = db.prepare<[Buffer, Buffer], DeviceTokenRow & { created_at: number; last_seen_at: number }>(
     `SELECT ${deviceTokenColumns}, created_at, last_seen_at FROM devices WHERE token_hash = ? OR prev_token_hash = ?`,
   )
+  // Two single-index look-ups rather than one OR (a MULTI-INDEX OR builds a rowset each time): the current
+  // token is the commonest case and needs only the first.
+  const holderByCurrent = db.prepare<[Buffer], TokenHolderRow>(`${tokenHolderSelect} WHERE d.token_hash = ?`)
+  const holderByPrevious = db.prepare<[Buffer], TokenHolderRow>(`${tokenHolderSelect} WHERE d.prev_token_hash = ?`)
   const selectByID = db.prepare<[string], DeviceTokenRow>(`SELECT ${deviceTokenColumns} FROM devices WHERE id = ?`)
   const retireAndReplace = db.prepare<[Buffer, number, Buffer, string]>(
     'UPDATE devices SET prev_token_hash = ?, prev_retired_at = ?, token_hash = ? WHERE id = ?',
@@ -92,6 +111,10 @@ export function createDeviceLifetimeStore(db: Database, writes: Pick<GroupCommit
     async byToken(tokenHash) {
       const row = selectByToken.get(tokenHash, tokenHash)
       return row && tokenSlot(row, tokenHash)
+    },
+    async byTokenWithAccount(tokenHash) {
+      const row = holderByCurrent.get(tokenHash) ?? holderByPrevious.get(tokenHash)
+      return row && toTokenHolder(row, tokenHash)
     },
     async present(deviceID, tokenHash, next, now, graceMs) {
       // The commonest case, the current token without rotation, writes nothing: one read decides it, where

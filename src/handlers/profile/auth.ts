@@ -18,11 +18,12 @@ export default defineHandler({
   async handle(ctx) {
     const { rotateTokens, rotationGraceMs } = ctx.config.sessions
     const presented = hashToken(ctx.payload.authToken)
-    // The device's row once: its id, account, token slot and what its lifetime is judged by.
-    const device = await ctx.store.devices.byToken(presented)
-    const account = device && (await ctx.store.accounts.byID(device.accountID))
-    if (!device || account?.status !== 'active') throw new ProtocolError('invalid_token')
+    // The device's row once, with its account's status and user ID (one statement): its id, token slot and
+    // what its lifetime is judged by.
+    const device = await ctx.store.devices.byTokenWithAccount(presented)
+    if (!device || device.status !== 'active') throw new ProtocolError('invalid_token')
     const deviceID = device.deviceID
+    const account = { id: device.accountID, userID: device.userID }
 
     const now = ctx.clock.now()
     const expiry = expiresAt({ createdAt: device.createdAt, lastSeenAt: effectiveLastSeen(ctx.seen, { id: deviceID, lastSeenAt: device.lastSeenAt }) }, ctx.config.sessions)

@@ -1,6 +1,6 @@
 // Token presentation, rotation, last-seen and expiry on PostgreSQL (contracts in ../device-lifetime.ts).
 import type pg from 'pg'
-import { tokenSlot, type DeviceLifetimeStore, type Presented, type SeenEntry } from '../device-lifetime.ts'
+import { tokenHolderSelect, tokenSlot, toTokenHolder, type DeviceLifetimeStore, type TokenHolderRow, type Presented, type SeenEntry } from '../device-lifetime.ts'
 import { run, transaction, type Queryable } from './db.ts'
 import { deviceTokenColumns, type DeviceTokenRow } from '../rows/devices.ts'
 
@@ -29,6 +29,12 @@ export function createDeviceLifetimeStore(pool: pg.Pool): DeviceLifetimeStore {
         )
       ).rows[0]
       return row && tokenSlot(row, tokenHash)
+    },
+    // One round trip for profile:auth: the device and its account's status in one statement (no read cache
+    // on PostgreSQL, so a revocation or a disabled account on another node is seen at once).
+    async byTokenWithAccount(tokenHash) {
+      const row = (await run<TokenHolderRow>(pool, `${tokenHolderSelect} WHERE d.token_hash = $1 OR d.prev_token_hash = $1`, [tokenHash])).rows[0]
+      return row && toTokenHolder(row, tokenHash)
     },
     // The device row is locked while it is compared and swapped: two presentations cannot fork the chain.
     // The commonest case, the current token without rotation, writes nothing, so one read decides it (as

@@ -104,6 +104,11 @@ test('only hashes of the current and retired tokens are in the database', async 
   const device = { deviceID: phone.deviceID, accountID: account.id, createdAt, lastSeenAt }
   assert.equal(await db.devices.byToken(sha(next)), { ...device, slot: 'current' })
   assert.equal(await db.devices.byToken(sha(phone.authToken)), { ...device, slot: 'previous', retiredAt: clock.now() })
+  // profile:auth's read: the same slots, with the account's user ID and status from the same statement.
+  const holder = { ...device, userID: account.userID, status: 'active' }
+  assert.equal(await db.devices.byTokenWithAccount(sha(next)), { ...holder, slot: 'current' })
+  assert.equal(await db.devices.byTokenWithAccount(sha(phone.authToken)), { ...holder, slot: 'previous', retiredAt: clock.now() })
+  assert.is(await db.devices.byTokenWithAccount(sha('0'.repeat(64))), undefined)
   const files = await storedBytes(t.config)
   for (const token of [phone.authToken, next]) {
     for (const bytes of files) {
