@@ -141,6 +141,14 @@ export function createSessions(bus: ClusterBus = createLocalBus('local')): Sessi
 
   return {
     attach(conn, session) {
+      // Re-authenticating as the device it already is (profile:auth on a live socket): the registry already
+      // holds it, so only the session object changes (no map and set churn on every re-auth).
+      const held = conn.session
+      if (conn.open && held && held.accountID === session.accountID && held.deviceID === session.deviceID && held.userID === session.userID) {
+        stopWaiting(conn)
+        conn.session = session
+        return
+      }
       detach(conn)
       conn.session = session
       // A login that finishes after its socket closed must not leave that socket in the registry.

@@ -91,4 +91,26 @@ test('the token of a deleted device → invalid_token', async ({ t, accountID })
   assert.equal((await other.request('profile:auth', { authToken: login.payload.authToken })).payload, invalidToken)
 })
 
+test('re-auth on a live socket: as the same device it stays registered once; as another device it moves', async ({ t, authToken, deviceID, accountID }) => {
+  const c = await t.connect()
+  assert.ok((await c.request('profile:auth', { authToken })).ok)
+  const registered = t.server.sessions.size
+  for (let i = 0; i < 3; i++) assert.ok((await c.request('profile:auth', { authToken })).ok)
+  assert.is(t.server.sessions.size, registered, 'a re-auth as the same device added or dropped a registration')
+  // Still reachable by its device: a revocation de-authenticates it.
+  t.server.sessions.revokeDevice(accountID, deviceID, 'revoked')
+  assert.is((await c.nextEvent('profile:session_revoked', { timeoutMs: 5000 })).payload.deviceID, deviceID)
+  assert.is((await c.request('server:ping')).to, undefined)
+  // Signed in again, then as another device of the account: only the new device reaches it.
+  assert.ok((await c.request('profile:auth', { authToken })).ok)
+  const login = await (await t.connect()).request('profile:login', { username: 'juliet', password: 'romeo-montague' })
+  const beforeMove = t.server.sessions.size
+  assert.ok((await c.request('profile:auth', { authToken: login.payload.authToken })).ok)
+  assert.is(t.server.sessions.size, beforeMove, 'moving to another device left the old registration behind')
+  t.server.sessions.revokeDevice(accountID, deviceID, 'revoked')
+  assert.is((await c.request('server:ping')).to, '@juliet@localhost', 'revoking the old device de-authenticated the socket that moved')
+  t.server.sessions.revokeDevice(accountID, login.payload.deviceID, 'revoked')
+  assert.is((await c.nextEvent('profile:session_revoked', { timeoutMs: 5000 })).payload.deviceID, login.payload.deviceID)
+})
+
 test.run()
