@@ -68,10 +68,7 @@ export function createDeviceLifetimeStore(db: Database, writes: Pick<GroupCommit
   const selectByToken = db.prepare<[Buffer, Buffer], DeviceTokenRow & { created_at: number; last_seen_at: number }>(
     `SELECT ${deviceTokenColumns}, created_at, last_seen_at FROM devices WHERE token_hash = ? OR prev_token_hash = ?`,
   )
-  // Two single-index look-ups rather than one OR (a MULTI-INDEX OR builds a rowset each time): the current
-  // token is the commonest case and needs only the first.
-  const holderByCurrent = db.prepare<[Buffer], TokenHolderRow>(`${tokenHolderSelect} WHERE d.token_hash = ?`)
-  const holderByPrevious = db.prepare<[Buffer], TokenHolderRow>(`${tokenHolderSelect} WHERE d.prev_token_hash = ?`)
+  const holderByToken = db.prepare<[Buffer, Buffer], TokenHolderRow>(`${tokenHolderSelect} WHERE d.token_hash = ? OR d.prev_token_hash = ?`)
   const selectByID = db.prepare<[string], DeviceTokenRow>(`SELECT ${deviceTokenColumns} FROM devices WHERE id = ?`)
   const retireAndReplace = db.prepare<[Buffer, number, Buffer, string]>(
     'UPDATE devices SET prev_token_hash = ?, prev_retired_at = ?, token_hash = ? WHERE id = ?',
@@ -112,8 +109,9 @@ export function createDeviceLifetimeStore(db: Database, writes: Pick<GroupCommit
       const row = selectByToken.get(tokenHash, tokenHash)
       return row && tokenSlot(row, tokenHash)
     },
+    // Replaced in ./index.ts by the device read plus the cached account (cheaper than this join on a hit).
     async byTokenWithAccount(tokenHash) {
-      const row = holderByCurrent.get(tokenHash) ?? holderByPrevious.get(tokenHash)
+      const row = holderByToken.get(tokenHash, tokenHash)
       return row && toTokenHolder(row, tokenHash)
     },
     async present(deviceID, tokenHash, next, now, graceMs) {

@@ -93,11 +93,23 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
   // one commit per event-loop turn; replies still wait for it (group-commit.ts).
   const writes = createGroupCommit(db)
   const relief = walRelief(db, storageRetryAfterMs)
+  const accounts = createAccountStore(db, writes)
+  const devices = createDeviceStore(db, outboxKey, writes)
   return {
     path,
     rateBuckets: createRateBucketStore(db),
-    accounts: createAccountStore(db, writes),
-    devices: createDeviceStore(db, outboxKey, writes),
+    accounts,
+    devices: {
+      ...devices,
+      // The device read, then the account from the read cache (emptied by any write, so status stays
+      // exact): on a hit ~3 µs, where joining the account into the device statement costs ~9 µs on a
+      // 100,000-account file (measured in-process, 64 MiB page cache). PostgreSQL joins (one round trip).
+      async byTokenWithAccount(tokenHash) {
+        const slot = await devices.byToken(tokenHash)
+        const account = slot && (await accounts.byID(slot.accountID))
+        return account && { ...slot!, userID: account.userID, status: account.status }
+      },
+    },
     sudoTokens: createSudoTokenStore(db),
     outbox,
     verifications: createVerificationStore(db, outbox, outboxKey),
