@@ -79,10 +79,17 @@ export class LiveConnection implements Connection {
   }
 
   sendEvent<E extends keyof Events>(type: E, payload: Events[E]): void {
+    this.sendEventJson(type, JSON.stringify(payload))
+  }
+
+  /**
+   * An event whose payload is already JSON: one payload serialised once for every connection it goes to
+   * (a user's devices). The same bytes as JSON.stringify of {id, type, from, to?, ok, payload}.
+   */
+  sendEventJson(type: string, payloadJson: string): void {
     const to = this.#session?.userID
-    const id = `ev:${(++eventCounter).toString(36)}`
-    const from = this.settings.domain
-    this.send(JSON.stringify(to ? { id, type, from, to, ok: true, payload } : { id, type, from, ok: true, payload }))
+    const head = `{"id":"ev:${(++eventCounter).toString(36)}","type":${JSON.stringify(type)},"from":${JSON.stringify(this.settings.domain)}`
+    this.send(`${head}${to ? `,"to":${JSON.stringify(to)}` : ''},"ok":true,"payload":${payloadJson}}`)
   }
 
   close(code: number, reason: string): void {

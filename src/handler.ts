@@ -34,6 +34,8 @@ export interface Connection {
   readonly open: boolean
   /** Sends a server-initiated event (contract §6). */
   sendEvent<E extends keyof Events>(type: E, payload: Events[E]): void
+  /** The same with the payload already JSON (an extension's event, serialised once for all its recipients). Optional for test fakes. */
+  sendEventJson?(type: string, payloadJson: string): void
   /**
    * While anonymous, allow this long (from now) before the auth deadline closes the socket, instead of
    * server.authTimeoutMs: a device waiting for its authorization to be approved. Optional for test fakes.

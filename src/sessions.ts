@@ -31,8 +31,11 @@ export interface Sessions {
   onGrantDecided(handler: (conn: Connection, grantID: string, approved: boolean) => void): void
   /** Live connections registered (every device of every account): what the registry holds. */
   readonly size: number
-  /** Sends an application (extension) event to every live connection of the user; returns how many on this node. */
-  sendToUser(userID: string, type: string, payload: object): number
+  /**
+   * Sends an application (extension) event to every live connection of the user; returns how many on this node.
+   * `payloadJson`: the payload already serialised (notify has it from its size check), else done here once.
+   */
+  sendToUser(userID: string, type: string, payload: object, payloadJson?: string): number
   /** The devices with a live connection on this node (the bus's resync checks them against the store). */
   liveDevices(): { accountID: string; deviceID: string }[]
   /** revokeDevice on this node only: for a revocation every node finds by itself (a device row found gone). */
@@ -108,13 +111,15 @@ export function createSessions(bus: ClusterBus = createLocalBus('local')): Sessi
     }
   }
 
-  function sendToUserHere(userID: string, type: string, payload: object): number {
+  // Extension event types are checked where they enter (extensions/notify.ts), not by the schema types.
+  // The payload is serialised once for all the user's connections (or not at all when none is live).
+  function sendToUserHere(userID: string, type: string, payload: object, payloadJson?: string): number {
     const accountID = accountOfUser.get(userID)
     let reached = 0
     for (const conns of (accountID && byAccount.get(accountID)?.values()) || []) {
       for (const conn of conns) {
-        // Extension event types are checked where they enter (extensions/notify.ts), not by the schema types.
-        ;(conn.sendEvent as (type: string, payload: object) => void)(type, payload)
+        if (conn.sendEventJson) conn.sendEventJson(type, (payloadJson ??= JSON.stringify(payload)))
+        else (conn.sendEvent as (type: string, payload: object) => void)(type, payload)
         reached++
       }
     }
@@ -194,8 +199,8 @@ export function createSessions(bus: ClusterBus = createLocalBus('local')): Sessi
       for (const devices of byAccount.values()) for (const conns of devices.values()) count += conns.size
       return count
     },
-    sendToUser(userID, type, payload) {
-      const reached = sendToUserHere(userID, type, payload)
+    sendToUser(userID, type, payload, payloadJson) {
+      const reached = sendToUserHere(userID, type, payload, payloadJson)
       bus.publish({ kind: 'notify_user', userID, type, payload })
       return reached
     },

@@ -8,12 +8,13 @@ import { maxEventBytes } from '../cluster/fragments.ts'
  * counts are not waited for (a round trip through every node per notify).
  */
 export interface EventBus {
-  publish(userID: string, type: string, payload: Record<string, unknown>): Promise<number>
+  /** `payloadJson`: the payload already serialised, when the caller has it (saves serialising it again). */
+  publish(userID: string, type: string, payload: Record<string, unknown>, payloadJson?: string): Promise<number>
 }
 
 export function createLocalEventBus(sessions: Sessions): EventBus {
   return {
-    publish: async (userID, type, payload) => sessions.sendToUser(userID, type, payload),
+    publish: async (userID, type, payload, payloadJson) => sessions.sendToUser(userID, type, payload, payloadJson),
   }
 }
 
@@ -33,14 +34,21 @@ export function typeNameProblem(type: string): string | undefined {
 
 /** notify() as handlers see it: checks its arguments, so a bad call fails in the handler that made it. */
 export function notifier(bus: EventBus): (userID: string, type: string, payload: Record<string, unknown>) => Promise<number> {
+  const accepted = new Set<string>()
   return async (userID, type, payload) => {
     if (typeof userID !== 'string' || userID === '') throw new TypeError('notify: userID must be a non-empty string')
-    const problem = typeof type === 'string' ? typeNameProblem(type) : 'must be a string'
-    if (problem) throw new TypeError(`notify: event type ${JSON.stringify(type)} ${problem}`)
+    if (!accepted.has(type)) {
+      const problem = typeof type === 'string' ? typeNameProblem(type) : 'must be a string'
+      if (problem) throw new TypeError(`notify: event type ${JSON.stringify(type)} ${problem}`)
+      // Checked once per type: an extension sends a few event types, each many times.
+      if (accepted.size < 256) accepted.add(type)
+    }
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new TypeError('notify: payload must be a JSON object')
     // On every node alike, so an extension that works on one does not break when a second is added.
-    const bytes = Buffer.byteLength(JSON.stringify(payload))
+    // The JSON made for this check is the one every recipient connection's frame carries.
+    const json = JSON.stringify(payload)
+    const bytes = json.length <= maxEventBytes / 3 ? json.length : Buffer.byteLength(json)
     if (bytes > maxEventBytes) throw new TypeError(`notify: payload is ${bytes} bytes of JSON, over the ${maxEventBytes}-byte limit of an event`)
-    return bus.publish(userID, type, payload)
+    return bus.publish(userID, type, payload, json)
   }
 }
