@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert'
 import { loadConfig } from '../../src/config.ts'
 import { errors } from '../../src/errors.ts'
 import { startServer, type HafniumServer } from '../../src/server.ts'
+import { Sqlite } from '../../src/index.ts'
 import { connect, type Reply, type TestClient } from '../support/client.ts'
 import { runCli } from '../support/process.ts'
 import { within } from '../support/within.ts'
@@ -27,8 +28,8 @@ interface Ctx {
 const test = suite<Ctx>('examples/chat')
 
 /** The example's config file, on a port of its own, with this suite's database files and cheap argon2. */
-async function start(ctx: Ctx): Promise<HafniumServer> {
-  process.env.HAFNIUM_CHAT_DB = join(ctx.dir, 'chat.db')
+async function start(ctx: Ctx, chatFile = join(ctx.dir, 'chat.db')): Promise<HafniumServer> {
+  process.env.HAFNIUM_CHAT_DB = chatFile
   const config = loadConfig({
     file: exampleConfig,
     overrides: {
@@ -157,6 +158,36 @@ test('history and read markers survive a server restart', async (ctx) => {
   assert.equal(messages.map((m: { text: string }) => m.text), ['line 5', 'line 4'])
   assert.is(read.theirs, read.mine, 'both markers at the newest message, as set before the restart')
   assert.ok(read.mine > 0)
+})
+
+test('a chat file from before conversation IDs (user_version 0) is converted at start: messages, IDs and markers kept', async (ctx) => {
+  for (const client of ctx.clients) client.terminate()
+  await ctx.server.close()
+  // The layout examples/chat/store.ts wrote before version 1: messages keyed by the pair's text.
+  const file = join(ctx.dir, 'chat-v0.db')
+  const db = new Sqlite(file)
+  db.exec(`
+    CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, conversation TEXT NOT NULL, sender TEXT NOT NULL,
+      recipient TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL) STRICT;
+    CREATE INDEX messages_by_conversation ON messages (conversation, id);
+    CREATE TABLE read_markers (reader TEXT NOT NULL, conversation TEXT NOT NULL, up_to INTEGER NOT NULL, PRIMARY KEY (reader, conversation)) STRICT;
+  `)
+  const insert = db.prepare('INSERT INTO messages (id, conversation, sender, recipient, text, at) VALUES (?, ?, ?, ?, ?, 1)')
+  const pair = (a: string, b: string) => (a < b ? `${a} ${b}` : `${b} ${a}`)
+  insert.run(10, pair(juliet, romeo), juliet, romeo, 'old 1')
+  insert.run(11, pair(mercutio, juliet), mercutio, juliet, 'elsewhere')
+  insert.run(12, pair(juliet, romeo), romeo, juliet, 'old 2')
+  db.prepare('INSERT INTO read_markers VALUES (?, ?, 10)').run(romeo, pair(juliet, romeo))
+  db.close()
+  ctx.server = await start(ctx, file)
+  const r = await device(ctx, 'romeo')
+  const { messages, read } = await ask(r, 'chat:history', { with: juliet })
+  assert.equal(messages.map((m: { messageID: number; text: string }) => [m.messageID, m.text]), [[12, 'old 2'], [10, 'old 1']])
+  assert.equal(read, { mine: 10, theirs: 0 })
+  const sent = await ask(r, 'chat:send', { to: juliet, text: 'new' })
+  assert.ok(sent.messageID > 12, `a new message's ID (${sent.messageID}) follows the converted ones`)
+  const m = await device(ctx, 'mercutio')
+  assert.equal((await ask(m, 'chat:history', { with: juliet })).messages.map((x: { text: string }) => x.text), ['elsewhere'])
 })
 
 test('refusals: over 4,000 characters → invalid_payload; anonymous → auth_required; nobody → unknown_user', async (ctx) => {
