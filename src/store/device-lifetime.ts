@@ -19,15 +19,6 @@ export type TokenSlot = { deviceID: string; accountID: string; createdAt: number
 /** A TokenSlot with what profile:auth needs of the device's account (read with it: one statement). */
 export type TokenHolder = TokenSlot & { userID: string; status: AccountStatus }
 
-/** The row byTokenWithAccount selects: the device's token columns and lifetime, and its account's. */
-export type TokenHolderRow = DeviceTokenRow & { created_at: number; last_seen_at: number; user_id: string; status: AccountStatus }
-
-/** Selects the device (d) joined with its account (a); the caller adds the WHERE on d's tokens. */
-export const tokenHolderSelect = `SELECT d.id, d.account_id, d.token_hash, d.prev_token_hash, d.prev_retired_at, d.created_at, d.last_seen_at,
-  a.user_id, a.status FROM devices d JOIN accounts a ON a.id = d.account_id`
-
-export const toTokenHolder = (row: TokenHolderRow, tokenHash: Buffer): TokenHolder => ({ ...tokenSlot(row, tokenHash), userID: row.user_id, status: row.status })
-
 export type Presented = 'ok' | 'replayed' | 'gone'
 
 export interface SeenEntry {
@@ -64,11 +55,13 @@ export function tokenSlot(row: DeviceTokenRow & { created_at: number; last_seen_
   return row.token_hash.equals(tokenHash) ? { ...device, slot: 'current' } : { ...device, slot: 'previous', retiredAt: row.prev_retired_at! }
 }
 
-export function createDeviceLifetimeStore(db: Database, writes: Pick<GroupCommit, 'run'> = commitEach): DeviceLifetimeStore {
+/** SQLite's: byTokenWithAccount is composed in ./index.ts from byToken and the cached account (cheaper than a join on a hit). */
+export type SqliteDeviceLifetimeStore = Omit<DeviceLifetimeStore, 'byTokenWithAccount'>
+
+export function createDeviceLifetimeStore(db: Database, writes: Pick<GroupCommit, 'run'> = commitEach): SqliteDeviceLifetimeStore {
   const selectByToken = db.prepare<[Buffer, Buffer], DeviceTokenRow & { created_at: number; last_seen_at: number }>(
     `SELECT ${deviceTokenColumns}, created_at, last_seen_at FROM devices WHERE token_hash = ? OR prev_token_hash = ?`,
   )
-  const holderByToken = db.prepare<[Buffer, Buffer], TokenHolderRow>(`${tokenHolderSelect} WHERE d.token_hash = ? OR d.prev_token_hash = ?`)
   const selectByID = db.prepare<[string], DeviceTokenRow>(`SELECT ${deviceTokenColumns} FROM devices WHERE id = ?`)
   const retireAndReplace = db.prepare<[Buffer, number, Buffer, string]>(
     'UPDATE devices SET prev_token_hash = ?, prev_retired_at = ?, token_hash = ? WHERE id = ?',
@@ -108,11 +101,6 @@ export function createDeviceLifetimeStore(db: Database, writes: Pick<GroupCommit
     async byToken(tokenHash) {
       const row = selectByToken.get(tokenHash, tokenHash)
       return row && tokenSlot(row, tokenHash)
-    },
-    // Replaced in ./index.ts by the device read plus the cached account (cheaper than this join on a hit).
-    async byTokenWithAccount(tokenHash) {
-      const row = holderByToken.get(tokenHash, tokenHash)
-      return row && toTokenHolder(row, tokenHash)
     },
     async present(deviceID, tokenHash, next, now, graceMs) {
       // The commonest case, the current token without rotation, writes nothing: one read decides it, where

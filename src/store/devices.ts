@@ -3,7 +3,7 @@ import type { Database, Transaction } from 'better-sqlite3'
 import { generateDeviceID } from '../auth/tokens.ts'
 import { CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged } from './errors.ts'
 import { seal, unseal } from './sealing.ts'
-import { createDeviceLifetimeStore, type DeviceLifetimeStore } from './device-lifetime.ts'
+import { createDeviceLifetimeStore, type DeviceLifetimeStore, type SqliteDeviceLifetimeStore } from './device-lifetime.ts'
 import { commitEach, type GroupCommit } from './group-commit.ts'
 import { deviceColumns, toDevice, type DeviceRow } from './rows/devices.ts'
 
@@ -119,7 +119,10 @@ export function prepareDeviceInsert(db: Database, key: Buffer): Transaction<(dev
   })
 }
 
-export function createDeviceStore(db: Database, key: Buffer, writes: Pick<GroupCommit, 'run'> = commitEach): DeviceStore {
+/** SQLite's device store: byTokenWithAccount is added in ./index.ts (see SqliteDeviceLifetimeStore). */
+export type SqliteDeviceStore = Omit<DeviceStore, keyof DeviceLifetimeStore> & SqliteDeviceLifetimeStore
+
+export function createDeviceStore(db: Database, key: Buffer, writes: Pick<GroupCommit, 'run'> = commitEach): SqliteDeviceStore {
   const selectOne = db.prepare<[string, string], DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE account_id = ? AND id = ?`)
   const selectAll = db.prepare<[string], DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE account_id = ? ORDER BY created_at, id`)
   const updateName = db.prepare('UPDATE devices SET name = ? WHERE account_id = ? AND id = ?')

@@ -1,8 +1,15 @@
 // Token presentation, rotation, last-seen and expiry on PostgreSQL (contracts in ../device-lifetime.ts).
 import type pg from 'pg'
-import { tokenHolderSelect, tokenSlot, toTokenHolder, type DeviceLifetimeStore, type TokenHolderRow, type Presented, type SeenEntry } from '../device-lifetime.ts'
+import { tokenSlot, type DeviceLifetimeStore, type TokenHolder, type Presented, type SeenEntry } from '../device-lifetime.ts'
+import type { AccountStatus } from '../accounts.ts'
 import { run, transaction, type Queryable } from './db.ts'
 import { deviceTokenColumns, type DeviceTokenRow } from '../rows/devices.ts'
+
+/** profile:auth's read: the device's token columns and lifetime, joined with its account's user ID and status. */
+type TokenHolderRow = DeviceTokenRow & { created_at: number; last_seen_at: number; user_id: string; status: AccountStatus }
+const tokenHolderSelect = `SELECT d.id, d.account_id, d.token_hash, d.prev_token_hash, d.prev_retired_at, d.created_at, d.last_seen_at,
+  a.user_id, a.status FROM devices d JOIN accounts a ON a.id = d.account_id`
+const toTokenHolder = (row: TokenHolderRow, tokenHash: Buffer): TokenHolder => ({ ...tokenSlot(row, tokenHash), userID: row.user_id, status: row.status })
 
 // One statement for a whole batch: unnest the arrays, never move a last-seen time back.
 async function touchAll(db: Queryable, entries: readonly SeenEntry[]): Promise<void> {
