@@ -5,6 +5,7 @@ import { CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged } from './erro
 import { seal, unseal } from './sealing.ts'
 import { createDeviceLifetimeStore, type DeviceLifetimeStore, type SqliteDeviceLifetimeStore } from './device-lifetime.ts'
 import { commitEach, type GroupCommit } from './group-commit.ts'
+import type { SharedRead } from './shared-read.ts'
 import { deviceColumns, toDevice, type DeviceRow } from './rows/devices.ts'
 
 export interface Device {
@@ -122,7 +123,7 @@ export function prepareDeviceInsert(db: Database, key: Buffer): Transaction<(dev
 /** SQLite's device store: byTokenWithAccount is added in ./index.ts (see SqliteDeviceLifetimeStore). */
 export type SqliteDeviceStore = Omit<DeviceStore, keyof DeviceLifetimeStore> & SqliteDeviceLifetimeStore
 
-export function createDeviceStore(db: Database, key: Buffer, writes: Pick<GroupCommit, 'run'> = commitEach): SqliteDeviceStore {
+export function createDeviceStore(db: Database, key: Buffer, writes: Pick<GroupCommit, 'run'> = commitEach, reads?: Pick<SharedRead, 'run'>): SqliteDeviceStore {
   const selectOne = db.prepare<[string, string], DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE account_id = ? AND id = ?`)
   const selectAll = db.prepare<[string], DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE account_id = ? ORDER BY created_at, id`)
   const updateName = db.prepare('UPDATE devices SET name = ? WHERE account_id = ? AND id = ?')
@@ -150,7 +151,7 @@ export function createDeviceStore(db: Database, key: Buffer, writes: Pick<GroupC
   })
 
   return {
-    ...createDeviceLifetimeStore(db, writes),
+    ...createDeviceLifetimeStore(db, writes, reads),
     async create(device) {
       for (let attempt = 0; ; attempt++) {
         const id = generateDeviceID()

@@ -7,6 +7,7 @@ import { storageRetryAfterMs } from './errors.ts'
 import { acquireDatabaseLock } from './lock.ts'
 import { migrations } from './migrations.ts'
 import { createGroupCommit } from './group-commit.ts'
+import { createSharedRead, guardWrites, type SharedRead } from './shared-read.ts'
 import { createRateBucketStore, type RateBucketStore } from './rate-buckets.ts'
 import type { LoginNameStore } from './login-names.ts'
 import { createAccountStore, type AccountStore } from './accounts.ts'
@@ -65,9 +66,14 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
   const lock = inMemory || options.lock === false ? undefined : acquireDatabaseLock(path)
   let db: SqliteDatabase
   let outboxKey: Buffer
+  let reads: SharedRead
   try {
     outboxKey = loadOutboxKey(path)
     db = new Database(path, { timeout: options.busyTimeoutMs })
+    // profile:auth's token look-ups of one turn share one read transaction, which every write ends first
+    // (shared-read.ts); wired before anything else is prepared, so every write path is covered.
+    reads = createSharedRead(db)
+    guardWrites(db, reads)
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
     db.pragma('foreign_keys = ON')
@@ -94,7 +100,7 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
   const writes = createGroupCommit(db)
   const relief = walRelief(db, storageRetryAfterMs)
   const accounts = createAccountStore(db, writes)
-  const devices = createDeviceStore(db, outboxKey, writes)
+  const devices = createDeviceStore(db, outboxKey, writes, reads)
   return {
     path,
     rateBuckets: createRateBucketStore(db),
@@ -121,6 +127,7 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
     close() {
       relief.stop()
       if (db.open) {
+        reads.end()
         writes.flush()
         // optimize writes statistics, which fails on a full disk; the file must be closed all the same.
         try {

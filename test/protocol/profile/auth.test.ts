@@ -91,6 +91,15 @@ test('the token of a deleted device → invalid_token', async ({ t, accountID })
   assert.equal((await other.request('profile:auth', { authToken: login.payload.authToken })).payload, invalidToken)
 })
 
+test('many re-auths at once (their look-ups share one read transaction): each is answered for its own token, an unknown one refused alone', async ({ t, authToken, deviceID }) => {
+  const sockets = await Promise.all(Array.from({ length: 12 }, () => t.connect()))
+  // Sent back to back, so the server reads most of them in one turn and looks their tokens up in one batch.
+  const replies = await Promise.all(sockets.map((c, i) => c.request('profile:auth', { authToken: i === 5 ? 'cd'.repeat(32) : authToken })))
+  replies.forEach((reply, i) => assert.equal(reply.payload, i === 5 ? invalidToken : { userID: '@juliet@localhost', deviceID }, `socket ${i}`))
+  assert.equal((await Promise.all(sockets.map((c) => c.request('server:ping')))).map((r) => r.to), sockets.map((_, i) => (i === 5 ? undefined : '@juliet@localhost')))
+  sockets.forEach((c) => c.close())
+})
+
 test('re-auth on a live socket: as the same device it stays registered once; as another device it moves', async ({ t, authToken, deviceID, accountID }) => {
   const c = await t.connect()
   assert.ok((await c.request('profile:auth', { authToken })).ok)
