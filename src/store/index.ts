@@ -107,8 +107,8 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
     accounts,
     devices: {
       ...devices,
-      // The device read, then the account from the read cache (emptied by any write, so status stays
-      // exact): on a hit ~3 µs, where joining the account into the device statement costs ~9 µs on a
+      // The device read, then the account from the read cache (a write drops the rows it changed, so status
+      // stays exact): on a hit ~3 µs, where joining the account into the device statement costs ~9 µs on a
       // 100,000-account file (measured in-process, 64 MiB page cache). PostgreSQL joins (one round trip).
       async byTokenWithAccount(tokenHash) {
         const slot = await devices.byToken(tokenHash)
