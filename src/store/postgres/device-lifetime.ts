@@ -3,6 +3,7 @@ import type pg from 'pg'
 import { tokenSlot, type DeviceLifetimeStore, type TokenHolder, type Presented, type SeenEntry } from '../device-lifetime.ts'
 import type { AccountStatus } from '../accounts.ts'
 import { run, transaction, type Queryable } from './db.ts'
+import { batchedRead } from './batched-read.ts'
 import { deviceTokenColumns, type DeviceTokenRow } from '../rows/devices.ts'
 
 /** profile:auth's read: the device's token columns and lifetime, joined with its account's user ID and status. */
@@ -26,6 +27,22 @@ async function touchAll(db: Queryable, entries: readonly SeenEntry[]): Promise<v
 }
 
 export function createDeviceLifetimeStore(pool: pg.Pool): DeviceLifetimeStore {
+  // The token look-ups of one event-loop turn in one statement (batched-read.ts). A hash is found as the
+  // current or the retired token of at most one device (256 random bits), as with one look-up each.
+  const holderOf = batchedRead(
+    async (hashes: Buffer[]) => {
+      const rows = (await run<TokenHolderRow>(pool, `${tokenHolderSelect} WHERE d.token_hash = ANY($1::bytea[]) OR d.prev_token_hash = ANY($1::bytea[])`, [hashes])).rows
+      const found = new Map<string, TokenHolderRow>()
+      for (const row of rows) {
+        for (const hash of [row.token_hash, row.prev_token_hash]) {
+          const key = hash?.toString('hex')
+          if (key !== undefined && !found.has(key)) found.set(key, row)
+        }
+      }
+      return found
+    },
+    (hash) => hash.toString('hex'),
+  )
   return {
     async byToken(tokenHash) {
       const row = (
@@ -37,10 +54,11 @@ export function createDeviceLifetimeStore(pool: pg.Pool): DeviceLifetimeStore {
       ).rows[0]
       return row && tokenSlot(row, tokenHash)
     },
-    // One round trip for profile:auth: the device and its account's status in one statement (no read cache
-    // on PostgreSQL, so a revocation or a disabled account on another node is seen at once).
+    // profile:auth's read: the device and its account's status in one statement, shared with the other
+    // look-ups of the same turn (no read cache on PostgreSQL, so a revocation or a disabled account on
+    // another node is seen at once).
     async byTokenWithAccount(tokenHash) {
-      const row = (await run<TokenHolderRow>(pool, `${tokenHolderSelect} WHERE d.token_hash = $1 OR d.prev_token_hash = $1`, [tokenHash])).rows[0]
+      const row = await holderOf(tokenHash)
       return row && toTokenHolder(row, tokenHash)
     },
     // The device row is locked while it is compared and swapped: two presentations cannot fork the chain.
