@@ -7,6 +7,7 @@ import { toAccount, type AccountRow } from '../rows/accounts.ts'
 import { createCredentialOps } from './account-credentials.ts'
 import { createGuestOps, dropClaims } from './guests.ts'
 import { run, transaction, uniqueViolation } from './db.ts'
+import { batchedRead } from './batched-read.ts'
 
 // One statement per look-up: the 3PIDs ride along as JSON, as on SQLite.
 const accountColumns = `a.id, a.username, a.user_id, a.password_hash, a.status, a.profile, a.failed_logins, a.login_blocked_until,
@@ -18,6 +19,12 @@ export function createAccountStore(pool: pg.Pool): AccountStore {
   const one = async (where: string, values: unknown[]) => toAccount((await run<AccountRow>(pool, `SELECT ${accountColumns} FROM accounts a ${where}`, values)).rows[0])
   const byUsername = (username: string) => one('WHERE a.username = $1', [username])
   const byUserID = (userID: string) => one('WHERE a.user_id = $1', [userID])
+  // By ID (every own profile:get, and after each write): the look-ups of one turn in one statement.
+  const rowByID = batchedRead(
+    async (ids: string[]) => new Map((await run<AccountRow>(pool, `SELECT ${accountColumns} FROM accounts a WHERE a.id = ANY($1::text[])`, [ids])).rows.map((row) => [row.id, row])),
+    (id) => id,
+  )
+  const byID = async (id: string) => toAccount(await rowByID(id))
   // A verified 3PID the owner made public (email_public / phone_number_public is true in the claims).
   const publicByThirdPID = (medium: string, address: string, claim: string) =>
     one(
@@ -70,9 +77,9 @@ export function createAccountStore(pool: pg.Pool): AccountStore {
         if (uniqueViolation(error) !== undefined) throw new UniqueViolation('other')
         throw error
       }
-      return (await one('WHERE a.id = $1', [account.id]))!
+      return (await byID(account.id))!
     },
-    byID: (id) => one('WHERE a.id = $1', [id]),
+    byID,
     byUserID,
     byUsername,
     byThirdPID: (t) => one('JOIN thirdpids t ON t.account_id = a.id WHERE t.medium = $1 AND t.address = $2', [t.type, t.value]),

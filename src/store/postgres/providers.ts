@@ -5,8 +5,26 @@ import type { ProviderStore } from '../providers.ts'
 import { providerTokenColumns, toIdentity, type ProviderTokenRow } from '../rows/providers.ts'
 import { seal, unseal } from '../sealing.ts'
 import { lockAccount, run, transaction, uniqueViolation } from './db.ts'
+import { batchedRead } from './batched-read.ts'
+
+type Link = { providerID: string; sub: string; email: string | null }
 
 export function createProviderStore(pool: pg.Pool, key: Buffer): ProviderStore {
+  // Every own profile:get lists the account's links: the look-ups of one turn in one statement.
+  const linksOf = batchedRead(async (accountIDs: string[]) => {
+    const rows = await run<{ account_id: string; provider_id: string; sub: string; email: string | null }>(
+      pool,
+      'SELECT account_id, provider_id, sub, email FROM provider_links WHERE account_id = ANY($1::text[]) ORDER BY account_id, provider_id',
+      [accountIDs],
+    )
+    const byAccount = new Map<string, Link[]>()
+    for (const r of rows.rows) {
+      let list = byAccount.get(r.account_id)
+      if (!list) byAccount.set(r.account_id, (list = []))
+      list.push({ providerID: r.provider_id, sub: r.sub, email: r.email })
+    }
+    return byAccount
+  }, (accountID: string) => accountID)
   const context = (stateHash: Buffer) => 'provider flow ' + stateHash.toString('hex')
   return {
     async startFlow(stateHash, flow, expiresAt) {
@@ -39,10 +57,7 @@ export function createProviderStore(pool: pg.Pool, key: Buffer): ProviderStore {
     },
     linkedAccount: async (providerID, sub) =>
       (await run<{ account_id: string }>(pool, 'SELECT account_id FROM provider_links WHERE provider_id = $1 AND sub = $2', [providerID, sub])).rows[0]?.account_id,
-    links: async (accountID) =>
-      (await run<{ provider_id: string; sub: string; email: string | null }>(pool, 'SELECT provider_id, sub, email FROM provider_links WHERE account_id = $1 ORDER BY provider_id', [accountID])).rows.map(
-        (r) => ({ providerID: r.provider_id, sub: r.sub, email: r.email }),
-      ),
+    links: async (accountID) => (await linksOf(accountID)) ?? [],
     async bind(tokenHash, accountID, now) {
       try {
         await transaction(pool, async (db) => {
