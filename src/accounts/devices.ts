@@ -36,8 +36,9 @@ export async function loginAsNewDevice(
   },
 ): Promise<LoginPayload> {
   const maxDevices = ctx.config.limits.maxDevicesPerAccount
-  // Checked again in the insert's transaction; this early look keeps a token unspent at the cap.
-  if ((await ctx.store.devices.count(account.id)) >= maxDevices) throw new ProtocolError('forbidden', { maxDevices })
+  // The insert's transaction decides the cap; this early look, only when there is something to spend,
+  // keeps a single-use token unspent at the cap (a password login skips it: one statement fewer).
+  if (spend && (await ctx.store.devices.count(account.id)) >= maxDevices) throw new ProtocolError('forbidden', { maxDevices })
   await spend?.()
   const authToken = generateAuthToken()
   const now = ctx.clock.now()

@@ -10,6 +10,7 @@ import { hashToken } from '../../src/auth/tokens.ts'
 import { createPool, run, transaction } from '../../src/store/postgres/db.ts'
 import { openPostgresStore } from '../../src/store/postgres/index.ts'
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/engine.ts'
+import { startTestServer } from '../support/server.ts'
 
 const test = suite<{ db: TestDatabase }>('PostgreSQL store statements')
 const now = Date.UTC(2026, 0, 1)
@@ -62,6 +63,31 @@ if (testEngine === 'postgres') {
       await locker.end()
       await store.close()
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+  test('a password login sends 8 statements: the account, its exact login_account charge, the device insert (BEGIN, lock, cap, INSERT, COMMIT) and device:new_login to the other nodes', async () => {
+    const t = await startTestServer({ ratelimit: { enabled: true } })
+    const query = pg.Client.prototype.query
+    const sent: string[] = []
+    try {
+      const c = await t.connect()
+      assert.ok((await c.request('profile:register', { username: 'rosaline', password: 'a-fine-password', loginOnSuccess: false })).ok)
+      await new Promise((resolve) => setTimeout(resolve, 50)) // the register's own writes settle
+      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+        const config = args[0] as string | { text: string }
+        sent.push(typeof config === 'string' ? config : config.text)
+        return (query as (...a: unknown[]) => unknown).apply(this, args)
+      } as typeof query
+      const reply = await c.request('profile:login', { username: 'rosaline', password: 'a-fine-password' })
+      pg.Client.prototype.query = query
+      assert.ok(reply.ok, JSON.stringify(reply))
+      // Not before: clearing failures the account was read without (none), and counting devices before the
+      // insert's transaction counts them again under the account's lock.
+      const ofLogin = sent.filter((text) => !/rate_buckets \(rule, subject, tokens, updated_at\)\s+SELECT \* FROM unnest|UPDATE devices d SET last_seen_at|UPDATE outbox/.test(text))
+      assert.is(ofLogin.length, 8, ofLogin.map((text) => text.replace(/\s+/g, ' ').slice(0, 90)).join('\n'))
+    } finally {
+      pg.Client.prototype.query = query
+      await t.close()
     }
   })
 } else {

@@ -59,7 +59,9 @@ export default defineHandler({
     if (account.status === 'disabled') throw new ProtocolError('user_disabled')
     if (account.status === 'pending') throw new ProtocolError('confirmation_required')
 
-    await store.accounts.clearLoginFailures(account.id)
+    // Nothing to clear as read: a failure recorded since then is ordered after this success, as if it had
+    // come after it (on PostgreSQL a statement per login saved).
+    if (account.failedLogins > 0) await store.accounts.clearLoginFailures(account.id)
     // Parameters live in the hash; a config change upgrades each account at its next login. Compare-and-swap
     // on the verified hash: a password changed meanwhile is never overwritten by the old one's rehash.
     if (needsRehash) await store.accounts.rehashPassword(account.id, account.passwordHash!, await ctx.passwords.hash(payload.password!), now)
