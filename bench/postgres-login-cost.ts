@@ -50,15 +50,22 @@ try {
       }
       return out
     }
+    // The node's main thread (its tid is its pid) apart from its other threads (libuv's pool, where argon2
+    // runs, and V8's): what the event loop spends per login, with no argon2 to subtract.
+    const mainThread = () => {
+      const fields = readFileSync(`/proc/${node.pid}/task/${node.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      return (Number(fields[11]) + Number(fields[12])) / 100
+    }
     const window = async (work: () => Promise<number>) => {
       const before = byProcess()
+      const m0 = mainThread()
       const n0 = cpuSeconds(node.pid)
       const p0 = clusterCpuSeconds(cluster.pid)
       const t0 = performance.now()
       const count = await work()
       const after = byProcess()
       if (process.env.BY_PROCESS) for (const [k, v] of after) console.log(k, round(v - (before.get(k) ?? 0), 3))
-      return { count, wall: (performance.now() - t0) / 1000, node: cpuSeconds(node.pid) - n0, pg: clusterCpuSeconds(cluster.pid) - p0 }
+      return { count, wall: (performance.now() - t0) / 1000, node: cpuSeconds(node.pid) - n0, main: mainThread() - m0, pg: clusterCpuSeconds(cluster.pid) - p0 }
     }
     const idle = await window(async () => (await new Promise((r) => setTimeout(r, seconds * 1000)), 0))
     const busy = await window(async () => {
@@ -90,6 +97,8 @@ try {
           argon2CpuMsPerVerify: round(argon2Ms),
           nodeCpuMsPerLogin: round(nodeMs),
           nodeCpuMsBeyondArgon2: round(nodeMs - argon2Ms),
+          nodeMainThreadCpuMsPerLogin: round(perLogin(busy.main, idle.main)),
+          nodeOtherThreadsCpuMsPerLogin: round(nodeMs - perLogin(busy.main, idle.main)),
           postgresCpuMsPerLogin: round(pgMs),
           idleCores: { node: round(idle.node / idle.wall, 3), postgres: round(idle.pg / idle.wall, 3) },
           // The share of a login's server CPU that is argon2: the most logins can reach of the argon2 ceiling
