@@ -6,6 +6,9 @@
 /** Past this many keys a batch is sent at once and the next keys start another. */
 export const maxBatchKeys = 256
 
+type Waiter<V> = { resolve(value: V | undefined): void; reject(error: unknown): void }
+type Batch<K, V> = { entries: Map<string, { key: K; waiters: Waiter<V>[] }>; sent: boolean }
+
 /**
  * `load(keys)` answers a batch of distinct keys with a Map from each key found (by `id(key)`) to its
  * value; a key missing from it resolves undefined. The batch is sent on the next setImmediate, after the
@@ -13,9 +16,6 @@ export const maxBatchKeys = 256
  * revocation committed before then is seen, as with one statement per request). A batch that fails
  * rejects every caller in it with the same error; the next batch starts afresh.
  */
-type Waiter<V> = { resolve(value: V | undefined): void; reject(error: unknown): void }
-type Batch<K, V> = { entries: Map<string, { key: K; waiters: Waiter<V>[] }>; sent: boolean }
-
 export function batchedRead<K, V>(load: (keys: K[]) => Promise<Map<string, V>>, id: (key: K) => string, maxKeys = maxBatchKeys): (key: K) => Promise<V | undefined> {
   let pending: Batch<K, V> | undefined
 

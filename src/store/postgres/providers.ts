@@ -57,7 +57,8 @@ export function createProviderStore(pool: pg.Pool, key: Buffer): ProviderStore {
     },
     linkedAccount: async (providerID, sub) =>
       (await run<{ account_id: string }>(pool, 'SELECT account_id FROM provider_links WHERE provider_id = $1 AND sub = $2', [providerID, sub])).rows[0]?.account_id,
-    links: async (accountID) => (await linksOf(accountID)) ?? [],
+    // Each caller its own objects: two look-ups of one account in a batch share the row list.
+    links: async (accountID) => ((await linksOf(accountID)) ?? []).map((link) => ({ ...link })),
     async bind(tokenHash, accountID, now) {
       try {
         await transaction(pool, async (db) => {
