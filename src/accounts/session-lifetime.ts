@@ -21,10 +21,18 @@ export interface SeenTracker {
   /** Takes the pending entries (the tracker forgets them; give them back with restore() if the write fails). */
   take(): SeenEntry[]
   restore(entries: readonly SeenEntry[]): void
+  /**
+   * Runs `write` once every earlier one has settled. Writes of taken entries go through it, so a flush
+   * returns only when every time taken before it is in the store, another flush's too: the guest sweep
+   * reads last-seen times from the store right after its flush, and two flushes (the periodic one and
+   * the sweep's) overlap when the store is slow.
+   */
+  serial<T>(write: () => Promise<T>): Promise<T>
 }
 
 export function createSeenTracker(): SeenTracker {
   let pending = new Map<string, SeenEntry>()
+  let tail: Promise<unknown> = Promise.resolve()
   const record = (deviceID: string, ip: string, at: number) => {
     const entry = pending.get(deviceID)
     // Every authenticated request lands here: update in place (take() hands out entries it no longer holds).
@@ -44,6 +52,11 @@ export function createSeenTracker(): SeenTracker {
     },
     restore(entries) {
       for (const entry of entries) record(entry.deviceID, entry.ip, entry.at)
+    },
+    serial(write) {
+      const run = tail.then(write)
+      tail = run.catch(() => {})
+      return run
     },
   }
 }
@@ -71,14 +84,16 @@ export interface LifetimeDeps {
 }
 
 /** Writes the pending last-seen times; on failure they are kept for the next flush. */
-export async function flushSeen({ store, seen }: Pick<LifetimeDeps, 'store' | 'seen'>): Promise<void> {
-  const entries = seen.take()
-  try {
-    await store.devices.touchMany(entries)
-  } catch (error) {
-    seen.restore(entries)
-    throw error
-  }
+export function flushSeen({ store, seen }: Pick<LifetimeDeps, 'store' | 'seen'>): Promise<void> {
+  return seen.serial(async () => {
+    const entries = seen.take()
+    try {
+      await store.devices.touchMany(entries)
+    } catch (error) {
+      seen.restore(entries)
+      throw error
+    }
+  })
 }
 
 /**
@@ -91,14 +106,16 @@ export async function sweepExpiredDevices(deps: LifetimeDeps): Promise<number> {
   if (idleTimeout === 0 && maxAge === 0) return 0
   const now = deps.clock.now()
   const never = Number.MIN_SAFE_INTEGER
-  const entries = deps.seen.take()
-  let expired
-  try {
-    expired = await deps.store.devices.expire(entries, idleTimeout > 0 ? now - idleTimeout * 1000 : never, maxAge > 0 ? now - maxAge * 1000 : never)
-  } catch (error) {
-    deps.seen.restore(entries)
-    throw error
-  }
+  // After any flush in flight: a time it took is not in this transaction's entries.
+  const expired = await deps.seen.serial(async () => {
+    const entries = deps.seen.take()
+    try {
+      return await deps.store.devices.expire(entries, idleTimeout > 0 ? now - idleTimeout * 1000 : never, maxAge > 0 ? now - maxAge * 1000 : never)
+    } catch (error) {
+      deps.seen.restore(entries)
+      throw error
+    }
+  })
   const byAccount = new Map<string, string[]>()
   for (const { accountID, deviceID } of expired) {
     deps.sessions.revokeDevice(accountID, deviceID, 'expired')
