@@ -31,7 +31,7 @@ export async function startCluster(root: string, cpu: string): Promise<Cluster> 
   const [command, ...rest] = pinned(['bash', join(root, 'scripts/pg-test-cluster.sh'), 'start'], cpu)
   const started = spawnSync(command!, rest, { encoding: 'utf8' })
   if (started.status !== 0) throw new Error(`scripts/pg-test-cluster.sh start failed: ${started.stderr}`)
-  const env = Object.fromEntries(started.stdout.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]))
+  const env = Object.fromEntries(started.stdout.trim().split('\n').map((line) => line.replace(/^export /, '').split(/=(.*)/s).slice(0, 2) as [string, string]))
   const adminURL = env.HAFNIUM_TEST_POSTGRES_URL!
   const dir = env.HAFNIUM_PG_DIR!
   const stop = () => void spawnSync('bash', [join(root, 'scripts/pg-test-cluster.sh'), 'stop', dir])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the test suite: initdb into a temporary directory, listen on a
 # loopback port, trust local connections (the cluster lives as long as the run and is deleted after).
-#   scripts/pg-test-cluster.sh start   prints HAFNIUM_TEST_POSTGRES_URL=postgres://… (eval-able)
+#   scripts/pg-test-cluster.sh start   prints export HAFNIUM_TEST_POSTGRES_URL=postgres://… and
+#                                      export HAFNIUM_PG_DIR=… (eval "$(…)" sets them for child processes too)
 #   scripts/pg-test-cluster.sh stop DIR
 #   scripts/pg-test-cluster.sh check   exits 1, saying why, when no PostgreSQL is installed
 # test/support/engine.ts (startTestPostgres) runs it too, for the tests that need a cluster of their own.
@@ -36,8 +37,8 @@ case "${1:-}" in
     as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=400 -c synchronous_commit=off" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }
-    echo "HAFNIUM_TEST_POSTGRES_URL=postgres://hafnium@127.0.0.1:$port/postgres"
-    echo "HAFNIUM_PG_DIR=$dir"
+    echo "export HAFNIUM_TEST_POSTGRES_URL=postgres://hafnium@127.0.0.1:$port/postgres"
+    echo "export HAFNIUM_PG_DIR=$dir"
     ;;
   check) ;;
   stop)

@@ -148,9 +148,10 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   const start = spawnSync('bash', [clusterScript, 'start'], { encoding: 'utf8', timeout: 120_000 })
   if (start.status !== 0) throw new Error(`scripts/pg-test-cluster.sh start failed (${start.status ?? start.signal}): ${start.stderr}`)
   const value = (name: string) => {
-    const line = start.stdout.split('\n').find((l) => l.startsWith(name + '='))
+    const prefix = `export ${name}=`
+    const line = start.stdout.split('\n').find((l) => l.startsWith(prefix))
     if (!line) throw new Error(`scripts/pg-test-cluster.sh start printed no ${name}: ${start.stdout}`)
-    return line.slice(name.length + 1)
+    return line.slice(prefix.length)
   }
   const url = value('HAFNIUM_TEST_POSTGRES_URL')
   const dir = value('HAFNIUM_PG_DIR')
