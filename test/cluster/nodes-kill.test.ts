@@ -2,6 +2,8 @@
 // spread over both (issue 17, contract §17 "a node that dies loses no acknowledged write"): every
 // acknowledged account exists afterwards, the survivor keeps serving (the killed node's clients move to
 // it, as a client reconnects), and the killed node's sockets close at once instead of hanging.
+// Checked against a broken store whose accounts.create answers before its COMMIT (committing 1 s later):
+// the accounts acknowledged in node A's last second are missing and the test fails.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { TestClient } from '../support/client.ts'

@@ -1,6 +1,8 @@
 // Three `hafnium serve` processes on one PostgreSQL database racing each other (issue 17): one username
 // registered 50 times at once over the three nodes makes one account; codes queued on all three nodes,
 // each node's outbox sender polling the shared table, reach a real SMTP server once each.
+// Checked against a broken schema: without the UNIQUE constraints on accounts.username and accounts.user_id
+// (the user ID embeds the username, so either one alone decides the race) 47 of the 50 registrations succeed.
 import type { AddressInfo } from 'node:net'
 import { SMTPServer } from 'smtp-server'
 import { suite } from 'uvu'
