@@ -11,18 +11,32 @@ export function backoffDelay(policy: Policy, failures: number): number {
   return failures <= freeFailures ? 0 : Math.min(maxMs, baseMs * 2 ** (failures - freeFailures - 1))
 }
 
+/**
+ * The block after the `failures`-th failure counted at `now`: 0, none at all, for the free ones. A block of
+ * 0 ms ending at `now` would refuse a concurrent attempt whose clock read came a moment earlier.
+ */
+export function blockAfter(policy: Policy, now: number): (failures: number) => number {
+  return (failures) => {
+    const delay = backoffDelay(policy, failures)
+    return delay > 0 ? now + delay : 0
+  }
+}
+
 /** Failed-login state of names that find no account: in memory (one process), or in the shared store. */
 export interface NameBackoff {
   /** Until when (ms) password logins with this name are blocked; 0 when they are not. */
   blockedUntil(name: string): number | Promise<number>
-  /** Counts a failure for the name, as recordLoginFailure does for an account (the block never shrinks). */
-  recordFailure(name: string, now: number, policy: Policy): void | Promise<void>
+  /**
+   * Counts a failure for the name unless a block is in place at `now`, as accounts.recordLoginFailure does
+   * for an account: that block when not counted; else 0 (the block never shrinks).
+   */
+  recordFailure(name: string, now: number, policy: Policy): number | Promise<number>
 }
 
 /** The in-memory one, bounded. */
 export interface MemoryNameBackoff extends NameBackoff {
   blockedUntil(name: string): number
-  recordFailure(name: string, now: number, policy: Policy): void
+  recordFailure(name: string, now: number, policy: Policy): number
   readonly size: number
 }
 
@@ -39,11 +53,12 @@ export function createSharedNameBackoff(store: LoginNameStore): NameBackoff {
   return {
     blockedUntil: (name) => store.blockedUntil(name),
     async recordFailure(name, now, policy) {
-      await store.recordFailure(name, (failures) => now + backoffDelay(policy, failures), now)
+      const blocked = await store.recordFailure(name, blockAfter(policy, now), now)
       if (now - prunedAt >= 60 * 60 * 1000) {
         prunedAt = now
         await store.prune(now - sharedNameRetentionMs)
       }
+      return blocked
     },
   }
 }
@@ -60,10 +75,12 @@ export function createNameBackoff(maxEntries = 10_000): MemoryNameBackoff {
     recordFailure(name, now, policy) {
       const entry = entries.get(name) ?? { failures: 0, blockedUntil: 0 }
       entries.delete(name) // re-inserted last: a Map iterates in insertion order, so the first key is the stalest
-      entry.failures++
-      entry.blockedUntil = Math.max(entry.blockedUntil, now + backoffDelay(policy, entry.failures))
       entries.set(name, entry)
+      if (entry.blockedUntil > now) return entry.blockedUntil
+      entry.failures++
+      entry.blockedUntil = Math.max(entry.blockedUntil, blockAfter(policy, now)(entry.failures))
       if (entries.size > maxEntries) entries.delete(entries.keys().next().value!)
+      return 0
     },
     get size() {
       return entries.size

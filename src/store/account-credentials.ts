@@ -48,10 +48,25 @@ export interface CredentialOps {
    */
   mergeProfile(accountID: string, actorDeviceID: string, patch: ProfileClaims, now: number): Promise<void>
   /**
-   * Counts a failed login and blocks password logins until `blockUntil(failures)` computed from the fresh
-   * count, never shortening a block already in place (MAX). Returns the count and the block.
+   * Counts a failed password login, re-checking the block in the same transaction: not counted (counted
+   * false, with the block in place) while password logins are blocked at `now` — a concurrent failure
+   * set it after this login's check before argon2, so this one answers as if it came after (refused);
+   * otherwise counted and the block set to `blockUntil(failures)` from the fresh count, never shortening
+   * one already in place (MAX).
    */
-  recordLoginFailure(accountID: string, blockUntil: (failures: number) => number): Promise<{ failures: number; blockedUntil: number }>
+  recordLoginFailure(accountID: string, now: number, blockUntil: (failures: number) => number): Promise<LoginFailure>
+  /**
+   * A successful password login: clears the failure count unless a block is in place at `now` (set by a
+   * concurrent failure since this login's check), in one transaction. Returns that block, 0 when cleared.
+   */
+  settleLoginSuccess(accountID: string, now: number): Promise<number>
+}
+
+export interface LoginFailure {
+  counted: boolean
+  /** The consecutive failures counted, this one included when counted. */
+  failures: number
+  blockedUntil: number
 }
 
 export function createCredentialOps(db: Database, writes: Pick<GroupCommit, 'run'> = commitEach): CredentialOps {
@@ -72,8 +87,11 @@ export function createCredentialOps(db: Database, writes: Pick<GroupCommit, 'run
   const rehash = db.prepare('UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?')
   const selectProfile = db.prepare<[string], { profile: string }>('SELECT profile FROM accounts WHERE id = ?')
   const updateProfile = db.prepare('UPDATE accounts SET profile = ?, updated_at = ? WHERE id = ?')
-  const countFailure = db.prepare<[string], { failed_logins: number; login_blocked_until: number }>(
-    'UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins, login_blocked_until',
+  const countFailure = db.prepare<[string, number], { failed_logins: number; login_blocked_until: number }>(
+    'UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = ? AND login_blocked_until <= ? RETURNING failed_logins, login_blocked_until',
+  )
+  const selectFailures = db.prepare<[string], { failed_logins: number; login_blocked_until: number }>(
+    'SELECT failed_logins, login_blocked_until FROM accounts WHERE id = ?',
   )
   const block = db.prepare('UPDATE accounts SET login_blocked_until = ? WHERE id = ?')
 
@@ -117,13 +135,24 @@ export function createCredentialOps(db: Database, writes: Pick<GroupCommit, 'run
     updateProfile.run(JSON.stringify(Object.fromEntries(merged)), now, accountID)
   })
 
-  const fail = db.transaction((accountID: string, blockUntil: (failures: number) => number) => {
+  const fail = db.transaction((accountID: string, now: number, blockUntil: (failures: number) => number): LoginFailure => {
     // all(), not get(): an unfinished UPDATE … RETURNING skips SQLite's auto-checkpoint (test/unit/store-wal.test.ts).
-    const row = countFailure.all(accountID)[0]
-    if (!row) return { failures: 0, blockedUntil: 0 }
+    const row = countFailure.all(accountID, now)[0]
+    if (!row) {
+      const blocked = selectFailures.get(accountID)
+      return { counted: false, failures: blocked?.failed_logins ?? 0, blockedUntil: blocked?.login_blocked_until ?? 0 }
+    }
     const blockedUntil = Math.max(row.login_blocked_until, blockUntil(row.failed_logins))
     if (blockedUntil !== row.login_blocked_until) block.run(blockedUntil, accountID)
-    return { failures: row.failed_logins, blockedUntil }
+    return { counted: true, failures: row.failed_logins, blockedUntil }
+  })
+
+  const succeed = db.transaction((accountID: string, now: number): number => {
+    const row = selectFailures.get(accountID)
+    if (!row) return 0
+    if (row.login_blocked_until > now) return row.login_blocked_until
+    if (row.failed_logins > 0) clearFailures.run(accountID)
+    return 0
   })
 
   return {
@@ -131,6 +160,7 @@ export function createCredentialOps(db: Database, writes: Pick<GroupCommit, 'run
     rehashPassword: async (accountID, oldHash, newHash, now) => rehash.run(newHash, now, accountID, oldHash).changes === 1,
     // The hot writes of live traffic share their turn's commit (group-commit.ts).
     mergeProfile: (accountID, actorDeviceID, patch, now) => writes.run(() => merge.immediate(accountID, actorDeviceID, patch, now)),
-    recordLoginFailure: (accountID, blockUntil) => writes.run(() => fail.immediate(accountID, blockUntil)),
+    recordLoginFailure: (accountID, now, blockUntil) => writes.run(() => fail.immediate(accountID, now, blockUntil)),
+    settleLoginSuccess: (accountID, now) => writes.run(() => succeed.immediate(accountID, now)),
   }
 }

@@ -29,7 +29,7 @@ test('3,000 token rotations (devices.present), last-seen batches and 3,000 faile
   for (let i = 1; i <= 3000; i++) assert.is(await store.devices.present(device.id, hashOf(i - 1), hashOf(i), i, 30_000), 'ok')
   for (let i = 1; i <= 3000; i++) await store.devices.touchMany([{ deviceID: device.id, at: i, ip: '10.0.0.1' }])
   assert.ok(walPages(path) <= autoCheckpointPages + 10, `WAL ${walPages(path)} pages after re-auths`)
-  for (let i = 1; i <= 3000; i++) assert.is((await store.accounts.recordLoginFailure('acc1', () => i)).failures, i)
+  for (let i = 1; i <= 3000; i++) assert.is((await store.accounts.recordLoginFailure('acc1', i, () => i)).failures, i)
   assert.ok(walPages(path) <= autoCheckpointPages + 10, `WAL ${walPages(path)} pages after failed logins`)
 })
 

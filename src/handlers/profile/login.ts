@@ -2,7 +2,10 @@
  * profile:login — trade credentials for a new device and its authToken; the connection becomes that device.
  * - unknown user and wrong password both answer invalid_creds after exactly one argon2 evaluation
  * - per-account bucket (login_account) and a growing backoff after consecutive failures → ratelimit_exceed;
- *   the delay comes from the failure count the store returns, and never shortens a block in place
+ *   the delay comes from the failure count the store returns, and never shortens a block in place. The
+ *   block is checked before argon2 and again where the outcome is written (the failure counted, or the
+ *   count cleared): a login that a concurrent failure blocked meanwhile answers ratelimit_exceed, whatever
+ *   its password, so logins in flight together tell no more than the same logins one after another
  * - status is revealed only to someone holding the password: user_disabled, confirmation_required
  * - password_not_set for accounts created without one; with privacy.revealAccounts false that answers
  *   invalid_creds instead, and names that find no account get the same backoff as accounts
@@ -21,7 +24,7 @@
  *   email_verified and no account holds it proven (src/accounts/provider-login.ts)
  * - success sends device:new_login to the account's other online devices
  */
-import { backoffDelay } from '../../accounts/login-backoff.ts'
+import { blockAfter } from '../../accounts/login-backoff.ts'
 import { findByLoginKey, loginBucket, loginKey } from '../../accounts/lookup.ts'
 import { loginAsNewDevice } from '../../accounts/devices.ts'
 import { loginWithToken } from '../../accounts/verification-login.ts'
@@ -29,6 +32,7 @@ import { loginWithTicket } from '../../accounts/tickets.ts'
 import { loginWithProvider } from '../../accounts/provider-login.ts'
 import { ProtocolError } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
+import type { LoginFailure } from '../../store/account-credentials.ts'
 
 export default defineHandler({
   type: 'profile:login',
@@ -46,25 +50,36 @@ export default defineHandler({
     const reveal = config.privacy.revealAccounts
     const now = clock.now()
     const blockedUntil = account ? account.loginBlockedUntil : reveal ? 0 : await ctx.nameBackoff.blockedUntil(bucket)
-    if (blockedUntil > now) throw new ProtocolError('ratelimit_exceed', { retryAfter: blockedUntil - now })
+    blocked(blockedUntil, now)
 
     const { ok, needsRehash } = await ctx.passwords.verify(account?.passwordHash ?? null, payload.password ?? '')
     if (account?.passwordHash === null && reveal) throw new ProtocolError('password_not_set')
+    // The block re-checked where the outcome is written: one a concurrent failure set meanwhile withholds it.
+    const after = clock.now()
+    const policy = config.sessions.loginBackoff
     if (!account || !ok) {
-      const policy = config.sessions.loginBackoff
-      if (account) await store.accounts.recordLoginFailure(account.id, (failures) => clock.now() + backoffDelay(policy, failures))
-      else if (!reveal) await ctx.nameBackoff.recordFailure(bucket, clock.now(), policy)
+      if (account) blocked(await failureBlock(store.accounts.recordLoginFailure(account.id, after, blockAfter(policy, after))), after)
+      else if (!reveal) blocked(await ctx.nameBackoff.recordFailure(bucket, after, policy), after)
       throw new ProtocolError('invalid_creds')
     }
+    blocked(await store.accounts.settleLoginSuccess(account.id, after), after)
     if (account.status === 'disabled') throw new ProtocolError('user_disabled')
     if (account.status === 'pending') throw new ProtocolError('confirmation_required')
 
-    // Nothing to clear as read: a failure recorded since then is ordered after this success, as if it had
-    // come after it (on PostgreSQL a statement per login saved).
-    if (account.failedLogins > 0) await store.accounts.clearLoginFailures(account.id)
     // Parameters live in the hash; a config change upgrades each account at its next login. Compare-and-swap
     // on the verified hash: a password changed meanwhile is never overwritten by the old one's rehash.
     if (needsRehash) await store.accounts.rehashPassword(account.id, account.passwordHash!, await ctx.passwords.hash(payload.password!), now)
     return loginAsNewDevice(ctx, account, payload, { stale: 'invalid_creds' })
   },
 })
+
+/** ratelimit_exceed while password logins are blocked. */
+function blocked(blockedUntil: number, now: number): void {
+  if (blockedUntil > now) throw new ProtocolError('ratelimit_exceed', { retryAfter: blockedUntil - now })
+}
+
+/** The block that kept the failure from being counted, or 0 when it was. */
+async function failureBlock(failure: Promise<LoginFailure>): Promise<number> {
+  const { counted, blockedUntil } = await failure
+  return counted ? 0 : blockedUntil
+}

@@ -60,19 +60,39 @@ export function createCredentialOps(pool: pg.Pool): CredentialOps {
         if (!row || !(await deviceExists(db, accountID, actorDeviceID))) throw new DeviceGone()
         await db.query('UPDATE accounts SET profile = $1, updated_at = $2 WHERE id = $3', [mergeClaims(row.profile, patch), now, accountID])
       }),
-    // The counting UPDATE takes the row lock; the block is computed from the fresh count and only grows (GREATEST).
-    recordLoginFailure: (accountID, blockUntil) =>
+    // The counting UPDATE takes the row lock (a concurrent one waits, then re-checks its WHERE against the
+    // committed block); the block is computed from the fresh count and only grows (MAX).
+    recordLoginFailure: (accountID, now, blockUntil) =>
       transaction(pool, async (db) => {
+        type Row = { failed_logins: number; login_blocked_until: number }
         const row = (
-          await db.query<{ failed_logins: number; login_blocked_until: number }>(
-            'UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins, login_blocked_until',
-            [accountID],
+          await db.query<Row>(
+            'UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = $1 AND login_blocked_until <= $2 RETURNING failed_logins, login_blocked_until',
+            [accountID, now],
           )
         ).rows[0]
-        if (!row) return { failures: 0, blockedUntil: 0 }
+        if (!row) {
+          const blocked = (await db.query<Row>('SELECT failed_logins, login_blocked_until FROM accounts WHERE id = $1', [accountID])).rows[0]
+          return { counted: false, failures: blocked?.failed_logins ?? 0, blockedUntil: blocked?.login_blocked_until ?? 0 }
+        }
         const blockedUntil = Math.max(row.login_blocked_until, blockUntil(row.failed_logins))
         if (blockedUntil !== row.login_blocked_until) await db.query('UPDATE accounts SET login_blocked_until = $1 WHERE id = $2', [blockedUntil, accountID])
-        return { failures: row.failed_logins, blockedUntil }
+        return { counted: true, failures: row.failed_logins, blockedUntil }
       }),
+    // One statement (a round trip per login): the row lock orders it with a concurrent failure's count; it
+    // clears only where there is something to clear and no block, and returns the block it found.
+    settleLoginSuccess: async (accountID, now) => {
+      const row = (
+        await run<{ login_blocked_until: number }>(
+          pool,
+          `WITH found AS (SELECT failed_logins, login_blocked_until FROM accounts WHERE id = $1 FOR UPDATE),
+                cleared AS (UPDATE accounts a SET failed_logins = 0, login_blocked_until = 0 FROM found
+                            WHERE a.id = $1 AND found.failed_logins > 0 AND found.login_blocked_until <= $2)
+           SELECT login_blocked_until FROM found`,
+          [accountID, now],
+        )
+      ).rows[0]
+      return row && row.login_blocked_until > now ? row.login_blocked_until : 0
+    },
   }
 }

@@ -5,6 +5,7 @@ import { register } from '../../support/accounts.ts'
 import { holdVerify } from '../../support/gate.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
+import { within } from '../../support/within.ts'
 
 const test = suite<{ t: TestServer }>('profile:login')
 
@@ -68,24 +69,55 @@ test('consecutive failures grow a per-account backoff; the right password is ref
   assert.ok(blocked.payload.errPayload.retryAfter > 59_000 && blocked.payload.errPayload.retryAfter <= 60_000)
 })
 
-test('concurrent failures count from the store\'s fresh total: 4 wrong passwords at once block the account (×50)', async ({ t }) => {
+test('8 wrong passwords at once answer as if sequential: 3 invalid_creds (freeFailures 2, then the block), 5 ratelimit_exceed (×20)', async ({ t }) => {
   const c = await t.connect()
-  for (let round = 0; round < 50; round++) {
+  for (let round = 0; round < 20; round++) {
     const username = `paris${round}`
     await c.request('profile:register', { username, password: 'county-wedding-1' })
-    // All four read the account (0 failures) before any counts its failure: the bad interleaving, every time.
-    const gate = holdVerify(t, 'wrong-guess-1', { count: 4 })
-    const guesses = await Promise.all(Array.from({ length: 4 }, () => t.connect()))
-    const replies = guesses.map((g) => g.request('profile:login', { username, password: 'wrong-guess-1' }))
-    await gate.entered
-    gate.remove()
-    for (const reply of await Promise.all(replies)) assert.is(reply.payload.errID, 'invalid_creds', `round ${round}`)
-    // Failures 3 and 4 are past freeFailures (2): 60 s, then 120 s; the longer block holds.
+    // Three are held inside argon2 while the other five are answered: all eight passed the check before
+    // argon2 (no failure was counted yet), the bad interleaving, every time. Without the re-check where the
+    // failure is counted, all eight would answer invalid_creds: eight guesses where one by one allow three.
+    const gate = holdVerify(t, 'wrong-guess-1', { count: 3 })
+    const guesses = await Promise.all(Array.from({ length: 8 }, () => t.connect()))
+    const replies = guesses.map((g) => g.request('profile:login', { username, password: 'wrong-guess-1' }, {}, { timeoutMs: 15_000 }))
+    try {
+      await gate.entered
+      let answered = 0
+      for (const reply of replies) void reply.then(() => answered++, () => {})
+      await within(
+        (async () => {
+          while (answered < 5) await new Promise((resolve) => setTimeout(resolve, 5))
+        })(),
+        15_000,
+        `round ${round}: the 5 logins not held in argon2 to be answered (${answered} were)`,
+      )
+      gate.release()
+      const errIDs = (await Promise.all(replies)).map((reply) => reply.payload.errID).sort()
+      assert.equal(errIDs, [...Array(3).fill('invalid_creds'), ...Array(5).fill('ratelimit_exceed')], `round ${round}`)
+    } finally {
+      gate.remove()
+    }
+    // The 3rd failure is past freeFailures (2): a 60 s block, which the right password meets too.
     const blocked = await c.request('profile:login', { username, password: 'county-wedding-1' })
     assert.is(blocked.payload.errID, 'ratelimit_exceed', `round ${round}: ${JSON.stringify(blocked.payload)}`)
-    assert.ok(blocked.payload.errPayload.retryAfter > 60_000, `round ${round}: retryAfter ${blocked.payload.errPayload.retryAfter}`)
+    assert.ok(blocked.payload.errPayload.retryAfter > 50_000, `round ${round}: retryAfter ${blocked.payload.errPayload.retryAfter}`)
     for (const g of guesses) g.close()
   }
+})
+
+test('8 right passwords at once all log in: a success is not counted against the backoff', async ({ t }) => {
+  const c = await t.connect()
+  await c.request('profile:register', { username: 'benvolio', password: 'peace-keeper-1' })
+  const gate = holdVerify(t, 'peace-keeper-1', { count: 8 })
+  const logins = await Promise.all(Array.from({ length: 8 }, () => t.connect()))
+  const replies = logins.map((l) => l.request('profile:login', { username: 'benvolio', password: 'peace-keeper-1' }, {}, { timeoutMs: 15_000 }))
+  try {
+    await gate.entered
+  } finally {
+    gate.remove()
+  }
+  for (const reply of await Promise.all(replies)) assert.is(reply.ok, true, JSON.stringify(reply.payload))
+  for (const l of logins) l.close()
 })
 
 test('a successful login tells the other online devices (device:new_login)', async ({ t }) => {
