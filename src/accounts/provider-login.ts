@@ -91,15 +91,23 @@ async function createLinked(ctx: Context<'profile:login'>, identity: ProviderIde
   }
 }
 
-/** profile:sudo {providerToken}: uses the token if its identity is linked to `accountID`; invalid_creds otherwise. */
-export async function spendLinkedProviderToken(ctx: Pick<Context<'profile:sudo'>, 'store' | 'clock' | 'config'>, accountID: string, providerToken: string): Promise<void> {
+/**
+ * profile:sudo {providerToken}: uses the token if its identity is linked to `accountID`, and returns that
+ * identity (for the sudo token's insert to re-check the link); invalid_creds otherwise.
+ */
+export async function spendLinkedProviderToken(
+  ctx: Pick<Context<'profile:sudo'>, 'store' | 'clock' | 'config'>,
+  accountID: string,
+  providerToken: string,
+): Promise<{ providerID: string; sub: string }> {
   const identity = await ctx.store.providers.peekToken(hashToken(providerToken), ctx.clock.now())
   const linked = identity && Object.hasOwn(ctx.config.providers, identity.providerID) ? await ctx.store.providers.linkedAccount(identity.providerID, identity.sub) : undefined
-  if (linked !== accountID) throw new ProtocolError('invalid_creds')
+  if (!identity || linked !== accountID) throw new ProtocolError('invalid_creds')
   try {
     await ctx.store.providers.consumeToken(hashToken(providerToken), ctx.clock.now())
   } catch (error) {
     if (error instanceof AlreadyUsed) throw new ProtocolError('invalid_creds')
     throw error
   }
+  return { providerID: identity.providerID, sub: identity.sub }
 }

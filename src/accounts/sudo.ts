@@ -4,7 +4,8 @@ import { generateSudoToken, hashToken } from '../auth/tokens.ts'
 import { ProtocolError } from '../errors.ts'
 import type { Context, MessageType, Session } from '../handler.ts'
 import { asSession } from './credentials.ts'
-import type { SudoPurpose } from '../store/sudo-tokens.ts'
+import { LinkChanged } from '../store/errors.ts'
+import type { SudoLink, SudoPurpose } from '../store/sudo-tokens.ts'
 
 export type { SudoPurpose }
 
@@ -25,11 +26,19 @@ export async function requireSudo(ctx: Context<MessageType>, sudoToken: string |
 /**
  * Issues a sudoToken to the session's device; only its hash is stored. Returns it with its lifetime in
  * seconds. A device revoked while the request was in flight gets none: auth_required (see asSession).
+ * With `link` (a re-authentication by provider) the insert re-checks that the identity is still linked
+ * to the account: one unbound since it was read gets none either, invalid_creds, as a re-authentication
+ * sent just after the unbind would.
  */
-export async function issueSudoToken(ctx: Context<MessageType>, session: Session): Promise<{ sudoToken: string; expiresIn: number }> {
+export async function issueSudoToken(ctx: Context<MessageType>, session: Session, link?: SudoLink): Promise<{ sudoToken: string; expiresIn: number }> {
   const sudoToken = generateSudoToken()
   const expiresIn = ctx.config.sessions.sudoTtl
-  await asSession(ctx, session, () => ctx.store.sudoTokens.issue(hashToken(sudoToken), session, ctx.clock.now() + expiresIn * 1000))
+  try {
+    await asSession(ctx, session, () => ctx.store.sudoTokens.issue(hashToken(sudoToken), session, ctx.clock.now() + expiresIn * 1000, link))
+  } catch (error) {
+    if (error instanceof LinkChanged) throw new ProtocolError('invalid_creds')
+    throw error
+  }
   return { sudoToken, expiresIn }
 }
 

@@ -1,7 +1,7 @@
 // Sudo tokens: short-lived proof of a fresh re-authentication, bound to the device that asked for it and
 // usable once per purpose. They die with their device (foreign key) and with every credential change.
 import type { Database } from 'better-sqlite3'
-import { DeviceGone } from './errors.ts'
+import { DeviceGone, LinkChanged } from './errors.ts'
 
 export type SudoPurpose = 'set_password' | 'revoke_device' | 'deactivate' | 'bind_thirdpid' | 'unbind_thirdpid' | 'bind_provider' | 'unbind_provider'
 
@@ -11,9 +11,19 @@ export interface SudoHolder {
   deviceID: string
 }
 
+/** A provider identity (providerID, sub). */
+export interface SudoLink {
+  providerID: string
+  sub: string
+}
+
 export interface SudoTokenStore {
-  /** Stores the token for the device; DeviceGone when the device was revoked meanwhile. */
-  issue(tokenHash: Buffer, holder: SudoHolder, expiresAt: number): Promise<void>
+  /**
+   * Stores the token for the device; DeviceGone when the device was revoked meanwhile. With `link` (a
+   * re-authentication by provider), in the same transaction: LinkChanged, checked first, unless that
+   * identity is still linked to the holder's account (it may have been unbound since it was read).
+   */
+  issue(tokenHash: Buffer, holder: SudoHolder, expiresAt: number, link?: SudoLink): Promise<void>
   /**
    * Atomically marks the token used for `purpose`; false if unknown, expired, another device's (its own
    * device revoked included: the token went with it), or already used for it.
@@ -36,10 +46,13 @@ export function createSudoTokenStore(db: Database): SudoTokenStore {
        AND instr(used_for, ' ' || @purpose || ' ') = 0`,
   )
   const deleteExpired = db.prepare('DELETE FROM sudo_tokens WHERE expires_at <= ?')
+  const linkedTo = db.prepare<[string, string], { account_id: string }>('SELECT account_id FROM provider_links WHERE provider_id = ? AND sub = ?')
+  const issue = db.transaction((hash: Buffer, { accountID, deviceID }: SudoHolder, expiresAt: number, link?: SudoLink) => {
+    if (link && linkedTo.get(link.providerID, link.sub)?.account_id !== accountID) throw new LinkChanged()
+    if (insert.run({ hash, accountID, deviceID, expiresAt }).changes !== 1) throw new DeviceGone()
+  })
   return {
-    async issue(hash, { accountID, deviceID }, expiresAt) {
-      if (insert.run({ hash, accountID, deviceID, expiresAt }).changes !== 1) throw new DeviceGone()
-    },
+    issue: async (hash, holder, expiresAt, link) => issue.immediate(hash, holder, expiresAt, link),
     consume: async (hash, { accountID, deviceID }, purpose, now) => use.run({ hash, accountID, deviceID, purpose, now }).changes === 1,
     prune: async (now) => deleteExpired.run(now).changes,
   }

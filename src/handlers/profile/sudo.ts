@@ -9,7 +9,8 @@
  *   a request whose device was revoked while it was in flight gets none (auth_required)
  * - with a providerToken (contract §15): the identity must be linked to this account, else invalid_creds;
  *   the token is used up; not charged (single use, 256 bits) — how an account that only signs in with a
- *   provider re-authenticates
+ *   provider re-authenticates. The link is re-checked where the sudoToken is stored (same transaction):
+ *   one unbound while the request was in flight gets invalid_creds and no sudoToken
  * - only the token's SHA-256 is stored
  */
 import { chargePasswordAttempt, issueSudoToken } from '../../accounts/sudo.ts'
@@ -33,8 +34,8 @@ export default defineHandler({
       return issueSudoToken(ctx, session)
     }
     if (ctx.payload.providerToken !== undefined) {
-      await spendLinkedProviderToken(ctx, accountID, ctx.payload.providerToken)
-      return issueSudoToken(ctx, session)
+      const link = await spendLinkedProviderToken(ctx, accountID, ctx.payload.providerToken)
+      return issueSudoToken(ctx, session, link)
     }
     await chargePasswordAttempt(ctx, account)
     // A null hash still costs one argon2 run (the hasher's dummy), so both refusals take the same time.

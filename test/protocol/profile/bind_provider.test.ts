@@ -150,6 +150,29 @@ test('… and where autoCreate is off it answers not_found; the socket stays ano
   assert.is((await other.request('device:list')).payload.errID, 'auth_required')
 })
 
+test('a provider re-authentication (profile:sudo) in flight across an unbind gets no sudoToken: invalid_creds', async ({ t, op }) => {
+  op.accounts.set('ivy-1', {})
+  const { client } = await registered(t, 'ivy')
+  const { reply: bindGrant } = await grantFor(client, op, 'ivy-1')
+  await requestOk(client, 'profile:bind_provider', { providerToken: bindGrant.payload.providerToken, sudoToken: await sudo(client, password) })
+  // The owner's other device unbinds while this one's sudo is held just after it read the link.
+  const owner = await t.connect()
+  await requestOk(owner, 'profile:login', { username: 'ivy', password })
+  const { reply: grant } = await grantFor(client, op, 'ivy-1')
+  const gate = holdAfter(t.server.store.providers, 'linkedAccount')
+  try {
+    const reauth = client.request('profile:sudo', { providerToken: grant.payload.providerToken }, {}, { timeoutMs: 15_000 })
+    await gate.entered
+    await requestOk(owner, 'profile:unbind_provider', { providerID: 'test', sudoToken: await sudo(owner, password) })
+    gate.remove()
+    const reply = await reauth
+    assert.is(reply.payload.errID, 'invalid_creds', JSON.stringify(reply.payload))
+  } finally {
+    gate.remove()
+  }
+  assert.is((await requestOk(client, 'profile:get', {})).payload.providers, undefined)
+})
+
 test('anonymous connections get auth_required', async ({ t }) => {
   const client = await t.connect()
   assert.is((await client.request('profile:bind_provider', { providerToken: 'a'.repeat(64) })).payload.errID, 'auth_required')
