@@ -3,48 +3,21 @@
 // each node's outbox sender polling the shared table, reach a real SMTP server once each.
 // Checked against a broken schema: without the UNIQUE constraints on accounts.username and accounts.user_id
 // (the user ID embeds the username, so either one alone decides the race) 47 of the 50 registrations succeed.
-import type { AddressInfo } from 'node:net'
-import { SMTPServer } from 'smtp-server'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { storedRows } from '../support/engine.ts'
+import { startSmtpSink, type SmtpSink } from '../support/smtp.ts'
 import { clusterOnly, clusterUnavailable, startCluster, type TestCluster, type TestNode } from '../support/nodes.ts'
-import { within } from '../support/within.ts'
 
 const unavailable = clusterUnavailable()
 const password = 'balcony-scene-2'
 
-interface Mail {
-  to: string[]
-  raw: string
-}
-
-/** An SMTP server on a loopback port that keeps what it accepts, each mail taking `delayMs` (senders overlap). */
-async function startSmtp(delayMs: number) {
-  const mails: Mail[] = []
-  const server = new SMTPServer({
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      let raw = ''
-      stream.setEncoding('utf8')
-      stream.on('data', (chunk) => (raw += chunk))
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw })
-        setTimeout(() => callback(), delayMs)
-      })
-    },
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.server.address() as AddressInfo).port
-  return { port, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
-}
-
-const test = suite<{ cluster: TestCluster; nodes: TestNode[]; smtp: Awaited<ReturnType<typeof startSmtp>> }>('three nodes racing')
+const test = suite<{ cluster: TestCluster; nodes: TestNode[]; smtp: SmtpSink }>('three nodes racing')
 
 test.before(async (ctx) => {
   if (unavailable) return
-  ctx.smtp = await startSmtp(30)
+  // Each mail takes 30 ms: the senders' sends overlap.
+  ctx.smtp = await startSmtpSink({ delayMs: 30 })
   ctx.cluster = await startCluster(3, {
     config: {
       delivery: {
@@ -86,13 +59,7 @@ clusterOnly(test, 'codes queued on 3 nodes, all 3 senders polling the shared out
     addresses.map((address, i) => clients[i % 3]!.request('verification:request', { purpose: 'signup', thirdPID: `email:${address}` }, {}, { timeoutMs: 60_000 })),
   )
   assert.ok(replies.every((reply) => reply.ok), JSON.stringify(replies.find((reply) => !reply.ok)))
-  await within(
-    (async () => {
-      while (smtp.mails.length < count) await new Promise((resolve) => setTimeout(resolve, 20))
-    })(),
-    60_000,
-    `${count} mails at the SMTP server (${smtp.mails.length} so far)`,
-  )
+  await smtp.until(count, 60_000)
   // Time for a duplicate to show: many poll rounds of every sender, and past the sends in flight.
   await new Promise((resolve) => setTimeout(resolve, 1_500))
   const perAddress = new Map<string, number>()

@@ -1,63 +1,37 @@
 // A user's journeys with codes mailed through a real SMTP server: sign up with a code, log in without a
 // password, reset a forgotten password, change email, and confirm a pending account.
-import type { AddressInfo } from 'node:net'
-import { SMTPServer } from 'smtp-server'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { DeepPartial } from '../../src/config.ts'
 import type { Config } from '../../src/types/schemas.ts'
 import type { TestClient } from '../support/client.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
-import { within } from './support.ts'
+import { startSmtpSink, type SmtpSink } from '../support/smtp.ts'
 
 interface Ctx {
-  smtp: SMTPServer
-  port: number
-  mailbox: Map<string, string[]>
-  waiting: Map<string, ((raw: string) => void)[]>
+  smtp: SmtpSink
 }
 
 const test = suite<Ctx>('journeys with mailed codes')
 
 test.before(async (ctx) => {
-  ctx.mailbox = new Map()
-  ctx.waiting = new Map()
-  ctx.smtp = new SMTPServer({
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      let raw = ''
-      stream.setEncoding('utf8')
-      stream.on('data', (chunk) => (raw += chunk))
-      stream.on('end', () => {
-        for (const { address } of session.envelope.rcptTo) {
-          const waiter = ctx.waiting.get(address)?.shift()
-          if (waiter) waiter(raw)
-          else ctx.mailbox.set(address, [...(ctx.mailbox.get(address) ?? []), raw])
-        }
-        callback()
-      })
-    },
-  })
-  await new Promise<void>((resolve) => ctx.smtp.listen(0, '127.0.0.1', resolve))
-  ctx.port = (ctx.smtp.server.address() as AddressInfo).port
+  ctx.smtp = await startSmtpSink()
 })
 
 test.after(async ({ smtp }) => {
-  await new Promise<void>((resolve) => smtp.close(() => resolve()))
+  await smtp.close()
 })
 
 function server(ctx: Ctx, overrides: DeepPartial<Config> = {}): Promise<TestServer> {
   return startTestServer({
     ...overrides,
-    delivery: { email: { transport: 'smtp', host: '127.0.0.1', port: ctx.port, secure: false, from: 'noreply@example.org' } },
+    delivery: { email: { transport: 'smtp', host: '127.0.0.1', port: ctx.smtp.port, secure: false, from: 'noreply@example.org' } },
   })
 }
 
 /** The code of the next mail to `address` (the first 6-digit number of its body). */
 async function nextCode(ctx: Ctx, address: string): Promise<string> {
-  const queued = ctx.mailbox.get(address)?.shift()
-  const raw = queued ?? (await within(20_000, new Promise<string>((resolve) => ctx.waiting.set(address, [...(ctx.waiting.get(address) ?? []), resolve])), `a mail to ${address}`))
+  const raw = await ctx.smtp.next(address)
   const body = raw.slice(raw.indexOf('\r\n\r\n'))
   const code = /\b(\d{6})\b/.exec(body)?.[1]
   assert.ok(code, `no code in the mail to ${address}`)

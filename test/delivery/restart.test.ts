@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert'
 import { openStore } from '../../src/store/index.ts'
 import { connect } from '../support/client.ts'
 import { runCli, type CliProcess } from '../support/process.ts'
-import { startReceiver, within } from './support.ts'
+import { startReceiver } from './support.ts'
+import { within } from '../support/within.ts'
 
 const test = suite<{ dir: string }>('delivery across a kill -9')
 const started: CliProcess[] = []
@@ -46,7 +47,7 @@ test('an acknowledged code survives kill -9 of the server mid-send and is delive
   const reply = await client.request('verification:request', { purpose: 'signup', thirdPID: '+33612345678' })
   assert.is(reply.ok, true, JSON.stringify(reply.payload))
   const { verificationID } = reply.payload
-  const held = JSON.parse((await within(20_000, gateway.nth(1), 'the first send')).body)
+  const held = JSON.parse((await within(gateway.nth(1), 20_000, 'the first send')).body)
   assert.equal({ channel: held.channel, to: held.to, purpose: held.purpose }, { channel: 'msisdn', to: '+33612345678', purpose: 'signup' })
   assert.match(held.code, /^[0-9]{6}$/)
   first.child.kill('SIGKILL')
@@ -61,7 +62,7 @@ test('an acknowledged code survives kill -9 of the server mid-send and is delive
 
   const second = serve(['--config', config, '--port', '0', '--db', db])
   const again = await connect(await second.ready)
-  const delivered = JSON.parse((await within(20_000, gateway.nth(2), 'the send after the restart')).body)
+  const delivered = JSON.parse((await within(gateway.nth(2), 20_000, 'the send after the restart')).body)
   assert.is(delivered.code, held.code, 'the same message, resent')
   assert.is(gateway.received[1]!.status, 200)
 

@@ -91,12 +91,3 @@ export function deferred<T = void>() {
   const promise = new Promise<T>((r) => (resolve = r))
   return { promise, resolve }
 }
-
-/** Fails instead of hanging when what a test waits for never happens (uvu has no test timeout). */
-export function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
