@@ -12,6 +12,8 @@ export interface CliProcess {
   ready: Promise<string>
   /** Resolves with the exit code (or signal name) and everything printed. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>
+  /** What it has printed so far, stdout then stderr (for a failure's message while it still runs). */
+  output(): string
 }
 
 export function runCli(args: string[], options: { input?: string; env?: Record<string, string>; built?: boolean } = {}): CliProcess {
@@ -39,5 +41,5 @@ export function runCli(args: string[], options: { input?: string; env?: Record<s
   })
   ready.catch(() => {})
   child.stdin!.end(options.input ?? '')
-  return { child, ready, exited }
+  return { child, ready, exited, output: () => stdout + stderr }
 }
