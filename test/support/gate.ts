@@ -1,20 +1,24 @@
-// Holds a request at a known point: argon2 verifications of one password wait until the test releases
-// them, so a race is run in its bad interleaving every time instead of by luck. It wraps the server's
-// password hasher (deps is read per request), the same seam a test clock uses.
+// Holds a request at a known point: argon2 verifications of one password, or the result of a store read,
+// wait until the test releases them, so a race is run in its bad interleaving every time instead of by
+// luck. holdVerify wraps the server's password hasher (deps is read per request), the same seam a test
+// clock uses; holdAfter wraps one method of an object (a store).
 import type { PasswordHasher } from '../../src/auth/passwords.ts'
 import type { TestServer } from './server.ts'
 
 export interface Gate {
-  /** Resolves once `count` verifications of the password have started (and wait); rejects after `timeoutMs`. */
+  /** Resolves once `count` calls are held; rejects after `timeoutMs` saying how many were. */
   readonly entered: Promise<void>
-  /** Lets the held verifications run; later ones pass straight through. */
+  /** Lets the held calls run; later ones pass straight through. */
   release(): void
+  /** Puts the wrapped function back and lets held calls go. */
+  remove(): void
 }
 
-/** Holds the next `count` verifications of `password` (other passwords pass); remove() puts the hasher back. */
-export function holdVerify(t: TestServer, password: string, { count = 1, timeoutMs = 15_000 } = {}): Gate & { remove(): void } {
-  const deps = t.server.deps
-  const original: PasswordHasher = deps.passwords
+/**
+ * The scaffolding both share: `hold()` parks the next `count` calls until release() (a promise to await),
+ * and passes later ones (undefined); `restore` puts the wrapped function back at remove().
+ */
+function gate(count: number, timeoutMs: number, what: string, restore: () => void): Gate & { hold(): Promise<void> | undefined } {
   let held = 0
   let release!: () => void
   const released = new Promise<void>((resolve) => (release = resolve))
@@ -25,69 +29,53 @@ export function holdVerify(t: TestServer, password: string, { count = 1, timeout
       clearTimeout(timer)
       resolve()
     }
-    const why = () => `timed out after ${timeoutMs} ms waiting for ${count} verification(s) of the held password to start (${held} did)`
-    timer = setTimeout(() => reject(new Error(why())), timeoutMs)
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${count} ${what} to be held (${held} were)`)), timeoutMs)
   })
+  return {
+    entered,
+    release,
+    hold() {
+      if (held >= count) return undefined
+      if (++held === count) enteredAll()
+      return released
+    },
+    remove() {
+      clearTimeout(timer)
+      release()
+      restore()
+    },
+  }
+}
+
+/** Holds the next `count` verifications of `password` as they start (other passwords pass). */
+export function holdVerify(t: TestServer, password: string, { count = 1, timeoutMs = 15_000 } = {}): Gate {
+  const deps = t.server.deps
+  const original: PasswordHasher = deps.passwords
+  const { hold, ...held } = gate(count, timeoutMs, 'verification(s) of the held password', () => (deps.passwords = original))
   deps.passwords = {
     hash: (plain) => original.hash(plain),
     async verify(storedHash, candidate) {
-      if (candidate === password && held < count) {
-        if (++held === count) enteredAll()
-        await released
-      }
+      if (candidate === password) await hold()
       return original.verify(storedHash, candidate)
     },
     get evaluations() {
       return original.evaluations
     },
   }
-  return {
-    entered,
-    release,
-    remove() {
-      clearTimeout(timer)
-      release()
-      deps.passwords = original
-    },
-  }
+  return held
 }
 
 /**
  * Holds the next `count` calls of `object[method]` after the call has run and before its result is
  * returned (a read the caller acts on later): the caller is parked between its read and its write.
- * remove() puts the method back and lets held calls go.
  */
-export function holdAfter<O extends object, K extends keyof O>(
-  object: O,
-  method: K,
-  { count = 1, timeoutMs = 15_000 } = {},
-): Gate & { remove(): void } {
+export function holdAfter<O extends object, K extends keyof O>(object: O, method: K, { count = 1, timeoutMs = 15_000 } = {}): Gate {
   const original = object[method] as (...args: unknown[]) => Promise<unknown>
-  let held = 0
-  let release!: () => void
-  const released = new Promise<void>((resolve) => (release = resolve))
-  let timer: NodeJS.Timeout | undefined
-  const entered = new Promise<void>((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${count} call(s) of ${String(method)} to be held (${held} were)`)), timeoutMs)
-    object[method] = (async (...args: unknown[]) => {
-      const result = await original.apply(object, args)
-      if (held < count) {
-        if (++held === count) {
-          clearTimeout(timer)
-          resolve()
-        }
-        await released
-      }
-      return result
-    }) as O[K]
-  })
-  return {
-    entered,
-    release,
-    remove() {
-      clearTimeout(timer)
-      release()
-      object[method] = original as O[K]
-    },
-  }
+  const { hold, ...held } = gate(count, timeoutMs, `call(s) of ${String(method)}`, () => (object[method] = original as O[K]))
+  object[method] = (async (...args: unknown[]) => {
+    const result = await original.apply(object, args)
+    await hold()
+    return result
+  }) as O[K]
+  return held
 }
