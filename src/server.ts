@@ -1,11 +1,11 @@
 // The server: extensions, store and cluster bus opened, the router wired to them, the listener started
-// (its HTTP and WebSocket side: transport/websocket.ts), background work, and the graceful drain.
+// (its HTTP and WebSocket side: transport/websocket.ts), background work, and the order of the graceful
+// drain (its steps: transport/shutdown.ts).
 import { createCaptcha } from './auth/captcha.ts'
 import { createRelyingParty } from './auth/oidc.ts'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { LiveConnection } from './connection.ts'
-import { closeCodes } from './errors.ts'
 import type { Deps } from './handler.ts'
 import { createNameBackoff, createSharedNameBackoff } from './accounts/login-backoff.ts'
 import { createSeenTracker, flushSeen } from './accounts/session-lifetime.ts'
@@ -24,6 +24,7 @@ import { createClientAddressResolver } from './transport/client-address.ts'
 import { createListener } from './transport/listener.ts'
 import { createForwardedWarning, warnAtStart } from './transport/warnings.ts'
 import { serveWebSockets } from './transport/websocket.ts'
+import { closeOpened, drainConnections, type Opened } from './transport/shutdown.ts'
 import { createPasswordHasher } from './auth/passwords.ts'
 import { createDeliverySender, type DeliverySender, type Transports } from './delivery/sender.ts'
 import { startBackground } from './background.ts'
@@ -126,17 +127,11 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   const connections = new Set<LiveConnection>()
   let draining = false
 
-  // A start-up that fails from here on (a TLS file that cannot be read, a port in use) closes what it
-  // opened: a pool or a LISTEN connection left open would hold the process (seen in CI on PostgreSQL).
+  const started: Opened = { limiter, delivery, extensions: extensions.modules, bus, store, log }
+  // A start-up that fails from here on (a TLS file that cannot be read, a port in use) closes what it opened.
   const abandon = async (error: unknown, background?: { stop(): void }): Promise<never> => {
     background?.stop()
-    try {
-      limiter.close()
-    } catch {}
-    await delivery.close().catch(() => {})
-    await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
-    await bus.close().catch(() => {})
-    await store.close()
+    await closeOpened(started).catch((err: unknown) => log.warn({ err }, 'closing after a failed start-up failed'))
     throw error
   }
   let listener: ReturnType<typeof createListener>
@@ -164,34 +159,9 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   let closing: Promise<void> | undefined
   async function close() {
     draining = true
-    http.close()
-    const open = [...connections]
-    await withTimeout(Promise.all(open.map((c) => c.drain())), config.server.drainTimeoutMs)
-    const closed = open.map((c) => new Promise<void>((resolve) => c.socket.once('close', () => resolve())))
-    for (const conn of open) conn.close(closeCodes.shutdown, 'server shutting down')
-    await withTimeout(Promise.all(closed), 1000)
-    for (const conn of connections) conn.socket.terminate()
+    await drainConnections(http, connections, config.server.drainTimeoutMs)
     background.stop()
-    http.closeAllConnections()
-    try {
-      limiter.close()
-    } catch (err) {
-      // The last flush failing (a full disk) loses at most one flush interval of buckets; the file must still close.
-      log.warn({ err }, 'final rate-limit flush failed')
-    }
-    try {
-      await flushSeen(deps)
-    } catch (err) {
-      log.warn({ err }, 'final last-seen flush failed')
-    }
-    try {
-      await delivery.close()
-      await closeExtensions(extensions.modules, (module, err) => log.warn({ err, extension: module }, 'extension close failed'))
-    } finally {
-      // Whatever failed above: a LISTEN connection or pool left open would hold the process alive.
-      await bus.close().catch((err: unknown) => log.warn({ err }, 'closing the cluster bus failed'))
-      await store.close()
-    }
+    await closeOpened(started, () => flushSeen(deps))
     log.info('closed')
   }
 
@@ -220,9 +190,4 @@ function checkRuleTypes(config: Readonly<Config>, types: readonly string[]) {
     const unknown = rule.types?.find((t) => !known.has(t))
     if (unknown) throw new ConfigError(`config: ratelimit.rules.${name}.types: no handler or extension serves the type "${unknown}"`)
   }
-}
-
-function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer))
 }
