@@ -22,8 +22,8 @@ test.after(async (ctx) => {
 })
 
 /** A bus as a node named `node` holds it, with what it hears collected in `heard`. */
-async function node(ctx: { pg: TestPostgres; buses: PostgresBus[] }, name: string, channel = 'hafnium_events') {
-  const bus = createPostgresBus({ url: ctx.pg.url, node: name, log: silent, channel, backoff: { minMs: 20, maxMs: 200 } })
+async function node(ctx: { pg: TestPostgres; buses: PostgresBus[] }, name: string, channel = 'hafnium_events', backoff = { minMs: 20, maxMs: 200 }) {
+  const bus = createPostgresBus({ url: ctx.pg.url, node: name, log: silent, channel, backoff })
   ctx.buses.push(bus)
   const heard: NodeEvent[] = []
   const waiters: (() => void)[] = []
@@ -144,7 +144,9 @@ test('the listening connection killed (pg_terminate_backend): the bus resubscrib
 
 test('the publishing connection killed: events published while down are sent after reconnecting', async (ctx) => {
   if (unavailable) return
-  const a = await node(ctx, 'node-a', 'outage')
+  // node-a stays down 1 to 2 s (its first reconnection's delay, with jitter): with the tests' usual 10 to
+  // 20 ms a loaded machine could reconnect it before the poll below saw it down, and that wait then failed.
+  const a = await node(ctx, 'node-a', 'outage', { minMs: 2_000, maxMs: 2_000 })
   const b = await node(ctx, 'node-b', 'outage')
   const admin = new pg.Client({ connectionString: ctx.pg.url })
   await admin.connect()
@@ -157,11 +159,13 @@ test('the publishing connection killed: events published while down are sent aft
     (async () => {
       while (a.bus.connected) await new Promise((r) => setTimeout(r, 2))
     })(),
-    5_000,
+    30_000,
     'node-a to notice its connection is gone',
   )
   for (let i = 0; i < 5; i++) a.bus.publish(revoke(`queued-${i}`))
-  await within(b.heardCount(5), 10_000, 'the 5 events queued on node-a while it was down')
+  assert.is(a.bus.connected, false, 'the events were queued while node-a was down')
+  // Its reconnection (1 to 2 s away) and the send: a bound, not a measure.
+  await within(b.heardCount(5), 30_000, `the 5 events queued on node-a while it was down`)
   assert.equal(b.heard, Array.from({ length: 5 }, (_, i) => revoke(`queued-${i}`)))
 })
 

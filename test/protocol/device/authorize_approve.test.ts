@@ -9,6 +9,7 @@ import { auth, login, register, requestOk, sudo } from '../../support/accounts.t
 import { manualClock, startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 import { requestAuthorization } from '../../support/device-authorization.ts'
+import { holdAfter } from '../../support/gate.ts'
 
 const password = 'balcony-scene-2'
 const invalidCode = { errID: 'invalid_code', errText: errors.invalid_code }
@@ -25,11 +26,18 @@ test.after(async (ctx) => ctx.t.close())
 test('approve: the waiting socket gets device:authorized within 100 ms and is that device; its token works on a new socket', async ({ t }) => {
   const me = await login(t, { username: 'juliet', password, deviceName: 'phone' })
   const tv = await requestAuthorization(t, { deviceName: 'living-room TV' })
-  const started = performance.now()
-  const event = tv.client.nextEvent('device:authorized', { timeoutMs: 100 })
-  const approved = await me.client.request('device:authorize_approve', { userCode: tv.userCode })
+  // The contract's 100 ms run from the approval: the approval's commit is held until the clock starts, so
+  // the time measured is the server's from approval to event (collecting the device, the send) and not the
+  // approve request's own way there and its commit, which on a loaded PostgreSQL alone used up 100 ms.
+  // The waits themselves are only bounds.
+  const gate = holdAfter(t.server.store.deviceAuthorizations, 'approve')
+  const event = tv.client.nextEvent('device:authorized', { timeoutMs: 15_000 })
+  const approving = me.client.request('device:authorize_approve', { userCode: tv.userCode }, {}, { timeoutMs: 15_000 })
+  const approvedAt = await gate.entered.then(() => performance.now()).finally(() => gate.remove())
   const authorized = await event
-  assert.ok(performance.now() - started < 100, 'device:authorized within 100 ms of the approval')
+  const ms = performance.now() - approvedAt
+  const approved = await approving
+  assert.ok(ms < 100, `device:authorized ${Math.round(ms)} ms after the approval (at most 100 ms)`)
   assertValidReply('device:authorize_approve', approved)
   assertValidReply('device:authorized', authorized, 'event')
   assert.equal(approved.payload, { deviceID: authorized.payload.deviceID, deviceName: 'living-room TV' })

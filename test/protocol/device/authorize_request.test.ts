@@ -7,6 +7,7 @@ import { startTestServer, type TestServer } from '../../support/server.ts'
 import { assertValidReply } from '../../support/schemas.ts'
 import { requestAuthorization } from '../../support/device-authorization.ts'
 import { requestOk } from '../../support/accounts.ts'
+import { within } from '../../support/within.ts'
 
 const test = suite<{ t: TestServer }>('device:authorize_request')
 test.before(async (ctx) => {
@@ -40,19 +41,24 @@ test('user codes are 8 random consonants: 200 requests, 200 distinct codes', asy
 })
 
 test('a waiting connection outlives server.authTimeoutMs; after a denial it gets the usual deadline', async () => {
-  const t = await startTestServer({ server: { authTimeoutMs: 300 } })
+  // A deadline the test picks, not the contract's: long enough for the phone to register (argon2 and, on
+  // PostgreSQL, commits) on a loaded machine; 300 ms was not (the phone's socket was closed first).
+  const authTimeoutMs = 1_500
+  const t = await startTestServer({ server: { authTimeoutMs } })
+  const closed = (client: { closed: Promise<{ code: number }> }, what: string) => within(client.closed, 15_000, what)
   try {
+    // Signed in before the other sockets' deadlines start: only its own registration races its deadline.
+    const phone = await t.connect()
+    await requestOk(phone, 'profile:register', { username: 'juliet', password: 'balcony-scene-2', loginOnSuccess: true })
     const control = await t.connect()
     const tv = await requestAuthorization(t)
     const denied = await requestAuthorization(t)
-    assert.equal((await control.closed).code, 1008, 'an idle anonymous socket is closed')
-    const phone = await t.connect()
-    await requestOk(phone, 'profile:register', { username: 'juliet', password: 'balcony-scene-2', loginOnSuccess: true })
+    assert.equal((await closed(control, `the idle anonymous control socket to be closed after ${authTimeoutMs} ms`)).code, 1008, 'an idle anonymous socket is closed')
     await requestOk(phone, 'device:authorize_deny', { userCode: denied.userCode })
-    assert.equal((await denied.client.closed).code, 1008, 'denied: closed after the usual deadline')
+    assert.equal((await closed(denied.client, 'the denied socket to be closed after the usual deadline')).code, 1008, 'denied: closed after the usual deadline')
     // Both deadlines have passed for tv; still open, it is signed in live.
     await requestOk(phone, 'device:authorize_approve', { userCode: tv.userCode })
-    assert.ok((await tv.client.nextEvent('device:authorized')).payload.authToken)
+    assert.ok((await tv.client.nextEvent('device:authorized', { timeoutMs: 15_000 })).payload.authToken)
   } finally {
     // Also when it fails: an open server (on PostgreSQL its pool and LISTEN connection) held the run open.
     await t.close()
