@@ -2,33 +2,23 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { HafniumClient, HafniumError } from '../../src/client/index.ts'
-import { startTestServer, type TestServer } from '../support/server.ts'
+import { startTestServer } from '../support/server.ts'
+import { open, useClientServer, type ClientSuite } from './fixture.ts'
 
 const password = 'balcony-scene-2'
-const test = suite<{ t: TestServer; clients: HafniumClient[] }>('client: device authorization')
+const test = suite<ClientSuite>('client: device authorization')
 
-test.before(async (ctx) => {
-  ctx.t = await startTestServer()
-  ctx.clients = []
-  const c = await HafniumClient.connect(ctx.t.url)
-  await c.register('juliet', password, { loginOnSuccess: false })
-  await c.close()
+useClientServer(test, {
+  seed: async (c) => {
+    await c.register('juliet', password, { loginOnSuccess: false })
+  },
 })
-test.after(async (ctx) => {
-  await Promise.all(ctx.clients.map((c) => c.close()))
-  await ctx.t.close()
-})
-
-const open = async (ctx: { t: TestServer; clients: HafniumClient[] }) => {
-  const client = await HafniumClient.connect(ctx.t.url, { requestTimeoutMs: 10_000 })
-  ctx.clients.push(client)
-  return client
-}
+const openClient = (ctx: ClientSuite) => open(ctx, { requestTimeoutMs: 10_000 })
 
 test('approved: the session promise resolves and the client is logged in as the new device', async (ctx) => {
-  const phone = await open(ctx)
+  const phone = await openClient(ctx)
   await phone.login('juliet', password)
-  const tv = await open(ctx)
+  const tv = await openClient(ctx)
   const authorization = await tv.requestDeviceAuthorization({ deviceName: 'TV' })
   assert.match(authorization.userCode, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/)
   const approved = await phone.approveDevice(authorization.userCode)
@@ -39,9 +29,9 @@ test('approved: the session promise resolves and the client is logged in as the 
 })
 
 test('denied: the session promise rejects with access_denied', async (ctx) => {
-  const phone = await open(ctx)
+  const phone = await openClient(ctx)
   await phone.login('juliet', password)
-  const tv = await open(ctx)
+  const tv = await openClient(ctx)
   const authorization = await tv.requestDeviceAuthorization()
   await phone.denyDevice(authorization.userCode)
   const error = await authorization.session.then(() => undefined, (e: unknown) => e)
@@ -75,7 +65,7 @@ test('the socket drops while waiting: a reconnecting client collects the approva
 })
 
 test('approveDevice with a wrong code rejects with invalid_code', async (ctx) => {
-  const phone = await open(ctx)
+  const phone = await openClient(ctx)
   await phone.login('juliet', password)
   const error = await phone.approveDevice('BBBB-BBBB').then(() => undefined, (e: unknown) => e)
   assert.is((error as HafniumError).errID, 'invalid_code')

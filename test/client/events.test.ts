@@ -1,30 +1,18 @@
 // hafnium/client events: on/off callbacks, the async iterator, nextEvent, and the session they change.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { HafniumClient, type EventEnvelope } from '../../src/client/index.ts'
-import { startTestServer, type TestServer } from '../support/server.ts'
+import type { EventEnvelope } from '../../src/client/index.ts'
+import { open, useClientServer, type ClientSuite } from './fixture.ts'
 import { assertValidReply } from '../support/schemas.ts'
 
 const password = 'balcony-scene-2'
-const test = suite<{ t: TestServer; clients: HafniumClient[] }>('client: events')
+const test = suite<ClientSuite>('client: events')
 
-test.before(async (ctx) => {
-  ctx.t = await startTestServer()
-  ctx.clients = []
-  const c = await HafniumClient.connect(ctx.t.url)
-  await c.register('juliet', password, { loginOnSuccess: false })
-  await c.close()
+useClientServer(test, {
+  seed: async (c) => {
+    await c.register('juliet', password, { loginOnSuccess: false })
+  },
 })
-test.after(async (ctx) => {
-  await Promise.all(ctx.clients.map((c) => c.close()))
-  await ctx.t.close()
-})
-
-const open = async (ctx: { t: TestServer; clients: HafniumClient[] }) => {
-  const client = await HafniumClient.connect(ctx.t.url)
-  ctx.clients.push(client)
-  return client
-}
 
 test('device:new_login reaches on() listeners, "*" listeners and an iterator; off() stops a listener', async (ctx) => {
   const first = await open(ctx)

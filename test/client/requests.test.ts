@@ -5,29 +5,18 @@ import * as assert from 'uvu/assert'
 import * as Package from '@hafnium/client'
 import { HafniumClient, HafniumConnectionError, HafniumError } from '../../src/client/index.ts'
 import { errors } from '../../src/errors.ts'
-import { startTestServer, type TestServer } from '../support/server.ts'
+import { startTestServer } from '../support/server.ts'
+import { open, useClientServer, type ClientSuite } from './fixture.ts'
 import { replyTo, startStub } from './stub.ts'
 
 const password = 'balcony-scene-2'
-const test = suite<{ t: TestServer; clients: HafniumClient[] }>('client: requests')
+const test = suite<ClientSuite>('client: requests')
 
-test.before(async (ctx) => {
-  ctx.t = await startTestServer()
-  ctx.clients = []
-  const c = await HafniumClient.connect(ctx.t.url)
-  for (let i = 0; i < 5; i++) await c.register(`user${i}`, password, { loginOnSuccess: false })
-  await c.close()
+useClientServer(test, {
+  seed: async (c) => {
+    for (let i = 0; i < 5; i++) await c.register(`user${i}`, password, { loginOnSuccess: false })
+  },
 })
-test.after(async (ctx) => {
-  await Promise.all(ctx.clients.map((c) => c.close()))
-  await ctx.t.close()
-})
-
-const open = async (ctx: { t: TestServer; clients: HafniumClient[] }, options = {}) => {
-  const client = await HafniumClient.connect(ctx.t.url, options)
-  ctx.clients.push(client)
-  return client
-}
 
 test('connect finds the domain the server answers to (the URL says 127.0.0.1)', async (ctx) => {
   const client = await open(ctx)

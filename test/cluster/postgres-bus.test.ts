@@ -165,7 +165,7 @@ test('the publishing connection killed: events published while down are sent aft
   for (let i = 0; i < 5; i++) a.bus.publish(revoke(`queued-${i}`))
   assert.is(a.bus.connected, false, 'the events were queued while node-a was down')
   // Its reconnection (1 to 2 s away) and the send: a bound, not a measure.
-  await within(b.heardCount(5), 30_000, `the 5 events queued on node-a while it was down`)
+  await within(b.heardCount(5), 30_000, 'the 5 events queued on node-a while it was down')
   assert.equal(b.heard, Array.from({ length: 5 }, (_, i) => revoke(`queued-${i}`)))
 })
 
