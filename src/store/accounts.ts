@@ -88,7 +88,10 @@ export interface AccountStore extends CredentialOps, GuestOps {
 const accountColumns = `a.*, (SELECT json_group_array(json_object('type', medium, 'value', address, 'verified', verified))
   FROM (SELECT medium, address, verified FROM thirdpids WHERE account_id = a.id ORDER BY medium)) AS thirdpids`
 
-export function createAccountStore(db: Database, writes: Pick<GroupCommit, 'run'> = commitEach): AccountStore {
+/** SQLite's account store, with byID's read at once (synchronous) for ./index.ts's profile:auth read. */
+export type SqliteAccountStore = AccountStore & { byIDNow(id: string): Account | undefined }
+
+export function createAccountStore(db: Database, writes: Pick<GroupCommit, 'run'> = commitEach): SqliteAccountStore {
   const insertAccount = db.prepare(
     `INSERT INTO accounts (id, username, user_id, password_hash, status, profile, guest, created_at, updated_at)
      VALUES (@id, @username, @userID, @passwordHash, @status, @profile, @guest, @now, @now)`,
@@ -167,14 +170,17 @@ export function createAccountStore(db: Database, writes: Pick<GroupCommit, 'run'
   })
 
 
+  const byIDNow = (id: string) => cache.get('id:' + id, () => toAccount(selectByID.get(id)))
+
   return {
+    byIDNow,
     ...createCredentialOps(db, writes),
     ...createGuestOps(db),
     async create(account) {
       uniqueOrConflict(() => create.immediate(account))
       return toAccount(selectByID.get(account.id))!
     },
-    byID: async (id) => cache.get('id:' + id, () => toAccount(selectByID.get(id))),
+    byID: async (id) => byIDNow(id),
     byUserID: async (userID) => cache.get('user:' + userID, () => toAccount(selectByUserID.get(userID))),
     byUsername: async (username) => toAccount(selectByUsername.get(username)),
     byThirdPID: async (t) => toAccount(selectByThirdPID.get(t.type, t.value)),

@@ -57,13 +57,16 @@ export function tokenSlot(row: DeviceTokenRow & { created_at: number; last_seen_
 }
 
 /** SQLite's: byTokenWithAccount is composed in ./index.ts from byToken and the cached account (cheaper than a join on a hit). */
-export type SqliteDeviceLifetimeStore = Omit<DeviceLifetimeStore, 'byTokenWithAccount'>
+export type SqliteDeviceLifetimeStore = Omit<DeviceLifetimeStore, 'byTokenWithAccount'> & {
+  /** byToken's row, read at once (synchronous): ./index.ts composes profile:auth's read from it without promise hops. */
+  tokenSlotRow(tokenHash: Buffer): TokenSlotRow | undefined
+}
 
 /** A store opened without a shared read transaction: each read is its own. */
 const readEach: Pick<SharedRead, 'run'> = { run: (read) => read() }
 
 /** SQLite's byToken row: which slot matched is decided in the statement, so no token hash is copied out. */
-interface TokenSlotRow {
+export interface TokenSlotRow {
   id: string
   account_id: string
   created_at: number
@@ -117,10 +120,13 @@ export function createDeviceLifetimeStore(
     return 'ok'
   })
 
+  // profile:auth's read, in the turn's shared read transaction (shared-read.ts).
+  const tokenSlotRow = (tokenHash: Buffer) => reads.run(() => selectByToken.get(tokenHash, tokenHash, tokenHash))
+
   return {
-    // profile:auth's read, in the turn's shared read transaction (shared-read.ts).
+    tokenSlotRow,
     async byToken(tokenHash) {
-      const row = reads.run(() => selectByToken.get(tokenHash, tokenHash, tokenHash))
+      const row = tokenSlotRow(tokenHash)
       if (!row) return undefined
       const device = { deviceID: row.id, accountID: row.account_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at }
       return row.current === 1 ? { ...device, slot: 'current' } : { ...device, slot: 'previous', retiredAt: row.prev_retired_at! }
