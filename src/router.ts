@@ -108,7 +108,8 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
 
     const { cost } = entry.handler
     if (!cost) {
-      const refused = await chargeType(id, type, envelope, conn, 1)
+      const gate = chargeType(id, type, envelope, conn, 1)
+      const refused = gate && (await gate)
       if (refused !== undefined) return refused
     }
 
@@ -119,7 +120,8 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
       return error(id, type, envelope.to, conn, 'invalid_payload', { errors })
     }
     if (cost) {
-      const refused = await chargeType(id, type, envelope, conn, cost(envelope.payload))
+      const gate = chargeType(id, type, envelope, conn, cost(envelope.payload))
+      const refused = gate && (await gate)
       if (refused !== undefined) return refused
     }
 
@@ -171,8 +173,12 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     return refusal(id, type, from, conn, 'internal_error')
   }
 
-  /** Charges the type's own rules `cost` tokens; undefined = admitted, else the refusal. */
-  async function chargeType(id: string, type: string, envelope: Envelope, conn: Connection, cost: number) {
+  /**
+   * Charges the type's own rules `cost` tokens; undefined = admitted, else the captcha gate's decision
+   * (undefined = admitted there, else the refusal). Not async: an admitted request, nearly every one, pays
+   * no promise for it.
+   */
+  function chargeType(id: string, type: string, envelope: Envelope, conn: Connection, cost: number) {
     const typeCharges = charges(limiter.rulesForType(type), conn)
     const wait = limiter.take(typeCharges, cost)
     return wait > 0 ? captchaGate(id, type, envelope, conn, typeCharges, wait, cost) : undefined
