@@ -58,6 +58,12 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
 }
 
+/** System calls made so far that read or write (/proc/PID/io syscr + syscw: reads, writes, writevs, pwrites…). */
+export function ioSyscalls(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8')
+  return Number(/^syscr: (\d+)/m.exec(io)?.[1] ?? NaN) + Number(/^syscw: (\d+)/m.exec(io)?.[1] ?? NaN)
+}
+
 /** Resident set size in bytes. */
 export function rssBytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))

@@ -8,7 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { buildFixture, copyFixture, type Fixture } from './fixture.ts'
 import { always, closedLoop, openConnections, openLoop, percentile, summarize, type Conn, type OpenRequest } from './load.ts'
 import { mixedClosed, mixedOpen, signIn } from './traffic.ts'
-import { allCpus, cpuSeconds, hasTaskset, pinned, pinSelf, rssBytes, startProcess, type ServerProcess } from './processes.ts'
+import { allCpus, cpuSeconds, hasTaskset, ioSyscalls, pinned, pinSelf, rssBytes, startProcess, type ServerProcess } from './processes.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -102,12 +102,18 @@ function mergeJson(base: Record<string, unknown>, over: Record<string, unknown>)
 }
 
 /** Runs a load function while recording the server's CPU time and peak RSS. */
-async function measure<T extends { perSecond: number }>(server: ServerProcess, run: () => Promise<T>): Promise<T & { cpu: number; rssMiB: number }> {
+async function measure<T extends { perSecond: number }>(server: ServerProcess, run: () => Promise<T>): Promise<T & { cpu: number; rssMiB: number; cpuMicrosPerTrip: number; ioSyscallsPerTrip: number }> {
   const cpu0 = cpuSeconds(server.pid)
+  const io0 = ioSyscalls(server.pid)
   const started = performance.now()
   const result = await run()
-  const cpu = (cpuSeconds(server.pid) - cpu0) / ((performance.now() - started) / 1000)
-  return { ...result, cpu: Math.round(cpu * 100) / 100, rssMiB: Math.round(rssBytes(server.pid) / 2 ** 20) }
+  const seconds = (performance.now() - started) / 1000
+  const cpu = (cpuSeconds(server.pid) - cpu0) / seconds
+  // Per round trip: less noisy on a shared machine than the rates, and what a change to the path moves.
+  const trips = result.perSecond * seconds
+  const cpuMicrosPerTrip = Math.round((((cpuSeconds(server.pid) - cpu0) * 1e6) / trips) * 10) / 10
+  const ioSyscallsPerTrip = Math.round(((ioSyscalls(server.pid) - io0) / trips) * 100) / 100
+  return { ...result, cpu: Math.round(cpu * 100) / 100, rssMiB: Math.round(rssBytes(server.pid) / 2 ** 20), cpuMicrosPerTrip, ioSyscallsPerTrip }
 }
 
 async function account(conn: Conn, name: string, password = 'tulip-harbour-' + name.length + '-' + Math.random().toString(36).slice(2)) {
