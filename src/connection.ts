@@ -108,7 +108,10 @@ export class LiveConnection implements Connection {
     if (this.#tcp && !this.#corked) {
       this.#corked = true
       this.#tcp.cork()
-      process.nextTick(uncork, this)
+      // At the end of the turn (the check phase), not the tick: a group commit answers in the check phase
+      // and may chain further commits there (store/group-commit.ts), so all the replies and events of the
+      // turn leave in one write per socket instead of one per chained commit.
+      setImmediate(uncork, this)
     }
     socket.send(frame)
     if (!this.#tcp) this.checkBacklog()

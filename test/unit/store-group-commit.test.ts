@@ -125,4 +125,55 @@ test('an operation that breaks the batch\'s own savepoint fails the batch; nothi
   }
 })
 
+/** Event-loop turns (check phases) that pass while `work` runs. */
+async function turnsDuring<T>(work: () => Promise<T>): Promise<{ value: T; turns: number }> {
+  let turns = 0
+  let counting = true
+  const count = () => {
+    turns++
+    if (counting) setImmediate(count)
+  }
+  setImmediate(count)
+  try {
+    return { value: await work(), turns }
+  } finally {
+    counting = false
+  }
+}
+
+test('a write queued in reaction to a commit (a connection\'s next request) is committed in the same turn, in a batch of its own', async ({ db, path }) => {
+  const writes = createGroupCommit(db)
+  const insert = db.prepare('INSERT INTO notes (body) VALUES (?)')
+  // 4 writers (connections with in-order queues), 5 writes each, every write waiting for the previous one's commit.
+  const writer = async (w: number) => {
+    for (let i = 0; i < 5; i++) {
+      await writes.run(() => insert.run(`w${w} n${i}`))
+      // Acknowledged means committed: another connection sees it now.
+      assert.ok(committedBodies(path).includes(`w${w} n${i}`), `w${w} n${i} is committed when acknowledged`)
+    }
+  }
+  const walBefore = statSync(`${path}-wal`).size
+  const { turns } = await within(turnsDuring(() => Promise.all([0, 1, 2, 3].map(writer))), 5_000, '4 writers finishing 5 writes each')
+  // One turn per round would be 5; chained after each commit, the 5 rounds take the first turn's.
+  assert.ok(turns <= 2, `20 writes in rounds of 4 took ${turns} event-loop turns`)
+  // Each round of 4 shares a commit: 5 commits of a few pages, not 20.
+  const walGrowth = statSync(`${path}-wal`).size - walBefore
+  assert.ok(walGrowth < 12 * 4120, `the WAL grew ${walGrowth} B: more than 5 commits for 5 rounds of 4 writes`)
+  assert.equal(committedBodies(path).length, 20)
+})
+
+test('chained commits are bounded per turn: a handler writing in a loop still lets the event loop run', async ({ db }) => {
+  const writes = createGroupCommit(db, { maxChained: 4 })
+  const insert = db.prepare('INSERT INTO notes (body) VALUES (?)')
+  const { turns } = await within(
+    turnsDuring(async () => {
+      for (let i = 0; i < 20; i++) await writes.run(() => insert.run(`n${i}`))
+    }),
+    5_000,
+    '20 writes in a loop',
+  )
+  // 1 commit from the turn's flush + 4 chained = 5 per turn: 20 writes need 4 turns, not 1.
+  assert.ok(turns >= 3, `20 looped writes took ${turns} turns: the chain was not bounded`)
+})
+
 test.run()
