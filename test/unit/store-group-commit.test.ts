@@ -125,6 +125,23 @@ test('an operation that breaks the batch\'s own savepoint fails the batch; nothi
   }
 })
 
+test('a lone operation (a batch of one, run without a savepoint) that fails leaves none of its writes behind', async ({ db, path }) => {
+  const writes = createGroupCommit(db)
+  const insert = db.prepare('INSERT INTO notes (body) VALUES (?)')
+  await writes.run(() => insert.run('kept'))
+  const failing = writes.run(() => {
+    insert.run('half of a failed operation')
+    insert.run('kept')
+  })
+  const [outcome] = await Promise.allSettled([failing])
+  assert.is(outcome!.status, 'rejected', 'the lone failing operation is not acknowledged')
+  assert.match(String((outcome as PromiseRejectedResult).reason), /UNIQUE/)
+  assert.is(db.inTransaction, false, 'its transaction was rolled back')
+  assert.equal(committedBodies(path), ['kept'])
+  assert.is((await writes.run(() => insert.run('next'))).changes, 1, 'the next write works')
+  assert.equal(committedBodies(path), ['kept', 'next'])
+})
+
 /** Event-loop turns (check phases) that pass while `work` runs. */
 async function turnsDuring<T>(work: () => Promise<T>): Promise<{ value: T; turns: number }> {
   let turns = 0
