@@ -108,11 +108,7 @@ export class LiveConnection implements Connection {
     if (this.#tcp && !this.#corked) {
       this.#corked = true
       this.#tcp.cork()
-      corkedThisTurn.push(this)
-      if (!uncorkScheduled) {
-        uncorkScheduled = true
-        setImmediate(uncorkAll)
-      }
+      process.nextTick(uncork, this)
     }
     socket.send(frame)
     if (!this.#tcp) this.checkBacklog()
@@ -182,16 +178,8 @@ function onClose(this: WebSocket) {
   ;(this as OwnedSocket)[owner].closed()
 }
 function ignore() {}
-// Corked connections are uncorked at the end of the turn (the check phase), not the tick: a group commit
-// answers in the check phase and may chain further commits there (store/group-commit.ts), so the replies
-// and events of all of them leave in one write per socket instead of one per chained commit. One
-// Immediate for all of them, not one per socket (a per-socket one cost server:ping ~1-2 µs a request).
-const corkedThisTurn: LiveConnection[] = []
-let uncorkScheduled = false
-function uncorkAll() {
-  uncorkScheduled = false
-  // Taken first: a connection corked again while these are written waits for the next round.
-  for (const conn of corkedThisTurn.splice(0)) conn.uncork()
+function uncork(conn: LiveConnection) {
+  conn.uncork()
 }
 function authTimeout(conn: LiveConnection) {
   // Routine (every idle anonymous socket ends so): debug, or info would drown the audit lines.
