@@ -22,7 +22,11 @@ export interface SharedRead {
  *   write is never held in it, and every read after an acknowledged write of this process sees it;
  * - it ends in the check phase of the turn that opened it (setImmediate, beside group commit's flush;
  *   a pending immediate keeps the poll phase from blocking), so another process's write (the admin CLI)
- *   is seen from the next turn on: a snapshot is never older than the turn in progress.
+ *   is seen from the next turn on. One opened in the check phase itself (a request a commit's reply let
+ *   through) lasts until the next iteration's check phase: Node runs an Immediate queued there in the
+ *   next iteration. So a snapshot is at most one loop iteration old, and only for other processes' writes;
+ * - if it cannot end (the handle busy, e.g. an iterator in progress), it stays marked open, is tried
+ *   again next turn, and the write that wanted it ended fails rather than run inside it.
  * Reads are answered at once (no deferral): a socket's requests are handled one after the other, so
  * deferring a read to the end of the turn made each of a socket's pipelined requests wait a turn.
  */
@@ -34,23 +38,36 @@ export function createSharedRead(db: Database): SharedRead {
   let open = false
   let scheduled = false
 
+  function schedule() {
+    if (scheduled) return
+    scheduled = true
+    setImmediate(endOfTurn)
+  }
+
   function end() {
     if (!open) return
-    open = false
     // A failing statement can make SQLite roll a transaction back by itself; a read one loses nothing.
-    if (!db.inTransaction) return
-    try {
-      commit.run()
-    } catch {
+    if (db.inTransaction) {
       try {
-        rollback.run()
-      } catch {}
+        commit.run()
+      } catch (error) {
+        try {
+          rollback.run()
+        } catch {
+          // Still open: the next turn tries again, and the caller (a write) must not run inside it.
+          schedule()
+          throw error
+        }
+      }
     }
+    open = false
   }
 
   function endOfTurn() {
     scheduled = false
-    end()
+    try {
+      end()
+    } catch {} // rescheduled by end()
   }
 
   return {
@@ -58,10 +75,7 @@ export function createSharedRead(db: Database): SharedRead {
       if (!open && !db.inTransaction && db.open) {
         begin.run()
         open = true
-        if (!scheduled) {
-          scheduled = true
-          setImmediate(endOfTurn)
-        }
+        schedule()
       }
       return read()
     },

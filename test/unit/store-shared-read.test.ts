@@ -35,6 +35,26 @@ raw.after.each((ctx) => {
 
 const countOf = (db: SqliteDatabase) => db.prepare('SELECT count(*) FROM notes').pluck().get() as number
 
+raw('a read transaction that cannot end now (the handle busy) ends on a later turn, and a write wanting it ended fails', async ({ db, shared }) => {
+  shared.run(() => countOf(db))
+  // An iterator in progress keeps better-sqlite3's handle busy: COMMIT and ROLLBACK both throw.
+  const rows = db.prepare('SELECT body FROM notes').iterate()
+  rows.next()
+  assert.throws(() => db.prepare("INSERT INTO notes (body) VALUES ('second')").run(), 'a write ran while the read transaction could not end')
+  await nextTurn()
+  assert.ok(db.inTransaction, 'ended while the iterator was still open?')
+  rows.return!()
+  await within(
+    (async () => {
+      while (db.inTransaction) await nextTurn()
+    })(),
+    2000,
+    'the read transaction to end on a later turn, with no write to end it',
+  )
+  db.prepare("INSERT INTO notes (body) VALUES ('second')").run()
+  assert.is(countOf(db), 2)
+})
+
 raw('the reads of one turn share one read transaction, over by the next turn', async ({ db, shared }) => {
   assert.equal([shared.run(() => db.inTransaction), shared.run(() => countOf(db)), db.inTransaction], [true, 1, true])
   await nextTurn()
