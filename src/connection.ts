@@ -1,6 +1,7 @@
 // One socket: identity, session, in-order message queue, events, heartbeat state, auth deadline, output cap.
 // A class with listeners shared by every socket: tens of thousands of idle connections each paid for a
 // dozen closures (bench: 1.6x the echo server's bytes per idle connection).
+import { atTurnEnd } from './turn-end.ts'
 import type { Socket } from 'node:net'
 import type { WebSocket, RawData } from 'ws'
 import type { Logger } from 'pino'
@@ -108,7 +109,8 @@ export class LiveConnection implements Connection {
     if (this.#tcp && !this.#corked) {
       this.#corked = true
       this.#tcp.cork()
-      process.nextTick(uncork, this)
+      corked.push(this)
+      if (corked.length === 1) atTurnEnd(uncorkAll)
     }
     socket.send(frame)
     if (!this.#tcp) this.checkBacklog()
@@ -178,8 +180,18 @@ function onClose(this: WebSocket) {
   ;(this as OwnedSocket)[owner].closed()
 }
 function ignore() {}
-function uncork(conn: LiveConnection) {
-  conn.uncork()
+// Corked connections are uncorked at the end of the turn (src/turn-end.ts), not the tick: a group commit
+// answers in the check phase and may chain further commits there, so the replies and events of all of them
+// leave in one write per socket instead of one per chained commit (chat:send 0.27 -> 0.39 × profile:get
+// per CPU-second, idle). One callback for all of them, not one per socket (a per-socket Immediate cost
+// server:ping ~1-2 µs a request).
+const corked: LiveConnection[] = []
+function uncorkAll() {
+  for (const conn of corked.splice(0)) {
+    try {
+      conn.uncork()
+    } catch {} // one socket's failure must not leave the others corked (its close handles it)
+  }
 }
 function authTimeout(conn: LiveConnection) {
   // Routine (every idle anonymous socket ends so): debug, or info would drown the audit lines.

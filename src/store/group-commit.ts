@@ -1,4 +1,5 @@
 // Group commit: the writes queued during one turn of the event loop share one SQLite transaction.
+import { endTurn } from '../turn-end.ts'
 import type { Database } from 'better-sqlite3'
 
 export interface GroupCommit {
@@ -66,8 +67,10 @@ export function createGroupCommit(db: Database, options: { maxBatch?: number; ma
   function afterReactions() {
     process.nextTick(chain)
   }
+  // When the chain ends, the turn's held output (replies corked on their sockets) leaves at once, in this
+  // check phase, rather than in the next loop iteration's (src/turn-end.ts).
   function chain() {
-    if (queue.length === 0 || chained >= maxChained) return
+    if (queue.length === 0 || chained >= maxChained) return endTurn()
     chained++
     commitQueued()
   }

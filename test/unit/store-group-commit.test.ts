@@ -7,6 +7,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database, { type SqliteDatabase } from '../../src/store/driver.ts'
 import { createGroupCommit } from '../../src/store/group-commit.ts'
+import { atTurnEnd } from '../../src/turn-end.ts'
 import { within } from '../support/within.ts'
 
 const test = suite<{ dir: string; path: string; db: SqliteDatabase }>('store: group commit')
@@ -191,6 +192,29 @@ test('chained commits are bounded per turn: a handler writing in a loop still le
   )
   // 1 commit from the turn's flush + 4 chained = 5 per turn: 20 writes need 4 turns, not 1.
   assert.ok(turns >= 3, `20 looped writes took ${turns} turns: the chain was not bounded`)
+})
+
+test("the turn's held output (corked replies) leaves when a group commit's chain ends, not in the next loop iteration", async ({ db }) => {
+  const writes = createGroupCommit(db)
+  const insert = db.prepare('INSERT INTO notes (body) VALUES (?)')
+  // A reply to the write is held until the turn ends (a corked socket). A timer queued at the same moment
+  // runs in the next iteration's timers phase, before that iteration's check phase: if the output were left
+  // to an Immediate queued now (in the check phase), the timer would see it still held.
+  const seen = await within(
+    new Promise<string>((resolve) => {
+      void writes.run(() => insert.run('reply me')).then(() => {
+        let sent = false
+        atTurnEnd(() => (sent = true))
+        setTimeout(() => resolve(sent ? 'sent' : 'still held'), 0)
+        // Past the timer's 1 ms, so the next iteration's timers phase runs it.
+        const until = performance.now() + 3
+        while (performance.now() < until);
+      })
+    }),
+    5_000,
+    'the write and its reply',
+  )
+  assert.is(seen, 'sent', "a commit's reply waited for the next loop iteration's check phase")
 })
 
 test.run()
