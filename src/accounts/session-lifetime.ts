@@ -18,16 +18,13 @@ export interface SeenTracker {
   record(deviceID: string, ip: string, at: number): void
   /** The newest time recorded since the last flush, if any. */
   lastSeen(deviceID: string): number | undefined
-  /** Takes the pending entries (the tracker forgets them; give them back with restore() if the write fails). */
-  take(): SeenEntry[]
-  restore(entries: readonly SeenEntry[]): void
   /**
-   * Runs `write` once every earlier one has settled. Writes of taken entries go through it, so a flush
-   * returns only when every time taken before it is in the store, another flush's too: the guest sweep
-   * reads last-seen times from the store right after its flush, and two flushes (the periodic one and
-   * the sweep's) overlap when the store is slow.
+   * Takes the pending entries (the tracker forgets them) and hands them to `write`; if it fails they are
+   * pending again. Writes run one after another, so one returns only when every time taken before it is
+   * in the store, another write's too: the guest sweep reads last-seen times from the store right after
+   * its flush, and two flushes (the periodic one and the sweep's) overlap when the store is slow.
    */
-  serial<T>(write: () => Promise<T>): Promise<T>
+  writeTaken<T>(write: (entries: SeenEntry[]) => Promise<T>): Promise<T>
 }
 
 export function createSeenTracker(): SeenTracker {
@@ -35,7 +32,7 @@ export function createSeenTracker(): SeenTracker {
   let tail: Promise<unknown> = Promise.resolve()
   const record = (deviceID: string, ip: string, at: number) => {
     const entry = pending.get(deviceID)
-    // Every authenticated request lands here: update in place (take() hands out entries it no longer holds).
+    // Every authenticated request lands here: update in place (writeTaken() hands out entries it no longer holds).
     if (!entry) pending.set(deviceID, { deviceID, at, ip })
     else if (entry.at <= at) {
       entry.at = at
@@ -45,16 +42,17 @@ export function createSeenTracker(): SeenTracker {
   return {
     record,
     lastSeen: (deviceID) => pending.get(deviceID)?.at,
-    take() {
-      const entries = [...pending.values()]
-      pending = new Map()
-      return entries
-    },
-    restore(entries) {
-      for (const entry of entries) record(entry.deviceID, entry.ip, entry.at)
-    },
-    serial(write) {
-      const run = tail.then(write)
+    writeTaken(write) {
+      const run = tail.then(async () => {
+        const entries = [...pending.values()]
+        pending = new Map()
+        try {
+          return await write(entries)
+        } catch (error) {
+          for (const entry of entries) record(entry.deviceID, entry.ip, entry.at)
+          throw error
+        }
+      })
       tail = run.catch(() => {})
       return run
     },
@@ -85,15 +83,7 @@ export interface LifetimeDeps {
 
 /** Writes the pending last-seen times; on failure they are kept for the next flush. */
 export function flushSeen({ store, seen }: Pick<LifetimeDeps, 'store' | 'seen'>): Promise<void> {
-  return seen.serial(async () => {
-    const entries = seen.take()
-    try {
-      await store.devices.touchMany(entries)
-    } catch (error) {
-      seen.restore(entries)
-      throw error
-    }
-  })
+  return seen.writeTaken((entries) => store.devices.touchMany(entries))
 }
 
 /**
@@ -107,15 +97,9 @@ export async function sweepExpiredDevices(deps: LifetimeDeps): Promise<number> {
   const now = deps.clock.now()
   const never = Number.MIN_SAFE_INTEGER
   // After any flush in flight: a time it took is not in this transaction's entries.
-  const expired = await deps.seen.serial(async () => {
-    const entries = deps.seen.take()
-    try {
-      return await deps.store.devices.expire(entries, idleTimeout > 0 ? now - idleTimeout * 1000 : never, maxAge > 0 ? now - maxAge * 1000 : never)
-    } catch (error) {
-      deps.seen.restore(entries)
-      throw error
-    }
-  })
+  const expired = await deps.seen.writeTaken((entries) =>
+    deps.store.devices.expire(entries, idleTimeout > 0 ? now - idleTimeout * 1000 : never, maxAge > 0 ? now - maxAge * 1000 : never),
+  )
   const byAccount = new Map<string, string[]>()
   for (const { accountID, deviceID } of expired) {
     deps.sessions.revokeDevice(accountID, deviceID, 'expired')
