@@ -2,7 +2,7 @@
 import { generateAuthToken, hashToken } from '../auth/tokens.ts'
 import { audit } from '../audit.ts'
 import { ProtocolError, type ErrID } from '../errors.ts'
-import { CredentialsChanged, DeviceLimit } from '../store/errors.ts'
+import { CredentialsChanged, DeviceLimit, LoginBlocked } from '../store/errors.ts'
 import type { Context, MessageType } from '../handler.ts'
 import type { RevokeReason } from '../sessions.ts'
 import type { Account } from '../store/accounts.ts'
@@ -26,13 +26,15 @@ export async function loginAsNewDevice(
   ctx: Context<MessageType>,
   account: Account,
   options: { deviceName?: string | undefined; pushToken?: string | undefined },
-  { stale, spend, link }: {
+  { stale, spend, link, settleLoginAt }: {
     /** The answer when the credentials changed meanwhile. */
     stale: ErrID
     /** What the login costs (a single-use token): spent after the last refusal, before the device exists. */
     spend?: (() => Promise<void>) | undefined
     /** A provider login: the identity `account` was found through; LinkChanged (unmapped) if it is no longer linked. */
     link?: { providerID: string; sub: string }
+    /** A password login: when its argon2 verification ended; its backoff is settled with the insert (NewDevice.expect). */
+    settleLoginAt?: number
   },
 ): Promise<LoginPayload> {
   const maxDevices = ctx.config.limits.maxDevicesPerAccount
@@ -51,11 +53,12 @@ export async function loginAsNewDevice(
       pushToken: options.pushToken ?? null,
       ip: ctx.conn.address,
       now,
-      expect: { credentialsEpoch: account.credentialsEpoch, maxDevices, ...(link && { link }) },
+      expect: { credentialsEpoch: account.credentialsEpoch, maxDevices, ...(link && { link }), ...(settleLoginAt !== undefined && { settleLoginAt }) },
     })
   } catch (error) {
     if (error instanceof CredentialsChanged) throw new ProtocolError(stale)
     if (error instanceof DeviceLimit) throw new ProtocolError('forbidden', { maxDevices: error.max })
+    if (error instanceof LoginBlocked) throw new ProtocolError('ratelimit_exceed', { retryAfter: Math.max(1, error.until - now) })
     throw error
   }
   ctx.sessions.attach(ctx.conn, { accountID: account.id, userID: account.userID, deviceID: device.id })

@@ -55,11 +55,8 @@ export interface CredentialOps {
    * one already in place (MAX).
    */
   recordLoginFailure(accountID: string, now: number, blockUntil: (failures: number) => number): Promise<LoginFailure>
-  /**
-   * A successful password login: clears the failure count unless a block is in place at `now` (set by a
-   * concurrent failure since this login's check), in one transaction. Returns that block, 0 when cleared.
-   */
-  settleLoginSuccess(accountID: string, now: number): Promise<number>
+  // A successful password login's settling (clear the count unless a block landed meanwhile) is done by
+  // the device insert under the same lock: NewDevice.expect.settleLoginAt.
 }
 
 export interface LoginFailure {
@@ -147,20 +144,11 @@ export function createCredentialOps(db: Database, writes: Pick<GroupCommit, 'run
     return { counted: true, failures: row.failed_logins, blockedUntil }
   })
 
-  const succeed = db.transaction((accountID: string, now: number): number => {
-    const row = selectFailures.get(accountID)
-    if (!row) return 0
-    if (row.login_blocked_until > now) return row.login_blocked_until
-    if (row.failed_logins > 0) clearFailures.run(accountID)
-    return 0
-  })
-
   return {
     changeCredentials: async (c) => change.immediate(c),
     rehashPassword: async (accountID, oldHash, newHash, now) => rehash.run(newHash, now, accountID, oldHash).changes === 1,
     // The hot writes of live traffic share their turn's commit (group-commit.ts).
     mergeProfile: (accountID, actorDeviceID, patch, now) => writes.run(() => merge.immediate(accountID, actorDeviceID, patch, now)),
     recordLoginFailure: (accountID, now, blockUntil) => writes.run(() => fail.immediate(accountID, now, blockUntil)),
-    settleLoginSuccess: (accountID, now) => writes.run(() => succeed.immediate(accountID, now)),
   }
 }

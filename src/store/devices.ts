@@ -1,7 +1,7 @@
 // Devices: one per login, each with one authToken (only its SHA-256 is stored) and a sealed push token.
 import type { Database, Transaction } from 'better-sqlite3'
 import { generateDeviceID } from '../auth/tokens.ts'
-import { CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged } from './errors.ts'
+import { CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged, LoginBlocked } from './errors.ts'
 import { seal, unseal } from './sealing.ts'
 import { createDeviceLifetimeStore, type DeviceLifetimeStore, type SqliteDeviceLifetimeStore } from './device-lifetime.ts'
 import { commitEach, type GroupCommit } from './group-commit.ts'
@@ -30,8 +30,11 @@ export interface NewDevice {
    * active with this credentials epoch (else CredentialsChanged) and holds fewer than `maxDevices`
    * devices (else DeviceLimit); with `link`, a provider login, that identity is still linked to the account
    * (else LinkChanged, checked first). Absent only where no login is involved (seeding in tests).
+   * With `settleLoginAt` (a password login: when its argon2 verification ended), the login's backoff is
+   * settled under the same lock: a block in place at that time refuses with LoginBlocked (a concurrent
+   * wrong password landed meanwhile), and the insert clears the account's failure count.
    */
-  expect?: { credentialsEpoch: number; maxDevices: number; link?: { providerID: string; sub: string } }
+  expect?: { credentialsEpoch: number; maxDevices: number; link?: { providerID: string; sub: string }; settleLoginAt?: number }
 }
 
 export interface DeviceStore extends DeviceLifetimeStore {
@@ -103,17 +106,21 @@ export function prepareDeviceInsert(db: Database, key: Buffer): Transaction<(dev
      VALUES (@id, @accountID, @tokenHash, @name, @pushToken, @now, @now, @ip)`,
   )
   const countFor = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM devices WHERE account_id = ?')
-  const accountState = db.prepare<[string], { status: string; credentials_epoch: number }>(
-    'SELECT status, credentials_epoch FROM accounts WHERE id = ?',
+  const accountState = db.prepare<[string], { status: string; credentials_epoch: number; failed_logins: number; login_blocked_until: number }>(
+    'SELECT status, credentials_epoch, failed_logins, login_blocked_until FROM accounts WHERE id = ?',
   )
+  const clearFailures = db.prepare('UPDATE accounts SET failed_logins = 0, login_blocked_until = 0 WHERE id = ?')
   const linkedTo = db.prepare<[string, string], { account_id: string }>('SELECT account_id FROM provider_links WHERE provider_id = ? AND sub = ?')
   return db.transaction((device: NewDevice, id: string) => {
     if (device.expect) {
       const link = device.expect.link
       if (link && linkedTo.get(link.providerID, link.sub)?.account_id !== device.accountID) throw new LinkChanged()
       const state = accountState.get(device.accountID)
+      const settle = device.expect.settleLoginAt
+      if (settle !== undefined && state && state.login_blocked_until > settle) throw new LoginBlocked(state.login_blocked_until)
       if (state?.status !== 'active' || state.credentials_epoch !== device.expect.credentialsEpoch) throw new CredentialsChanged()
       if (countFor.get(device.accountID)!.n >= device.expect.maxDevices) throw new DeviceLimit(device.expect.maxDevices)
+      if (settle !== undefined && state.failed_logins > 0) clearFailures.run(device.accountID)
     }
     const pushToken = device.pushToken === null ? null : sealPushToken(key, id, device.pushToken)
     insert.run({ accountID: device.accountID, tokenHash: device.tokenHash, name: device.name, pushToken, ip: device.ip, now: device.now, id })

@@ -50,6 +50,16 @@ export class LinkChanged extends StoreConflict {
   }
 }
 
+/**
+ * A password login's backoff was found in place where its device would be inserted: a wrong password
+ * (on any node) blocked the account while this login's argon2 ran. Nothing was written.
+ */
+export class LoginBlocked extends StoreConflict {
+  constructor(readonly until: number) {
+    super('password logins to the account are blocked')
+  }
+}
+
 /** The account already holds `max` devices. */
 export class DeviceLimit extends StoreConflict {
   constructor(readonly max: number) {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { generateDeviceID, hashToken } from '../../src/auth/tokens.ts'
-import { DeviceLimit } from '../../src/store/errors.ts'
+import { DeviceLimit, LoginBlocked } from '../../src/store/errors.ts'
 import type { Store } from '../../src/store/index.ts'
 import { testEngine } from '../support/engine.ts'
 import { openTestStores, outcomes, type TestStores } from './support.ts'
@@ -138,6 +138,36 @@ test('20 concurrent logins against a cap of 3 devices (1 held): exactly 2 more d
     'every refusal is DeviceLimit',
   )
   assert.is(await s.store.devices.count(a.id), 3)
+})
+
+test('a password login settles its backoff in the device insert: a block landed meanwhile refuses it, else its failures are cleared', async ({ s }) => {
+  const a = await account(s.store, 'paris')
+  const login = (store: Store, i: number, settleLoginAt: number) =>
+    store.devices.create({
+      accountID: a.id,
+      tokenHash: hashToken(`paris-${i}`),
+      name: `paris ${i}`,
+      pushToken: null,
+      ip: '127.0.0.1',
+      now: settleLoginAt,
+      expect: { credentialsEpoch: a.credentialsEpoch, maxDevices: 10, settleLoginAt },
+    })
+  // Two wrong passwords on other nodes while this login's argon2 ran: the second set a block to now + 60 s.
+  await s.nodes[1].accounts.recordLoginFailure(a.id, now, () => 0)
+  await s.nodes[2].accounts.recordLoginFailure(a.id, now, () => now + 60_000)
+  const refused = await login(s.nodes[0], 1, now + 1).then(
+    () => undefined,
+    (error: unknown) => error,
+  )
+  assert.instance(refused, LoginBlocked)
+  assert.is((refused as LoginBlocked).until, now + 60_000)
+  assert.is(await s.store.devices.count(a.id), 0, 'nothing inserted')
+  assert.is((await s.store.accounts.byID(a.id))!.failedLogins, 2, 'the failures stand')
+  // Once the block is over the right password logs in, and the count starts again from 0.
+  await login(s.nodes[1], 2, now + 60_001)
+  assert.is(await s.store.devices.count(a.id), 1)
+  const settled = (await s.store.accounts.byID(a.id))!
+  assert.equal([settled.failedLogins, settled.loginBlockedUntil], [0, 0])
 })
 
 test('a password change racing logins: no device created with the old epoch survives it', async ({ s }) => {

@@ -62,14 +62,15 @@ export default defineHandler({
       else if (!reveal) blocked(await ctx.nameBackoff.recordFailure(bucket, after, policy), after)
       throw new ProtocolError('invalid_creds')
     }
-    blocked(await store.accounts.settleLoginSuccess(account.id, after), after)
     if (account.status === 'disabled') throw new ProtocolError('user_disabled')
     if (account.status === 'pending') throw new ProtocolError('confirmation_required')
 
     // Parameters live in the hash; a config change upgrades each account at its next login. Compare-and-swap
     // on the verified hash: a password changed meanwhile is never overwritten by the old one's rehash.
     if (needsRehash) await store.accounts.rehashPassword(account.id, account.passwordHash!, await ctx.passwords.hash(payload.password!), now)
-    return loginAsNewDevice(ctx, account, payload, { stale: 'invalid_creds' })
+    // The backoff is settled where the device is inserted, under the account's lock (one round trip):
+    // a block a concurrent wrong password set meanwhile withholds the login; success clears the failures.
+    return loginAsNewDevice(ctx, account, payload, { stale: 'invalid_creds', settleLoginAt: after })
   },
 })
 

@@ -79,20 +79,5 @@ export function createCredentialOps(pool: pg.Pool): CredentialOps {
         if (blockedUntil !== row.login_blocked_until) await db.query('UPDATE accounts SET login_blocked_until = $1 WHERE id = $2', [blockedUntil, accountID])
         return { counted: true, failures: row.failed_logins, blockedUntil }
       }),
-    // One statement (a round trip per login): the row lock orders it with a concurrent failure's count; it
-    // clears only where there is something to clear and no block, and returns the block it found.
-    settleLoginSuccess: async (accountID, now) => {
-      const row = (
-        await run<{ login_blocked_until: number }>(
-          pool,
-          `WITH found AS (SELECT failed_logins, login_blocked_until FROM accounts WHERE id = $1 FOR UPDATE),
-                cleared AS (UPDATE accounts a SET failed_logins = 0, login_blocked_until = 0 FROM found
-                            WHERE a.id = $1 AND found.failed_logins > 0 AND found.login_blocked_until <= $2)
-           SELECT login_blocked_until FROM found`,
-          [accountID, now],
-        )
-      ).rows[0]
-      return row && row.login_blocked_until > now ? row.login_blocked_until : 0
-    },
   }
 }

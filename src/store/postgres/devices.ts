@@ -1,39 +1,45 @@
 // Devices on PostgreSQL (contracts in ../devices.ts).
 import type pg from 'pg'
 import { generateDeviceID } from '../../auth/tokens.ts'
-import { CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged } from '../errors.ts'
+import { CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged, LoginBlocked } from '../errors.ts'
 import { sealPushToken, type DeviceStore, type NewDevice } from '../devices.ts'
 import { deviceColumns, toDevice, type DeviceRow } from '../rows/devices.ts'
 import { createDeviceLifetimeStore } from './device-lifetime.ts'
 import { deviceExists, run, transaction, uniqueViolation, type Queryable } from './db.ts'
 
 /**
- * The one device insert, inside the caller's transaction. The device cap and the credentials epoch are
+ * The one device insert, inside the caller's transaction (or alone: it is one statement). With `expect`
+ * it is one call of hafnium_insert_device (migrations/postgres/005). The device cap and the credentials epoch are
  * re-checked under the account row's lock (SELECT … FOR UPDATE): concurrent logins to one account take
  * turns, so N of them against a cap of M insert exactly min(N, M − held) devices, on any number of nodes.
  * A provider login's link is read after that lock: unbinding takes the same lock, so it is either committed
  * (and seen: READ COMMITTED reads afresh per statement) or waits for this insert.
  */
 export async function insertDevice(db: Queryable, key: Buffer, device: NewDevice, id: string): Promise<void> {
-  if (device.expect) {
-    const state = (
-      await db.query<{ status: string; credentials_epoch: number }>('SELECT status, credentials_epoch FROM accounts WHERE id = $1 FOR UPDATE', [device.accountID])
-    ).rows[0]
-    const link = device.expect.link
-    if (link) {
-      const linked = (await db.query<{ account_id: string }>('SELECT account_id FROM provider_links WHERE provider_id = $1 AND sub = $2', [link.providerID, link.sub])).rows[0]
-      if (linked?.account_id !== device.accountID) throw new LinkChanged()
-    }
-    if (state?.status !== 'active' || state.credentials_epoch !== device.expect.credentialsEpoch) throw new CredentialsChanged()
-    const held = (await db.query<{ n: number }>('SELECT count(*) AS n FROM devices WHERE account_id = $1', [device.accountID])).rows[0]!.n
-    if (held >= device.expect.maxDevices) throw new DeviceLimit(device.expect.maxDevices)
-  }
   const pushToken = device.pushToken === null ? null : sealPushToken(key, id, device.pushToken)
-  await db.query(
-    `INSERT INTO devices (id, account_id, token_hash, name, push_token, created_at, last_seen_at, last_ip)
-     VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
-    [id, device.accountID, device.tokenHash, device.name, pushToken, device.now, device.ip],
-  )
+  const expect = device.expect
+  if (!expect) {
+    await db.query(
+      `INSERT INTO devices (id, account_id, token_hash, name, push_token, created_at, last_seen_at, last_ip)
+       VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
+      [id, device.accountID, device.tokenHash, device.name, pushToken, device.now, device.ip],
+    )
+    return
+  }
+  // migrations/postgres/005: the checks below in one round trip, in this order, under the account's lock.
+  const { outcome, blocked_until } = (
+    await db.query<{ outcome: string; blocked_until: number }>(
+      'SELECT outcome, blocked_until FROM hafnium_insert_device($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
+      [id, device.accountID, device.tokenHash, device.name, pushToken, device.now, device.ip, expect.credentialsEpoch, expect.maxDevices,
+        expect.link?.providerID ?? null, expect.link?.sub ?? null, expect.settleLoginAt ?? null],
+    )
+  ).rows[0]!
+  if (outcome === 'inserted') return
+  if (outcome === 'link_changed') throw new LinkChanged()
+  if (outcome === 'login_blocked') throw new LoginBlocked(blocked_until)
+  if (outcome === 'credentials_changed') throw new CredentialsChanged()
+  if (outcome === 'device_limit') throw new DeviceLimit(expect.maxDevices)
+  throw new Error(`hafnium_insert_device: unknown outcome ${outcome}`)
 }
 
 export function createDeviceStore(pool: pg.Pool, key: Buffer): DeviceStore {
@@ -45,13 +51,15 @@ export function createDeviceStore(pool: pg.Pool, key: Buffer): DeviceStore {
   const deleteAll = async (db: Queryable, accountID: string) =>
     (await db.query<{ id: string }>('DELETE FROM devices WHERE account_id = $1 RETURNING id', [accountID])).rows.map((r) => r.id)
 
+  const single: Queryable = { query: (text, values) => run(pool, text, values) }
   return {
     ...createDeviceLifetimeStore(pool),
     async create(device) {
       for (let attempt = 0; ; attempt++) {
         const id = generateDeviceID()
         try {
-          await transaction(pool, (db) => insertDevice(db, key, device, id))
+          // One statement (with expect, one function call): no transaction of its own to open.
+          await insertDevice(single, key, device, id)
           return { id, accountID: device.accountID, name: device.name, pushToken: device.pushToken, createdAt: device.now, lastSeenAt: device.now, lastIP: device.ip }
         } catch (error) {
           // 36^10 ids: a collision is rare; anything else (or a third collision) is a real failure.
