@@ -20,6 +20,11 @@ export interface Session {
   accountID: string
   userID: string
   deviceID: string
+  /**
+   * When the device was known to exist without a read: a login that just inserted it. The per-request
+   * device check (cluster/session-check.ts) trusts that as it trusts a read of the row.
+   */
+  knownAliveAt?: number
 }
 
 /** What a handler may know and do about the connection its request came on. */

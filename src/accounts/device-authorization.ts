@@ -47,7 +47,7 @@ export async function collectGrant(deps: Pick<Deps, 'store' | 'clock' | 'config'
   if (result.outcome !== 'ok') return result
   const account = await deps.store.accounts.byID(result.accountID)
   const userID = account!.userID
-  deps.sessions.attach(conn, { accountID: result.accountID, userID, deviceID: result.deviceID })
+  deps.sessions.attach(conn, { accountID: result.accountID, userID, deviceID: result.deviceID, knownAliveAt: now })
   deps.sessions.notifyAccount(result.accountID, 'device:new_login', { deviceID: result.deviceID, deviceName: result.deviceName, at: now }, result.deviceID)
   return { outcome: 'ok', login: { authToken, deviceID: result.deviceID, userID } }
 }

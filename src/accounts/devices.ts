@@ -61,7 +61,7 @@ export async function loginAsNewDevice(
     if (error instanceof LoginBlocked) throw new ProtocolError('ratelimit_exceed', { retryAfter: Math.max(1, error.until - now) })
     throw error
   }
-  ctx.sessions.attach(ctx.conn, { accountID: account.id, userID: account.userID, deviceID: device.id })
+  ctx.sessions.attach(ctx.conn, { accountID: account.id, userID: account.userID, deviceID: device.id, knownAliveAt: now })
   ctx.sessions.notifyAccount(account.id, 'device:new_login', { deviceID: device.id, deviceName: device.name, at: now }, device.id)
   audit(ctx.log, 'login.succeeded', { userID: account.userID, deviceID: device.id, deviceName: device.name, via: ctx.type, ip: ctx.conn.address })
   return { authToken, deviceID: device.id, userID: account.userID }

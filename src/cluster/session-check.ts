@@ -26,7 +26,7 @@ export function createSessionCheck(store: Pick<Store, 'devices'>, clock: Clock, 
   const confirmedAt = new Map<string, number>()
   return {
     fresh(session) {
-      const at = confirmedAt.get(session.deviceID)
+      const at = confirmedAt.get(session.deviceID) ?? session.knownAliveAt
       if (at === undefined) return false
       const age = clock.now() - at
       return age >= 0 && age < ttlMs

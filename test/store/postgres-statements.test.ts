@@ -65,7 +65,7 @@ if (testEngine === 'postgres') {
       rmSync(dir, { recursive: true, force: true })
     }
   })
-  test('a password login sends 4 statements: the account, its exact login_account charge, the device insert with its re-checks and the backoff settled (one function call under the row lock) and device:new_login to the other nodes', async () => {
+  test('a password login sends 4 statements: the account, its exact login_account charge, the device insert with its re-checks and the backoff settled (one function call under the row lock) and device:new_login to the other nodes; its next request does not read the device back', async () => {
     const t = await startTestServer({ ratelimit: { enabled: true } })
     const query = pg.Client.prototype.query
     const sent: string[] = []
@@ -87,6 +87,18 @@ if (testEngine === 'postgres') {
       // statements: settle, BEGIN, lock, count, INSERT, COMMIT each a round trip.
       const ofLogin = sent.filter((text) => !/rate_buckets \(rule, subject, tokens, updated_at\)\s+SELECT \* FROM unnest|UPDATE devices d SET last_seen_at|UPDATE outbox/.test(text))
       assert.is(ofLogin.length, 4, ofLogin.map((text) => text.replace(/\s+/g, ' ').slice(0, 90)).join('\n'))
+      // The login made the device: the per-request device check (cluster/session-check.ts) need not read
+      // it back on the next request (it did, one SELECT, before sessions carried knownAliveAt).
+      sent.length = 0
+      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+        const config = args[0] as string | { text: string }
+        sent.push(typeof config === 'string' ? config : config.text)
+        return (query as (...a: unknown[]) => unknown).apply(this, args)
+      } as typeof query
+      assert.ok((await c.request('profile:get', {})).ok)
+      pg.Client.prototype.query = query
+      const deviceReads = sent.filter((text) => /FROM devices WHERE account_id = \$1 AND id = \$2/.test(text))
+      assert.is(deviceReads.length, 0, sent.map((text) => text.replace(/\s+/g, ' ').slice(0, 90)).join('\n'))
     } finally {
       pg.Client.prototype.query = query
       await t.close()
