@@ -5,7 +5,7 @@
  * - chat:read {with, upTo} moves this user's read marker and sends chat:read to every device of both users
  * Errors: unknown_user (no active account has that ID). Rate limits: see server.config.json.
  * Messages live in the example's own SQLite file: $HAFNIUM_CHAT_DB, else data/chat.db (from the working
- * directory, like database.path).
+ * directory, like database.path). $HAFNIUM_CHAT_MERGE_MS: how often the store merges its log (default 1000).
  */
 import { defineExtension, defineType } from 'hafnium'
 import { openChatStore, type ChatStore } from './store.ts'
@@ -22,7 +22,8 @@ const chats = () => {
 export default defineExtension({
   start({ log }) {
     const path = process.env.HAFNIUM_CHAT_DB || 'data/chat.db'
-    store = openChatStore(path)
+    const mergeAfterMs = Number(process.env.HAFNIUM_CHAT_MERGE_MS) || undefined
+    store = openChatStore(path, { mergeAfterMs })
     log.info({ path }, 'chat store open')
   },
   close() {

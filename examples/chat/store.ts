@@ -32,6 +32,8 @@ export interface ChatStore {
    */
   markRead(reader: string, peer: string, upTo: number): Promise<number>
   readMarkers(user: string, peer: string): ReadMarkers
+  /** How many committed messages wait in the log to be merged into the indexed table. */
+  unmerged(): number
   close(): void
 }
 
@@ -46,21 +48,30 @@ interface Send {
 // One key per pair of users, the same whoever sends: a conversation is both directions.
 const conversationOf = (a: string, b: string) => (a < b ? `${a} ${b}` : `${b} ${a}`)
 
-/** The log is merged into the indexed table once it holds this many messages (or after mergeAfterMs). */
-const mergeAt = 2048
-const mergeAfterMs = 1000
+export interface ChatStoreOptions {
+  /** The log is merged into the indexed table once it holds this many messages… (default 2,048) */
+  mergeAt?: number
+  /** …or every this many milliseconds while it holds any (default 1,000). */
+  mergeAfterMs?: number
+}
 
-export function openChatStore(path: string): ChatStore {
+export function openChatStore(path: string, { mergeAt = 2048, mergeAfterMs = 1000 }: ChatStoreOptions = {}): ChatStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const db = new Sqlite(path)
-  // One process owns the file: the store keeps the next message ID and the log's messages in memory, so a
-  // second server on the same file must fail at start (database is locked) rather than hand out the same IDs.
-  db.pragma('locking_mode = EXCLUSIVE')
-  db.pragma('journal_mode = WAL')
-  // A message acknowledged to its sender must survive a crash of the process (normal is enough with WAL).
-  db.pragma('synchronous = NORMAL')
-  db.pragma('busy_timeout = 200')
-  migrate(db)
+  try {
+    db.pragma('busy_timeout = 200')
+    // One process owns the file: the store keeps the next message ID and the log's messages in memory, so a
+    // second server on the same file must fail at start (database is locked) rather than hand out the same IDs.
+    db.pragma('locking_mode = EXCLUSIVE')
+    db.pragma('journal_mode = WAL')
+    // A message acknowledged to its sender must survive a crash of the process (normal is enough with WAL).
+    db.pragma('synchronous = NORMAL')
+    migrate(db)
+  } catch (error) {
+    // E.g. another process has the file (database is locked): this handle must not stay open.
+    db.close()
+    throw error
+  }
   const append = db.prepare('INSERT INTO message_log (id, conversation, sender, recipient, text, at) VALUES (?, ?, ?, ?, ?, ?)')
   const page = db.prepare<[number, number, number], { id: number; sender: string; recipient: string; text: string; at: number }>(
     'SELECT id, sender, recipient, text, at FROM messages WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?',
@@ -213,6 +224,7 @@ export function openChatStore(path: string): ChatStore {
       const conversation = conversationOf(user, peer)
       return { mine: marker.get(user, conversation)?.up_to ?? 0, theirs: marker.get(peer, conversation)?.up_to ?? 0 }
     },
+    unmerged: () => loggedCount,
     close() {
       clearInterval(timer)
       writes.flush()
