@@ -124,7 +124,12 @@ export function openChatStore(path: string, { mergeAt = 2048, mergeAfterMs = 100
     } catch {}
   }
   // What an earlier process logged and did not merge (it crashed, or its last merge failed).
-  mergeLog()
+  try {
+    mergeLog()
+  } catch (error) {
+    db.close()
+    throw error
+  }
   const timer = setInterval(() => {
     if (loggedCount > 0) mergeSoon()
   }, mergeAfterMs)
