@@ -6,6 +6,14 @@ export interface Sample {
   seconds: number
   latenciesMs: Float64Array
   errors: number
+  /** Open loop only, per reply in `latenciesMs`'s order: its type (an index into `types`) and when it was due (ms from the start). */
+  typeOf?: Uint8Array
+  types?: string[]
+  scheduledMs?: Float64Array
+  /** Open loop only: when the run started (ms since the epoch), to line slow replies up with the server's logs. */
+  startedAtMs?: number
+  /** The same on the monotonic clock (ms), the clock of a server's --cpu-prof timestamps (µs there). */
+  startedAtMonotonicMs?: number
 }
 
 export interface Conn {
@@ -106,6 +114,10 @@ export const always = (type: string, payload: unknown = {}): OpenRequest => {
 export function openLoop(conns: Conn[], ratePerSecond: number, seconds: number, request: OpenRequest): Promise<Sample> {
   const total = Math.floor(ratePerSecond * seconds)
   const latencies = new Float64Array(total)
+  // Which request each latency belongs to and when it was due: the tail broken down by type and by time.
+  const typeOf = new Uint8Array(total)
+  const scheduledAt = new Float64Array(total)
+  const types: string[] = []
   const interval = 1000 / ratePerSecond
   let received = 0
   let errors = 0
@@ -116,13 +128,27 @@ export function openLoop(conns: Conn[], ratePerSecond: number, seconds: number, 
     const giveUp = setTimeout(() => finish(), seconds * 1000 + 10_000)
     const finish = () => {
       clearTimeout(giveUp)
-      resolve({ count: received, seconds: (performance.now() - started) / 1000, latenciesMs: latencies.subarray(0, received), errors: errors + total - received })
+      resolve({
+        count: received,
+        seconds: (performance.now() - started) / 1000,
+        latenciesMs: latencies.subarray(0, received),
+        errors: errors + total - received,
+        typeOf: typeOf.subarray(0, received),
+        types,
+        scheduledMs: scheduledAt.subarray(0, received),
+        startedAtMs: performance.timeOrigin + started,
+        startedAtMonotonicMs: Number(process.hrtime.bigint() / 1000n) / 1000 - (performance.now() - started),
+      })
     }
     const send = (index: number) => {
       const scheduled = started + index * interval
       const conn = conns[index % conns.length]!
       const [type, payloadJson] = request(conn, index)
+      let typeIndex = types.indexOf(type)
+      if (typeIndex < 0) typeIndex = types.push(type) - 1
       conn.fire(type, payloadJson, (ok) => {
+        typeOf[received] = typeIndex
+        scheduledAt[received] = scheduled - started
         latencies[received++] = performance.now() - scheduled
         if (!ok) errors++
         if (received === total) finish()
@@ -154,3 +180,42 @@ export function summarize(sample: Sample) {
 }
 
 const round = (n: number) => Math.round(n * 100) / 100
+
+/**
+ * What an open loop's tail is made of: percentiles per request type, and the replies slower than `overMs`
+ * grouped into bursts by when they were due (a gap of `gapMs` ends a burst). A few dense bursts are a stall
+ * (of the server or the load generator); many bursts of one or two are queueing or a slow request type.
+ */
+export function tailOf(sample: Sample, overMs: number, gapMs = 10) {
+  const { typeOf, types, scheduledMs, latenciesMs } = sample
+  if (!typeOf || !types || !scheduledMs) return undefined
+  const byType: Record<string, { count: number; p50: number; p99: number; max: number; over: number }> = {}
+  types.forEach((type, t) => {
+    const mine = latenciesMs.filter((_, i) => typeOf[i] === t).sort()
+    byType[type] = { count: mine.length, p50: round(percentile(mine, 50)), p99: round(percentile(mine, 99)), max: round(mine[mine.length - 1] ?? NaN), over: mine.filter((ms) => ms > overMs).length }
+  })
+  const slow = Array.from(latenciesMs.keys()).filter((i) => latenciesMs[i]! > overMs).sort((a, b) => scheduledMs[a]! - scheduledMs[b]!)
+  const bursts: { atMs: number; spanMs: number; count: number; maxMs: number }[] = []
+  let last = -Infinity
+  for (const i of slow) {
+    const at = scheduledMs[i]!
+    if (at - last > gapMs) bursts.push({ atMs: round(at), spanMs: 0, count: 0, maxMs: 0 })
+    const burst = bursts[bursts.length - 1]!
+    burst.count++
+    burst.spanMs = round(at - burst.atMs)
+    burst.maxMs = Math.max(burst.maxMs, round(latenciesMs[i]!))
+    last = at
+  }
+  const largest = bursts.slice().sort((a, b) => b.count - a.count)
+  return {
+    overMs,
+    over: slow.length,
+    bursts: bursts.length,
+    // How much of the tail the five largest bursts hold: near 1, stalls; near 0, spread.
+    inLargestFive: slow.length === 0 ? 0 : round(largest.slice(0, 5).reduce((n, b) => n + b.count, 0) / slow.length),
+    byType,
+    largestBursts: largest.slice(0, 8),
+    startedAtMs: sample.startedAtMs,
+    startedAtMonotonicMs: sample.startedAtMonotonicMs,
+  }
+}

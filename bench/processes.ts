@@ -1,6 +1,7 @@
 // Child processes for the benchmark: start a server pinned to a core, read its CPU time and RSS from /proc.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { createWriteStream, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { availableParallelism } from 'node:os'
 
 export const hasTaskset = spawnSync('taskset', ['-V']).status === 0
@@ -24,10 +25,17 @@ export function pinned(command: string[], cpu = allCpus): string[] {
   return hasTaskset ? ['taskset', '-c', cpu, ...command] : command
 }
 
-/** Spawns `command` (see pinned) and waits for its "listening on ws://…" line. */
-export function startProcess(command: string[], cpu?: string, env?: Record<string, string>): Promise<ServerProcess> {
+/** Spawns `command` (see pinned) and waits for its "listening on ws://…" line; with `logDir`, its output also goes to logDir/<pid>.log. */
+export function startProcess(command: string[], cpu?: string, env?: Record<string, string>, logDir?: string): Promise<ServerProcess> {
   const argv = pinned(command, cpu)
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  if (logDir) {
+    const file = createWriteStream(join(logDir, `${child.pid}.log`))
+    // --trace-gc stamps ms since the process started: this lines them up with the load generator's clock.
+    file.write(`# spawned at ${Date.now()} ms since the epoch: ${command.join(' ')}\n`)
+    child.stdout!.pipe(file)
+    child.stderr!.pipe(file)
+  }
   let out = ''
   let err = ''
   return new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { buildFixture, copyFixture, type Fixture } from './fixture.ts'
-import { always, closedLoop, openConnections, openLoop, percentile, summarize, type Conn, type OpenRequest } from './load.ts'
+import { always, closedLoop, openConnections, openLoop, percentile, summarize, tailOf, type Conn, type OpenRequest } from './load.ts'
 import { mixedClosed, mixedOpen, signIn } from './traffic.ts'
 import { allCpus, cpuSeconds, hasTaskset, ioSyscalls, pinned, pinSelf, rssBytes, startProcess, type ServerProcess } from './processes.ts'
 
@@ -19,6 +19,9 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     // Hafnium servers run under --cpu-prof, writing .cpuprofile files into this directory (where the time goes).
     'cpu-prof': { type: 'string' },
+    // Extra node flags for the Hafnium servers (e.g. --trace-gc), their output kept in --server-log's directory.
+    'server-node-args': { type: 'string' },
+    'server-log': { type: 'string' },
     // A separate mode (bench/postgres.ts): Hafnium on PostgreSQL, one and two nodes; not part of the default run.
     postgres: { type: 'boolean', default: false },
     // --postgres: cross-node events to time.
@@ -43,7 +46,7 @@ const LOAD_CPU = '1'
 const CONNS = 64
 const IN_FLIGHT = 8
 
-type Row = Record<string, number | string>
+type Row = Record<string, number | string | object>
 const results: Record<string, Row> = {}
 const log = (line: string) => process.stderr.write(line + '\n')
 
@@ -83,9 +86,14 @@ async function hafnium(cpu = SERVER_CPU, chat = false, withFixture = false): Pro
     writeFileSync(config, JSON.stringify(merged))
   }
   const server = await startProcess(
-    [process.execPath, ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(args['cpu-prof'])] : []), join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0', '--db', join(dir, 'bench.db')],
+    [
+      process.execPath,
+      ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(args['cpu-prof'])] : []),
+      ...(args['server-node-args']?.split(' ').filter(Boolean) ?? []),
+      join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0', '--db', join(dir, 'bench.db')],
     cpu,
     chat ? { HAFNIUM_CHAT_DB: join(dir, 'chat.db') } : undefined,
+    args['server-log'] ? resolve(args['server-log']) : undefined,
   )
   return { ...server, dir, stop: async () => (await server.stop(), rmSync(dir, { recursive: true, force: true })) }
 }
@@ -183,7 +191,12 @@ async function throughput(latency: boolean) {
     conns.forEach((c) => c.ws.terminate())
     await h.stop()
   }
-  for (const [name, list] of Object.entries(rows)) if (list.length > 0) results[name] = medianRow(list, name.endsWith('_half') ? 'p99' : 'perSecond')
+  for (const [name, list] of Object.entries(rows)) {
+    if (list.length === 0) continue
+    results[name] = medianRow(list, name.endsWith('_half') ? 'p99' : 'perSecond')
+    // The tail varies from run to run more than the rates do: every run's p99 next to the median's row.
+    if (name.endsWith('_half')) results[name]!.p99s = list.map((row) => row.p99).join(' / ')
+  }
 }
 
 /** The load generator's own event-loop delay p99 during `run` (ms): a tail here is the harness's, not the server's. */
@@ -198,7 +211,12 @@ async function withOwnLag<T extends object>(run: () => Promise<T>): Promise<T & 
 /** Open loop at `rate` after a 2 s warm-up at the same rate (its first ~200 ms ran 5x slower while both sides' JIT caught up). */
 async function halfPeak(server: ServerProcess, conns: Conn[], rate: number, request: OpenRequest): Promise<Row> {
   await openLoop(conns, rate, 2, request)
-  const row = await withOwnLag(() => measure(server, async () => summarize(await openLoop(conns, rate, seconds, request))))
+  const row = await withOwnLag(() =>
+    measure(server, async () => {
+      const sample = await openLoop(conns, rate, seconds, request)
+      return { ...summarize(sample), tail: tailOf(sample, 5)! }
+    }),
+  )
   return { ...row, rate: Math.round(rate), loop: 'open' }
 }
 
@@ -370,6 +388,12 @@ for (const [name, row] of Object.entries(results)) {
   console.log(
     `| ${name} | ${row.perSecond} | ${ratio(row.perSecond, echoRate) ?? ''} | ${ratio(row.perSecond, getRate) ?? ''} | ${cpuRate === undefined ? '' : Math.round(cpuRate)} | ${ratio(cpuRate, echoPerCpu) ?? ''} | ${row.loop ?? ''} | ${row.p50} | ${row.p99} | ${row.max} | ${row.cpu} | ${row.rssMiB} | ${errors} |`,
   )
+}
+for (const name of ['echo_half', 'mixed_half']) {
+  const tail = results[name]?.tail as ReturnType<typeof tailOf>
+  if (!tail) continue
+  const types = Object.entries(tail.byType).map(([type, t]) => `${type} ${t.count} p50 ${t.p50} p99 ${t.p99} max ${t.max} ms`).join('; ')
+  console.log(`\n${name}: ${tail.over} replies over ${tail.overMs} ms in ${tail.bursts} bursts (the five largest hold ${tail.inLargestFive} of them); load generator lag p99 ${results[name]!.loadgenLagP99} ms\n  ${types}`)
 }
 if (results.mixed?.reconnects) {
   console.log(`\nmixed's reconnects (${results.mixed.reconnects}, closed loop): handshake to profile:auth reply p50 ${results.mixed.reconnectP50} ms, p99 ${results.mixed.reconnectP99} ms`)
