@@ -79,7 +79,8 @@ export async function startServer(config: Readonly<Config>, options: ServerOptio
   let opened: Store | undefined
   let bus: ClusterBus
   try {
-    opened = await openConfiguredStore(config.database)
+    // The serving process checkpoints its WAL from a worker thread, off the event loop (store/checkpointer.ts).
+    opened = await openConfiguredStore(config.database, { checkpoints: 'worker', log })
     bus = options.bus ?? (await createBus(config, node, log))
   } catch (error) {
     await opened?.close()

@@ -7,6 +7,7 @@ import { storageRetryAfterMs } from './errors.ts'
 import { acquireDatabaseLock } from './lock.ts'
 import { migrations } from './migrations.ts'
 import { createGroupCommit } from './group-commit.ts'
+import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from './checkpointer.ts'
 import { createSharedRead, guardWrites, type SharedRead } from './shared-read.ts'
 import { createRateBucketStore, type RateBucketStore } from './rate-buckets.ts'
 import type { LoginNameStore } from './login-names.ts'
@@ -28,6 +29,13 @@ export interface StoreOptions {
   maxBytes?: number
   /** Take the one-server-per-file lock (default true); the admin CLI opens the file beside a running server. */
   lock?: boolean
+  /**
+   * Who checkpoints the WAL: 'inline' (default), SQLite itself inside the commit that passes 1,000 pages; 'worker',
+   * a worker thread with its own connection, off the event loop (the server: checkpointer.ts). Needs the lock.
+   */
+  checkpoints?: 'inline' | 'worker'
+  /** Where the checkpoint worker's failures are reported. */
+  log?: CheckpointerOptions['log']
 }
 
 export interface Store {
@@ -53,6 +61,8 @@ export interface Store {
 export interface SqliteStore extends Store {
   readonly path: string
   readonly outbox: OutboxStore
+  /** With checkpoints: 'worker': who has checkpointed so far (tests, diagnostics). */
+  readonly checkpoints?: Checkpointer['stats']
   onDiskFull(): void
   close(): void
 }
@@ -97,12 +107,15 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
   const outbox = createOutboxStore(db, outboxKey)
   // Live traffic's hot writes (profile updates, failed logins, token presentation, last-seen batches) share
   // one commit per event-loop turn; replies still wait for it (group-commit.ts).
+  // Before walRelief, which restores the auto-checkpoint setting it finds (0 here) after a full disk.
+  const checkpointer = options.checkpoints === 'worker' && lock ? startCheckpointer(db, path, { synchronous: options.synchronous, log: options.log }) : undefined
   const writes = createGroupCommit(db)
   const relief = walRelief(db, storageRetryAfterMs)
   const accounts = createAccountStore(db, writes)
   const devices = createDeviceStore(db, outboxKey, writes, reads)
   return {
     path,
+    checkpoints: checkpointer?.stats,
     rateBuckets: createRateBucketStore(db),
     accounts,
     devices: {
@@ -134,6 +147,8 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
     onDiskFull: relief.onDiskFull,
     close() {
       relief.stop()
+      // The worker's connection first: the serving one, closing last, checkpoints what is left and removes the WAL.
+      checkpointer?.stop()
       if (db.open) {
         reads.end()
         writes.flush()

@@ -1,0 +1,156 @@
+// WAL checkpoints from a worker thread (store/checkpointer.ts): the serving connection never checkpoints
+// inside a commit, yet the WAL stays bounded, data survives a restart, shutdown leaves no WAL, and a worker
+// that fails is logged while writes go on (the serving connection checkpoints as SQLite's default does).
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import Database from '../../src/store/driver.ts'
+import { openStore, type SqliteStore } from '../../src/store/index.ts'
+import { startCheckpointer } from '../../src/store/checkpointer.ts'
+
+const test = suite<{ dir: string }>('store: WAL checkpoints in a worker thread')
+test.before.each((ctx) => {
+  ctx.dir = mkdtempSync(join(tmpdir(), 'hafnium-checkpointer-'))
+})
+test.after.each((ctx) => rmSync(ctx.dir, { recursive: true, force: true }))
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+async function until(what: string, check: () => boolean, ms = 10_000) {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}`)
+    await sleep(20)
+  }
+}
+const walBytes = (path: string) => (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0)
+const logs = () => {
+  const lines: { level: string; msg: string }[] = []
+  return { lines, log: { warn: (_: object, msg: string) => lines.push({ level: 'warn', msg }), error: (_: object, msg: string) => lines.push({ level: 'error', msg }) } }
+}
+const open = (path: string, log = logs().log) => openStore(path, { synchronous: 'normal', busyTimeoutMs: 0, checkpoints: 'worker', log })
+
+async function createAccount(store: SqliteStore, i: number) {
+  await store.accounts.create({ id: `acc${i}`, username: `user${i}`, userID: `@user${i}@localhost`, passwordHash: null, status: 'active', profile: { nickname: 'n'.repeat(200) }, thirdPIDs: [], now: i })
+}
+
+test('sustained writes: the worker checkpoints, the serving connection does not auto-checkpoint, and the WAL stays bounded', async ({ dir }) => {
+  const path = join(dir, 'a.db')
+  const store = open(path)
+  const raw = new Database(path, { fileMustExist: true })
+  try {
+    // Each connection has its own setting: a fresh one shows SQLite's default, the server's would show 0.
+    assert.is(raw.pragma('wal_autocheckpoint', { simple: true }), 1000)
+    let written = 0
+    const started = Date.now()
+    let largest = 0
+    // ~2.5 s of writes in batches, with turns of the event loop between them (as a server's traffic has).
+    while (Date.now() - started < 2500) {
+      await Promise.all(Array.from({ length: 50 }, () => createAccount(store, written++)))
+      // A macrotask between batches, as between a server's reads of its sockets (a loop of awaits alone never reaches the timers).
+      await new Promise((resolve) => setImmediate(resolve))
+      largest = Math.max(largest, walBytes(path))
+    }
+    // Bound: the hard limit (4 × 1,000 pages) plus what a timer period of writes adds on a loaded machine;
+    // unchecked, each account created adds ~5 pages, so the run must write well past the bound to mean anything.
+    const pages = largest / 4096
+    assert.ok(pages < 12_000, `WAL reached ${pages} pages over ${written} writes`)
+    assert.ok(written * 5 > 2 * 12_000, `only ${written} writes: too few to test the bound`)
+    await until('a worker checkpoint', () => store.checkpoints!.worker > 0)
+  } finally {
+    raw.close()
+    store.close()
+  }
+})
+
+test('a raw connection with the checkpointer: worker checkpoints happen, and stop() leaves the WAL to the last connection', async ({ dir }) => {
+  const path = join(dir, 'b.db')
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+  const { lines, log } = logs()
+  const checkpointer = startCheckpointer(db, path, { synchronous: 'normal', checkIntervalMs: 20, idleIntervalMs: 50, log })
+  try {
+    assert.is(db.pragma('wal_autocheckpoint', { simple: true }), 0)
+    await until('the worker ready', () => checkpointer.stats.ready)
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    for (let i = 0; i < 200; i++) {
+      insert.run('x'.repeat(1000))
+      await sleep(1)
+    }
+    await until('a worker checkpoint', () => checkpointer.stats.worker > 0)
+    assert.is(checkpointer.stats.inline, 0)
+    assert.equal(lines, [])
+  } finally {
+    checkpointer.stop()
+    db.close()
+  }
+  assert.not.ok(existsSync(`${path}-wal`), 'the WAL is removed when the last connection closes')
+})
+
+test('data written survives a restart; shutdown leaves no WAL and no lock', async ({ dir }) => {
+  const path = join(dir, 'c.db')
+  const first = open(path)
+  for (let i = 0; i < 300; i++) await createAccount(first, i)
+  first.close()
+  assert.not.ok(existsSync(`${path}-wal`), 'no WAL left after close')
+  // The lock is released: a second server opens the file at once (it would throw DatabaseInUseError).
+  const second = open(path)
+  try {
+    for (const i of [0, 150, 299]) assert.is((await second.accounts.byID(`acc${i}`))?.username, `user${i}`)
+  } finally {
+    second.close()
+  }
+})
+
+test('a worker that fails is logged, the serving connection checkpoints again, and writes go on', async ({ dir }) => {
+  const path = join(dir, 'd.db')
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+  const { lines, log } = logs()
+  const checkpointer = startCheckpointer(db, path, { synchronous: 'normal', log, workerSource: 'throw new Error("checkpoint worker broken on purpose")' })
+  try {
+    await until('the failure logged', () => lines.length > 0)
+    assert.is(lines[0]!.level, 'error')
+    assert.match(lines[0]!.msg, /checkpoint worker failed/)
+    assert.ok(checkpointer.stats.failed)
+    assert.is(db.pragma('wal_autocheckpoint', { simple: true }), 1000)
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    for (let i = 0; i < 3000; i++) insert.run('y'.repeat(2000))
+    // SQLite's own auto-checkpoint is back: the WAL restarts from its beginning near 1,000 pages.
+    assert.ok(walBytes(path) / 4096 < 1100, `WAL ${walBytes(path) / 4096} pages`)
+    assert.equal(db.prepare('SELECT count(*) AS n FROM t').get(), { n: 3000 })
+  } finally {
+    checkpointer.stop()
+    db.close()
+  }
+})
+
+test('a WAL past the hard limit is checkpointed on the serving connection when the worker does not keep up', async ({ dir }) => {
+  const path = join(dir, 'e.db')
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+  // A worker that never answers: it opens nothing and ignores every message (but stays alive).
+  const idle = 'const { parentPort } = require("node:worker_threads"); parentPort.postMessage("ready"); parentPort.on("message", () => {})'
+  const checkpointer = startCheckpointer(db, path, { synchronous: 'normal', checkIntervalMs: 10, softBytes: 64 * 4096, hardBytes: 256 * 4096, workerSource: idle })
+  try {
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    let largest = 0
+    for (let i = 0; i < 300; i++) {
+      insert.run('z'.repeat(4000))
+      largest = Math.max(largest, walBytes(path))
+      await sleep(2)
+    }
+    await until('an inline checkpoint', () => checkpointer.stats.inline > 0)
+    assert.is(checkpointer.stats.worker, 0)
+    assert.ok(largest / 4096 < 256 + 200, `WAL reached ${largest / 4096} pages`)
+  } finally {
+    checkpointer.stop()
+    db.close()
+  }
+})
+
+test.run()
