@@ -19,7 +19,7 @@ const REQUESTS_PER_SECOND = 300
 const CHURN_PER_SECOND = 2
 const SAMPLE_MS = 10_000
 const MAX_RSS_SLOPE_MIB_PER_MIN = 1
-/** SQLite's wal_autocheckpoint default (1000 pages: a checkpoint runs once the WAL holds this many), + 25%. */
+/** The server's checkpoint worker's trigger (1000 pages, as SQLite's wal_autocheckpoint default: store/checkpointer.ts), + 25%. */
 const WAL_BOUND_PAGES = 1250
 const password = 'soak-lantern-harbour-7'
 const root = new URL('../..', import.meta.url).pathname
