@@ -1,6 +1,6 @@
 -- 5 (PostgreSQL only): a login's device insert in one round trip. What the insert re-checks under the
--- account row's lock (the provider link, the password login's backoff, the credentials epoch, the device
--- cap) ran as five statements of one transaction; a function does the same statements, each with a fresh
+-- account row's lock (the provider link, the password login's backoff, the credentials epoch and status,
+-- the device cap) ran as five statements of one transaction; a function does the same statements, each with a fresh
 -- READ COMMITTED snapshot taken after the lock (so the count sees every device committed before it), in
 -- one call: a password login went from 9 statements to 4 (bench/postgres-login-cost.ts, README > On
 -- PostgreSQL). The outcome names the refusal; the store maps it to its typed conflict (store/errors.ts).
@@ -20,8 +20,11 @@ BEGIN
   ELSIF p_settle_login_at IS NOT NULL AND account.login_blocked_until > p_settle_login_at THEN
     outcome := 'login_blocked';
     blocked_until := account.login_blocked_until;
-  ELSIF account.status IS DISTINCT FROM 'active' OR account.credentials_epoch IS DISTINCT FROM p_credentials_epoch THEN
+  ELSIF account.status IS NULL OR account.credentials_epoch IS DISTINCT FROM p_credentials_epoch THEN
     outcome := 'credentials_changed';
+  ELSIF account.status <> 'active' THEN
+    outcome := account.status; -- 'disabled' or 'pending': told only after the password and the backoff
+
   ELSIF (SELECT count(*) FROM devices WHERE account_id = p_account_id) >= p_max_devices THEN
     outcome := 'device_limit';
   ELSE

@@ -2,7 +2,7 @@
 import { generateAuthToken, hashToken } from '../auth/tokens.ts'
 import { audit } from '../audit.ts'
 import { ProtocolError, type ErrID } from '../errors.ts'
-import { CredentialsChanged, DeviceLimit, LoginBlocked } from '../store/errors.ts'
+import { AccountInactive, CredentialsChanged, DeviceLimit, LoginBlocked } from '../store/errors.ts'
 import type { Context, MessageType } from '../handler.ts'
 import type { RevokeReason } from '../sessions.ts'
 import type { Account } from '../store/accounts.ts'
@@ -58,6 +58,7 @@ export async function loginAsNewDevice(
   } catch (error) {
     if (error instanceof CredentialsChanged) throw new ProtocolError(stale)
     if (error instanceof DeviceLimit) throw new ProtocolError('forbidden', { maxDevices: error.max })
+    if (error instanceof AccountInactive) throw new ProtocolError(error.status === 'disabled' ? 'user_disabled' : 'confirmation_required')
     if (error instanceof LoginBlocked) throw new ProtocolError('ratelimit_exceed', { retryAfter: Math.max(1, error.until - now) })
     throw error
   }

@@ -1,7 +1,7 @@
 // Devices: one per login, each with one authToken (only its SHA-256 is stored) and a sealed push token.
 import type { Database, Transaction } from 'better-sqlite3'
 import { generateDeviceID } from '../auth/tokens.ts'
-import { CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged, LoginBlocked } from './errors.ts'
+import { AccountInactive, CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged, LoginBlocked } from './errors.ts'
 import { seal, unseal } from './sealing.ts'
 import { createDeviceLifetimeStore, type DeviceLifetimeStore, type SqliteDeviceLifetimeStore } from './device-lifetime.ts'
 import { commitEach, type GroupCommit } from './group-commit.ts'
@@ -26,8 +26,8 @@ export interface NewDevice {
   ip: string
   now: number
   /**
-   * What the login read before its await, re-checked in the insert's transaction: the account is still
-   * active with this credentials epoch (else CredentialsChanged) and holds fewer than `maxDevices`
+   * What the login read before its await, re-checked in the insert's transaction: the account still has
+   * this credentials epoch (else CredentialsChanged), is active (else AccountInactive) and holds fewer than `maxDevices`
    * devices (else DeviceLimit); with `link`, a provider login, that identity is still linked to the account
    * (else LinkChanged, checked first). Absent only where no login is involved (seeding in tests).
    * With `settleLoginAt` (a password login: when its argon2 verification ended), the login's backoff is
@@ -118,7 +118,8 @@ export function prepareDeviceInsert(db: Database, key: Buffer): Transaction<(dev
       const state = accountState.get(device.accountID)
       const settle = device.expect.settleLoginAt
       if (settle !== undefined && state && state.login_blocked_until > settle) throw new LoginBlocked(state.login_blocked_until)
-      if (state?.status !== 'active' || state.credentials_epoch !== device.expect.credentialsEpoch) throw new CredentialsChanged()
+      if (!state || state.credentials_epoch !== device.expect.credentialsEpoch) throw new CredentialsChanged()
+      if (state.status !== 'active') throw new AccountInactive(state.status as 'disabled' | 'pending')
       if (countFor.get(device.accountID)!.n >= device.expect.maxDevices) throw new DeviceLimit(device.expect.maxDevices)
       if (settle !== undefined && state.failed_logins > 0) clearFailures.run(device.accountID)
     }

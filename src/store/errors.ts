@@ -60,6 +60,13 @@ export class LoginBlocked extends StoreConflict {
   }
 }
 
+/** The account is not active (disabled, or pending confirmation) with the credentials epoch the caller read. */
+export class AccountInactive extends StoreConflict {
+  constructor(readonly status: 'disabled' | 'pending') {
+    super(`the account is ${status}`)
+  }
+}
+
 /** The account already holds `max` devices. */
 export class DeviceLimit extends StoreConflict {
   constructor(readonly max: number) {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { generateDeviceID, hashToken } from '../../src/auth/tokens.ts'
-import { DeviceLimit, LoginBlocked } from '../../src/store/errors.ts'
+import { AccountInactive, DeviceLimit, LoginBlocked } from '../../src/store/errors.ts'
 import type { Store } from '../../src/store/index.ts'
 import { testEngine } from '../support/engine.ts'
 import { openTestStores, outcomes, type TestStores } from './support.ts'
@@ -168,6 +168,24 @@ test('a password login settles its backoff in the device insert: a block landed 
   assert.is(await s.store.devices.count(a.id), 1)
   const settled = (await s.store.accounts.byID(a.id))!
   assert.equal([settled.failedLogins, settled.loginBlockedUntil], [0, 0])
+})
+
+test('a disabled or pending account is told after the backoff: blocked meanwhile -> LoginBlocked, else AccountInactive, its failures kept', async ({ s }) => {
+  for (const status of ['disabled', 'pending'] as const) {
+    const a = await s.store.accounts.create({ id: `acc-${status}`, username: `rosalind-${status}`, userID: `@rosalind-${status}:localhost`, passwordHash: 'hash', status, profile: {}, thirdPIDs: [], now })
+    const login = (settleLoginAt: number) =>
+      s.nodes[0].devices
+        .create({ accountID: a.id, tokenHash: hashToken(`${status}-${settleLoginAt}`), name: 'r', pushToken: null, ip: '127.0.0.1', now: settleLoginAt, expect: { credentialsEpoch: a.credentialsEpoch, maxDevices: 10, settleLoginAt } })
+        .then(() => undefined, (error: unknown) => error)
+    // A wrong password on another node blocked the account while this (right) one's argon2 ran.
+    await s.nodes[1].accounts.recordLoginFailure(a.id, now, () => now + 60_000)
+    assert.instance(await login(now + 1), LoginBlocked, `${status}: the block first, the status not told`)
+    const refused = await login(now + 60_001)
+    assert.instance(refused, AccountInactive, status)
+    assert.is((refused as AccountInactive).status, status)
+    assert.is(await s.store.devices.count(a.id), 0)
+    assert.is((await s.store.accounts.byID(a.id))!.failedLogins, 1, `${status}: a refused login clears nothing`)
+  }
 })
 
 test('a password change racing logins: no device created with the old epoch survives it', async ({ s }) => {

@@ -6,7 +6,9 @@
  *   block is checked before argon2 and again where the outcome is written (the failure counted, or the
  *   count cleared): a login that a concurrent failure blocked meanwhile answers ratelimit_exceed, whatever
  *   its password, so logins in flight together tell no more than the same logins one after another
- * - status is revealed only to someone holding the password: user_disabled, confirmation_required
+ * - status is revealed only to someone holding the password, and only where the block is re-checked (a
+ *   disabled or pending account blocked by a concurrent failure answers ratelimit_exceed): user_disabled,
+ *   confirmation_required
  * - password_not_set for accounts created without one; with privacy.revealAccounts false that answers
  *   invalid_creds instead, and names that find no account get the same backoff as accounts
  * - the device is created only if the account's credentials epoch and status are still what was read
@@ -62,14 +64,12 @@ export default defineHandler({
       else if (!reveal) blocked(await ctx.nameBackoff.recordFailure(bucket, after, policy), after)
       throw new ProtocolError('invalid_creds')
     }
-    if (account.status === 'disabled') throw new ProtocolError('user_disabled')
-    if (account.status === 'pending') throw new ProtocolError('confirmation_required')
-
     // Parameters live in the hash; a config change upgrades each account at its next login. Compare-and-swap
     // on the verified hash: a password changed meanwhile is never overwritten by the old one's rehash.
-    if (needsRehash) await store.accounts.rehashPassword(account.id, account.passwordHash!, await ctx.passwords.hash(payload.password!), now)
-    // The backoff is settled where the device is inserted, under the account's lock (one round trip):
-    // a block a concurrent wrong password set meanwhile withholds the login; success clears the failures.
+    if (needsRehash && account.status === 'active') await store.accounts.rehashPassword(account.id, account.passwordHash!, await ctx.passwords.hash(payload.password!), now)
+    // The backoff is settled where the device is inserted, under the account's lock (one round trip): a block
+    // a concurrent wrong password set meanwhile withholds the login — and the account's status (disabled,
+    // pending), which is decided there after the block; success clears the failures.
     return loginAsNewDevice(ctx, account, payload, { stale: 'invalid_creds', settleLoginAt: after })
   },
 })

@@ -1,7 +1,7 @@
 // Devices on PostgreSQL (contracts in ../devices.ts).
 import type pg from 'pg'
 import { generateDeviceID } from '../../auth/tokens.ts'
-import { CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged, LoginBlocked } from '../errors.ts'
+import { AccountInactive, CredentialsChanged, DeviceGone, DeviceLimit, LinkChanged, LoginBlocked } from '../errors.ts'
 import { sealPushToken, type DeviceStore, type NewDevice } from '../devices.ts'
 import { deviceColumns, toDevice, type DeviceRow } from '../rows/devices.ts'
 import { createDeviceLifetimeStore } from './device-lifetime.ts'
@@ -38,6 +38,7 @@ export async function insertDevice(db: Queryable, key: Buffer, device: NewDevice
   if (outcome === 'link_changed') throw new LinkChanged()
   if (outcome === 'login_blocked') throw new LoginBlocked(blocked_until)
   if (outcome === 'credentials_changed') throw new CredentialsChanged()
+  if (outcome === 'disabled' || outcome === 'pending') throw new AccountInactive(outcome)
   if (outcome === 'device_limit') throw new DeviceLimit(expect.maxDevices)
   throw new Error(`hafnium_insert_device: unknown outcome ${outcome}`)
 }
