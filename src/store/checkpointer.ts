@@ -23,6 +23,8 @@ export interface Checkpointer {
   /** Closes the worker's connection (waits for a checkpoint under way, up to 5 s) so the serving connection closes last and removes the WAL. */
   stop(): void
   readonly stats: { worker: number; inline: number; failed: boolean; ready: boolean }
+  /** The serving connection's wal_autocheckpoint as the checkpointer wants it: 0 while the worker serves, 1,000 once it failed. */
+  readonly autocheckpoint: number
 }
 
 /** [0]: 0 starting, 1 open, 2 closed or never to open; stop() claims 0 → 2 so the worker never opens after it. */
@@ -99,6 +101,10 @@ export function startCheckpointer(db: Database, path: string, options: Checkpoin
   let stopping = false
   // What the last inline checkpoint left: a WAL file that has not grown since needs no second one.
   let afterInline = 0
+  // The WAL file's size when a checkpoint last found everything in it copied: until it changes there is
+  // nothing for an idle checkpoint to do (a WAL the next writer restarts and refills below that size waits
+  // for softBytes, as SQLite's own auto-checkpoint would).
+  let settledBytes = -1
 
   const fail = (error: unknown) => {
     if (stats.failed || stopping) return
@@ -107,7 +113,8 @@ export function startCheckpointer(db: Database, path: string, options: Checkpoin
     options.log?.error({ err: error }, 'WAL checkpoint worker failed: the serving connection checkpoints again (SQLite default, 1,000 pages)')
     if (db.open) db.pragma('wal_autocheckpoint = 1000')
   }
-  // Started at the first checkpoint needed, not at open: a thread costs ~80 ms of CPU, and most test servers never need it.
+  // Started at the first checkpoint needed, not at open: a thread costs ~80 ms of CPU, and a server that
+  // never writes much (most test servers) never needs it.
   const startWorker = () => {
     // The same build of better-sqlite3 as the serving connection (driver.ts picks it by Node major), by absolute path.
     const workerData: WorkerData = { driver: createRequire(import.meta.url).resolve(driverPackage), path, synchronous: options.synchronous === 'full' ? 'FULL' : 'NORMAL', state }
@@ -118,7 +125,10 @@ export function startCheckpointer(db: Database, path: string, options: Checkpoin
     started.on('message', (reply: CheckpointReply) => {
       if (reply === 'ready') return void (stats.ready = true)
       inFlight = false
-      if (reply.ok) stats.worker++
+      if (reply.ok) {
+        stats.worker++
+        if (reply.busy === 0 && reply.log === reply.checkpointed) settledBytes = walBytes()
+      }
       // A failed checkpoint (an I/O error, a full disk) is tried again; the hard limit still bounds the WAL.
       else options.log?.warn({ err: reply.error }, 'WAL checkpoint in the worker failed; will retry')
     })
@@ -140,17 +150,24 @@ export function startCheckpointer(db: Database, path: string, options: Checkpoin
       // The inline fallback: what every commit past 1,000 pages did before; after it, the next write restarts
       // the WAL from its beginning and truncates the file to softBytes.
       try {
-        db.pragma('wal_checkpoint(PASSIVE)')
-        stats.inline++
-        afterInline = bytes
+        const [result] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number }[]
+        // Busy (the worker's checkpoint holds the lock): not done, the next check tries again.
+        if (result?.busy === 0) {
+          stats.inline++
+          afterInline = bytes
+        }
       } catch (error) {
         options.log?.warn({ err: error }, 'WAL checkpoint on the serving connection failed; will retry')
       }
       return
     }
     if (bytes <= hardBytes) afterInline = 0
-    if (bytes === 0 || inFlight || (bytes <= softBytes && performance.now() - lastPosted < idleIntervalMs)) return
-    worker ??= startWorker()
+    if (bytes === 0 || bytes === settledBytes || inFlight || (bytes <= softBytes && performance.now() - lastPosted < idleIntervalMs)) return
+    try {
+      worker ??= startWorker()
+    } catch (error) {
+      return fail(error) // no worker thread (resources, the driver not found): SQLite's own checkpoints again
+    }
     if (!stats.ready) return
     inFlight = true
     lastPosted = performance.now()
@@ -161,6 +178,9 @@ export function startCheckpointer(db: Database, path: string, options: Checkpoin
 
   return {
     stats,
+    get autocheckpoint() {
+      return stats.failed ? 1000 : 0
+    },
     stop() {
       if (stopping) return
       stopping = true

@@ -107,10 +107,10 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
   const outbox = createOutboxStore(db, outboxKey)
   // Live traffic's hot writes (profile updates, failed logins, token presentation, last-seen batches) share
   // one commit per event-loop turn; replies still wait for it (group-commit.ts).
-  // Before walRelief, which restores the auto-checkpoint setting it finds (0 here) after a full disk.
+  // Before walRelief, which goes back to the checkpointer's setting after a full disk.
   const checkpointer = options.checkpoints === 'worker' && lock ? startCheckpointer(db, path, { synchronous: options.synchronous, log: options.log }) : undefined
   const writes = createGroupCommit(db)
-  const relief = walRelief(db, storageRetryAfterMs)
+  const relief = walRelief(db, storageRetryAfterMs, checkpointer ? () => checkpointer.autocheckpoint : undefined)
   const accounts = createAccountStore(db, writes)
   const devices = createDeviceStore(db, outboxKey, writes, reads)
   return {
@@ -179,8 +179,10 @@ export function createPrivate(path: string): void {
  * stop again for good (measured on a 4 MiB tmpfs: 1 MiB freed, 119 more commits, then SQLITE_FULL).
  * The TRUNCATE also hands the WAL's space back to the disk.
  */
-function walRelief(db: SqliteDatabase, retryMs: number): { onDiskFull(): void; stop(): void } {
-  const usual = db.pragma('wal_autocheckpoint', { simple: true }) as number
+function walRelief(db: SqliteDatabase, retryMs: number, wanted?: () => number): { onDiskFull(): void; stop(): void } {
+  // What to go back to: the checkpointer's setting as it is then (its worker may have failed meanwhile), else what was found.
+  const found = db.pragma('wal_autocheckpoint', { simple: true }) as number
+  const usual = wanted ?? (() => found)
   let timer: NodeJS.Timeout | undefined
   const stop = () => {
     clearInterval(timer)
@@ -197,7 +199,7 @@ function walRelief(db: SqliteDatabase, retryMs: number): { onDiskFull(): void; s
         } catch {
           return // still full: the next tick tries again
         }
-        db.pragma(`wal_autocheckpoint = ${usual}`)
+        db.pragma(`wal_autocheckpoint = ${usual()}`)
         stop()
       }, retryMs)
       timer.unref()
