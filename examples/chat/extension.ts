@@ -23,7 +23,10 @@ export default defineExtension({
   start({ log }) {
     const path = process.env.HAFNIUM_CHAT_DB || 'data/chat.db'
     const mergeAfterMs = Number(process.env.HAFNIUM_CHAT_MERGE_MS) || undefined
-    store = openChatStore(path, { mergeAfterMs })
+    store = openChatStore(path, {
+      mergeAfterMs,
+      onMergeError: (err) => log.error({ err, path }, 'chat store: merging the message log failed; the timer retries (sends still commit to the log)'),
+    })
     log.info({ path }, 'chat store open')
   },
   close() {

@@ -53,9 +53,11 @@ export interface ChatStoreOptions {
   mergeAt?: number
   /** …or every this many milliseconds while it holds any (default 1,000). */
   mergeAfterMs?: number
+  /** Told the first time a merge fails after one that worked (the log then waits for the timer, not for each send). */
+  onMergeError?: (error: unknown) => void
 }
 
-export function openChatStore(path: string, { mergeAt = 2048, mergeAfterMs = 1000 }: ChatStoreOptions = {}): ChatStore {
+export function openChatStore(path: string, { mergeAt = 2048, mergeAfterMs = 1000, onMergeError }: ChatStoreOptions = {}): ChatStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const db = new Sqlite(path)
   try {
@@ -117,11 +119,17 @@ export function openChatStore(path: string, { mergeAt = 2048, mergeAfterMs = 100
     for (const messages of logged.values()) loggedCount += messages.length
   }
   let mergeScheduled = false
-  // A failed merge (disk full, I/O error) changes nothing: the log and `logged` stay, and the next one retries.
+  // A failed merge (disk full, I/O error) changes nothing: the log and `logged` stay. Until one succeeds again
+  // only the timer retries (each attempt copies the whole log), and the failure is reported once.
+  let mergeFailing = false
   const mergeSoon = () => {
     try {
       mergeLog()
-    } catch {}
+      mergeFailing = false
+    } catch (error) {
+      if (!mergeFailing) onMergeError?.(error)
+      mergeFailing = true
+    }
   }
   // What an earlier process logged and did not merge (it crashed, or its last merge failed).
   try {
@@ -148,7 +156,7 @@ export function openChatStore(path: string, { mergeAt = 2048, mergeAfterMs = 100
     let at = messages.length
     while (at > 0 && messages[at - 1]!.messageID > message.messageID) at--
     messages.splice(at, 0, message)
-    if (++loggedCount >= mergeAt && !mergeScheduled) {
+    if (++loggedCount >= mergeAt && !mergeScheduled && !mergeFailing) {
       mergeScheduled = true
       setImmediate(mergeSoon)
     }
