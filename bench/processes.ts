@@ -33,8 +33,10 @@ export function startProcess(command: string[], cpu?: string, env?: Record<strin
     const file = createWriteStream(join(logDir, `${child.pid}.log`))
     // --trace-gc stamps ms since the process started: this lines them up with the load generator's clock.
     file.write(`# spawned at ${Date.now()} ms since the epoch: ${command.join(' ')}\n`)
-    child.stdout!.pipe(file)
-    child.stderr!.pipe(file)
+    // Two sources, one file: neither may end it (the other would then write after its end); the child's exit does.
+    child.stdout!.pipe(file, { end: false })
+    child.stderr!.pipe(file, { end: false })
+    child.once('close', () => file.end())
   }
   let out = ''
   let err = ''
