@@ -8,6 +8,7 @@ import { acquireDatabaseLock } from './lock.ts'
 import { migrations } from './migrations.ts'
 import { createGroupCommit } from './group-commit.ts'
 import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from './checkpointer.ts'
+import { walRelief } from './wal-relief.ts'
 import { createSharedRead, guardWrites, type SharedRead } from './shared-read.ts'
 import { createRateBucketStore, type RateBucketStore } from './rate-buckets.ts'
 import type { LoginNameStore } from './login-names.ts'
@@ -170,42 +171,6 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
  */
 export function createPrivate(path: string): void {
   closeSync(openSync(path, 'a', 0o600))
-}
-
-/**
- * After SQLITE_FULL, checkpoint after every commit until one TRUNCATE checkpoint succeeds, then go back to
- * SQLite's default. Otherwise the WAL (checkpointed at 1,000 pages, ~4 MiB) takes the space that comes
- * back, and the checkpoint that would let it be reused finds none left to grow the database file: writes
- * stop again for good (measured on a 4 MiB tmpfs: 1 MiB freed, 119 more commits, then SQLITE_FULL).
- * The TRUNCATE also hands the WAL's space back to the disk.
- */
-function walRelief(db: SqliteDatabase, retryMs: number, wanted?: () => number): { onDiskFull(): void; stop(): void } {
-  // What to go back to: the checkpointer's setting as it is then (its worker may have failed meanwhile), else what was found.
-  const found = db.pragma('wal_autocheckpoint', { simple: true }) as number
-  const usual = wanted ?? (() => found)
-  let timer: NodeJS.Timeout | undefined
-  const stop = () => {
-    clearInterval(timer)
-    timer = undefined
-  }
-  return {
-    onDiskFull() {
-      if (timer || !db.open) return
-      db.pragma('wal_autocheckpoint = 1')
-      timer = setInterval(() => {
-        try {
-          const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
-          if (result?.busy !== 0) return
-        } catch {
-          return // still full: the next tick tries again
-        }
-        db.pragma(`wal_autocheckpoint = ${usual()}`)
-        stop()
-      }, retryMs)
-      timer.unref()
-    },
-    stop,
-  }
 }
 
 /** Runs each pending migration in its own transaction, so a crash leaves a numbered, consistent state. */
