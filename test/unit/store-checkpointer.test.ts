@@ -35,13 +35,10 @@ async function createAccount(store: SqliteStore, i: number) {
   await store.accounts.create({ id: `acc${i}`, username: `user${i}`, userID: `@user${i}@localhost`, passwordHash: null, status: 'active', profile: { nickname: 'n'.repeat(200) }, thirdPIDs: [], now: i })
 }
 
-test('sustained writes: the worker checkpoints, the serving connection does not auto-checkpoint, and the WAL stays bounded', async ({ dir }) => {
+test('sustained writes: the worker checkpoints and the WAL stays bounded (the serving connection\'s own setting: next test)', async ({ dir }) => {
   const path = join(dir, 'a.db')
   const store = open(path)
-  const raw = new Database(path, { fileMustExist: true })
   try {
-    // Each connection has its own setting: a fresh one shows SQLite's default, the server's would show 0.
-    assert.is(raw.pragma('wal_autocheckpoint', { simple: true }), 1000)
     let written = 0
     const started = Date.now()
     let largest = 0
@@ -59,7 +56,6 @@ test('sustained writes: the worker checkpoints, the serving connection does not 
     assert.ok(written * 5 > 2 * 12_000, `only ${written} writes: too few to test the bound`)
     await until('a worker checkpoint', () => store.checkpoints!.worker > 0)
   } finally {
-    raw.close()
     store.close()
   }
 })
