@@ -3,6 +3,7 @@
 import { createGroupCommit, Sqlite } from 'hafnium'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { openMessageLog, type MessageLog, type MessageLogOptions } from './message-log.ts'
 import { migrate } from './schema.ts'
 
 export interface Message {
@@ -48,16 +49,10 @@ interface Send {
 // One key per pair of users, the same whoever sends: a conversation is both directions.
 const conversationOf = (a: string, b: string) => (a < b ? `${a} ${b}` : `${b} ${a}`)
 
-export interface ChatStoreOptions {
-  /** The log is merged into the indexed table once it holds this many messages… (default 2,048) */
-  mergeAt?: number
-  /** …or every this many milliseconds while it holds any (default 1,000). */
-  mergeAfterMs?: number
-  /** Told the first time a merge fails after one that worked (the log then waits for the timer, not for each send). */
-  onMergeError?: (error: unknown) => void
-}
+// The options are the message log's (examples/chat/message-log.ts): when it is merged, and who hears of a failure.
+export type ChatStoreOptions = MessageLogOptions
 
-export function openChatStore(path: string, { mergeAt = 2048, mergeAfterMs = 1000, onMergeError }: ChatStoreOptions = {}): ChatStore {
+export function openChatStore(path: string, options: ChatStoreOptions = {}): ChatStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const db = new Sqlite(path)
   try {
@@ -74,7 +69,6 @@ export function openChatStore(path: string, { mergeAt = 2048, mergeAfterMs = 100
     db.close()
     throw error
   }
-  const append = db.prepare('INSERT INTO message_log (id, conversation, sender, recipient, text, at) VALUES (?, ?, ?, ?, ?, ?)')
   const page = db.prepare<[number, number, number], { id: number; sender: string; recipient: string; text: string; at: number }>(
     'SELECT id, sender, recipient, text, at FROM messages WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?',
   )
@@ -87,86 +81,24 @@ export function openChatStore(path: string, { mergeAt = 2048, mergeAfterMs = 100
   )
   const marker = db.prepare<[string, string], { up_to: number }>('SELECT up_to FROM read_markers WHERE reader = ? AND conversation = ?')
 
-  // A send appends to message_log, a table with no secondary index: a commit writes the log's last page or
-  // two whatever the conversations in it, where an insert into the indexed table wrote one index leaf per
-  // conversation per commit (SQLite's own cost per message, bench/chat-store.ts: ~12 -> ~6 µs). The merge
-  // moves the log into the indexed table in one transaction per mergeAt messages, so each conversation's
-  // leaf is written once per merge. Until then history reads a conversation's logged messages from `logged`
-  // (the same rows, in ID order); a crash loses nothing, the log is merged when the file is next opened.
-  const logged = new Map<number, Message[]>()
-  let loggedCount = 0
-  // Every message with an ID up to this one is in the indexed table.
-  let mergedUpTo = 0
-  const logTop = db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM message_log')
-  const moveLog = db.prepare('INSERT INTO messages (id, conversation, sender, recipient, text, at) SELECT id, conversation, sender, recipient, text, at FROM message_log ORDER BY id')
-  const clearLog = db.prepare('DELETE FROM message_log')
-  const merge = db.transaction(() => {
-    const top = logTop.get()?.id ?? 0
-    moveLog.run()
-    clearLog.run()
-    return top
-  })
-  function mergeLog() {
-    mergeScheduled = false
-    const top = merge.immediate()
-    if (top > mergedUpTo) mergedUpTo = top
-    for (const [conversation, messages] of logged) {
-      const rest = messages.filter((m) => m.messageID > mergedUpTo)
-      if (rest.length === 0) logged.delete(conversation)
-      else logged.set(conversation, rest)
-    }
-    loggedCount = 0
-    for (const messages of logged.values()) loggedCount += messages.length
-  }
-  let mergeScheduled = false
-  // A failed merge (disk full, I/O error) changes nothing: the log and `logged` stay. Until one succeeds again
-  // only the timer retries (each attempt copies the whole log), and the failure is reported once.
-  let mergeFailing = false
-  const mergeSoon = () => {
-    try {
-      mergeLog()
-      mergeFailing = false
-    } catch (error) {
-      if (!mergeFailing) onMergeError?.(error)
-      mergeFailing = true
-    }
-  }
-  // What an earlier process logged and did not merge (it crashed, or its last merge failed).
+  let log: MessageLog
   try {
-    mergeLog()
+    log = openMessageLog(db, options)
   } catch (error) {
     db.close()
     throw error
   }
-  const timer = setInterval(() => {
-    if (loggedCount > 0) mergeSoon()
-  }, mergeAfterMs)
-  timer.unref()
 
   let nextID = 1 + Math.max(
     (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").get() as { seq: number } | undefined)?.seq ?? 0,
     (db.prepare('SELECT max(id) AS id FROM messages').get() as { id: number | null }).id ?? 0,
   )
 
-  // Called once the message's batch has committed (so an uncommitted message is never read), in ID order.
-  function remember(conversation: number, message: Message) {
-    if (message.messageID <= mergedUpTo) return
-    let messages = logged.get(conversation)
-    if (!messages) logged.set(conversation, (messages = []))
-    let at = messages.length
-    while (at > 0 && messages[at - 1]!.messageID > message.messageID) at--
-    messages.splice(at, 0, message)
-    if (++loggedCount >= mergeAt && !mergeScheduled && !mergeFailing) {
-      mergeScheduled = true
-      setImmediate(mergeSoon)
-    }
-  }
-
   // Clamping and moving the marker in one transaction: a message sent in between cannot be skipped over.
   const markRead = db.transaction((reader: string, peer: string, upTo: number) => {
     const conversation = conversationOf(reader, peer)
     const id = conversationID(conversation)
-    const last = id === undefined ? 0 : (logged.get(id)?.at(-1)?.messageID ?? newest.get(id)?.id ?? 0)
+    const last = id === undefined ? 0 : (log.logged(id).at(-1)?.messageID ?? newest.get(id)?.id ?? 0)
     return upsertMarker.all(reader, conversation, Math.min(upTo, last))[0]!.up_to
   })
 
@@ -191,7 +123,7 @@ export function openChatStore(path: string, { mergeAt = 2048, mergeAfterMs = 100
     const conversation = conversationID(pair) ?? addConversation.get(pair)!.id
     // IDs are handed out here, in the order the batch runs; one rolled back is skipped, never reused.
     const messageID = nextID++
-    append.run(messageID, conversation, from, to, text, at)
+    log.append(messageID, conversation, from, to, text, at)
     return { conversation, message: { messageID, from, to, text, at } }
   }
 
@@ -213,14 +145,14 @@ export function openChatStore(path: string, { mergeAt = 2048, mergeAfterMs = 100
       const index = batch.push({ pair, from, to, text, at }) - 1
       const { conversation, message } = (await opened.get(batch)!)[index]!
       if (!committed.has(pair)) rememberConversation(pair, conversation)
-      remember(conversation, message)
+      log.remember(conversation, message)
       return { ...message }
     },
     history(user, peer, before, limit) {
       const conversation = conversationID(conversationOf(user, peer))
       if (conversation === undefined) return { messages: [], more: false }
       const below = before ?? Number.MAX_SAFE_INTEGER
-      const recent = logged.get(conversation) ?? []
+      const recent = log.logged(conversation)
       // The logged messages are the conversation's newest: take those below `before`, then the indexed table's.
       const messages: Message[] = []
       for (let i = recent.length - 1; i >= 0 && messages.length <= limit; i--) if (recent[i]!.messageID < below) messages.push({ ...recent[i]! })
@@ -237,12 +169,11 @@ export function openChatStore(path: string, { mergeAt = 2048, mergeAfterMs = 100
       const conversation = conversationOf(user, peer)
       return { mine: marker.get(user, conversation)?.up_to ?? 0, theirs: marker.get(peer, conversation)?.up_to ?? 0 }
     },
-    unmerged: () => loggedCount,
+    unmerged: () => log.unmerged(),
     close() {
-      clearInterval(timer)
       writes.flush()
-      // Merged now so the next start has nothing to replay; if this fails, the next start merges the log.
-      mergeSoon()
+      // After the flush, so the log holds every write when it is merged.
+      log.close()
       db.close()
     },
   }
