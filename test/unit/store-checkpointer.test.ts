@@ -31,6 +31,14 @@ const logs = () => {
 }
 const open = (path: string, log = logs().log) => openStore(path, { synchronous: 'normal', busyTimeoutMs: 0, checkpoints: 'worker', log })
 
+/** A plain connection on a new WAL file with one table: what the checkpointer is started on directly. */
+function rawWal(path: string) {
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+  return db
+}
+
 async function createAccount(store: SqliteStore, i: number) {
   await store.accounts.create({ id: `acc${i}`, username: `user${i}`, userID: `@user${i}@localhost`, passwordHash: null, status: 'active', profile: { nickname: 'n'.repeat(200) }, thirdPIDs: [], now: i })
 }
@@ -62,9 +70,7 @@ test('sustained writes: the worker checkpoints and the WAL stays bounded (the se
 
 test('a raw connection with the checkpointer: worker checkpoints happen, and stop() leaves the WAL to the last connection', async ({ dir }) => {
   const path = join(dir, 'b.db')
-  const db = new Database(path)
-  db.pragma('journal_mode = WAL')
-  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+  const db = rawWal(path)
   const { lines, log } = logs()
   const checkpointer = startCheckpointer(db, path, { synchronous: 'normal', checkIntervalMs: 20, idleIntervalMs: 50, log })
   try {
@@ -102,9 +108,7 @@ test('data written survives a restart; shutdown leaves no WAL and no lock', asyn
 
 test('a worker that fails is logged, the serving connection checkpoints again, and writes go on', async ({ dir }) => {
   const path = join(dir, 'd.db')
-  const db = new Database(path)
-  db.pragma('journal_mode = WAL')
-  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+  const db = rawWal(path)
   const { lines, log } = logs()
   const checkpointer = startCheckpointer(db, path, { synchronous: 'normal', log, workerSource: 'throw new Error("checkpoint worker broken on purpose")' })
   try {
@@ -126,9 +130,7 @@ test('a worker that fails is logged, the serving connection checkpoints again, a
 
 test('a WAL past the hard limit is checkpointed on the serving connection when the worker does not keep up', async ({ dir }) => {
   const path = join(dir, 'e.db')
-  const db = new Database(path)
-  db.pragma('journal_mode = WAL')
-  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+  const db = rawWal(path)
   // A worker that never answers: it opens nothing and ignores every message (but stays alive).
   const idle = 'const { parentPort } = require("node:worker_threads"); parentPort.postMessage("ready"); parentPort.on("message", () => {})'
   const checkpointer = startCheckpointer(db, path, { synchronous: 'normal', checkIntervalMs: 10, softBytes: 64 * 4096, hardBytes: 256 * 4096, workerSource: idle })
