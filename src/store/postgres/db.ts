@@ -129,6 +129,9 @@ export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(pool:
   }
 }
 
+/** The pool as a Queryable whose every statement runs alone through run(): code written for a transaction's client, used outside one. */
+export const autocommit = (pool: pg.Pool): Queryable => ({ query: (text, values) => run(pool, text, values) })
+
 /** Opens the warm connections (see warmConnections) and hands them back to the pool. */
 export async function warm(pool: pg.Pool, size: number): Promise<void> {
   const clients = await Promise.all(Array.from({ length: warmConnections(size) }, () => pool.connect()))

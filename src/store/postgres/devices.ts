@@ -5,7 +5,7 @@ import { AccountInactive, CredentialsChanged, DeviceGone, DeviceLimit, LinkChang
 import { sealPushToken, type DeviceStore, type NewDevice } from '../devices.ts'
 import { deviceColumns, toDevice, type DeviceRow } from '../rows/devices.ts'
 import { createDeviceLifetimeStore } from './device-lifetime.ts'
-import { deviceExists, run, transaction, uniqueViolation, type Queryable } from './db.ts'
+import { autocommit, deviceExists, run, transaction, uniqueViolation, type Queryable } from './db.ts'
 
 /**
  * The one device insert, inside the caller's transaction (or alone: it is one statement). With `expect`
@@ -52,7 +52,7 @@ export function createDeviceStore(pool: pg.Pool, key: Buffer): DeviceStore {
   const deleteAll = async (db: Queryable, accountID: string) =>
     (await db.query<{ id: string }>('DELETE FROM devices WHERE account_id = $1 RETURNING id', [accountID])).rows.map((r) => r.id)
 
-  const single: Queryable = { query: (text, values) => run(pool, text, values) }
+  const single = autocommit(pool)
   return {
     ...createDeviceLifetimeStore(pool),
     async create(device) {

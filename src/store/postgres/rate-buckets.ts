@@ -5,7 +5,7 @@
 // (takeShared): exact across every node sharing the database.
 import type pg from 'pg'
 import type { BucketRow, BucketState, RateBucketStore, SharedCharge, SharedTake } from '../rate-buckets.ts'
-import { run, transaction, type Queryable } from './db.ts'
+import { autocommit, run, transaction, type Queryable } from './db.ts'
 
 /**
  * Takes the charge's cost from its bucket if it holds that many once refilled to `now`; no row is a full bucket.
@@ -44,7 +44,7 @@ async function read(db: Queryable, charges: readonly SharedCharge[], now: number
 export async function takeShared(pool: pg.Pool, charges: readonly SharedCharge[], now: number): Promise<SharedTake> {
   if (charges.length === 1) {
     // run(): a lost connection answers storage_busy like every other store op.
-    const db: Queryable = { query: (text, values) => run(pool, text, values) }
+    const db = autocommit(pool)
     const bucket = await takeFrom(db, charges[0]!, now)
     return bucket ? { taken: true, buckets: [bucket] } : { taken: false, buckets: await read(db, charges, now) }
   }
