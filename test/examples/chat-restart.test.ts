@@ -9,6 +9,8 @@ import { within } from '../support/within.ts'
 import { ask, chatSuite, device, exampleConfig, juliet, mercutio, password, romeo, start } from './chat-support.ts'
 
 const test = chatSuite('examples/chat restart')
+// A conversation's key as examples/chat/store.ts makes it (both directions one key), for writing old file layouts.
+const pair = (a: string, b: string) => (a < b ? `${a} ${b}` : `${b} ${a}`)
 
 test('a chat file from before conversation IDs (user_version 0) is converted at start: messages, IDs and markers kept', async (ctx) => {
   for (const client of ctx.clients) client.terminate()
@@ -23,7 +25,6 @@ test('a chat file from before conversation IDs (user_version 0) is converted at 
     CREATE TABLE read_markers (reader TEXT NOT NULL, conversation TEXT NOT NULL, up_to INTEGER NOT NULL, PRIMARY KEY (reader, conversation)) STRICT;
   `)
   const insert = db.prepare('INSERT INTO messages (id, conversation, sender, recipient, text, at) VALUES (?, ?, ?, ?, ?, 1)')
-  const pair = (a: string, b: string) => (a < b ? `${a} ${b}` : `${b} ${a}`)
   insert.run(10, pair(juliet, romeo), juliet, romeo, 'old 1')
   insert.run(11, pair(mercutio, juliet), mercutio, juliet, 'elsewhere')
   insert.run(12, pair(juliet, romeo), romeo, juliet, 'old 2')
@@ -54,7 +55,6 @@ test('a chat file of version 1 (no message log) gets one at start: messages, IDs
     CREATE TABLE read_markers (reader TEXT NOT NULL, conversation TEXT NOT NULL, up_to INTEGER NOT NULL, PRIMARY KEY (reader, conversation)) STRICT;
     PRAGMA user_version = 1;
   `)
-  const pair = (a: string, b: string) => (a < b ? `${a} ${b}` : `${b} ${a}`)
   db.prepare('INSERT INTO conversations (id, pair) VALUES (1, ?), (2, ?)').run(pair(juliet, romeo), pair(mercutio, juliet))
   const insert = db.prepare('INSERT INTO messages (id, conversation, sender, recipient, text, at) VALUES (?, ?, ?, ?, ?, 1)')
   insert.run(20, 1, juliet, romeo, 'v1 first')

@@ -33,6 +33,21 @@ async function account(store: Store, username: string) {
   })
 }
 
+/** A login's device insert as the domain makes it: `expect` re-checked against what the login read of `a`. */
+function loginDevice(store: Store, a: { id: string; credentialsEpoch: number }, tag: string, maxDevices: number, at = now, settleLoginAt?: number) {
+  return store.devices.create({
+    accountID: a.id,
+    tokenHash: hashToken(tag),
+    name: tag,
+    pushToken: null,
+    ip: '127.0.0.1',
+    now: at,
+    expect: { credentialsEpoch: a.credentialsEpoch, maxDevices, ...(settleLoginAt !== undefined && { settleLoginAt }) },
+  })
+}
+/** The error a promise rejects with, or undefined when it resolves. */
+const refusal = (work: Promise<unknown>) => work.then(() => undefined, (error: unknown) => error)
+
 test('50 concurrent registrations of one username: exactly one account', async ({ s }) => {
   const counts = await outcomes(
     spread(s, 50, (store, i) =>
@@ -120,17 +135,7 @@ test('20 concurrent logins against a cap of 3 devices (1 held): exactly 2 more d
   const a = await account(s.store, 'tybalt')
   await s.store.devices.create({ accountID: a.id, tokenHash: hashToken('first'), name: 'first', pushToken: null, ip: '127.0.0.1', now })
   const results = await Promise.allSettled(
-    spread(s, 20, (store, i) =>
-      store.devices.create({
-        accountID: a.id,
-        tokenHash: hashToken(`login-${i}`),
-        name: `login ${i}`,
-        pushToken: null,
-        ip: '127.0.0.1',
-        now,
-        expect: { credentialsEpoch: a.credentialsEpoch, maxDevices: 3 },
-      }),
-    ),
+    spread(s, 20, (store, i) => loginDevice(store, a, `login ${i}`, 3)),
   )
   assert.is(results.filter((r) => r.status === 'fulfilled').length, 2)
   assert.ok(
@@ -142,23 +147,11 @@ test('20 concurrent logins against a cap of 3 devices (1 held): exactly 2 more d
 
 test('a password login settles its backoff in the device insert: a block landed meanwhile refuses it, else its failures are cleared', async ({ s }) => {
   const a = await account(s.store, 'paris')
-  const login = (store: Store, i: number, settleLoginAt: number) =>
-    store.devices.create({
-      accountID: a.id,
-      tokenHash: hashToken(`paris-${i}`),
-      name: `paris ${i}`,
-      pushToken: null,
-      ip: '127.0.0.1',
-      now: settleLoginAt,
-      expect: { credentialsEpoch: a.credentialsEpoch, maxDevices: 10, settleLoginAt },
-    })
+  const login = (store: Store, i: number, settleLoginAt: number) => loginDevice(store, a, `paris ${i}`, 10, settleLoginAt, settleLoginAt)
   // Two wrong passwords on other nodes while this login's argon2 ran: the second set a block to now + 60 s.
   await s.nodes[1].accounts.recordLoginFailure(a.id, now, () => 0)
   await s.nodes[2].accounts.recordLoginFailure(a.id, now, () => now + 60_000)
-  const refused = await login(s.nodes[0], 1, now + 1).then(
-    () => undefined,
-    (error: unknown) => error,
-  )
+  const refused = await refusal(login(s.nodes[0], 1, now + 1))
   assert.instance(refused, LoginBlocked)
   assert.is((refused as LoginBlocked).until, now + 60_000)
   assert.is(await s.store.devices.count(a.id), 0, 'nothing inserted')
@@ -173,10 +166,7 @@ test('a password login settles its backoff in the device insert: a block landed 
 test('a disabled or pending account is told after the backoff: blocked meanwhile -> LoginBlocked, else AccountInactive, its failures kept', async ({ s }) => {
   for (const status of ['disabled', 'pending'] as const) {
     const a = await s.store.accounts.create({ id: `acc-${status}`, username: `rosalind-${status}`, userID: `@rosalind-${status}:localhost`, passwordHash: 'hash', status, profile: {}, thirdPIDs: [], now })
-    const login = (settleLoginAt: number) =>
-      s.nodes[0].devices
-        .create({ accountID: a.id, tokenHash: hashToken(`${status}-${settleLoginAt}`), name: 'r', pushToken: null, ip: '127.0.0.1', now: settleLoginAt, expect: { credentialsEpoch: a.credentialsEpoch, maxDevices: 10, settleLoginAt } })
-        .then(() => undefined, (error: unknown) => error)
+    const login = (settleLoginAt: number) => refusal(loginDevice(s.nodes[0], a, `${status}-${settleLoginAt}`, 10, settleLoginAt, settleLoginAt))
     // A wrong password on another node blocked the account while this (right) one's argon2 ran.
     await s.nodes[1].accounts.recordLoginFailure(a.id, now, () => now + 60_000)
     assert.instance(await login(now + 1), LoginBlocked, `${status}: the block first, the status not told`)
@@ -191,17 +181,7 @@ test('a disabled or pending account is told after the backoff: blocked meanwhile
 test('a password change racing logins: no device created with the old epoch survives it', async ({ s }) => {
   const a = await account(s.store, 'mercutio')
   const actor = await s.store.devices.create({ accountID: a.id, tokenHash: hashToken('actor'), name: 'actor', pushToken: null, ip: '127.0.0.1', now })
-  const logins = spread(s, 10, (store, i) =>
-    store.devices.create({
-      accountID: a.id,
-      tokenHash: hashToken(`race-${i}`),
-      name: `race ${i}`,
-      pushToken: null,
-      ip: '127.0.0.1',
-      now,
-      expect: { credentialsEpoch: a.credentialsEpoch, maxDevices: 100 },
-    }),
-  )
+  const logins = spread(s, 10, (store, i) => loginDevice(store, a, `race ${i}`, 100))
   const change = s.nodes[1].accounts.changeCredentials({ accountID: a.id, passwordHash: 'new', actor: { deviceID: actor.id, keepActor: true }, now })
   await Promise.allSettled([...logins, change])
   assert.equal(
