@@ -4,6 +4,7 @@ import { createCredentialOps, type CredentialOps } from './account-credentials.t
 import { createGuestOps, type GuestOps } from './guests.ts'
 import { createReadCache } from './read-cache.ts'
 import { commitEach, type GroupCommit } from './group-commit.ts'
+import type { SharedRead } from './shared-read.ts'
 import { toAccount, type AccountRow } from './rows/accounts.ts'
 import { UniqueViolation } from './errors.ts'
 import type { ThirdPID } from '../identifiers.ts'
@@ -91,7 +92,7 @@ const accountColumns = `a.*, (SELECT json_group_array(json_object('type', medium
 /** SQLite's account store, with byID's read at once (synchronous) for ./index.ts's profile:auth read. */
 export type SqliteAccountStore = AccountStore & { byIDNow(id: string): Account | undefined }
 
-export function createAccountStore(db: Database, writes: Pick<GroupCommit, 'run'> = commitEach): SqliteAccountStore {
+export function createAccountStore(db: Database, writes: Pick<GroupCommit, 'run'> = commitEach, reads?: Pick<SharedRead, 'run'>): SqliteAccountStore {
   const insertAccount = db.prepare(
     `INSERT INTO accounts (id, username, user_id, password_hash, status, profile, guest, created_at, updated_at)
      VALUES (@id, @username, @userID, @passwordHash, @status, @profile, @guest, @now, @now)`,
@@ -156,6 +157,7 @@ export function createAccountStore(db: Database, writes: Pick<GroupCommit, 'run'
     sizeOf: heapBytes,
     maxBytes: cacheBytes,
     foreignCheckMs: 1000,
+    reads,
   })
 
   const create = db.transaction((account: NewAccount) => {

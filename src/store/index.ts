@@ -112,7 +112,7 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
   const checkpointer = options.checkpoints === 'worker' && lock ? startCheckpointer(db, path, { synchronous: options.synchronous, log: options.log }) : undefined
   const writes = createGroupCommit(db)
   const relief = walRelief(db, storageRetryAfterMs, checkpointer ? () => checkpointer.autocheckpoint : undefined)
-  const accounts = createAccountStore(db, writes)
+  const accounts = createAccountStore(db, writes, reads)
   const devices = createDeviceStore(db, outboxKey, writes, reads)
   return {
     path,
@@ -144,7 +144,7 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
     tickets: createTicketStore(db),
     deviceAuthorizations: createDeviceAuthorizationStore(db, outboxKey),
     captcha: createCaptchaStore(db, outboxKey),
-    providers: createProviderStore(db, outboxKey),
+    providers: createProviderStore(db, outboxKey, reads),
     onDiskFull: relief.onDiskFull,
     close() {
       relief.stop()

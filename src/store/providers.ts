@@ -5,6 +5,7 @@ import { AlreadyUsed, LastWayIn, UniqueViolation } from './errors.ts'
 import { toIdentity, type ProviderTokenRow } from './rows/providers.ts'
 import { seal, unseal } from './sealing.ts'
 import { createReadCache } from './read-cache.ts'
+import type { SharedRead } from './shared-read.ts'
 import { heapBytes } from './accounts.ts'
 
 /** What provider:auth_url keeps until provider:grant: the PKCE verifier and the nonce (sealed at rest). */
@@ -55,7 +56,7 @@ export interface ProviderStore {
   prune(now: number): Promise<number>
 }
 
-export function createProviderStore(db: Database, key: Buffer): ProviderStore {
+export function createProviderStore(db: Database, key: Buffer, reads?: Pick<SharedRead, 'run'>): ProviderStore {
   const context = (stateHash: Buffer) => 'provider flow ' + stateHash.toString('hex')
   const insertFlow = db.prepare('INSERT INTO provider_flows (state_hash, provider_id, sealed, expires_at) VALUES (?, ?, ?, ?)')
   const deleteFlow = db.prepare<[Buffer, number], { provider_id: string; sealed: Buffer }>(
@@ -90,6 +91,7 @@ export function createProviderStore(db: Database, key: Buffer): ProviderStore {
     sizeOf: heapBytes,
     maxBytes: 8 * 2 ** 20,
     foreignCheckMs: 1000,
+    reads,
   })
   const loadLinks = (accountID: string) => ({
     accountID,

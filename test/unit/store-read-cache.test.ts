@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert'
 import Database from '../../src/store/driver.ts'
 import { openStore, type Store } from '../../src/store/index.ts'
 import { createReadCache } from '../../src/store/read-cache.ts'
+import { createSharedRead } from '../../src/store/shared-read.ts'
 
 /** Polls `check` every 20 ms until it holds; fails after `ms` saying what it waited for. */
 async function until(ms: number, what: string, check: () => Promise<boolean>): Promise<void> {
@@ -119,6 +120,27 @@ test('the cache holds at most maxBytes, dropping the oldest entries first', () =
   assert.is(loads, 0, 'item0 and item40-48 are cached')
   read('item99')
   assert.is(loads, 1, 'item99, once among the newest, went before the re-added item0')
+  db.close()
+})
+
+test("a miss's load runs in the turn's shared read transaction, which ends at the end of the turn", async ({ dir }) => {
+  const db = new Database(join(dir, 'shared.db'))
+  db.pragma('journal_mode = WAL')
+  db.exec("CREATE TABLE items (id TEXT PRIMARY KEY); INSERT INTO items VALUES ('a'), ('b')")
+  const select = db.prepare<[string], { id: string }>('SELECT id FROM items WHERE id = ?')
+  const cache = createReadCache<{ id: string }>(db, {
+    sources: [{ table: 'items', rowKey: 'ROW.id' }],
+    rowKeyOf: (v) => v.id,
+    sizeOf: () => 1,
+    maxBytes: 1000,
+    foreignCheckMs: 1000,
+    reads: createSharedRead(db),
+  })
+  const inTransaction: boolean[] = []
+  for (const id of ['a', 'b']) cache.get(id, () => (inTransaction.push(db.inTransaction), select.get(id)))
+  assert.equal(inTransaction, [true, true])
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.is(db.inTransaction, false, 'the read transaction outlived its turn')
   db.close()
 })
 
