@@ -14,6 +14,17 @@ export interface ServerProcess {
   stop(): Promise<void>
 }
 
+/**
+ * `node` with the flags bin/hafnium.js's shebang gives it: what `npx hafnium`, `npm start` and the systemd
+ * unit run, so the bench measures the server as it is deployed.
+ */
+export function hafniumCommand(root: string): string[] {
+  const shebang = readFileSync(join(root, 'bin/hafnium.js'), 'utf8').split('\n', 1)[0]!
+  const flags = /^#!\/usr\/bin\/env -S node(?<flags>(?: \S+)*)$/.exec(shebang)?.groups?.flags
+  if (flags === undefined) throw new Error(`bin/hafnium.js: unexpected first line ${JSON.stringify(shebang)}`)
+  return [process.execPath, ...flags.split(' ').filter(Boolean), join(root, 'bin/hafnium.js')]
+}
+
 /** Every core, as a taskset list. */
 export const allCpus = `0-${availableParallelism() - 1}`
 
