@@ -40,6 +40,9 @@ function loginVia(payload: Record<string, unknown>): string {
   return 'password'
 }
 
+/** The types auditOutcome makes events of: every other request returns at once. */
+const auditedTypes = new Set(['profile:login', 'profile:auth', 'profile:register', 'profile:set_password', 'profile:reset_password', 'profile:deactivate'])
+
 /**
  * The router reports each request's outcome here; the few types that make audit events map to them.
  * `before` is the session the request arrived with (a deactivation or logout detaches it).
@@ -52,6 +55,8 @@ export function auditOutcome(
   before: Session | null,
   outcome: { ok: true; result: unknown } | { ok: false; errID: string },
 ): void {
+  // Nothing built for a request that makes no event, or when the log drops info lines.
+  if (!auditedTypes.has(type) || !log.isLevelEnabled('info')) return
   const ip = conn.address // the client's own address, not the rate-limit key (an IPv6 /64)
   const who = before ? { userID: before.userID, deviceID: before.deviceID } : {}
   if (!outcome.ok) {
