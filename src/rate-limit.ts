@@ -1,6 +1,6 @@
 // Token buckets (contract §7): hot state in memory, the store as the durable record written in batches;
 // on a store shared by several processes (PostgreSQL) the rules that guard secrets go to the database.
-import type { RateBucketStore, BucketRow, BucketState } from './store/rate-buckets.ts'
+import type { RateBucketStore, BucketRow, BucketState, ChargeOnFind, TookOnFind } from './store/rate-buckets.ts'
 import type { Config } from './types/schemas.ts'
 import { ProtocolError } from './errors.ts'
 
@@ -79,6 +79,16 @@ export interface RateLimiter {
   takeExact(charges: readonly Charge[], cost?: number): Promise<{ wait: number; next: number }>
   /** enforce() through takeExact. */
   enforceExact(ruleName: string, subject: string): Promise<void>
+  /**
+   * enforceExact on the bucket `prefix + found.id` (or `otherwise` when nothing is found) of what `find`
+   * finds. When the rule is shared, `find` gets the charge and may take it in the same round trip as its
+   * read (returning `took`); without `took` (no charge, or a store that cannot), it is charged after the read.
+   */
+  enforceExactOnFind<T extends { id: string }>(
+    ruleName: string,
+    bucket: { prefix: string; otherwise: string },
+    find: (charge: ChargeOnFind | undefined) => Promise<{ found: T | undefined; took?: TookOnFind | undefined }>,
+  ): Promise<T | undefined>
   /** Forgets connection-scoped buckets of a closed connection. */
   dropConnection(connectionID: string): void
   /** Buckets held in memory (for tests and metrics). */
@@ -269,6 +279,20 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
       if (!rule) return
       const { wait } = await limiter.takeExact([{ rule, subject }])
       if (wait > 0) throw new RuleRefusal(rule.name, wait)
+    },
+    async enforceExactOnFind(ruleName, bucket, find) {
+      const rule = rules.get(ruleName)
+      const shared = rule !== undefined && config.enabled && isShared(rule)
+      const now = clock.now()
+      const { found, took } = await find(shared ? { rule: rule.name, capacity: rule.capacity, refillPerSecond: rule.refillPerSecond, cost: costFor(rule, 1), subjectPrefix: bucket.prefix, otherwise: bucket.otherwise, now } : undefined)
+      const subject = found ? bucket.prefix + found.id : bucket.otherwise
+      if (!took) {
+        await limiter.enforceExact(ruleName, subject)
+        return found
+      }
+      if (took.subject !== subject) throw new Error(`rate limit rule ${ruleName}: charged ${took.subject}, not ${subject}`)
+      if (!took.taken) throw new RuleRefusal(rule!.name, Math.max(1, msUntilToken(refill(took.bucket, rule!, now), rule!, costFor(rule!, 1))))
+      return found
     },
     bucketsInMemory: () => entries.size,
     bytesInMemory: () => bytes,

@@ -8,6 +8,7 @@ import type { SharedRead } from './shared-read.ts'
 import { toAccount, type AccountRow } from './rows/accounts.ts'
 import { UniqueViolation } from './errors.ts'
 import type { ThirdPID } from '../identifiers.ts'
+import type { ChargeOnFind, TookOnFind } from './rate-buckets.ts'
 import type { ProfileClaims } from '../types/schemas.ts'
 
 export type AccountStatus = 'active' | 'pending' | 'disabled'
@@ -67,6 +68,12 @@ export interface AccountStore extends CredentialOps, GuestOps {
   byUserID(userID: string): Promise<Account | undefined>
   byUsername(username: string): Promise<Account | undefined>
   byThirdPID(thirdPID: ThirdPID): Promise<Account | undefined>
+  /**
+   * byUsername or byThirdPID and, in the same round trip, a shared rate-limit take whose bucket is named
+   * by the account found (a password login's login_account): exact across nodes as takeShared, one round
+   * trip fewer. Absent on SQLite, whose charges are in this process's memory.
+   */
+  byLoginNameCharging?(name: { username: string } | { thirdPID: ThirdPID }, charge: ChargeOnFind): Promise<{ account: Account | undefined; took: TookOnFind }>
   usernameTaken(username: string): Promise<boolean>
   /** Sets the status alone (enable; tests). It bumps the credentials epoch; disabling goes through changeCredentials. */
   setStatus(id: string, status: AccountStatus, now: number): Promise<void>

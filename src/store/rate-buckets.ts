@@ -26,6 +26,23 @@ export interface SharedTake {
   buckets: BucketState[]
 }
 
+/**
+ * A shared charge read together with the row that names its bucket (a login's account): the subject is
+ * `subjectPrefix` + the found row's id, or `otherwise` when nothing is found. `now` is the limiter's clock.
+ */
+export interface ChargeOnFind extends Omit<SharedCharge, 'subject'> {
+  subjectPrefix: string
+  otherwise: string
+  now: number
+}
+
+/** What the take of a ChargeOnFind did: the subject it charged, and its bucket after the take, or as found when refused. */
+export interface TookOnFind {
+  subject: string
+  taken: boolean
+  bucket: BucketState
+}
+
 /** Synchronous on purpose: it sits under the in-memory limiter, not under a handler. */
 export interface RateBucketStore {
   load(rule: string, subject: string): BucketState | undefined

@@ -8,6 +8,7 @@ import { createNameBackoff, createSharedNameBackoff } from '../../src/accounts/l
 import { manualClock } from '../support/server.ts'
 import { testEngine } from '../support/engine.ts'
 import { openTestStores, outcomes, type TestStores } from './support.ts'
+import { accountBucketPrefix, findByLoginKeyCharging, loginBucket } from '../../src/accounts/lookup.ts'
 
 const rules: Record<string, RuleConfig> = {
   login_account: { subject: 'account', capacity: 10, refillPerSecond: 0.0001 },
@@ -96,6 +97,39 @@ test('shared buckets never pass through memory, so nothing is counted twice', as
   // Per-node rules stay in memory as before.
   assert.is(fresh.take([{ rule: fresh.rule('login_ip')!, subject: '10.0.0.1' }]), 0)
   assert.ok(fresh.bucketsInMemory() >= 1)
+})
+
+test("a login's account read takes its login_account charge in the same statement: exact over three nodes, found or not", async ({ s, limiters }) => {
+  await s.store.accounts.create({
+    id: 'acc-romeo',
+    username: 'romeo',
+    userID: '@romeo:localhost',
+    passwordHash: 'hash',
+    status: 'active',
+    profile: {},
+    thirdPIDs: [{ type: 'email', value: 'romeo@verona.example', verified: true }],
+    now: 1,
+  })
+  let together = 0
+  const login = (i: number, key: string) =>
+    limiters[i % 3]!.enforceExactOnFind('login_account', { prefix: accountBucketPrefix, otherwise: loginBucket(undefined, key) }, async (charge) => {
+      const result = await findByLoginKeyCharging(s.nodes[i % 3]!.accounts, key, charge)
+      if (result.took) together++
+      return result
+    })
+  // By username and by email: one account, one bucket (capacity 10); a name found nowhere has its own.
+  const found = await outcomes(Array.from({ length: 30 }, (_, i) => login(i, i % 2 ? 'u:romeo' : 'email:romeo@verona.example').then((a) => a?.id ?? 'none')))
+  assert.equal(found, { 'acc-romeo': 10, 'RuleRefusal:ratelimit_exceed': 20 })
+  const missing = await outcomes(Array.from({ length: 12 }, (_, i) => login(i, 'u:nobody').then((a) => a?.id ?? 'none')))
+  assert.equal(missing, { none: 10, 'RuleRefusal:ratelimit_exceed': 2 })
+  // On PostgreSQL every charge went with its read (one round trip); on SQLite none could.
+  assert.is(together, testEngine === 'postgres' ? 42 : 0)
+  // The same buckets as enforceExact's: both are spent.
+  for (const subject of ['account:acc-romeo', 'name:u:nobody']) {
+    const refused = await limiters[0].enforceExact('login_account', subject).then(() => undefined, (error: unknown) => error)
+    assert.instance(refused, RuleRefusal, subject)
+    assert.ok((refused as RuleRefusal).errPayload!.retryAfter as number > 0)
+  }
 })
 
 test('the backoff of a name that finds no account counts every attempt, whichever node claims it', async ({ s, clock }) => {

@@ -27,7 +27,7 @@
  * - success sends device:new_login to the account's other online devices
  */
 import { blockAfter } from '../../accounts/login-backoff.ts'
-import { findByLoginKey, loginBucket, loginKey } from '../../accounts/lookup.ts'
+import { accountBucketPrefix, findByLoginKeyCharging, loginBucket, loginKey } from '../../accounts/lookup.ts'
 import { loginAsNewDevice } from '../../accounts/devices.ts'
 import { loginWithToken } from '../../accounts/verification-login.ts'
 import { loginWithTicket } from '../../accounts/tickets.ts'
@@ -46,9 +46,11 @@ export default defineHandler({
     if (payload.providerToken !== undefined) return loginWithProvider(ctx, payload.providerToken, payload)
     const key = loginKey(payload)
     if (payload.verificationToken !== undefined) return loginWithToken(ctx, key, payload.verificationToken)
-    const account = await findByLoginKey(store.accounts, key)
+    // The account and its login_account charge: one round trip where the bucket is in the database.
+    const account = await ctx.limiter.enforceExactOnFind('login_account', { prefix: accountBucketPrefix, otherwise: loginBucket(undefined, key) }, (charge) =>
+      findByLoginKeyCharging(store.accounts, key, charge),
+    )
     const bucket = loginBucket(account, key)
-    await ctx.limiter.enforceExact('login_account', bucket)
     const reveal = config.privacy.revealAccounts
     const now = clock.now()
     const blockedUntil = account ? account.loginBlockedUntil : reveal ? 0 : await ctx.nameBackoff.blockedUntil(bucket)

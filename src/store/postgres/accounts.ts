@@ -8,9 +8,10 @@ import { createCredentialOps } from './account-credentials.ts'
 import { createGuestOps, dropClaims } from './guests.ts'
 import { run, transaction, uniqueViolation } from './db.ts'
 import { batchedRead } from './batched-read.ts'
+import { createLoginLookup } from './login-lookup.ts'
 
 // One statement per look-up: the 3PIDs ride along as JSON, as on SQLite.
-const accountColumns = `a.id, a.username, a.user_id, a.password_hash, a.status, a.profile, a.failed_logins, a.login_blocked_until,
+export const accountColumns = `a.id, a.username, a.user_id, a.password_hash, a.status, a.profile, a.failed_logins, a.login_blocked_until,
   a.credentials_epoch, a.guest, a.created_at,
   (SELECT coalesce(json_agg(json_build_object('type', medium, 'value', address, 'verified', verified) ORDER BY medium), '[]'::json)
      FROM thirdpids WHERE account_id = a.id) AS thirdpids`
@@ -82,6 +83,7 @@ export function createAccountStore(pool: pg.Pool): AccountStore {
     byID,
     byUserID,
     byUsername,
+    byLoginNameCharging: createLoginLookup(pool),
     byThirdPID: (t) => one('JOIN thirdpids t ON t.account_id = a.id WHERE t.medium = $1 AND t.address = $2', [t.type, t.value]),
     usernameTaken: async (username) => (await run(pool, 'SELECT 1 FROM accounts WHERE username = $1', [username])).rowCount === 1,
     async setStatus(id, status, now) {

@@ -11,15 +11,19 @@ import { autocommit, run, transaction, type Queryable } from './db.ts'
  * Takes the charge's cost from its bucket if it holds that many once refilled to `now`; no row is a full bucket.
  * The row lock of the upsert makes concurrent takes from any node queue, each seeing the one before.
  * Times are the nodes' clocks (the limiter's, as for every other rule), but updated_at never moves
- * back, so a node whose clock lags cannot refill the same interval twice.
+ * back, so a node whose clock lags cannot refill the same interval twice. The placeholders are the
+ * caller's (rule, subject, capacity, refillPerSecond, cost, now): the statement is also a CTE of a login's
+ * account read (login-lookup.ts), whose subject is an expression.
  */
-const takeOne = `
-  INSERT INTO rate_buckets AS b (rule, subject, tokens, updated_at) VALUES ($1, $2, $3::float8 - $5::float8, $6::bigint)
+export const takeStatement = (rule: string, subject: string, capacity: string, refill: string, cost: string, now: string) => `
+  INSERT INTO rate_buckets AS b (rule, subject, tokens, updated_at) VALUES (${rule}, ${subject}, ${capacity}::float8 - ${cost}::float8, ${now}::bigint)
   ON CONFLICT (rule, subject) DO UPDATE
-    SET tokens = least($3::float8, b.tokens + greatest(0, $6::bigint - b.updated_at) * $4::float8 / 1000.0) - $5::float8,
-        updated_at = greatest(b.updated_at, $6::bigint)
-    WHERE least($3::float8, b.tokens + greatest(0, $6::bigint - b.updated_at) * $4::float8 / 1000.0) >= $5::float8
-  RETURNING tokens, updated_at`
+    SET tokens = least(${capacity}::float8, b.tokens + greatest(0, ${now}::bigint - b.updated_at) * ${refill}::float8 / 1000.0) - ${cost}::float8,
+        updated_at = greatest(b.updated_at, ${now}::bigint)
+    WHERE least(${capacity}::float8, b.tokens + greatest(0, ${now}::bigint - b.updated_at) * ${refill}::float8 / 1000.0) >= ${cost}::float8
+  RETURNING subject, tokens, updated_at`
+
+const takeOne = takeStatement('$1', '$2', '$3', '$4', '$5', '$6')
 
 type Row = { tokens: number; updated_at: number }
 
@@ -29,7 +33,7 @@ async function takeFrom(db: Queryable, charge: SharedCharge, now: number): Promi
 }
 
 /** The buckets as they are (a missing row is a full bucket), for the wait of a refused take. */
-async function read(db: Queryable, charges: readonly SharedCharge[], now: number): Promise<BucketState[]> {
+export async function read(db: Queryable, charges: readonly SharedCharge[], now: number): Promise<BucketState[]> {
   const rows = await db.query<Row & { rule: string; subject: string }>(
     'SELECT rule, subject, tokens, updated_at FROM rate_buckets WHERE (rule, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
     [charges.map((c) => c.rule), charges.map((c) => c.subject)],
