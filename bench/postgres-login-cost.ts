@@ -64,7 +64,15 @@ try {
       const t0 = performance.now()
       const count = await work()
       const after = byProcess()
-      if (process.env.BY_PROCESS) for (const [k, v] of after) console.log(k, round(v - (before.get(k) ?? 0), 3))
+      if (process.env.BY_PROCESS) {
+        // Backends by application_name: the node's pool ('hafnium') apart from its bus's LISTEN connection.
+        const admin = new pg.Client({ connectionString: cluster.url })
+        await admin.connect()
+        const names = new Map((await admin.query('SELECT pid, application_name FROM pg_stat_activity')).rows.map((r) => [String(r.pid), r.application_name as string]))
+        await admin.end()
+        console.log(`window of ${count} logins, CPU s per process:`)
+        for (const [k, v] of after) if (v > (before.get(k) ?? 0)) console.log(' ', k, names.get(/\[(\d+)\]/.exec(k)![1]!) ?? '', round(v - (before.get(k) ?? 0), 3))
+      }
       return { count, wall: (performance.now() - t0) / 1000, node: cpuSeconds(node.pid) - n0, main: mainThread() - m0, pg: clusterCpuSeconds(cluster.pid) - p0 }
     }
     const idle = await window(async () => (await new Promise((r) => setTimeout(r, seconds * 1000)), 0))
