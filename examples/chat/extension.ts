@@ -46,8 +46,8 @@ export default defineExtension({
         if (payload.to !== user.userID && !(await users.exists(payload.to))) throw { errID: 'unknown_user', errText: 'No such user', errPayload: { userID: payload.to } }
         const message = await chats().add(user.userID, payload.to, payload.text, Date.now())
         // Every device of both users, the sender's other devices included, so they stay in sync.
-        await notify(payload.to, 'chat:message', { ...message })
-        if (payload.to !== user.userID) await notify(user.userID, 'chat:message', { ...message })
+        await notify(payload.to, 'chat:message', message)
+        if (payload.to !== user.userID) await notify(user.userID, 'chat:message', message)
         return { messageID: message.messageID, at: message.at }
       },
     }),

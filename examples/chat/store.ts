@@ -6,7 +6,8 @@ import { dirname } from 'node:path'
 import { openMessageLog, type MessageLog, type MessageLogOptions } from './message-log.ts'
 import { migrate } from './schema.ts'
 
-export interface Message {
+// A type, not an interface: it is passed to notify as a plain JSON object (Record<string, unknown>).
+export type Message = {
   messageID: number
   from: string
   to: string
@@ -44,6 +45,15 @@ interface Send {
   to: string
   text: string
   at: number
+  /** Set when its batch runs. */
+  conversation: number
+  messageID: number
+}
+
+/** The sends of one event-loop turn, appended as one group-commit operation. */
+interface Batch {
+  sends: Send[]
+  committed: Promise<void>
 }
 
 // One key per pair of users, the same whoever sends: a conversation is both directions.
@@ -57,7 +67,7 @@ export function openChatStore(path: string, options: ChatStoreOptions = {}): Cha
   const db = new Sqlite(path)
   try {
     db.pragma('busy_timeout = 200')
-    // One process owns the file: the store keeps the next message ID and the log's messages in memory, so a
+    // One process owns the file: the store keeps the next message ID and the logged messages' IDs in memory, so a
     // second server on the same file must fail at start (database is locked) rather than hand out the same IDs.
     db.pragma('locking_mode = EXCLUSIVE')
     db.pragma('journal_mode = WAL')
@@ -98,7 +108,7 @@ export function openChatStore(path: string, options: ChatStoreOptions = {}): Cha
   const markRead = db.transaction((reader: string, peer: string, upTo: number) => {
     const conversation = conversationOf(reader, peer)
     const id = conversationID(conversation)
-    const last = id === undefined ? 0 : (log.logged(id).at(-1)?.messageID ?? newest.get(id)?.id ?? 0)
+    const last = id === undefined ? 0 : (log.logged(id).at(-1) ?? newest.get(id)?.id ?? 0)
     return upsertMarker.all(reader, conversation, Math.min(upTo, last))[0]!.up_to
   })
 
@@ -117,36 +127,35 @@ export function openChatStore(path: string, options: ChatStoreOptions = {}): Cha
   // loop, bench/chat-store.ts, locking_mode EXCLUSIVE: 4.9 -> 12.1 µs per message). A failed append (disk
   // full, I/O error: the transaction is lost anyway) fails every send of its batch.
   const writes = createGroupCommit(db)
-  let open: Send[] | undefined
-  const opened = new WeakMap<Send[], Promise<{ conversation: number; message: Message }[]>>()
-  function appendOne({ pair, from, to, text, at }: Send) {
-    const conversation = conversationID(pair) ?? addConversation.get(pair)!.id
-    // IDs are handed out here, in the order the batch runs; one rolled back is skipped, never reused.
-    const messageID = nextID++
-    log.append(messageID, conversation, from, to, text, at)
-    return { conversation, message: { messageID, from, to, text, at } }
+  let open: Batch | undefined
+  function appendAll(batch: Batch) {
+    if (open === batch) open = undefined
+    for (const send of batch.sends) {
+      send.conversation = conversationID(send.pair) ?? addConversation.get(send.pair)!.id
+      // IDs are handed out here, in the order the batch runs; one rolled back is skipped, never reused.
+      send.messageID = nextID++
+      log.append(send.messageID, send.conversation, send.from, send.to, send.text, send.at)
+    }
+  }
+  function openBatch(): Batch {
+    const batch: Batch = (open = { sends: [], committed: undefined! })
+    batch.committed = writes.run(() => appendAll(batch))
+    batch.committed.catch(() => {
+      if (open === batch) open = undefined
+    })
+    return batch
   }
 
   return {
     async add(from, to, text, at) {
-      const pair = conversationOf(from, to)
-      let batch = open
-      if (!batch) {
-        const sends: Send[] = (batch = open = [])
-        const done = writes.run(() => {
-          if (open === sends) open = undefined
-          return sends.map(appendOne)
-        })
-        done.catch(() => {
-          if (open === sends) open = undefined
-        })
-        opened.set(sends, done)
-      }
-      const index = batch.push({ pair, from, to, text, at }) - 1
-      const { conversation, message } = (await opened.get(batch)!)[index]!
-      if (!committed.has(pair)) rememberConversation(pair, conversation)
-      log.remember(conversation, message)
-      return { ...message }
+      const send: Send = { pair: conversationOf(from, to), from, to, text, at, conversation: 0, messageID: 0 }
+      const batch = open ?? openBatch()
+      batch.sends.push(send)
+      await batch.committed
+      if (!committed.has(send.pair)) rememberConversation(send.pair, send.conversation)
+      log.remember(send.conversation, send.messageID)
+      // The store keeps only the ID.
+      return { messageID: send.messageID, from, to, text, at }
     },
     history(user, peer, before, limit) {
       const conversation = conversationID(conversationOf(user, peer))
@@ -155,9 +164,15 @@ export function openChatStore(path: string, options: ChatStoreOptions = {}): Cha
       const recent = log.logged(conversation)
       // The logged messages are the conversation's newest: take those below `before`, then the indexed table's.
       const messages: Message[] = []
-      for (let i = recent.length - 1; i >= 0 && messages.length <= limit; i--) if (recent[i]!.messageID < below) messages.push({ ...recent[i]! })
+      for (let i = recent.length - 1; i >= 0 && messages.length <= limit; i--) {
+        if (recent[i]! >= below) continue
+        const message = log.read(recent[i]!)
+        // Every logged ID is in message_log until the merge that forgets it (one synchronous step).
+        if (!message) throw new Error(`chat store: message ${recent[i]} is neither in the log nor merged`)
+        messages.push(message)
+      }
       if (messages.length <= limit) {
-        const bound = recent.length > 0 ? Math.min(below, recent[0]!.messageID) : below
+        const bound = recent.length > 0 ? Math.min(below, recent[0]!) : below
         for (const r of page.all(conversation, bound, limit + 1 - messages.length)) messages.push({ messageID: r.id, from: r.sender, to: r.recipient, text: r.text, at: r.at })
       }
       const more = messages.length > limit
