@@ -28,6 +28,12 @@ export interface Session {
 }
 
 /** What a handler may know and do about the connection its request came on. */
+/** An event's frame as the first of its recipient connections built it, for the others addressed to the same user. */
+export interface SharedEventFrame {
+  to?: string
+  frame?: string
+}
+
 export interface Connection {
   readonly id: string
   /** What per-IP rules are keyed on: the client address behind trusted proxies; IPv6 per ratelimit.ipv6Prefix. */
@@ -39,8 +45,12 @@ export interface Connection {
   readonly open: boolean
   /** Sends a server-initiated event (contract §6). */
   sendEvent<E extends keyof Events>(type: E, payload: Events[E]): void
-  /** The same with the payload already JSON (an extension's event, serialised once for all its recipients). Optional for test fakes. */
-  sendEventJson?(type: string, payloadJson: string): void
+  /**
+   * The same with the payload already JSON (an extension's event, serialised once for all its recipients).
+   * `shared`: one object per event across its recipient connections, so the user's connections send the same
+   * frame, built once. Optional for test fakes.
+   */
+  sendEventJson?(type: string, payloadJson: string, shared?: SharedEventFrame): void
   /**
    * While anonymous, allow this long (from now) before the auth deadline closes the socket, instead of
    * server.authTimeoutMs: a device waiting for its authorization to be approved. Optional for test fakes.

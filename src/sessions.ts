@@ -1,6 +1,6 @@
 // The device → live connections registry: revocation fan-out and events to an account's online devices,
 // on this node's sockets at once and on the other nodes' through the cluster bus (cluster/bus.ts).
-import type { Connection, Session } from './handler.ts'
+import type { Connection, Session, SharedEventFrame } from './handler.ts'
 import type { Events } from './types/schemas.ts'
 import { createLocalBus, type ClusterBus, type NodeEvent } from './cluster/bus.ts'
 
@@ -116,9 +116,11 @@ export function createSessions(bus: ClusterBus = createLocalBus('local')): Sessi
   function sendToUserHere(userID: string, type: string, payload: object, payloadJson?: string): number {
     const accountID = accountOfUser.get(userID)
     let reached = 0
+    // The user's connections send one frame, built by the first of them.
+    const shared: SharedEventFrame = {}
     for (const conns of (accountID && byAccount.get(accountID)?.values()) || []) {
       for (const conn of conns) {
-        if (conn.sendEventJson) conn.sendEventJson(type, (payloadJson ??= JSON.stringify(payload)))
+        if (conn.sendEventJson) conn.sendEventJson(type, (payloadJson ??= JSON.stringify(payload)), shared)
         else (conn.sendEvent as (type: string, payload: object) => void)(type, payload)
         reached++
       }

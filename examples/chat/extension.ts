@@ -45,9 +45,9 @@ export default defineExtension({
       async handle({ payload, user, notify, users }) {
         if (payload.to !== user.userID && !(await users.exists(payload.to))) throw { errID: 'unknown_user', errText: 'No such user', errPayload: { userID: payload.to } }
         const message = await chats().add(user.userID, payload.to, payload.text, Date.now())
-        // Every device of both users, the sender's other devices included, so they stay in sync.
-        await notify(payload.to, 'chat:message', message)
-        if (payload.to !== user.userID) await notify(user.userID, 'chat:message', message)
+        // Every device of both users, the sender's other devices included, so they stay in sync (one
+        // notify for both: the event is serialised once; a note to oneself reaches each device once).
+        await notify([payload.to, user.userID], 'chat:message', message)
         return { messageID: message.messageID, at: message.at }
       },
     }),
@@ -74,9 +74,7 @@ export default defineExtension({
       },
       async handle({ payload, user, notify }) {
         const upTo = await chats().markRead(user.userID, payload.with, payload.upTo)
-        const event = { reader: user.userID, with: payload.with, upTo }
-        await notify(payload.with, 'chat:read', event)
-        if (payload.with !== user.userID) await notify(user.userID, 'chat:read', event)
+        await notify([payload.with, user.userID], 'chat:read', { reader: user.userID, with: payload.with, upTo })
         return { upTo }
       },
     }),

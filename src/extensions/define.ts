@@ -12,11 +12,12 @@ export interface ExtensionUser {
 }
 
 /**
- * Sends an event `{type, payload}` to every live connection of `userID` and resolves to how many it
- * reached. Asynchronous by design: behind it may be a channel between nodes (PostgreSQL LISTEN/NOTIFY),
- * not only this process's sockets. `type` must be namespaced and outside the server's own namespaces.
+ * Sends an event `{type, payload}` to every live connection of `userID` (or of each user in a list, each
+ * once: the payload is serialised once for all of them) and resolves to how many it reached. Asynchronous
+ * by design: behind it may be a channel between nodes (PostgreSQL LISTEN/NOTIFY), not only this process's
+ * sockets. `type` must be namespaced and outside the server's own namespaces.
  */
-export type Notify = (userID: string, type: string, payload: Record<string, unknown>) => Promise<number>
+export type Notify = (userID: string | readonly string[], type: string, payload: Record<string, unknown>) => Promise<number>
 
 /** What an extension may ask about accounts (read-only). */
 export interface ExtensionUsers {

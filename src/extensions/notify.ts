@@ -1,6 +1,7 @@
 // Events from extensions to users: delivered here and published for the other nodes by the sessions registry.
 import type { Sessions } from '../sessions.ts'
 import { maxEventBytes } from '../cluster/fragments.ts'
+import type { Notify } from './define.ts'
 
 /**
  * Delivers an event to every live connection of a user and resolves to how many it reached on this
@@ -33,10 +34,11 @@ export function typeNameProblem(type: string): string | undefined {
 }
 
 /** notify() as handlers see it: checks its arguments, so a bad call fails in the handler that made it. */
-export function notifier(bus: EventBus): (userID: string, type: string, payload: Record<string, unknown>) => Promise<number> {
+export function notifier(bus: EventBus): Notify {
   const accepted = new Set<string>()
-  return async (userID, type, payload) => {
-    if (typeof userID !== 'string' || userID === '') throw new TypeError('notify: userID must be a non-empty string')
+  return async (to, type, payload) => {
+    const many = typeof to !== 'string'
+    if (many ? !Array.isArray(to) || !to.every(isUserID) : to === '') throw new TypeError('notify: userID must be a non-empty string or an array of them')
     if (!accepted.has(type)) {
       const problem = typeof type === 'string' ? typeNameProblem(type) : 'must be a string'
       if (problem) throw new TypeError(`notify: event type ${JSON.stringify(type)} ${problem}`)
@@ -45,10 +47,17 @@ export function notifier(bus: EventBus): (userID: string, type: string, payload:
     }
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new TypeError('notify: payload must be a JSON object')
     // On every node alike, so an extension that works on one does not break when a second is added.
-    // The JSON made for this check is the one every recipient connection's frame carries.
+    // The JSON made for this check is the one every recipient connection's frame carries (every user's).
     const json = JSON.stringify(payload)
     const bytes = json.length <= maxEventBytes / 3 ? json.length : Buffer.byteLength(json)
     if (bytes > maxEventBytes) throw new TypeError(`notify: payload is ${bytes} bytes of JSON, over the ${maxEventBytes}-byte limit of an event`)
-    return bus.publish(userID, type, payload, json)
+    if (!many) return bus.publish(to, type, payload, json)
+    // Each user once, however often the list names them (a note to oneself names the sender twice).
+    const users = to.length <= 16 ? to.filter((userID, i) => to.indexOf(userID) === i) : [...new Set(to)]
+    let reached = 0
+    for (const userID of users) reached += await bus.publish(userID, type, payload, json)
+    return reached
   }
 }
+
+const isUserID = (userID: unknown) => typeof userID === 'string' && userID !== ''

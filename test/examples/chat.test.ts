@@ -30,6 +30,29 @@ test('chat:send reaches both of the recipient\'s devices and the sender\'s other
   }
   const echo = await within(j1.nextEvent('chat:message'), 5000, 'the sender\'s own copy')
   assert.is(echo.payload.messageID, reply.messageID, 'the sending connection gets it too (clients dedupe by messageID)')
+  // Serialised once for all: each user's devices get the same complete frame (one event id), addressed to that user.
+  const [toRomeo1, toRomeo2, toJuliet2] = (await Promise.all(arrivals)).map(({ event }) => event)
+  for (const [event, to] of [[toRomeo1!, romeo], [toRomeo2!, romeo], [toJuliet2!, juliet], [echo, juliet]] as const) {
+    assert.equal(Object.keys(event).sort(), ['from', 'id', 'ok', 'payload', 'to', 'type'])
+    assert.equal([event.type, event.from, event.to, event.ok], ['chat:message', 'localhost', to, true])
+    assert.ok(/^ev:[0-9a-z]+$/.test(event.id), event.id)
+  }
+  assert.equal(toRomeo2, toRomeo1, 'both of romeo\'s devices: the same frame')
+  assert.equal(toJuliet2, echo, 'both of juliet\'s devices: the same frame')
+  assert.is.not(toJuliet2!.id, toRomeo1!.id)
+})
+
+test('a note to oneself reaches each of one\'s devices once', async (ctx) => {
+  const [j1, j2] = [await device(ctx, 'juliet'), await device(ctx, 'juliet')]
+  const reply = await ask(j1, 'chat:send', { to: juliet, text: 'Remember the balcony' })
+  for (const client of [j1, j2]) {
+    const event = await within(client.nextEvent('chat:message'), 5000, 'the note on each of juliet\'s devices')
+    assert.equal(event.payload, { messageID: reply.messageID, from: juliet, to: juliet, text: 'Remember the balcony', at: reply.at })
+  }
+  // A round trip after the send: any second copy would have arrived before its reply.
+  await ask(j2, 'chat:history', { with: juliet, limit: 1 })
+  await ask(j1, 'chat:history', { with: juliet, limit: 1 })
+  for (const client of [j1, j2]) assert.equal(client.events.filter((e) => e.type === 'chat:message'), [], 'no second copy')
 })
 
 test('chat:history pages newest first, and survives a reconnect', async (ctx) => {

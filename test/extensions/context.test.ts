@@ -71,6 +71,31 @@ test('notify reaches every live connection of the user, and says how many', asyn
   assert.equal(nobody.payload, { reached: 0 })
 })
 
+test('notify to a list of users: every live connection of each, each user once; one user\'s devices get the same complete frame', async ({ t }) => {
+  // Users of this test alone: the earlier tests' connections to romeo and juliet are still open.
+  for (const username of ['nurse', 'friar']) await register(await t.connect(), { username, password, loginOnSuccess: false })
+  const [romeo1, romeo2, juliet1, juliet2] = [
+    await login(t, { username: 'nurse', password }), await login(t, { username: 'nurse', password }),
+    await login(t, { username: 'friar', password }), await login(t, { username: 'friar', password }),
+  ]
+  const to = [romeo1.userID, juliet1.userID, romeo1.userID, '@nobody@localhost']
+  assert.equal((await ask(juliet1.client, 'probe:notify', { to })).payload, { reached: 4 }, 'the nurse\'s two devices and the friar\'s two, once each')
+  const [r1, r2, j1, j2] = await Promise.all([romeo1, romeo2, juliet1, juliet2].map(({ client }) => within(client.nextEvent('probe:poke'), 2000, 'probe:poke on each device')))
+  for (const [event, userID] of [[r1!, romeo1.userID], [r2!, romeo1.userID], [j1!, juliet1.userID], [j2!, juliet1.userID]] as const) {
+    assert.equal(Object.keys(event).sort(), ['from', 'id', 'ok', 'payload', 'to', 'type'])
+    assert.equal([event.type, event.from, event.to, event.ok, event.payload], ['probe:poke', 'localhost', userID, true, { from: juliet1.userID }])
+  }
+  assert.equal(r2, r1, 'the nurse\'s devices: one frame')
+  assert.equal(j2, j1, 'the friar\'s devices: one frame')
+  await ask(romeo1.client, 'probe:whoami')
+  assert.equal(romeo1.client.events.filter((e) => e.type === 'probe:poke'), [], 'the nurse, named twice, got it once')
+  assert.equal((await ask(juliet1.client, 'probe:notify', { to: [] })).payload, { reached: 0 })
+  const bad = await ask(juliet1.client, 'probe:notify', { to: romeo1.userID, badList: true })
+  assert.equal(bad.payload, { errID: 'internal_error', errText: errors.internal_error }, 'a list with a non-string in it')
+  await ask(romeo1.client, 'probe:whoami')
+  assert.equal(romeo1.client.events.filter((e) => e.type === 'probe:poke'), [], 'a refused notify sends nothing')
+})
+
 test('notify refuses event types in the server\'s namespaces and unnamespaced ones (internal_error, logged)', async ({ t, logFile }) => {
   const juliet = await login(t, { username: 'juliet', password })
   const romeo = await login(t, { username: 'romeo', password })

@@ -34,14 +34,21 @@ export default {
       auth: 'required',
       schema: {
         type: 'object',
-        properties: { to: { type: 'string', maxLength: 200 }, type: { type: 'string', maxLength: 200 }, pad: { type: 'integer', minimum: 0, maximum: 2_000_000 } },
+        properties: {
+          to: { anyOf: [{ type: 'string', maxLength: 200 }, { type: 'array', maxItems: 8, items: { type: 'string', maxLength: 200 } }] },
+          type: { type: 'string', maxLength: 200 },
+          pad: { type: 'integer', minimum: 0, maximum: 2_000_000 },
+          badList: { type: 'boolean' },
+        },
         required: ['to'],
         additionalProperties: false,
       },
       async handle({ payload, user, notify }) {
         // pad: that many characters more in the event (the size limit of events).
         const event = payload.pad === undefined ? { from: user.userID } : { from: user.userID, pad: 'x'.repeat(payload.pad) }
-        const reached = await notify(payload.to, payload.type ?? 'probe:poke', event)
+        // badList: a list of users with something else than a user ID in it.
+        const to = payload.badList ? [payload.to, 42] : payload.to
+        const reached = await notify(to, payload.type ?? 'probe:poke', event)
         return { reached }
       },
     },
