@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createWriteStream, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { availableParallelism } from 'node:os'
+import { serverNodeFlags } from './node-flags.ts'
 
 export const hasTaskset = spawnSync('taskset', ['-V']).status === 0
 const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
@@ -15,14 +16,11 @@ export interface ServerProcess {
 }
 
 /**
- * `node` with the flags bin/hafnium.js's shebang gives it: what `npx hafnium`, `npm start` and the systemd
- * unit run, so the bench measures the server as it is deployed.
+ * `node` with the server's flags as `npm start` gives them (package.json's start script, which
+ * deploy/hafnium.service repeats), then bin/hafnium.js: the bench measures the server as it is deployed.
  */
 export function hafniumCommand(root: string): string[] {
-  const shebang = readFileSync(join(root, 'bin/hafnium.js'), 'utf8').split('\n', 1)[0]!
-  const flags = /^#!\/usr\/bin\/env -S node(?<flags>(?: \S+)*)$/.exec(shebang)?.groups?.flags
-  if (flags === undefined) throw new Error(`bin/hafnium.js: unexpected first line ${JSON.stringify(shebang)}`)
-  return [process.execPath, ...flags.split(' ').filter(Boolean), join(root, 'bin/hafnium.js')]
+  return [process.execPath, ...serverNodeFlags(root), join(root, 'bin/hafnium.js')]
 }
 
 /** Every core, as a taskset list. */

@@ -17,8 +17,8 @@ import { autocommit, run } from './db.ts'
  * exhausted budget).
  * Its commit does not wait for the WAL flush (synchronous_commit off for this statement alone): the take is
  * visible to every node at once all the same (exactness needs visibility, not the flush), and the login's
- * next write — the device insert, or the failure's count — commits synchronously, which flushes the WAL up
- * to and including this take before any reply. Only a database crash within ~0.6 s (3 × wal_writer_delay)
+ * next write, if any — the device insert, or the failure's count — commits synchronously, which flushes the
+ * WAL up to and including this take before that reply. Only a database crash within ~0.6 s (3 × wal_writer_delay)
  * of a take that no write followed (an unknown name, a refusal) can lose it. What the flush cost: with
  * argon2 busy on every core, 280 of this statement's 350 µs of PostgreSQL CPU and 2-4 ms of its wall time
  * (bench/postgres-statement-cost.ts).
