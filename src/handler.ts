@@ -27,13 +27,16 @@ export interface Session {
   knownAliveAt?: number
 }
 
-/** What a handler may know and do about the connection its request came on. */
-/** An event's frame as the first of its recipient connections built it, for the others addressed to the same user. */
+/**
+ * An event's frame as the first of its recipient connections built it, for the others addressed to the
+ * same user (every connection of a node has the same `from`: the server's first domain).
+ */
 export interface SharedEventFrame {
   to?: string
   frame?: string
 }
 
+/** What a handler may know and do about the connection its request came on. */
 export interface Connection {
   readonly id: string
   /** What per-IP rules are keyed on: the client address behind trusted proxies; IPv6 per ratelimit.ipv6Prefix. */

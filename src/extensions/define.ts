@@ -11,13 +11,11 @@ export interface ExtensionUser {
   deviceID: string
 }
 
-/**
- * Sends an event `{type, payload}` to every live connection of `userID` (or of each user in a list, each
- * once: the payload is serialised once for all of them) and resolves to how many it reached. Asynchronous
- * by design: behind it may be a channel between nodes (PostgreSQL LISTEN/NOTIFY), not only this process's
- * sockets. `type` must be namespaced and outside the server's own namespaces.
- */
-export type Notify = (userID: string | readonly string[], type: string, payload: Record<string, unknown>) => Promise<number>
+/** notify() as a function type (ExtensionContext['notify']). */
+export type Notify = ExtensionContext['notify']
+
+/** The most user IDs one notify() call may name: each is an event of its own on the other nodes. */
+export const maxNotifyUsers = 1000
 
 /** What an extension may ask about accounts (read-only). */
 export interface ExtensionUsers {
@@ -30,7 +28,15 @@ export interface ExtensionContext<P = Record<string, unknown>, A extends Extensi
   payload: P
   /** Who sent it; never null for `auth: 'required'`. */
   user: A extends 'required' ? ExtensionUser : ExtensionUser | null
-  notify: Notify
+  /**
+   * Sends an event `{type, payload}` to every live connection of `userID` (or of each user in a list of at
+   * most maxNotifyUsers, each once; an empty list reaches nobody) and resolves to how many it reached on
+   * this node. Asynchronous by design: behind it may be a channel between nodes (PostgreSQL
+   * LISTEN/NOTIFY), not only this process's sockets. `type` must be namespaced and outside the server's
+   * own namespaces. A method, not a function-typed field: its parameters stay bivariant, so an
+   * extension's own `(userID: string, …) => …` stand-in (a test fake) still type-checks.
+   */
+  notify(userID: string | readonly string[], type: string, payload: Record<string, unknown>): Promise<number>
   users: ExtensionUsers
   /** The server's logger with this request's id and type bound. */
   log: Logger

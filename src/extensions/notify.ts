@@ -1,7 +1,7 @@
 // Events from extensions to users: delivered here and published for the other nodes by the sessions registry.
 import type { Sessions } from '../sessions.ts'
 import { maxEventBytes } from '../cluster/fragments.ts'
-import type { Notify } from './define.ts'
+import { maxNotifyUsers, type Notify } from './define.ts'
 
 /**
  * Delivers an event to every live connection of a user and resolves to how many it reached on this
@@ -38,7 +38,8 @@ export function notifier(bus: EventBus): Notify {
   const accepted = new Set<string>()
   return async (to, type, payload) => {
     const many = typeof to !== 'string'
-    if (many ? !Array.isArray(to) || !to.every(isUserID) : to === '') throw new TypeError('notify: userID must be a non-empty string or an array of them')
+    if (many ? !isUserIDList(to) : to === '') throw new TypeError('notify: userID must be a non-empty string or an array of them')
+    if (many && to.length > maxNotifyUsers) throw new TypeError(`notify: ${to.length} user IDs, over the ${maxNotifyUsers} one call may name`)
     if (!accepted.has(type)) {
       const problem = typeof type === 'string' ? typeNameProblem(type) : 'must be a string'
       if (problem) throw new TypeError(`notify: event type ${JSON.stringify(type)} ${problem}`)
@@ -54,10 +55,15 @@ export function notifier(bus: EventBus): Notify {
     if (!many) return bus.publish(to, type, payload, json)
     // Each user once, however often the list names them (a note to oneself names the sender twice).
     const users = to.length <= 16 ? to.filter((userID, i) => to.indexOf(userID) === i) : [...new Set(to)]
-    let reached = 0
-    for (const userID of users) reached += await bus.publish(userID, type, payload, json)
-    return reached
+    // Published to every user before awaiting any: the payload is read now, for all of them alike.
+    const counts = await Promise.all(users.map((userID) => bus.publish(userID, type, payload, json)))
+    return counts.reduce((sum, count) => sum + count, 0)
   }
 }
 
-const isUserID = (userID: unknown) => typeof userID === 'string' && userID !== ''
+/** An array of non-empty strings; by index, so a hole (which every() skips) is refused too. */
+function isUserIDList(to: unknown): to is readonly string[] {
+  if (!Array.isArray(to)) return false
+  for (let i = 0; i < to.length; i++) if (typeof to[i] !== 'string' || to[i] === '') return false
+  return true
+}

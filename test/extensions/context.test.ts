@@ -90,8 +90,10 @@ test('notify to a list of users: every live connection of each, each user once; 
   await ask(romeo1.client, 'probe:whoami')
   assert.equal(romeo1.client.events.filter((e) => e.type === 'probe:poke'), [], 'the nurse, named twice, got it once')
   assert.equal((await ask(juliet1.client, 'probe:notify', { to: [] })).payload, { reached: 0 })
-  const bad = await ask(juliet1.client, 'probe:notify', { to: romeo1.userID, badList: true })
-  assert.equal(bad.payload, { errID: 'internal_error', errText: errors.internal_error }, 'a list with a non-string in it')
+  for (const badList of ['number', 'sparse', 'long']) {
+    const bad = await ask(juliet1.client, 'probe:notify', { to: romeo1.userID, badList })
+    assert.equal(bad.payload, { errID: 'internal_error', errText: errors.internal_error }, `a list: ${badList}`)
+  }
   await ask(romeo1.client, 'probe:whoami')
   assert.equal(romeo1.client.events.filter((e) => e.type === 'probe:poke'), [], 'a refused notify sends nothing')
 })

@@ -38,7 +38,7 @@ export default {
           to: { anyOf: [{ type: 'string', maxLength: 200 }, { type: 'array', maxItems: 8, items: { type: 'string', maxLength: 200 } }] },
           type: { type: 'string', maxLength: 200 },
           pad: { type: 'integer', minimum: 0, maximum: 2_000_000 },
-          badList: { type: 'boolean' },
+          badList: { enum: ['number', 'sparse', 'long'] },
         },
         required: ['to'],
         additionalProperties: false,
@@ -46,8 +46,12 @@ export default {
       async handle({ payload, user, notify }) {
         // pad: that many characters more in the event (the size limit of events).
         const event = payload.pad === undefined ? { from: user.userID } : { from: user.userID, pad: 'x'.repeat(payload.pad) }
-        // badList: a list of users with something else than a user ID in it.
-        const to = payload.badList ? [payload.to, 42] : payload.to
+        // badList: a list of users with something else than a user ID in it, with holes, or over the limit.
+        const to =
+          payload.badList === 'number' ? [payload.to, 42]
+          : payload.badList === 'sparse' ? Object.assign(new Array(20), { 0: payload.to })
+          : payload.badList === 'long' ? Array.from({ length: 1001 }, () => payload.to)
+          : payload.to
         const reached = await notify(to, payload.type ?? 'probe:poke', event)
         return { reached }
       },

@@ -62,6 +62,10 @@ const sources: Record<string, string> = {
   'anonymous.ts': `import { defineType } from 'hafnium'
 export const t = defineType({ auth: 'none', schema: { type: 'object' }, handle: ({ user }) => ({ id: user.userID }) })
 `,
+  'notify-fake.ts': `import type { ExtensionContext, Notify } from 'hafnium'
+export const fake: Notify = async (userID: string, type: string) => userID.length + type.length
+export const context: Pick<ExtensionContext, 'notify'> = { notify: async (userID: string) => userID.length }
+`,
   'client-right.ts': client,
   'client-typo.ts': client.replace("text: 'hi'", "txet: 'hi'").replace('payload.from', 'payload.form'),
 }
@@ -106,6 +110,10 @@ const of = (name: string) => diagnostics.get(name)!.join('\n')
 
 test('a correct extension compiles: payload fields typed from the schema, user non-null when auth is required', () => {
   assert.is(of('right.ts'), '')
+})
+
+test("a stand-in for notify written for one user ID (a test's fake) still type-checks beside the list form", () => {
+  assert.is(of('notify-fake.ts'), '')
 })
 
 test('payload.txet does not compile', () => {
