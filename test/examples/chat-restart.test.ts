@@ -6,15 +6,28 @@ import { Sqlite } from '../../src/index.ts'
 import { connect } from '../support/client.ts'
 import { runCli } from '../support/process.ts'
 import { within } from '../support/within.ts'
-import { ask, chatSuite, device, exampleConfig, juliet, mercutio, password, romeo, start } from './chat-support.ts'
+import { ask, chatSuite, device, exampleConfig, juliet, mercutio, password, romeo, start, stop, type Ctx } from './chat-support.ts'
 
 const test = chatSuite('examples/chat restart')
 // A conversation's key as examples/chat/store.ts makes it (both directions one key), for writing old file layouts.
 const pair = (a: string, b: string) => (a < b ? `${a} ${b}` : `${b} ${a}`)
 
+/** The server started on a converted chat `file`: romeo's new device and his history with juliet. */
+async function romeoAfterStart(ctx: Ctx, file: string) {
+  ctx.server = await start(ctx, file)
+  const r = await device(ctx, 'romeo')
+  const { messages, read } = await ask(r, 'chat:history', { with: juliet })
+  return { r, read, messages: messages.map((m: { messageID: number; text: string }) => [m.messageID, m.text]) }
+}
+
+/** Mercutio's conversation with juliet kept apart through the conversion. */
+async function assertMercutiosOwn(ctx: Ctx) {
+  const m = await device(ctx, 'mercutio')
+  assert.equal((await ask(m, 'chat:history', { with: juliet })).messages.map((x: { text: string }) => x.text), ['elsewhere'])
+}
+
 test('a chat file from before conversation IDs (user_version 0) is converted at start: messages, IDs and markers kept', async (ctx) => {
-  for (const client of ctx.clients) client.terminate()
-  await ctx.server.close()
+  await stop(ctx)
   // The layout examples/chat/store.ts wrote before version 1: messages keyed by the pair's text.
   const file = join(ctx.dir, 'chat-v0.db')
   const db = new Sqlite(file)
@@ -30,20 +43,16 @@ test('a chat file from before conversation IDs (user_version 0) is converted at 
   insert.run(12, pair(juliet, romeo), romeo, juliet, 'old 2')
   db.prepare('INSERT INTO read_markers VALUES (?, ?, 10)').run(romeo, pair(juliet, romeo))
   db.close()
-  ctx.server = await start(ctx, file)
-  const r = await device(ctx, 'romeo')
-  const { messages, read } = await ask(r, 'chat:history', { with: juliet })
-  assert.equal(messages.map((m: { messageID: number; text: string }) => [m.messageID, m.text]), [[12, 'old 2'], [10, 'old 1']])
+  const { r, messages, read } = await romeoAfterStart(ctx, file)
+  assert.equal(messages, [[12, 'old 2'], [10, 'old 1']])
   assert.equal(read, { mine: 10, theirs: 0 })
   const sent = await ask(r, 'chat:send', { to: juliet, text: 'new' })
   assert.ok(sent.messageID > 12, `a new message's ID (${sent.messageID}) follows the converted ones`)
-  const m = await device(ctx, 'mercutio')
-  assert.equal((await ask(m, 'chat:history', { with: juliet })).messages.map((x: { text: string }) => x.text), ['elsewhere'])
+  await assertMercutiosOwn(ctx)
 })
 
 test('a chat file of version 1 (no message log) gets one at start: messages, IDs and markers kept', async (ctx) => {
-  for (const client of ctx.clients) client.terminate()
-  await ctx.server.close()
+  await stop(ctx)
   // The layout examples/chat/store.ts wrote at version 1: sends inserted into the indexed table directly.
   const file = join(ctx.dir, 'chat-v1.db')
   const db = new Sqlite(file)
@@ -65,19 +74,15 @@ test('a chat file of version 1 (no message log) gets one at start: messages, IDs
   db.exec('DELETE FROM messages WHERE id = 30')
   db.prepare('INSERT INTO read_markers VALUES (?, ?, 20)').run(romeo, pair(juliet, romeo))
   db.close()
-  ctx.server = await start(ctx, file)
-  const r = await device(ctx, 'romeo')
-  const { messages, read } = await ask(r, 'chat:history', { with: juliet })
-  assert.equal(messages.map((m: { messageID: number; text: string }) => [m.messageID, m.text]), [[22, 'v1 second'], [20, 'v1 first']])
+  const { r, messages, read } = await romeoAfterStart(ctx, file)
+  assert.equal(messages, [[22, 'v1 second'], [20, 'v1 first']])
   assert.equal(read, { mine: 20, theirs: 0 })
   const sent = await ask(r, 'chat:send', { to: juliet, text: 'new' })
   assert.is(sent.messageID, 31, 'a new message\'s ID follows every ID handed out before')
   assert.equal((await ask(r, 'chat:history', { with: juliet, limit: 2 })).messages.map((m: { text: string }) => m.text), ['new', 'v1 second'])
   assert.equal(await ask(r, 'chat:read', { with: juliet, upTo: 1000 }), { upTo: 31 }, 'clamped to the new, not yet merged, message')
-  const m = await device(ctx, 'mercutio')
-  assert.equal((await ask(m, 'chat:history', { with: juliet })).messages.map((x: { text: string }) => x.text), ['elsewhere'])
-  for (const client of ctx.clients) client.terminate()
-  await ctx.server.close()
+  await assertMercutiosOwn(ctx)
+  await stop(ctx)
   const after = new Sqlite(file, { readonly: true })
   assert.is(after.pragma('user_version', { simple: true }), 2)
   assert.equal(after.prepare('SELECT id FROM messages ORDER BY id').pluck().all(), [20, 21, 22, 31], 'merged on close, IDs kept')

@@ -36,8 +36,7 @@ export function chatSuite(name: string) {
     for (const username of ['juliet', 'romeo', 'mercutio', 'benvolio']) await ask(c, 'profile:register', { username, password, loginOnSuccess: false })
   })
   test.after(async (ctx) => {
-    for (const client of ctx.clients) client.terminate()
-    await ctx.server.close()
+    await stop(ctx)
     delete process.env.HAFNIUM_CHAT_DB
     rmSync(ctx.dir, { recursive: true, force: true })
   })
@@ -58,6 +57,12 @@ export async function start(ctx: Ctx, chatFile = join(ctx.dir, 'chat.db')): Prom
   })
   // The probe extension alongside: its probe:crash throws a plain Error.
   return startServer({ ...config, extensions: [...config.extensions, ctx.probe] })
+}
+
+/** Ends every test client's connection, then the server (a restart's first half). */
+export async function stop(ctx: Ctx): Promise<void> {
+  for (const client of ctx.clients) client.terminate()
+  await ctx.server.close()
 }
 
 export async function open(ctx: Ctx): Promise<TestClient> {

@@ -7,7 +7,7 @@ import { errors } from '../../src/errors.ts'
 import { connect, type Reply, type TestClient } from '../support/client.ts'
 import { runCli } from '../support/process.ts'
 import { within } from '../support/within.ts'
-import { ask, chatSuite, device, exampleConfig, juliet, mercutio, open, request, romeo, start } from './chat-support.ts'
+import { ask, chatSuite, device, exampleConfig, juliet, mercutio, open, request, romeo, start, stop } from './chat-support.ts'
 
 const test = chatSuite('examples/chat')
 
@@ -96,8 +96,7 @@ test('a message to a user with no live connection is delivered by history later'
 })
 
 test('history and read markers survive a server restart', async (ctx) => {
-  for (const client of ctx.clients) client.terminate()
-  await ctx.server.close()
+  await stop(ctx)
   ctx.server = await start(ctx)
   const r = await open(ctx)
   await ask(r, 'profile:auth', { authToken: ctx.tokens.romeo })
