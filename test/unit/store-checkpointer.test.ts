@@ -8,7 +8,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database from '../../src/store/driver.ts'
 import { openStore, type SqliteStore } from '../../src/store/index.ts'
-import { startCheckpointer } from '../../src/store/checkpointer.ts'
+import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from '../../src/store/checkpointer.ts'
 
 const test = suite<{ dir: string }>('store: WAL checkpoints in a worker thread')
 test.before.each((ctx) => {
@@ -37,6 +37,18 @@ function rawWal(path: string) {
   db.pragma('journal_mode = WAL')
   db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
   return db
+}
+
+/** `body` on a raw WAL connection with a checkpointer started on it; stops it and closes the connection after. */
+async function withRawCheckpointer(path: string, options: Omit<CheckpointerOptions, 'synchronous'>, body: (db: ReturnType<typeof rawWal>, checkpointer: Checkpointer) => Promise<void>) {
+  const db = rawWal(path)
+  const checkpointer = startCheckpointer(db, path, { synchronous: 'normal', ...options })
+  try {
+    await body(db, checkpointer)
+  } finally {
+    checkpointer.stop()
+    db.close()
+  }
 }
 
 async function createAccount(store: SqliteStore, i: number) {
@@ -70,10 +82,8 @@ test('sustained writes: the worker checkpoints and the WAL stays bounded (the se
 
 test('a raw connection with the checkpointer: worker checkpoints happen, and stop() leaves the WAL to the last connection', async ({ dir }) => {
   const path = join(dir, 'b.db')
-  const db = rawWal(path)
   const { lines, log } = logs()
-  const checkpointer = startCheckpointer(db, path, { synchronous: 'normal', checkIntervalMs: 20, idleIntervalMs: 50, log })
-  try {
+  await withRawCheckpointer(path, { checkIntervalMs: 20, idleIntervalMs: 50, log }, async (db, checkpointer) => {
     assert.is(db.pragma('wal_autocheckpoint', { simple: true }), 0)
     await until('the worker ready', () => checkpointer.stats.ready)
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
@@ -84,10 +94,7 @@ test('a raw connection with the checkpointer: worker checkpoints happen, and sto
     await until('a worker checkpoint', () => checkpointer.stats.worker > 0)
     assert.is(checkpointer.stats.inline, 0)
     assert.equal(lines, [])
-  } finally {
-    checkpointer.stop()
-    db.close()
-  }
+  })
   assert.not.ok(existsSync(`${path}-wal`), 'the WAL is removed when the last connection closes')
 })
 
@@ -108,10 +115,8 @@ test('data written survives a restart; shutdown leaves no WAL and no lock', asyn
 
 test('a worker that fails is logged, the serving connection checkpoints again, and writes go on', async ({ dir }) => {
   const path = join(dir, 'd.db')
-  const db = rawWal(path)
   const { lines, log } = logs()
-  const checkpointer = startCheckpointer(db, path, { synchronous: 'normal', log, workerSource: 'throw new Error("checkpoint worker broken on purpose")' })
-  try {
+  await withRawCheckpointer(path, { log, workerSource: 'throw new Error("checkpoint worker broken on purpose")' }, async (db, checkpointer) => {
     await until('the failure logged', () => lines.length > 0)
     assert.is(lines[0]!.level, 'error')
     assert.match(lines[0]!.msg, /checkpoint worker failed/)
@@ -122,19 +127,14 @@ test('a worker that fails is logged, the serving connection checkpoints again, a
     // SQLite's own auto-checkpoint is back: the WAL restarts from its beginning near 1,000 pages.
     assert.ok(walBytes(path) / 4096 < 1100, `WAL ${walBytes(path) / 4096} pages`)
     assert.equal(db.prepare('SELECT count(*) AS n FROM t').get(), { n: 3000 })
-  } finally {
-    checkpointer.stop()
-    db.close()
-  }
+  })
 })
 
 test('a WAL past the hard limit is checkpointed on the serving connection when the worker does not keep up', async ({ dir }) => {
   const path = join(dir, 'e.db')
-  const db = rawWal(path)
   // A worker that never answers: it opens nothing and ignores every message (but stays alive).
   const idle = 'const { parentPort } = require("node:worker_threads"); parentPort.postMessage("ready"); parentPort.on("message", () => {})'
-  const checkpointer = startCheckpointer(db, path, { synchronous: 'normal', checkIntervalMs: 10, softBytes: 64 * 4096, hardBytes: 256 * 4096, workerSource: idle })
-  try {
+  await withRawCheckpointer(path, { checkIntervalMs: 10, softBytes: 64 * 4096, hardBytes: 256 * 4096, workerSource: idle }, async (db, checkpointer) => {
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
     let largest = 0
     for (let i = 0; i < 300; i++) {
@@ -145,10 +145,7 @@ test('a WAL past the hard limit is checkpointed on the serving connection when t
     await until('an inline checkpoint', () => checkpointer.stats.inline > 0)
     assert.is(checkpointer.stats.worker, 0)
     assert.ok(largest / 4096 < 256 + 200, `WAL reached ${largest / 4096} pages`)
-  } finally {
-    checkpointer.stop()
-    db.close()
-  }
+  })
 })
 
 test.run()
