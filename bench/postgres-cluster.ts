@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { fixtureHash, fixturePassword, profileOf, type Fixture } from './fixture.ts'
 import { formatUserID } from '../src/identifiers.ts'
-import { hafniumCommand, hasTaskset, pinned, startProcess, type ServerProcess } from './processes.ts'
+import { serverNodeFlags } from './node-flags.ts'
+import { hasTaskset, pinned, startProcess, type ServerProcess } from './processes.ts'
 
 const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
 
@@ -124,8 +125,7 @@ export async function startNodes(root: string, url: string, names: string[], cpu
       const config = join(dir, `${name}.config.json`)
       writeFileSync(config, JSON.stringify({ ...base, database: { url, path: join(dir, 'outbox.db') }, server: { ...base.server, node: name } }))
       const prof = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-name', `hafnium-${name}-${Date.now()}.cpuprofile`] : []
-      const [node, ...flags] = hafniumCommand(root)
-      nodes.push({ ...(await startProcess([node!, ...prof, ...flags, 'serve', '--config', config, '--port', '0'], cpu)), name })
+      nodes.push({ ...(await startProcess([process.execPath, ...serverNodeFlags(root), ...prof, join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0'], cpu)), name })
     }
   } catch (error) {
     await stop()

@@ -3,7 +3,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createWriteStream, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { availableParallelism } from 'node:os'
-import { serverNodeFlags } from './node-flags.ts'
 
 export const hasTaskset = spawnSync('taskset', ['-V']).status === 0
 const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
@@ -13,14 +12,6 @@ export interface ServerProcess {
   url: string
   pid: number
   stop(): Promise<void>
-}
-
-/**
- * `node` with the server's flags as `npm start` gives them (package.json's start script, which
- * deploy/hafnium.service repeats), then bin/hafnium.js: the bench measures the server as it is deployed.
- */
-export function hafniumCommand(root: string): string[] {
-  return [process.execPath, ...serverNodeFlags(root), join(root, 'bin/hafnium.js')]
 }
 
 /** Every core, as a taskset list. */

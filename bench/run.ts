@@ -9,7 +9,8 @@ import { buildFixture, copyFixture, type Fixture } from './fixture.ts'
 import { always, closedLoop, openConnections, openLoop, percentile, summarize, type Conn, type OpenRequest } from './load.ts'
 import { tailOf } from './tail.ts'
 import { mixedClosed, mixedOpen, signIn } from './traffic.ts'
-import { allCpus, cpuSeconds, hafniumCommand, hasTaskset, ioSyscalls, pinned, pinSelf, rssBytes, startProcess, type ServerProcess } from './processes.ts'
+import { serverNodeFlags } from './node-flags.ts'
+import { allCpus, cpuSeconds, hasTaskset, ioSyscalls, pinned, pinSelf, rssBytes, startProcess, type ServerProcess } from './processes.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -43,7 +44,6 @@ const accountCount = Number(args.accounts)
 const want = (name: string) => !args.only || args.only.split(',').includes(name)
 const root = new URL('..', import.meta.url).pathname
 const SERVER_CPU = '0'
-const nodeWithFlags = hafniumCommand(root)
 const LOAD_CPU = '1'
 const CONNS = 64
 const IN_FLIGHT = 8
@@ -89,10 +89,12 @@ async function hafnium(cpu = SERVER_CPU, chat = false, withFixture = false): Pro
   }
   const server = await startProcess(
     [
-      ...nodeWithFlags.slice(0, -1),
+      process.execPath,
+      // As `npm start` runs the server (package.json's start script), then this run's own flags.
+      ...serverNodeFlags(root),
       ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(args['cpu-prof'])] : []),
       ...(args['server-node-args']?.split(' ').filter(Boolean) ?? []),
-      nodeWithFlags.at(-1)!, 'serve', '--config', config, '--port', '0', '--db', join(dir, 'bench.db')],
+      join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0', '--db', join(dir, 'bench.db')],
     cpu,
     chat ? { HAFNIUM_CHAT_DB: join(dir, 'chat.db') } : undefined,
     args['server-log'] ? resolve(args['server-log']) : undefined,
