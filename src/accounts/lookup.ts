@@ -22,13 +22,18 @@ export function loginKey(name: LoginName): string | null {
   return username && `u:${username}`
 }
 
-export async function findByLoginKey(accounts: AccountStore, key: string | null): Promise<Account | undefined> {
-  if (!key) return undefined
+/** What a login key (loginKey) names, as the store looks it up. */
+function nameOfKey(key: string): { username: string } | { thirdPID: { type: 'email' | 'msisdn'; value: string } } {
   const colon = key.indexOf(':')
   const kind = key.slice(0, colon)
   const value = key.slice(colon + 1)
-  if (kind === 'u') return accounts.byUsername(value)
-  return accounts.byThirdPID({ type: kind as 'email' | 'msisdn', value })
+  return kind === 'u' ? { username: value } : { thirdPID: { type: kind as 'email' | 'msisdn', value } }
+}
+
+export async function findByLoginKey(accounts: AccountStore, key: string | null): Promise<Account | undefined> {
+  if (!key) return undefined
+  const name = nameOfKey(key)
+  return 'username' in name ? accounts.byUsername(name.username) : accounts.byThirdPID(name.thirdPID)
 }
 
 /**
@@ -41,10 +46,7 @@ export async function findByLoginKeyCharging(
   charge: ChargeOnFind | undefined,
 ): Promise<{ found: Account | undefined; took?: TookOnFind }> {
   if (!key || !charge || !accounts.byLoginNameCharging) return { found: await findByLoginKey(accounts, key) }
-  const colon = key.indexOf(':')
-  const kind = key.slice(0, colon)
-  const value = key.slice(colon + 1)
-  const { account, took } = await accounts.byLoginNameCharging(kind === 'u' ? { username: value } : { thirdPID: { type: kind as 'email' | 'msisdn', value } }, charge)
+  const { account, took } = await accounts.byLoginNameCharging(nameOfKey(key), charge)
   return { found: account, took }
 }
 
