@@ -105,13 +105,18 @@ export async function loadFixture(url: string, count: number, domain = 'localhos
 }
 
 export type Node = ServerProcess & { name: string }
+export interface NodeSpec {
+  name: string
+  /** password.maxConcurrentHashes; bench.config.json's (the server default) when absent. */
+  hashes?: number
+}
 
 /**
  * Hafnium nodes on one database: bench.config.json (every limit it raises) plus database.url and a
- * server.node name each; one outbox key file for all of them (the first node creates it). The pool
- * stays at its default size (database.poolSize 10).
+ * server.node name each, and `hashes` (password.maxConcurrentHashes) where given; one outbox key file for
+ * all of them (the first node creates it). The pool stays at its default size (database.poolSize 10).
  */
-export async function startNodes(root: string, url: string, names: string[], cpu: string, cpuProf?: string): Promise<{ nodes: Node[]; stop(): Promise<void> }> {
+export async function startNodes(root: string, url: string, specs: NodeSpec[], cpu: string, cpuProf?: string): Promise<{ nodes: Node[]; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'hafnium-bench-pg-'))
   const base = JSON.parse(readFileSync(join(root, 'bench/bench.config.json'), 'utf8'))
   const nodes: Node[] = []
@@ -121,9 +126,10 @@ export async function startNodes(root: string, url: string, names: string[], cpu
   }
   try {
     // One after the other: the first migrates the schema and writes the outbox key the others read.
-    for (const name of names) {
+    for (const { name, hashes } of specs) {
       const config = join(dir, `${name}.config.json`)
-      writeFileSync(config, JSON.stringify({ ...base, database: { url, path: join(dir, 'outbox.db') }, server: { ...base.server, node: name } }))
+      const password = hashes === undefined ? base.password : { ...base.password, maxConcurrentHashes: hashes }
+      writeFileSync(config, JSON.stringify({ ...base, password, database: { url, path: join(dir, 'outbox.db') }, server: { ...base.server, node: name } }))
       const prof = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-name', `hafnium-${name}-${Date.now()}.cpuprofile`] : []
       nodes.push({ ...(await startProcess([process.execPath, ...serverNodeFlags(root), ...prof, join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0'], cpu)), name })
     }

@@ -27,7 +27,7 @@ try {
     await admin.query(`ALTER DATABASE hafnium_bench SET synchronous_commit = ${synchronousCommit === 'off' ? 'off' : 'on'}`)
     await admin.end()
   }
-  const { nodes, stop } = await startNodes(root, cluster.url, ['a'], allCpus, process.env.CPU_PROF)
+  const { nodes, stop } = await startNodes(root, cluster.url, [{ name: 'a' }], allCpus, process.env.CPU_PROF)
   try {
     const node = nodes[0]!
     const fixture = await loadFixture(cluster.url, 1000)

@@ -24,7 +24,7 @@ const ticksPerMs = 0.1 // /proc counts CPU in 10 ms ticks
 const cluster = await startCluster(root, allCpus)
 try {
   // A node creates the schema (migrations/postgres/); the fixture's accounts are the logins' accounts.
-  const { stop } = await startNodes(root, cluster.url, ['a'], allCpus)
+  const { stop } = await startNodes(root, cluster.url, [{ name: 'a' }], allCpus)
   await stop()
   await loadFixture(cluster.url, 1000)
   const pool = createPool(cluster.url, 1)
