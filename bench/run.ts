@@ -152,10 +152,11 @@ const lane = (type: string, payload: unknown = {}) => {
  * fixture with each connection signed in as a different account: server:ping, own profile:get,
  * mixed, and profile:auth (re-auth on the live socket with its own token). With `latency`, the corked
  * echo and mixed are then driven open loop at half the peak this run measured, on the same server and
- * connections (no second fixture copy and 64 logins per run: the bench's 6-minute budget).
+ * connections (no second fixture copy and 64 logins per run: the bench's 6-minute budget), and a fresh
+ * corked echo at mixed_half's rate (the harness's floor at that rate).
  */
 async function throughput(latency: boolean) {
-  const rows: Record<string, Row[]> = { echo_plain: [], echo: [], ping: [], get: [], mixed: [], auth: [], echo_half: [], mixed_half: [] }
+  const rows: Record<string, Row[]> = { echo_plain: [], echo: [], ping: [], get: [], mixed: [], auth: [], echo_half: [], mixed_half: [], echo_at_mixed_half: [] }
   const closed = async (server: ServerProcess, conns: Conn[], request: (c: Conn) => Promise<{ ok: boolean }>) =>
     ({ ...(await measure(server, async () => summarize(await closedLoop(conns, IN_FLIGHT, seconds, request)))), loop: 'closed' }) as Row
   await fixture()
@@ -194,6 +195,15 @@ async function throughput(latency: boolean) {
     rows.auth!.push(await closed(h, conns, (c) => new Promise((done) => c.fire('profile:auth', authOf.get(c)!, (ok) => done({ ok })))))
     conns.forEach((c) => c.ws.terminate())
     await h.stop()
+    if (latency) {
+      // The harness's floor at mixed_half's own rate (echo_half runs ~7× faster): what the tail would be if the server cost nothing.
+      log(`latency at mixed's half-peak rate, run ${run}/${runs}: echo (corked)`)
+      const e = await echo()
+      const echoConns = await openConnections(e.url, CONNS)
+      rows.echo_at_mixed_half!.push(await halfPeak(e, echoConns, Number(mixed.perSecond) / 2, always('server:ping')))
+      echoConns.forEach((c) => c.ws.terminate())
+      await e.stop()
+    }
   }
   for (const [name, list] of Object.entries(rows)) {
     if (list.length === 0) continue
@@ -357,6 +367,7 @@ const targets = {
   'profile:auth ≥ 0.50 × echo (per server CPU-second)': cpuRatio(results.auth, results.echo),
   'mixed p99 at 50% of its peak ≤ 5 ms (open loop)': results.mixed_half?.p99,
   'echo p99 at 50% of its peak (open loop, the harness floor)': results.echo_half?.p99,
+  "echo p99 at mixed_half's rate (open loop, the harness floor at that rate)": results.echo_at_mixed_half?.p99,
   'idle bytes/conn ≤ 1.5 × echo': ratio(results.idle_hafnium?.bytesPerConnection, results.idle_echo?.bytesPerConnection),
   'logins ≥ 0.85 × argon2 ceiling': results.login?.ofCeiling,
   'canary p99 during logins ≤ 20 ms': results.login?.canaryP99,
@@ -393,7 +404,7 @@ for (const [name, row] of Object.entries(results)) {
     `| ${name} | ${row.perSecond} | ${ratio(row.perSecond, echoRate) ?? ''} | ${ratio(row.perSecond, getRate) ?? ''} | ${cpuRate === undefined ? '' : Math.round(cpuRate)} | ${ratio(cpuRate, echoPerCpu) ?? ''} | ${row.loop ?? ''} | ${row.p50} | ${row.p99} | ${row.max} | ${row.cpu} | ${row.rssMiB} | ${errors} |`,
   )
 }
-for (const name of ['echo_half', 'mixed_half']) {
+for (const name of ['echo_half', 'mixed_half', 'echo_at_mixed_half']) {
   const tail = results[name]?.tail as ReturnType<typeof tailOf>
   if (!tail) continue
   const types = Object.entries(tail.byType).map(([type, t]) => `${type} ${t.count} p50 ${t.p50} p99 ${t.p99} max ${t.max} ms`).join('; ')
