@@ -1,9 +1,9 @@
 // Extension types as router entries: the context they get (payload, user, notify, log) and their refusals.
 import type { ValidateFunction } from 'ajv'
 import type { Logger } from 'pino'
-import type { AnyHandler } from '../handler.ts'
+import type { AnyHandler, Context, MessageType } from '../handler.ts'
 import type { Store } from '../store/index.ts'
-import type { ExtensionUsers } from './define.ts'
+import type { ExtensionContext, ExtensionUser, ExtensionUsers, Notify } from './define.ts'
 import { errors } from '../errors.ts'
 import type { LoadedType } from './load.ts'
 import { notifier, type EventBus } from './notify.ts'
@@ -43,14 +43,7 @@ export function extensionRoutes(types: readonly LoadedType[], bus: EventBus, sto
       async handle(ctx) {
         const session = ctx.conn.session
         const user = session ? { userID: session.userID, deviceID: session.deviceID } : null
-        // The child logger is made on first use: building one (bindings, redaction) cost ~9% of chat:send.
-        let log: Logger | undefined
-        const context = {
-          payload: ctx.payload, user, notify, users, type: ctx.type, requestID: ctx.requestID,
-          get log() {
-            return (log ??= ctx.log.child({ requestID: ctx.requestID, type: ctx.type }))
-          },
-        }
+        const context = new RequestContext(ctx, user, notify, users)
         let result: unknown
         try {
           result = await loaded.handle(context)
@@ -66,6 +59,36 @@ export function extensionRoutes(types: readonly LoadedType[], bus: EventBus, sto
       },
     } satisfies AnyHandler,
   }))
+}
+
+/**
+ * An extension handler's context. A class, its logger a getter on the prototype: an object literal with a
+ * getter, one per request, cost ~0.5 µs to build (V8 defines the accessor at run time; ~2.7% of chat:send's
+ * server CPU), a class instance next to nothing. The child logger is made on first use: building one
+ * (bindings, redaction) cost ~9% of chat:send.
+ */
+class RequestContext implements ExtensionContext {
+  readonly payload: Record<string, unknown>
+  readonly type: string
+  readonly requestID: string
+  #log: Logger | undefined
+  readonly #server: Logger
+
+  constructor(
+    ctx: Context<MessageType>,
+    readonly user: ExtensionUser | null,
+    readonly notify: Notify,
+    readonly users: ExtensionUsers,
+  ) {
+    this.payload = ctx.payload as Record<string, unknown>
+    this.type = ctx.type
+    this.requestID = ctx.requestID
+    this.#server = ctx.log
+  }
+
+  get log(): Logger {
+    return (this.#log ??= this.#server.child({ requestID: this.requestID, type: this.type }))
+  }
 }
 
 /** `{errID, errText?, errPayload?}` with a valid errID (a plain object, or an Error carrying them); else undefined. */

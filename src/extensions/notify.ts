@@ -9,13 +9,16 @@ import { maxNotifyUsers, type Notify } from './define.ts'
  * counts are not waited for (a round trip through every node per notify).
  */
 export interface EventBus {
-  /** `payloadJson`: the payload already serialised, when the caller has it (saves serialising it again). */
-  publish(userID: string, type: string, payload: Record<string, unknown>, payloadJson?: string): Promise<number>
+  /**
+   * `payloadJson`: the payload already serialised, when the caller has it (saves serialising it again).
+   * A number when the count is known at once (this node's sockets), saving a promise per user.
+   */
+  publish(userID: string, type: string, payload: Record<string, unknown>, payloadJson?: string): number | Promise<number>
 }
 
 export function createLocalEventBus(sessions: Sessions): EventBus {
   return {
-    publish: async (userID, type, payload, payloadJson) => sessions.sendToUser(userID, type, payload, payloadJson),
+    publish: (userID, type, payload, payloadJson) => sessions.sendToUser(userID, type, payload, payloadJson),
   }
 }
 
@@ -53,11 +56,22 @@ export function notifier(bus: EventBus): Notify {
     const bytes = json.length <= maxEventBytes / 3 ? json.length : Buffer.byteLength(json)
     if (bytes > maxEventBytes) throw new TypeError(`notify: payload is ${bytes} bytes of JSON, over the ${maxEventBytes}-byte limit of an event`)
     if (!many) return bus.publish(to, type, payload, json)
-    // Each user once, however often the list names them (a note to oneself names the sender twice).
-    const users = to.length <= 16 ? to.filter((userID, i) => to.indexOf(userID) === i) : [...new Set(to)]
-    // Published to every user before awaiting any: the payload is read now, for all of them alike.
-    const counts = await Promise.all(users.map((userID) => bus.publish(userID, type, payload, json)))
-    return counts.reduce((sum, count) => sum + count, 0)
+    // Every user published before awaiting any (the payload is read now, for all of them alike), and each
+    // once, however often the list names them (a note to oneself names the sender twice). A loop, not
+    // filter/map/Promise.all: those closures and promises were ~1.5% of chat:send, whose bus answers at once.
+    const seen = to.length > 16 ? new Set<string>() : undefined
+    let reached = 0
+    let pending: Promise<number>[] | undefined
+    for (let i = 0; i < to.length; i++) {
+      const userID = to[i]!
+      if (seen ? seen.has(userID) : to.indexOf(userID) < i) continue
+      seen?.add(userID)
+      const count = bus.publish(userID, type, payload, json)
+      if (typeof count === 'number') reached += count
+      else (pending ??= []).push(count)
+    }
+    if (pending) for (const count of await Promise.all(pending)) reached += count
+    return reached
   }
 }
 
