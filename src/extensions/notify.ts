@@ -62,15 +62,28 @@ export function notifier(bus: EventBus): Notify {
     const seen = to.length > 16 ? new Set<string>() : undefined
     let reached = 0
     let pending: Promise<number>[] | undefined
+    // A user whose publish throws does not keep the event from the users after it; notify then rejects.
+    let failed: { error: unknown } | undefined
     for (let i = 0; i < to.length; i++) {
       const userID = to[i]!
       if (seen ? seen.has(userID) : to.indexOf(userID) < i) continue
       seen?.add(userID)
-      const count = bus.publish(userID, type, payload, json)
+      let count: number | Promise<number>
+      try {
+        count = bus.publish(userID, type, payload, json)
+      } catch (error) {
+        failed ??= { error }
+        continue
+      }
       if (typeof count === 'number') reached += count
       else (pending ??= []).push(count)
     }
-    if (pending) for (const count of await Promise.all(pending)) reached += count
+    const all = pending && Promise.all(pending)
+    if (failed) {
+      all?.catch(() => {}) // answered by the first failure: no unhandled rejection from the others
+      throw failed.error
+    }
+    if (all) for (const count of await all) reached += count
     return reached
   }
 }
