@@ -115,29 +115,42 @@ export interface NodeSpec {
  * Hafnium nodes on one database: bench.config.json (every limit it raises) plus database.url and a
  * server.node name each, and `hashes` (password.maxConcurrentHashes) where given; one outbox key file for
  * all of them (the first node creates it). The pool stays at its default size (database.poolSize 10).
+ * `add` starts one more on the same database and key (on `cpu` unless given); its own stop takes it out of
+ * the group's.
  */
-export async function startNodes(root: string, url: string, specs: NodeSpec[], cpu: string, cpuProf?: string): Promise<{ nodes: Node[]; stop(): Promise<void> }> {
+export async function startNodes(
+  root: string,
+  url: string,
+  specs: NodeSpec[],
+  cpu: string,
+  cpuProf?: string,
+): Promise<{ nodes: Node[]; add(spec: NodeSpec, cpu?: string): Promise<Node>; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'hafnium-bench-pg-'))
   const base = JSON.parse(readFileSync(join(root, 'bench/bench.config.json'), 'utf8'))
-  const nodes: Node[] = []
+  const running = new Set<Node>()
   const stop = async () => {
-    await Promise.all(nodes.map((n) => n.stop()))
+    await Promise.all([...running].map((n) => n.stop()))
     rmSync(dir, { recursive: true, force: true })
   }
+  const add = async ({ name, hashes }: NodeSpec, on = cpu): Promise<Node> => {
+    const config = join(dir, `${name}.config.json`)
+    const password = hashes === undefined ? base.password : { ...base.password, maxConcurrentHashes: hashes }
+    writeFileSync(config, JSON.stringify({ ...base, password, database: { url, path: join(dir, 'outbox.db') }, server: { ...base.server, node: name } }))
+    const prof = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-name', `hafnium-${name}-${Date.now()}.cpuprofile`] : []
+    const started = await startProcess([process.execPath, ...serverNodeFlags(root), ...prof, join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0'], on)
+    const node: Node = { ...started, name, stop: () => (running.delete(node), started.stop()) }
+    running.add(node)
+    return node
+  }
+  const nodes: Node[] = []
   try {
     // One after the other: the first migrates the schema and writes the outbox key the others read.
-    for (const { name, hashes } of specs) {
-      const config = join(dir, `${name}.config.json`)
-      const password = hashes === undefined ? base.password : { ...base.password, maxConcurrentHashes: hashes }
-      writeFileSync(config, JSON.stringify({ ...base, password, database: { url, path: join(dir, 'outbox.db') }, server: { ...base.server, node: name } }))
-      const prof = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-name', `hafnium-${name}-${Date.now()}.cpuprofile`] : []
-      nodes.push({ ...(await startProcess([process.execPath, ...serverNodeFlags(root), ...prof, join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0'], cpu)), name })
-    }
+    for (const spec of specs) nodes.push(await add(spec))
   } catch (error) {
     await stop()
     throw error
   }
-  return { nodes, stop }
+  return { nodes, add, stop }
 }
 
 function stat(pid: number): string[] | undefined {

@@ -6,7 +6,8 @@ import { cpus, loadavg, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { closedLoop, openConnections, summarize, type Conn, type Sample } from './load.ts'
 import { signIn } from './traffic.ts'
-import { allCpus, cpuSeconds, hasTaskset, pinned } from './processes.ts'
+import { allCpus, cores, cpuSeconds, hasTaskset, pinned } from './processes.ts'
+import { serverNodeFlags } from './node-flags.ts'
 import { clusterCpuSeconds, loadFixture, repin, startCluster, startNodes, type Node } from './postgres-cluster.ts'
 import { crossNodeEvents } from './cross-node.ts'
 
@@ -45,19 +46,19 @@ export async function postgresBench(o: PostgresBenchOptions): Promise<void> {
   const loadBefore = load1()
   const results: Record<string, Row> = {}
   // Each node's argon2 work in flight is its share of the machine's cores, as an operator sets it for
-  // nodes sharing a host (README > Several nodes): a and b (the two-node rows) half each, solo (the
-  // one-node login row) all of them. With the default 4 each, two nodes ran 8 hashes on 2 cores and
-  // their event loops queued behind them: 0.61 × the ceiling, against 0.78 at 1 each.
-  const cores = cpus().length // not availableParallelism(): this process is pinned to the load core
-  const half = Math.max(1, Math.floor(cores / 2))
-  const specs = [{ name: 'a', hashes: half }, { name: 'b', hashes: half }, { name: 'solo', hashes: cores }]
+  // nodes sharing a host (README > Several nodes): a and b (the two-node rows) half each, and a node solo,
+  // started for the one-node login row only, all of them (within the config's 1-64). With the default 4
+  // each, two nodes ran 8 hashes on 2 cores and their event loops queued behind them.
+  const hashes = (share: number) => Math.min(64, Math.max(1, Math.floor(share)))
+  const specs = [{ name: 'a', hashes: hashes(cores / 2) }, { name: 'b', hashes: hashes(cores / 2) }]
+  const soloSpec = { name: 'solo', hashes: hashes(cores) }
   log('postgres: starting a throwaway cluster (scripts/pg-test-cluster.sh), synchronous_commit = on for the bench database')
   const cluster = await startCluster(o.root, SERVER_CPU)
   let stopNodes = async () => {}
   try {
-    const { nodes, stop } = await startNodes(o.root, cluster.url, specs, SERVER_CPU, o.cpuProf && resolve(o.cpuProf))
+    const { nodes, add, stop } = await startNodes(o.root, cluster.url, specs, SERVER_CPU, o.cpuProf && resolve(o.cpuProf))
     stopNodes = stop
-    const [a, b, solo] = nodes as [Node, Node, Node]
+    const [a, b] = nodes as [Node, Node]
     log(`postgres: ${o.accounts.toLocaleString('en')} fixture accounts into the database`)
     const t0 = performance.now()
     const fixture = await loadFixture(cluster.url, o.accounts)
@@ -108,7 +109,9 @@ export async function postgresBench(o: PostgresBenchOptions): Promise<void> {
             return Math.round(JSON.parse(spawnSync(command!, rest).stdout.toString()).perSecond)
           }
           const ceilingBefore = ceiling()
-          const loginNodes = serving.length === 1 ? [solo] : serving
+          // solo runs only for its row: beside the others it would be one more LISTENer woken by every event.
+          const solo = serving.length === 1 ? await add(soloSpec, allCpus) : undefined
+          const loginNodes = solo ? [solo] : serving
           log(`postgres run ${run}/${o.runs}: ${serving.length} node(s), profile:login, unpinned`)
           const conns = (await Promise.all(loginNodes.map((n) => openConnections(n.url, CONNS / loginNodes.length)))).flat()
           const stride = Math.floor(fixture.count / CONNS)
@@ -124,6 +127,7 @@ export async function postgresBench(o: PostgresBenchOptions): Promise<void> {
             )
           const row = await measure(loginNodes, () => closedLoop(conns, 1, o.seconds, login))
           conns.forEach((c) => c.ws.terminate())
+          await solo?.stop()
           const ceilingAfter = ceiling()
           const argon2PerSecond = Math.round((ceilingBefore + ceilingAfter) / 2)
           push(`login_${tag}`, { ...row, argon2PerSecond, argon2Before: ceilingBefore, argon2After: ceilingAfter, ofCeiling: round2(Number(row.perSecond) / argon2PerSecond) })
@@ -147,7 +151,8 @@ export async function postgresBench(o: PostgresBenchOptions): Promise<void> {
   const report = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, pinned: hasTaskset },
-    postgres: { synchronousCommit: cluster.synchronousCommit, poolSizePerNode: 10, pinning: `nodes and PostgreSQL on core ${SERVER_CPU}, load on core 1; logins unpinned`, maxConcurrentHashes: Object.fromEntries(specs.map((s) => [s.name, s.hashes])) },
+    postgres: { synchronousCommit: cluster.synchronousCommit, poolSizePerNode: 10, pinning: `nodes and PostgreSQL on core ${SERVER_CPU}, load on core 1; logins unpinned`, maxConcurrentHashes: Object.fromEntries([...specs, soloSpec].map((s) => [s.name, s.hashes])) },
+    nodeFlags: serverNodeFlags(o.root),
     loadAverage: { before: loadBefore, after: load1() },
     settings: { runs: o.runs, seconds: o.seconds, connections: CONNS, inFlight: IN_FLIGHT, events: o.events },
     results,

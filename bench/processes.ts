@@ -14,8 +14,10 @@ export interface ServerProcess {
   stop(): Promise<void>
 }
 
+/** The machine's cores, read before pinSelf narrows this process to one. */
+export const cores = availableParallelism()
 /** Every core, as a taskset list. */
-export const allCpus = `0-${availableParallelism() - 1}`
+export const allCpus = `0-${cores - 1}`
 
 /**
  * `command` pinned to `cpu` (default: every core) when taskset exists. Explicitly every core: a child

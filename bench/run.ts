@@ -54,9 +54,12 @@ const log = (line: string) => process.stderr.write(line + '\n')
 
 pinSelf(LOAD_CPU)
 
-/** The ceiling: `corked` answers a tick's frames in one write, as Hafnium does; plain, one write per reply. */
+/**
+ * The ceiling: `corked` answers a tick's frames in one write, as Hafnium does; plain, one write per reply.
+ * Under the server's node flags, so the two differ in what they do, not in how V8 runs them.
+ */
 const echo = (mode: 'corked' | 'plain' = 'corked') =>
-  startProcess([process.execPath, '--import', 'tsx', join(root, 'bench/echo-server.ts'), '0', mode], SERVER_CPU)
+  startProcess([process.execPath, ...serverNodeFlags(root), '--import', 'tsx', join(root, 'bench/echo-server.ts'), '0', mode], SERVER_CPU)
 
 // Built once per run (its own temporary directory), copied for each server that needs it.
 const fixtureDir = mkdtempSync(join(tmpdir(), 'hafnium-bench-fixture-'))
@@ -381,7 +384,7 @@ const report = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, pinned: hasTaskset },
   // Other processes' load skews every figure here: the 1-minute load average before and after the run.
   loadAverage: { before: loadBefore, after: Math.round(loadavg()[0]! * 100) / 100 },
-  settings: { runs, seconds, connections: CONNS, inFlight: IN_FLIGHT, idle: idleCount },
+  settings: { runs, seconds, connections: CONNS, inFlight: IN_FLIGHT, idle: idleCount, serverNodeFlags: [...serverNodeFlags(root), ...(args['server-node-args']?.split(' ').filter(Boolean) ?? [])] },
   results,
   targets,
   elapsedSeconds: Math.round((performance.now() - started) / 1000),
