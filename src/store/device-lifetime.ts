@@ -65,15 +65,12 @@ export type SqliteDeviceLifetimeStore = Omit<DeviceLifetimeStore, 'byTokenWithAc
 /** A store opened without a shared read transaction: each read is its own. */
 const readEach: Pick<SharedRead, 'run'> = { run: (read) => read() }
 
-/** SQLite's byToken row: which slot matched is decided in the statement, so no token hash is copied out. */
-export interface TokenSlotRow {
-  id: string
-  account_id: string
-  created_at: number
-  last_seen_at: number
-  prev_retired_at: number | null
-  current: 0 | 1
-}
+/**
+ * SQLite's byToken row: which slot matched is told by the statement that found it, so no token hash is
+ * copied out. An array (better-sqlite3's raw mode): 0.9 µs a look-up where an object of the same named
+ * columns was 1.3 (a 64-device file, 64 reads a transaction).
+ */
+export type TokenSlotRow = [id: string, accountID: string, createdAt: number, lastSeenAt: number, prevRetiredAt: number | null, current: 0 | 1]
 
 export function createDeviceLifetimeStore(
   db: Database,
@@ -85,12 +82,12 @@ export function createDeviceLifetimeStore(
   // first, then the retired one: one statement with `token_hash = ? OR prev_token_hash = ?` is a
   // MULTI-INDEX OR, 3.7 µs where the search of the current token alone is 3.2 (100,000 devices, 64 reads a
   // transaction). A token is one device's current or retired one, never both (random 256 bits).
-  const selectByCurrent = db.prepare<[Buffer], TokenSlotRow>(
-    'SELECT id, account_id, created_at, last_seen_at, prev_retired_at, 1 AS current FROM devices WHERE token_hash = ?',
-  )
-  const selectByPrevious = db.prepare<[Buffer], TokenSlotRow>(
-    'SELECT id, account_id, created_at, last_seen_at, prev_retired_at, 0 AS current FROM devices WHERE prev_token_hash = ?',
-  )
+  const selectByCurrent = db
+    .prepare<[Buffer], TokenSlotRow>('SELECT id, account_id, created_at, last_seen_at, prev_retired_at, 1 FROM devices WHERE token_hash = ?')
+    .raw()
+  const selectByPrevious = db
+    .prepare<[Buffer], TokenSlotRow>('SELECT id, account_id, created_at, last_seen_at, prev_retired_at, 0 FROM devices WHERE prev_token_hash = ?')
+    .raw()
   const selectByID = db.prepare<[string], DeviceTokenRow>(`SELECT ${deviceTokenColumns} FROM devices WHERE id = ?`)
   const retireAndReplace = db.prepare<[Buffer, number, Buffer, string]>(
     'UPDATE devices SET prev_token_hash = ?, prev_retired_at = ?, token_hash = ? WHERE id = ?',
@@ -134,8 +131,8 @@ export function createDeviceLifetimeStore(
     async byToken(tokenHash) {
       const row = tokenSlotRow(tokenHash)
       if (!row) return undefined
-      const device = { deviceID: row.id, accountID: row.account_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at }
-      return row.current === 1 ? { ...device, slot: 'current' } : { ...device, slot: 'previous', retiredAt: row.prev_retired_at! }
+      const [deviceID, accountID, createdAt, lastSeenAt, retiredAt, current] = row
+      return current === 1 ? { deviceID, accountID, createdAt, lastSeenAt, slot: 'current' } : { deviceID, accountID, createdAt, lastSeenAt, slot: 'previous', retiredAt: retiredAt! }
     },
     async present(deviceID, tokenHash, next, now, graceMs) {
       // The commonest case, the current token without rotation, writes nothing: one read decides it, where

@@ -129,13 +129,13 @@ export function openStore(path: string, options: StoreOptions): SqliteStore {
       // 64 reads a turn, old and new alternated).
       async byTokenWithAccount(tokenHash) {
         const row = devices.tokenSlotRow(tokenHash)
-        const account = row && accounts.byIDNow(row.account_id)
+        const account = row && accounts.byIDNow(row[1])
         if (!account) return undefined
-        const { id: deviceID, account_id: accountID, created_at: createdAt, last_seen_at: lastSeenAt } = row!
+        const [deviceID, accountID, createdAt, lastSeenAt, retiredAt, current] = row!
         const { userID, status } = account
-        return row!.current === 1
+        return current === 1
           ? { deviceID, accountID, createdAt, lastSeenAt, slot: 'current', userID, status }
-          : { deviceID, accountID, createdAt, lastSeenAt, slot: 'previous', retiredAt: row!.prev_retired_at!, userID, status }
+          : { deviceID, accountID, createdAt, lastSeenAt, slot: 'previous', retiredAt: retiredAt!, userID, status }
       },
     },
     sudoTokens: createSudoTokenStore(db),
