@@ -2,12 +2,13 @@
 import { ProtocolError, errors, type ErrID, type ErrPayload, closeCodes } from './errors.ts'
 import { formatErrors, type Schemas } from './schemas.ts'
 import type { AnyHandler, Connection, Context, Deps, MessageType } from './handler.ts'
-import { RuleRefusal, type Charge, type Rule } from './rate-limit.ts'
+import { RuleRefusal, routedSubject, type Charge, type Rule, type RoutedSubjects } from './rate-limit.ts'
 import type { Metrics } from './metrics.ts'
 import { isDiskFull, isRetryableStorageError, storageRetryAfterMs } from './store/errors.ts'
 import { HasherBusyError } from './auth/passwords.ts'
 import { auditOutcome } from './audit.ts'
 import { ExtensionRefusalError, type ExtensionRoute } from './extensions/handlers.ts'
+import { serialisedOf } from './serialised.ts'
 
 export interface Router {
   /** Handles one frame; resolves to the serialized reply, or undefined when the connection was closed instead. */
@@ -30,9 +31,19 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
   const domains = new Set(config.server.domains)
   const defaultDomain = config.server.domains[0]
 
+  const domainJSON = new Map(config.server.domains.map((domain) => [domain, JSON.stringify(domain)]))
+
+  /**
+   * The envelope written field by field, in JSON.stringify's order for { id, type, from, to?, ok, payload }:
+   * a payload serialised ahead (serialised.ts: a cached profile) is spliced in, not serialised again.
+   */
   function reply(id: string, type: string, from: string, conn: Connection | undefined, ok: boolean, payload: unknown): string {
     const to = conn?.session?.userID
-    return JSON.stringify(to ? { id, type, from, to, ok, payload } : { id, type, from, ok, payload })
+    const body = (typeof payload === 'object' && payload !== null && serialisedOf(payload)) || JSON.stringify(payload)
+    return (
+      '{"id":' + JSON.stringify(id) + ',"type":' + (table.get(type)?.json ?? JSON.stringify(type)) + ',"from":' + (domainJSON.get(from) ?? JSON.stringify(from)) +
+      (to ? ',"to":' + JSON.stringify(to) : '') + (ok ? ',"ok":true' : ',"ok":false') + (body === undefined ? '}' : ',"payload":' + body + '}')
+    )
   }
 
   /** A refusal the router decides itself (no handler ran): counted here. */
@@ -46,18 +57,22 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     return reply(id, type, from, conn, false, payload)
   }
 
+  /** The charges behind a refusal (built only then: an admitted request charges through takeRouted). */
   function charges(rules: readonly Rule[], conn: Connection): Charge[] {
     const list: Charge[] = []
+    const subjects = subjectsOf(conn)
     for (const rule of rules) {
-      const subject = rule.subject === 'connection' ? conn.id : rule.subject === 'ip' ? conn.ip : conn.session?.userID
+      const subject = routedSubject(rule, subjects)
       if (subject !== undefined) list.push({ rule, subject })
     }
     return list
   }
 
+  const subjectsOf = (conn: Connection): RoutedSubjects => ({ connection: conn.id, ip: conn.ip, user: conn.session?.userID })
+
   /** Charges the malformed-frame budget; past it the connection is closed with 1008. */
   function malformed(conn: Connection, id: string, type: string, errors: { path: string; message: string }[]) {
-    if (limiter.take(charges(limiter.malformedRules, conn)) > 0) {
+    if (limiter.takeRouted(limiter.malformedRules, subjectsOf(conn)) > 0) {
       metrics.message('unknown', 'malformed_message')
       conn.close(closeCodes.policyViolation, 'too many malformed messages')
       return undefined
@@ -75,9 +90,8 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     const id = echo((message as Envelope | null)?.id, 64)
     const type = echo((message as Envelope | null)?.type, 128)
 
-    const everyMessage = charges(limiter.everyMessageRules, conn)
-    const wait = limiter.take(everyMessage)
-    if (wait > 0) return rateLimited(id, type, conn, wait, everyMessage)
+    const wait = limiter.takeRouted(limiter.everyMessageRules, subjectsOf(conn))
+    if (wait > 0) return rateLimited(id, type, conn, wait, charges(limiter.everyMessageRules, conn))
 
     if (!schemas.envelope(message)) {
       const errors = formatErrors(schemas.envelope.errors)
@@ -179,9 +193,9 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
    * no promise for it.
    */
   function chargeType(id: string, type: string, envelope: Envelope, conn: Connection, cost: number) {
-    const typeCharges = charges(limiter.rulesForType(type), conn)
-    const wait = limiter.take(typeCharges, cost)
-    return wait > 0 ? captchaGate(id, type, envelope, conn, typeCharges, wait, cost) : undefined
+    const rules = limiter.rulesForType(type)
+    const wait = limiter.takeRouted(rules, subjectsOf(conn), cost)
+    return wait > 0 ? captchaGate(id, type, envelope, conn, charges(rules, conn), wait, cost) : undefined
   }
 
   /**
@@ -269,20 +283,21 @@ function echo(value: unknown, maxLength: number): string {
  * Extension types bring their own compiled payload schema and no reply schema.
  */
 function buildTable(handlers: readonly AnyHandler[], schemas: Schemas, extensions: readonly ExtensionRoute[]) {
-  const table = new Map<string, { handler: AnyHandler; validate: NonNullable<ReturnType<Schemas['validatorFor']>> }>()
+  // json: the type as a JSON string, written into every reply's envelope.
+  const table = new Map<string, { handler: AnyHandler; validate: NonNullable<ReturnType<Schemas['validatorFor']>>; json: string }>()
   for (const handler of handlers) {
     if (table.has(handler.type)) throw new Error(`two handlers for ${handler.type}`)
     const validate = schemas.validatorFor(handler.type, 'request')
     if (!validate) throw new Error(`handler ${handler.type} has no schema ${handler.type.replace(':', '/')}.json`)
     if (!schemas.validatorFor(handler.type, 'reply')) throw new Error(`handler ${handler.type} has no reply schema`)
-    table.set(handler.type, { handler, validate })
+    table.set(handler.type, { handler, validate, json: JSON.stringify(handler.type) })
   }
   for (const type of schemas.typesWith('request')) {
     if (!table.has(type)) throw new Error(`schema for ${type} has no handler`)
   }
   for (const { handler, validate } of extensions) {
     if (table.has(handler.type)) throw new Error(`two handlers for ${handler.type}`)
-    table.set(handler.type, { handler, validate })
+    table.set(handler.type, { handler, validate, json: JSON.stringify(handler.type) })
   }
   return table
 }

@@ -2,6 +2,7 @@
 import { formatUserID, normaliseUsername, parseUserID } from '../identifiers.ts'
 import type { Account } from '../store/accounts.ts'
 import type { Profile, ProfileClaims } from '../types/schemas.ts'
+import { withSerialised } from '../serialised.ts'
 
 type Flag = 'email_public' | 'phone_number_public' | 'address_public' | 'gender_public' | 'birthdate_public'
 
@@ -48,6 +49,28 @@ export function toProfile(account: Account, { owner }: { owner: boolean }): Prof
   }
   view.createdAt = account.createdAt
   return view as unknown as Profile
+}
+
+/**
+ * Each cached account's two views, built once and serialised once (profile:get on a cache hit). Keyed by
+ * the account object itself: the read cache replaces the object when its row changes, so a view can only
+ * belong to the account as it was read; an account that is not frozen (not from the cache, could still
+ * change) gets a fresh view each time.
+ */
+const views = new WeakMap<Account, { owner?: Profile; public?: Profile }>()
+
+/** toProfile, frozen, with its JSON kept for the reply (serialised.ts); shared by every reader of the account. */
+export function cachedProfile(account: Account, owner: boolean): Profile {
+  if (!Object.isFrozen(account)) return toProfile(account, { owner })
+  let kinds = views.get(account)
+  if (!kinds) views.set(account, (kinds = {}))
+  const kind = owner ? 'owner' : 'public'
+  let view = kinds[kind]
+  if (!view) {
+    view = Object.freeze(toProfile(account, { owner }))
+    kinds[kind] = withSerialised(view, JSON.stringify(view))
+  }
+  return view
 }
 
 /**

@@ -110,6 +110,27 @@ test('public flags reveal email, phone_number, address, gender and birthdate (bu
   })
 })
 
+test('the views kept with a cached account follow writes: own and public view after profile:update and a flag flip', async ({ t }) => {
+  await register(await t.connect(), { username: 'benvolio', password: 'queen-mab-dreams' })
+  const { client: benvolio } = await login(t, { username: 'benvolio', password: 'queen-mab-dreams' })
+  const { client: juliet } = await login(t, { username: 'juliet', password: 'romeo-montague' })
+  const own = async () => (await benvolio.request('profile:get', {})).payload as Record<string, unknown>
+  const seen = async () => (await juliet.request('profile:get', { userID: '@benvolio@localhost' })).payload as Record<string, unknown>
+  // Both views built (and kept) before each write, read twice so the second is the kept one.
+  for (let i = 0; i < 2; i++) assert.is((await own()).gender, undefined), assert.is((await seen()).gender, undefined)
+  assert.ok((await benvolio.request('profile:update', { nickname: 'Romy', gender: 'male' })).ok)
+  assert.is((await own()).nickname, 'Romy')
+  assert.is((await own()).gender, 'male')
+  const before = await seen()
+  assert.is(before.nickname, 'Romy')
+  assert.is(before.gender, undefined, 'gender is not public yet')
+  assert.ok((await benvolio.request('profile:update', { gender_public: true })).ok)
+  assert.is((await seen()).gender, 'male', 'the public view after the flag flip')
+  assert.is((await own()).gender_public, true)
+  const reply = await juliet.request('profile:get', { userID: '@benvolio@localhost' })
+  assertValidReply('profile:get', reply)
+})
+
 test('absent values are left out', async ({ t }) => {
   const c = await t.connect()
   const reply = await c.request('profile:get', { userID: '@romeo@localhost' })
