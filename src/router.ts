@@ -194,6 +194,7 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
    */
   function chargeType(id: string, type: string, envelope: Envelope, conn: Connection, cost: number) {
     const rules = limiter.rulesForType(type)
+    if (rules.length === 0 || cost <= 0) return undefined
     const wait = limiter.takeRouted(rules, subjectsOf(conn), cost)
     return wait > 0 ? captchaGate(id, type, envelope, conn, charges(rules, conn), wait, cost) : undefined
   }
