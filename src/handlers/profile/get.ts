@@ -6,7 +6,7 @@
  * - the owner's view lists the linked identity providers (providers: [{providerID, sub, email?}]), absent when none
  * - a look-up by userID takes a lookup_ip token (per-IP, like check_account); the own profile none
  */
-import { canonicalUserID, cachedProfile } from '../../accounts/profile-view.ts'
+import { canonicalUserID, ownerProfile, toProfile } from '../../accounts/profile-view.ts'
 import { ProtocolError } from '../../errors.ts'
 import { defineHandler } from '../../handler.ts'
 
@@ -22,7 +22,7 @@ export default defineHandler({
       payload.userID === undefined ? await store.accounts.byID(session!.accountID) : await store.accounts.byUserID(canonicalUserID(payload.userID))
     if (!account || account.status !== 'active') throw new ProtocolError('not_found')
     const owner = account.id === session?.accountID
-    const profile = cachedProfile(account, owner)
+    const profile = owner ? ownerProfile(account) : toProfile(account, { owner })
     if (owner) {
       const links = await store.providers.links(account.id)
       if (links.length > 0) return { ...profile, providers: links.map((l) => ({ providerID: l.providerID, sub: l.sub, ...(l.email !== null && { email: l.email }) })) }

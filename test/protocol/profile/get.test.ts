@@ -110,7 +110,7 @@ test('public flags reveal email, phone_number, address, gender and birthdate (bu
   })
 })
 
-test('the views kept with a cached account follow writes: own and public view after profile:update and a flag flip', async ({ t }) => {
+test('the owner view kept with a cached account follows writes (and the public view too): after profile:update and a flag flip', async ({ t }) => {
   await register(await t.connect(), { username: 'benvolio', password: 'queen-mab-dreams' })
   const { client: benvolio } = await login(t, { username: 'benvolio', password: 'queen-mab-dreams' })
   const { client: juliet } = await login(t, { username: 'juliet', password: 'romeo-montague' })
