@@ -230,6 +230,17 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
     }
   }
 
+  /** Refills `entry` to `now`; the ms until it holds `cost` tokens (0 = it does). */
+  function refilled(entry: Entry, now: number, cost: number): number {
+    entry.tokens = refill(entry, entry.rule, now)
+    entry.updatedAt = now
+    return msUntilToken(entry.tokens, entry.rule, costFor(entry.rule, cost))
+  }
+  function spend(entry: Entry, cost: number): void {
+    entry.tokens -= costFor(entry.rule, cost)
+    entry.dirty = entry.rule.subject !== 'connection'
+  }
+
   function take(charges: readonly Charge[], cost = 1): number {
     if (!config.enabled || charges.length === 0 || cost <= 0) return 0
     local(charges)
@@ -240,16 +251,11 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
     const touched: Entry[] = []
     for (const { rule, subject } of charges) {
       const entry = entryFor(rule, subject, now)
-      entry.tokens = refill(entry, rule, now)
-      entry.updatedAt = now
-      wait = Math.max(wait, msUntilToken(entry.tokens, rule, costFor(rule, cost)))
+      wait = Math.max(wait, refilled(entry, now, cost))
       touched.push(entry)
     }
     if (wait > 0) return wait
-    for (const entry of touched) {
-      entry.tokens -= costFor(entry.rule, cost)
-      entry.dirty = entry.rule.subject !== 'connection'
-    }
+    for (const entry of touched) spend(entry, cost)
     return 0
   }
 
@@ -261,19 +267,12 @@ export function createRateLimiter(config: Config['ratelimit'], store: RateBucket
     let wait = 0
     for (const rule of routed) {
       const subject = routedSubject(rule, subjects)
-      if (subject === undefined) continue
-      const entry = entryFor(rule, subject, now)
-      entry.tokens = refill(entry, rule, now)
-      entry.updatedAt = now
-      wait = Math.max(wait, msUntilToken(entry.tokens, rule, costFor(rule, cost)))
+      if (subject !== undefined) wait = Math.max(wait, refilled(entryFor(rule, subject, now), now, cost))
     }
     if (wait > 0) return wait
     for (const rule of routed) {
       const subject = routedSubject(rule, subjects)
-      if (subject === undefined) continue
-      const entry = entryFor(rule, subject, now)
-      entry.tokens -= costFor(rule, cost)
-      entry.dirty = rule.subject !== 'connection'
+      if (subject !== undefined) spend(entryFor(rule, subject, now), cost)
     }
     return 0
   }
