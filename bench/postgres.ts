@@ -33,9 +33,10 @@ const log = (line: string) => process.stderr.write(line + '\n')
 const load1 = () => Math.round(loadavg()[0]! * 100) / 100
 const round2 = (n: number) => Math.round(n * 100) / 100
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+/** The run whose `by` is the median, with every run's `by` beside it (`<by>Runs`, in run order). */
 function medianRow(rows: Row[], by = 'perSecond'): Row {
   const figures = rows.map((r) => Number(r[by]))
-  return { ...rows[figures.indexOf(median(figures))]!, runs: rows.length }
+  return { ...rows[figures.indexOf(median(figures))]!, runs: rows.length, [`${by}Runs`]: figures.join(' / ') }
 }
 const request = (type: string, payloadOf: (c: Conn) => string) => (c: Conn) =>
   new Promise<{ ok: boolean }>((done) => c.fire(type, payloadOf(c), (ok) => done({ ok })))
