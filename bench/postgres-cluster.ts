@@ -127,6 +127,7 @@ export async function startNodes(
 ): Promise<{ nodes: Node[]; add(spec: NodeSpec, cpu?: string): Promise<Node>; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'hafnium-bench-pg-'))
   const base = JSON.parse(readFileSync(join(root, 'bench/bench.config.json'), 'utf8'))
+  const flags = serverNodeFlags(root)
   const running = new Set<Node>()
   const stop = async () => {
     await Promise.all([...running].map((n) => n.stop()))
@@ -137,7 +138,7 @@ export async function startNodes(
     const password = hashes === undefined ? base.password : { ...base.password, maxConcurrentHashes: hashes }
     writeFileSync(config, JSON.stringify({ ...base, password, database: { url, path: join(dir, 'outbox.db') }, server: { ...base.server, node: name } }))
     const prof = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-name', `hafnium-${name}-${Date.now()}.cpuprofile`] : []
-    const started = await startProcess([process.execPath, ...serverNodeFlags(root), ...prof, join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0'], on)
+    const started = await startProcess([process.execPath, ...flags, ...prof, join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0'], on)
     const node: Node = { ...started, name, stop: () => (running.delete(node), started.stop()) }
     running.add(node)
     return node

@@ -44,6 +44,9 @@ const accountCount = Number(args.accounts)
 const want = (name: string) => !args.only || args.only.split(',').includes(name)
 const root = new URL('..', import.meta.url).pathname
 const SERVER_CPU = '0'
+// Hafnium's node flags as `npm start` runs it (package.json), then this run's own (--server-node-args).
+const serverFlags = serverNodeFlags(root)
+const extraServerFlags = args['server-node-args']?.split(' ').filter(Boolean) ?? []
 const LOAD_CPU = '1'
 const CONNS = 64
 const IN_FLIGHT = 8
@@ -59,7 +62,7 @@ pinSelf(LOAD_CPU)
  * Under the server's node flags, so the two differ in what they do, not in how V8 runs them.
  */
 const echo = (mode: 'corked' | 'plain' = 'corked') =>
-  startProcess([process.execPath, ...serverNodeFlags(root), '--import', 'tsx', join(root, 'bench/echo-server.ts'), '0', mode], SERVER_CPU)
+  startProcess([process.execPath, ...serverFlags, '--import', 'tsx', join(root, 'bench/echo-server.ts'), '0', mode], SERVER_CPU)
 
 // Built once per run (its own temporary directory), copied for each server that needs it.
 const fixtureDir = mkdtempSync(join(tmpdir(), 'hafnium-bench-fixture-'))
@@ -93,10 +96,9 @@ async function hafnium(cpu = SERVER_CPU, chat = false, withFixture = false): Pro
   const server = await startProcess(
     [
       process.execPath,
-      // As `npm start` runs the server (package.json's start script), then this run's own flags.
-      ...serverNodeFlags(root),
+      ...serverFlags,
       ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(args['cpu-prof'])] : []),
-      ...(args['server-node-args']?.split(' ').filter(Boolean) ?? []),
+      ...extraServerFlags,
       join(root, 'bin/hafnium.js'), 'serve', '--config', config, '--port', '0', '--db', join(dir, 'bench.db')],
     cpu,
     chat ? { HAFNIUM_CHAT_DB: join(dir, 'chat.db') } : undefined,
@@ -384,7 +386,7 @@ const report = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, pinned: hasTaskset },
   // Other processes' load skews every figure here: the 1-minute load average before and after the run.
   loadAverage: { before: loadBefore, after: Math.round(loadavg()[0]! * 100) / 100 },
-  settings: { runs, seconds, connections: CONNS, inFlight: IN_FLIGHT, idle: idleCount, serverNodeFlags: [...serverNodeFlags(root), ...(args['server-node-args']?.split(' ').filter(Boolean) ?? [])] },
+  settings: { runs, seconds, connections: CONNS, inFlight: IN_FLIGHT, idle: idleCount, serverNodeFlags: [...serverFlags, ...extraServerFlags] },
   results,
   targets,
   elapsedSeconds: Math.round((performance.now() - started) / 1000),

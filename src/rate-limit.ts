@@ -131,7 +131,9 @@ interface Entry extends Bucket {
 /**
  * What one entry costs in V8, roughly: the Map slot, the Entry object and its numbers, and the key and
  * subject strings (up to 2 bytes a character). Measured (node --expose-gc, 100,000 entries with
- * 29-character keys such as login_account + name:user-50000): 243 B each; this estimate says 254.
+ * 29-character keys such as login_account + name:user-50000): 243 B each; this estimate says 254. That
+ * was with one joined rule+subject key per entry; entries are now by rule, then subject, and the estimate
+ * keeps that key's share as slack (not re-measured).
  */
 const entryOverhead = 160
 /** How often a node deletes the shared rules' rows that have refilled (a full bucket is the same as no row). */
