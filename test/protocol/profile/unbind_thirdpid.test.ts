@@ -46,6 +46,20 @@ test('its live codes go with it', async ({ t }) => {
   assert.equal((await juliet.request('verification:verify', { verificationID: asked.payload.verificationID, code })).payload.errPayload, { attemptsLeft: 0 })
 })
 
+test("the owner's profile view, kept with the cached account (profile-view.ts), follows a bind and an unbind", async ({ t }) => {
+  const { client: juliet } = await login(t, { username: 'juliet', password })
+  const own = async () => (await juliet.request('profile:get', {})).payload as Record<string, unknown>
+  // Twice before each write: the second read is served from the kept view.
+  for (let i = 0; i < 2; i++) assert.is((await own()).phone_number, undefined)
+  const sudoToken = await sudo(juliet, password)
+  const bound = await obtainToken(t, juliet, { purpose: 'bind', thirdPID: '+390458005555' }, '+390458005555')
+  assert.ok((await juliet.request('profile:bind_thirdpid', { thirdPID: '+390458005555', verificationToken: bound, sudoToken })).ok)
+  for (let i = 0; i < 2; i++) assert.is((await own()).phone_number, '+390458005555', 'after the bind')
+  assert.ok((await juliet.request('profile:unbind_thirdpid', { thirdPID: '+390458005555', sudoToken })).ok)
+  assert.is((await own()).phone_number, undefined, 'after the unbind')
+  assert.is((await own()).email, 'juliet@verona.example')
+})
+
 test('a 3PID not bound to the caller → not_found (and the sudoToken is kept)', async ({ t }) => {
   const { client: juliet } = await login(t, { username: 'juliet', password })
   const sudoToken = await sudo(juliet, password)
