@@ -3,6 +3,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { errors } from '../../src/errors.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
+import { login, register } from '../support/accounts.ts'
 
 const test = suite<{ t: TestServer }>('envelope and global errors')
 test.before(async (ctx) => {
@@ -86,6 +87,34 @@ test('auth_required for a locked type on an anonymous connection', async ({ t })
   assert.ok(info.payload.types.includes(locked), `${locked} is served`)
   const reply = await c.request(locked, {}, { id: 'l' })
   assert.equal(reply, { id: 'l', type: locked, from: 'localhost', ok: false, payload: { errID: 'auth_required', errText: errors.auth_required } })
+})
+
+test("every reply's text is JSON.stringify's of the same object (router.ts writes the envelope by hand)", async ({ t }) => {
+  const c = await t.connect()
+  await register(c, { username: 'tybalt', password: 'prince-of-cats-1', profile: { nickname: 'Ty "the cat" \\ \u2028 🐈' } })
+  const { client: signedIn } = await login(t, { username: 'tybalt', password: 'prince-of-cats-1' })
+  const raws: string[] = []
+  for (const client of [c, signedIn]) client.ws.on('message', (data) => raws.push(String(data)))
+  // Quotes, backslashes, control characters, line separators, a lone surrogate, astral characters.
+  const ids = ['plain', 'q"uo\\te', '\u0000\u001f\t\n', '\u2028\u2029</script>', '\ud800 lone', '🐈‍⬛ é']
+  const types = ['server:ping', 'profile:get', 'x:"un\\known"', 'server:ping']
+  const expected: string[] = []
+  for (const client of [c, signedIn]) {
+    for (const [i, type] of types.entries()) {
+      const id = ids[i % ids.length]! + i
+      // The lone surrogate goes as JSON's own escape, as a client would write it.
+      client.sendRaw(JSON.stringify({ id, type, to: 'localhost', payload: i === 3 ? { unexpected: 1 } : {} }))
+      expected.push(id)
+      await client.nextReply()
+    }
+  }
+  assert.is(raws.length, expected.length, 'one reply per request, no event')
+  for (const [i, raw] of raws.entries()) {
+    assert.is(raw, JSON.stringify(JSON.parse(raw)), `reply ${i}`)
+    assert.is(JSON.parse(raw).id, expected[i])
+  }
+  assert.ok(raws.some((raw) => raw.includes('"to":"@tybalt@localhost"')), 'the signed-in replies carry to')
+  assert.ok(raws.some((raw) => raw.includes('"nickname":"Ty')), 'the owner profile')
 })
 
 test('internal_error: nothing internal disclosed, and the connection stays usable', async () => {
