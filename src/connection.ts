@@ -34,12 +34,19 @@ export class LiveConnection implements Connection {
   alive = true
   #session: Session | null = null
   #pending = 0
-  #tail: Promise<void> = Promise.resolve()
+  /**
+   * Frames read and not yet answered, in order (a refused one as { refused }), answered one after the other
+   * by one loop per burst: a promise chain link per frame (a closure, an async function and its promise)
+   * was garbage on the path every message pays.
+   */
+  #queue: (string | { refused: string })[] = []
+  #answering = false
+  #drained: (() => void)[] | undefined
   #draining = false
   #closed = false
   #corked = false
   #authTimer: NodeJS.Timeout | undefined
-  // The JSON of the user ID event frames are addressed to, for the userID it was made of (sendEventJson).
+  // The JSON of the user ID replies and event frames are addressed to, for the userID it was made of (userIDJson).
   #toJsonOf: string | undefined
   #toJson: string | undefined
   // ws exposes no public handle on the TCP socket; corking it makes a tick's replies one write.
@@ -94,16 +101,22 @@ export class LiveConnection implements Connection {
   sendEventJson(type: string, payloadJson: string, shared?: SharedEventFrame): void {
     const to = this.#session?.userID
     if (shared?.frame !== undefined && shared.to === to) return this.send(shared.frame)
-    if (to !== this.#toJsonOf) {
-      this.#toJsonOf = to
-      this.#toJson = to ? JSON.stringify(to) : undefined
-    }
-    const frame = `{"id":"ev:${(++eventCounter).toString(36)}","type":${jsonOf(type)},"from":${jsonOf(this.settings.domain)}${to ? `,"to":${this.#toJson}` : ''},"ok":true,"payload":${payloadJson}}`
+    const toJson = this.userIDJson()
+    const frame = `{"id":"ev:${(++eventCounter).toString(36)}","type":${jsonOf(type)},"from":${jsonOf(this.settings.domain)}${toJson ? `,"to":${toJson}` : ''},"ok":true,"payload":${payloadJson}}`
     if (shared) {
       shared.frame = frame
       shared.to = to
     }
     this.send(frame)
+  }
+
+  userIDJson(): string | undefined {
+    const to = this.#session?.userID
+    if (to !== this.#toJsonOf) {
+      this.#toJsonOf = to
+      this.#toJson = to ? JSON.stringify(to) : undefined
+    }
+    return this.#toJson
   }
 
   close(code: number, reason: string): void {
@@ -113,7 +126,8 @@ export class LiveConnection implements Connection {
   /** Stops reading new frames; resolves when every frame already read has been answered. */
   drain(): Promise<void> {
     this.#draining = true
-    return this.#tail
+    if (!this.#answering) return Promise.resolve()
+    return new Promise((resolve) => (this.#drained ??= []).push(resolve))
   }
 
   send(frame: string | undefined): void {
@@ -147,16 +161,31 @@ export class LiveConnection implements Connection {
   receive(data: RawData, isBinary: boolean): void {
     if (this.#draining) return
     if (isBinary) return this.close(closeCodes.unsupportedData, 'text frames only')
-    const { router, maxQueued } = this.settings
+    const { maxQueued } = this.settings
     const raw = data.toString()
     if (this.#pending >= 2 * maxQueued) return this.close(closeCodes.policyViolation, 'too many unanswered requests')
     this.#pending++
     // Past the bound a frame is refused unread, but still in its place: replies keep request order.
-    const refused = this.#pending > maxQueued
-    this.#tail = this.#tail.then(async () => {
-      this.send(refused ? router.refuse(raw, 'ratelimit_exceed', { retryAfter: 100 }) : await router.route(this, raw))
-      this.#pending--
-    })
+    this.#queue.push(this.#pending > maxQueued ? { refused: raw } : raw)
+    if (this.#answering) return
+    this.#answering = true
+    // In a microtask, as a promise chain ran it: the frames ws reads in the same chunk are all queued first.
+    queueMicrotask(() => void this.#answerQueued())
+  }
+
+  async #answerQueued(): Promise<void> {
+    const { router } = this.settings
+    try {
+      for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
+        this.send(typeof next === 'string' ? await router.route(this, next) : router.refuse(next.refused, 'ratelimit_exceed', { retryAfter: 100 }))
+        this.#pending--
+      }
+    } finally {
+      this.#answering = false
+      const drained = this.#drained
+      this.#drained = undefined
+      drained?.forEach((resolve) => resolve())
+    }
   }
 
   closed(): void {

@@ -59,6 +59,11 @@ export interface Connection {
    * server.authTimeoutMs: a device waiting for its authorization to be approved. Optional for test fakes.
    */
   setAuthDeadline?(ms: number): void
+  /**
+   * JSON.stringify of the session's user ID (undefined when anonymous), kept while the user is the same:
+   * every reply on an authenticated socket carries it. Optional for test fakes.
+   */
+  userIDJson?(): string | undefined
   close(code: number, reason: string): void
 }
 

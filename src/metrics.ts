@@ -37,11 +37,11 @@ export function createMetrics(): Metrics {
     if (!tally) tallies.set(label, (tally = { outcomes: new Map(), buckets: new Array<number>(latencyBounds.length).fill(0), sum: 0, count: 0 }))
     return tally
   }
-  const count = (type: string, outcome: string) => {
-    const outcomes = tallyOf(type).outcomes
+  const countIn = (tally: Tally, outcome: string) => {
     const label = outcomeLabel(outcome)
-    outcomes.set(label, (outcomes.get(label) ?? 0) + 1)
+    tally.outcomes.set(label, (tally.outcomes.get(label) ?? 0) + 1)
   }
+  const count = (type: string, outcome: string) => countIn(tallyOf(type), outcome)
   new Counter({
     name: 'hafnium_messages_total',
     help: 'Request messages answered, by type and outcome (ok or errID)',
@@ -97,8 +97,9 @@ export function createMetrics(): Metrics {
     connectionClosed: () => connections.dec(),
     message: count,
     handled(type, outcome, ms) {
-      count(type, outcome)
+      // One look-up of the type's tally for its count and its time (every request passes here).
       const tally = tallyOf(type)
+      countIn(tally, outcome)
       const seconds = ms / 1000
       let i = 0
       while (i < latencyBounds.length && seconds > latencyBounds[i]!) i++

@@ -2,7 +2,7 @@
 import { ProtocolError, errors, type ErrID, type ErrPayload, closeCodes } from './errors.ts'
 import { formatErrors, type Schemas } from './schemas.ts'
 import type { AnyHandler, Connection, Context, Deps, MessageType } from './handler.ts'
-import { RuleRefusal, routedSubject, type Charge, type Rule, type RoutedSubjects } from './rate-limit.ts'
+import { RuleRefusal, routedSubject, type Charge, type Rule } from './rate-limit.ts'
 import type { Metrics } from './metrics.ts'
 import { isDiskFull, isRetryableStorageError, storageRetryAfterMs } from './store/errors.ts'
 import { HasherBusyError } from './auth/passwords.ts'
@@ -27,6 +27,7 @@ interface Envelope {
 
 export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schemas: Schemas, metrics: Metrics, extensions: readonly ExtensionRoute[] = []): Router {
   const table = buildTable(handlers, schemas, extensions)
+  const contextFor = contextMaker(deps)
   const { limiter, config, log } = deps
   const domains = new Set(config.server.domains)
   const defaultDomain = config.server.domains[0]
@@ -38,11 +39,11 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
    * a payload serialised ahead (serialised.ts: a cached profile) is spliced in, not serialised again.
    */
   function reply(id: string, type: string, from: string, conn: Connection | undefined, ok: boolean, payload: unknown): string {
-    const to = conn?.session?.userID
+    const to = conn === undefined ? undefined : conn.userIDJson ? conn.userIDJson() : userIDJsonOf(conn)
     const body = (typeof payload === 'object' && payload !== null && serialisedOf(payload)) || JSON.stringify(payload)
     return (
       '{"id":' + JSON.stringify(id) + ',"type":' + (table.get(type)?.json ?? JSON.stringify(type)) + ',"from":' + (domainJSON.get(from) ?? JSON.stringify(from)) +
-      (to ? ',"to":' + JSON.stringify(to) : '') + (ok ? ',"ok":true' : ',"ok":false') + (body === undefined ? '}' : ',"payload":' + body + '}')
+      (to ? ',"to":' + to : '') + (ok ? ',"ok":true' : ',"ok":false') + (body === undefined ? '}' : ',"payload":' + body + '}')
     )
   }
 
@@ -60,19 +61,16 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
   /** The charges behind a refusal (built only then: an admitted request charges through takeRouted). */
   function charges(rules: readonly Rule[], conn: Connection): Charge[] {
     const list: Charge[] = []
-    const subjects = subjectsOf(conn)
     for (const rule of rules) {
-      const subject = routedSubject(rule, subjects)
+      const subject = routedSubject(rule, conn)
       if (subject !== undefined) list.push({ rule, subject })
     }
     return list
   }
 
-  const subjectsOf = (conn: Connection): RoutedSubjects => ({ connection: conn.id, ip: conn.ip, user: conn.session?.userID })
-
   /** Charges the malformed-frame budget; past it the connection is closed with 1008. */
   function malformed(conn: Connection, id: string, type: string, errors: { path: string; message: string }[]) {
-    if (limiter.takeRouted(limiter.malformedRules, subjectsOf(conn)) > 0) {
+    if (limiter.takeRouted(limiter.malformedRules, conn) > 0) {
       metrics.message('unknown', 'malformed_message')
       conn.close(closeCodes.policyViolation, 'too many malformed messages')
       return undefined
@@ -90,7 +88,7 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     const id = echo((message as Envelope | null)?.id, 64)
     const type = echo((message as Envelope | null)?.type, 128)
 
-    const wait = limiter.takeRouted(limiter.everyMessageRules, subjectsOf(conn))
+    const wait = limiter.takeRouted(limiter.everyMessageRules, conn)
     if (wait > 0) return rateLimited(id, type, conn, wait, charges(limiter.everyMessageRules, conn))
 
     if (!schemas.envelope(message)) {
@@ -142,7 +140,7 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     const started = performance.now()
     const before = conn.session
     try {
-      const result = await entry.handler.handle(contextFor(deps, type, id, envelope.payload, conn))
+      const result = await entry.handler.handle(contextFor(type, id, envelope.payload, conn))
       metrics.handled(type, 'ok', performance.now() - started)
       auditOutcome(log, type, envelope.payload, conn, before, { ok: true, result })
       return reply(id, type, envelope.to, conn, true, result)
@@ -195,7 +193,7 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
   function chargeType(id: string, type: string, envelope: Envelope, conn: Connection, cost: number) {
     const rules = limiter.rulesForType(type)
     if (rules.length === 0 || cost <= 0) return undefined
-    const wait = limiter.takeRouted(rules, subjectsOf(conn), cost)
+    const wait = limiter.takeRouted(rules, conn, cost)
     return wait > 0 ? captchaGate(id, type, envelope, conn, charges(rules, conn), wait, cost) : undefined
   }
 
@@ -265,13 +263,41 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
 }
 
 /**
- * The handler's context, field by field: `{ ...deps, … }` here made every message leave ~1.5 KB that
- * survived two scavenges (V8 promoted it), so old space filled and mark-compacts paused the loop every
- * ~3 s (bench, server:ping at 10k/s: 1.8 MB promoted per scavenge, 3-4 ms pauses; field by field: 0, 0.5 ms).
+ * Makes the handlers' contexts: a request's own four fields on the object, the dependencies behind getters
+ * on its prototype, read from `deps` at each use (tests swap a dependency, the clock or the hasher, on a
+ * running server). `{ ...deps, … }` made every message leave ~1.5 KB that survived two scavenges (V8
+ * promoted it), so old space filled and mark-compacts paused the loop every ~3 s (bench, server:ping at
+ * 10k/s); copying the 13 dependencies field by field still built a 17-field object per request.
  */
-function contextFor(deps: Deps, type: string, requestID: string, payload: Record<string, unknown>, conn: Connection): Context<MessageType> {
-  const { config, store, clock, limiter, log, sessions, seen, passwords, nameBackoff, captcha, oidc, delivery, server } = deps
-  return { config, store, clock, limiter, log, sessions, seen, passwords, nameBackoff, captcha, oidc, delivery, server, type: type as MessageType, requestID, payload: payload as never, conn }
+function contextMaker(deps: Deps): (type: string, requestID: string, payload: Record<string, unknown>, conn: Connection) => Context<MessageType> {
+  class RequestContext {
+    constructor(
+      readonly type: string,
+      readonly requestID: string,
+      readonly payload: Record<string, unknown>,
+      readonly conn: Connection,
+    ) {}
+    get config() { return deps.config }
+    get store() { return deps.store }
+    get clock() { return deps.clock }
+    get limiter() { return deps.limiter }
+    get log() { return deps.log }
+    get sessions() { return deps.sessions }
+    get seen() { return deps.seen }
+    get passwords() { return deps.passwords }
+    get nameBackoff() { return deps.nameBackoff }
+    get captcha() { return deps.captcha }
+    get oidc() { return deps.oidc }
+    get delivery() { return deps.delivery }
+    get server() { return deps.server }
+  }
+  return (type, requestID, payload, conn) => new RequestContext(type, requestID, payload, conn) as unknown as Context<MessageType>
+}
+
+/** Connection.userIDJson for a connection without it (test fakes). */
+function userIDJsonOf(conn: Connection): string | undefined {
+  const to = conn.session?.userID
+  return to ? JSON.stringify(to) : undefined
 }
 
 /** id/type are echoed only when they are usable strings (contract §3). */
