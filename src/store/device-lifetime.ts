@@ -34,6 +34,11 @@ export interface DeviceLifetimeStore {
   /** byToken with the account's user ID and status, in one statement (profile:auth's read). */
   byTokenWithAccount(tokenHash: Buffer): Promise<TokenHolder | undefined>
   /**
+   * The same read answered at once, on a store whose reads are synchronous (SQLite): profile:auth then
+   * pays no promise and no microtask hop for it. Absent where the read is a round trip (PostgreSQL).
+   */
+  byTokenWithAccountNow?(tokenHash: Buffer): TokenHolder | undefined
+  /**
    * Presents `tokenHash` for `deviceID` in one transaction (compare-and-swap, so two concurrent
    * presentations cannot fork the chain): the current token, or the retired one within `graceMs` of its
    * retirement, is accepted — and with `next`, `next` becomes the current token (a current one presented

@@ -83,18 +83,34 @@ export function createSharedRead(db: Database): SharedRead {
   }
 }
 
+/** How many times a write path of each guarded handle has been entered (guardWrites counts them). */
+const writeCounts = new WeakMap<Database, { writes: number }>()
+
+/**
+ * The write count of a handle guarded by guardWrites, undefined for any other: while it stands still,
+ * nothing on this connection has written (the read cache then skips its own check for changed rows).
+ */
+export function writeCountOf(db: Database): { readonly writes: number } | undefined {
+  return writeCounts.get(db)
+}
+
 type AnyFunction = (...args: any[]) => any
 const transactionControl = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i
 
 /**
- * Makes every way this handle can write end `shared` first: statements that write (SQLite's own
- * readonly flag; transaction control counts as a write here), transaction functions (all four
- * variants), exec and pragma. Call it right after opening, before anything is prepared: what was prepared
+ * Makes every way this handle can write end `shared` first, and count (writeCountOf): statements that
+ * write (SQLite's own readonly flag; transaction control counts as a write here), transaction functions
+ * (all four variants), exec and pragma. Call it right after opening, before anything is prepared: what was prepared
  * before is not covered.
  */
 export function guardWrites(db: Database, shared: Pick<SharedRead, 'end'>): void {
+  const count = { writes: 0 }
+  writeCounts.set(db, count)
+  // Counted before the write runs: whatever reads after it (a statement inside a transaction function is
+  // wrapped too, so it counts again) sees the count moved.
   const before = <F extends AnyFunction>(f: F): F =>
     function (this: unknown, ...args: unknown[]) {
+      count.writes++
       shared.end()
       return f.apply(this, args)
     } as F

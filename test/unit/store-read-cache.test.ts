@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert'
 import Database from '../../src/store/driver.ts'
 import { openStore, type Store } from '../../src/store/index.ts'
 import { createReadCache } from '../../src/store/read-cache.ts'
-import { createSharedRead } from '../../src/store/shared-read.ts'
+import { createSharedRead, guardWrites, writeCountOf } from '../../src/store/shared-read.ts'
 
 /** Polls `check` every 20 ms until it holds; fails after `ms` saying what it waited for. */
 async function until(ms: number, what: string, check: () => Promise<boolean>): Promise<void> {
@@ -141,6 +141,43 @@ test("a miss's load runs in the turn's shared read transaction, which ends at th
   assert.equal(inTransaction, [true, true])
   await new Promise((resolve) => setImmediate(resolve))
   assert.is(db.inTransaction, false, 'the read transaction outlived its turn')
+  db.close()
+})
+
+test('on a guarded handle, a write by any of its paths is seen by the next read, and reads between writes skip the change check', () => {
+  const db = new Database(':memory:')
+  guardWrites(db, createSharedRead(db))
+  db.exec("CREATE TABLE items (id TEXT PRIMARY KEY, body TEXT NOT NULL); INSERT INTO items VALUES ('a', 'a0'), ('b', 'b0')")
+  const select = db.prepare<[string], { id: string; body: string }>('SELECT id, body FROM items WHERE id = ?')
+  const cache = createReadCache<{ id: string; body: string }>(db, {
+    sources: [{ table: 'items', rowKey: 'ROW.id' }],
+    rowKeyOf: (v) => v.id,
+    sizeOf: () => 1,
+    maxBytes: 1000,
+    foreignCheckMs: 60_000,
+  })
+  const read = (id: string) => cache.get(id, () => select.get(id))!.body
+  assert.is(read('a'), 'a0')
+  const count = writeCountOf(db)!
+  const before = count.writes
+  assert.is(read('a'), 'a0')
+  assert.is(read('b'), 'b0')
+  assert.is(count.writes, before, 'reads with nothing written moved the write count (the change check wrote)')
+  const update = db.prepare('UPDATE items SET body = ? WHERE id = ?')
+  update.run('a1', 'a')
+  assert.is(read('a'), 'a1', 'a prepared statement')
+  db.exec("UPDATE items SET body = 'a2' WHERE id = 'a'")
+  assert.is(read('a'), 'a2', 'exec')
+  db.transaction(() => update.run('b1', 'b'))()
+  assert.is(read('b'), 'b1', 'a transaction function')
+  db.transaction(() => {
+    assert.is(read('a'), 'a2')
+    update.run('a3', 'a')
+    assert.is(read('a'), 'a3', 'a write inside a transaction, read before its end')
+  }).immediate()
+  db.prepare("UPDATE items SET body = 'b2' WHERE id = 'b' RETURNING id").get()
+  assert.is(read('b'), 'b2', 'a writing statement run with get()')
+  assert.is(writeCountOf(new Database(':memory:')), undefined)
   db.close()
 })
 
