@@ -24,7 +24,7 @@ export interface ReadMarkers {
 }
 
 export interface ChatStore {
-  /** Resolves once the message is committed (writes of one event-loop turn share a commit), to the log. */
+  /** Resolves once the message is committed (writes of one event-loop turn share a commit), not yet indexed. */
   add(from: string, to: string, text: string, at: number): Promise<Message>
   /** Messages between the two users older than `before` (all when absent), newest first; one more than `limit` tells `more`. */
   history(user: string, peer: string, before: number | undefined, limit: number): { messages: Message[]; more: boolean }
@@ -34,7 +34,7 @@ export interface ChatStore {
    */
   markRead(reader: string, peer: string, upTo: number): Promise<number>
   readMarkers(user: string, peer: string): ReadMarkers
-  /** How many committed messages wait in the log to be merged into the indexed table. */
+  /** How many committed messages wait to be added to message_index. */
   unmerged(): number
   close(): void
 }
@@ -80,11 +80,12 @@ export function openChatStore(path: string, options: ChatStoreOptions = {}): Cha
     throw error
   }
   const page = db.prepare<[number, number, number], { id: number; sender: string; recipient: string; text: string; at: number }>(
-    'SELECT id, sender, recipient, text, at FROM messages WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?',
+    `SELECT m.id, m.sender, m.recipient, m.text, m.at FROM message_index i JOIN messages m ON m.id = i.id
+     WHERE i.conversation = ? AND i.id < ? ORDER BY i.id DESC LIMIT ?`,
   )
   const findConversation = db.prepare<[string], { id: number }>('SELECT id FROM conversations WHERE pair = ?')
   const addConversation = db.prepare<[string], { id: number }>('INSERT INTO conversations (pair) VALUES (?) RETURNING id')
-  const newest = db.prepare<[number], { id: number | null }>('SELECT max(id) AS id FROM messages WHERE conversation = ?')
+  const newest = db.prepare<[number], { id: number | null }>('SELECT max(id) AS id FROM message_index WHERE conversation = ?')
   const upsertMarker = db.prepare<[string, string, number], { up_to: number }>(
     `INSERT INTO read_markers (reader, conversation, up_to) VALUES (?, ?, ?)
      ON CONFLICT (reader, conversation) DO UPDATE SET up_to = max(up_to, excluded.up_to) RETURNING up_to`,
@@ -99,8 +100,9 @@ export function openChatStore(path: string, options: ChatStoreOptions = {}): Cha
     throw error
   }
 
+  // id_floor: the highest ID handed out before schema version 3, a deleted message's included (examples/chat/schema.ts).
   let nextID = 1 + Math.max(
-    (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").get() as { seq: number } | undefined)?.seq ?? 0,
+    (db.prepare('SELECT max(id) AS id FROM id_floor').get() as { id: number | null }).id ?? 0,
     (db.prepare('SELECT max(id) AS id FROM messages').get() as { id: number | null }).id ?? 0,
   )
 
@@ -167,8 +169,8 @@ export function openChatStore(path: string, options: ChatStoreOptions = {}): Cha
       for (let i = recent.length - 1; i >= 0 && messages.length <= limit; i--) {
         if (recent[i]! >= below) continue
         const message = log.read(recent[i]!)
-        // Every logged ID is in message_log until the merge that forgets it (one synchronous step).
-        if (!message) throw new Error(`chat store: message ${recent[i]} is neither in the log nor merged`)
+        // A committed message's row is never deleted.
+        if (!message) throw new Error(`chat store: committed message ${recent[i]} is not in messages`)
         messages.push(message)
       }
       if (messages.length <= limit) {
@@ -187,7 +189,7 @@ export function openChatStore(path: string, options: ChatStoreOptions = {}): Cha
     unmerged: () => log.unmerged(),
     close() {
       writes.flush()
-      // After the flush, so the log holds every write when it is merged.
+      // After the flush, so every write is indexed.
       log.close()
       db.close()
     },

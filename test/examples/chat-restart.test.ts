@@ -1,5 +1,5 @@
 // The private-chat example (examples/chat) across restarts: a chat file of an older layout converted at start,
-// and acknowledged sends that survive kill -9 before the log is merged.
+// and acknowledged sends that survive kill -9 before they are indexed.
 import { join } from 'node:path'
 import * as assert from 'uvu/assert'
 import { Sqlite } from '../../src/index.ts'
@@ -84,13 +84,55 @@ test('a chat file of version 1 (no message log) gets one at start: messages, IDs
   await assertMercutiosOwn(ctx)
   await stop(ctx)
   const after = new Sqlite(file, { readonly: true })
-  assert.is(after.pragma('user_version', { simple: true }), 2)
+  assert.is(after.pragma('user_version', { simple: true }), 3)
   assert.equal(after.prepare('SELECT id FROM messages ORDER BY id').pluck().all(), [20, 21, 22, 31], 'merged on close, IDs kept')
   after.close()
   ctx.server = await start(ctx, file)
 })
 
-test('acknowledged sends survive kill -9 before the log is merged: history has them after a restart, in order', async (ctx) => {
+test('a chat file of version 2 (a message log, some of it not merged at a crash) is converted at start: messages, IDs and markers kept', async (ctx) => {
+  await stop(ctx)
+  // The layout examples/chat/store.ts wrote at version 2: sends committed to message_log, merged into messages later.
+  const file = join(ctx.dir, 'chat-v2.db')
+  const db = new Sqlite(file)
+  db.exec(`
+    CREATE TABLE conversations (id INTEGER PRIMARY KEY, pair TEXT NOT NULL UNIQUE) STRICT;
+    CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, conversation INTEGER NOT NULL, sender TEXT NOT NULL,
+      recipient TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL) STRICT;
+    CREATE INDEX messages_by_conversation ON messages (conversation, id);
+    CREATE TABLE read_markers (reader TEXT NOT NULL, conversation TEXT NOT NULL, up_to INTEGER NOT NULL, PRIMARY KEY (reader, conversation)) STRICT;
+    CREATE TABLE message_log (id INTEGER PRIMARY KEY, conversation INTEGER NOT NULL, sender TEXT NOT NULL,
+      recipient TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL) STRICT;
+    PRAGMA user_version = 2;
+  `)
+  db.prepare('INSERT INTO conversations (id, pair) VALUES (1, ?), (2, ?)').run(pair(juliet, romeo), pair(mercutio, juliet))
+  const insert = db.prepare('INSERT INTO messages (id, conversation, sender, recipient, text, at) VALUES (?, ?, ?, ?, ?, 1)')
+  insert.run(40, 1, juliet, romeo, 'merged')
+  insert.run(41, 2, mercutio, juliet, 'elsewhere')
+  // A deleted message's ID (AUTOINCREMENT remembers it) is not handed out again after the conversion either.
+  insert.run(50, 1, romeo, juliet, 'deleted')
+  db.exec('DELETE FROM messages WHERE id = 50')
+  db.prepare('INSERT INTO message_log (id, conversation, sender, recipient, text, at) VALUES (?, ?, ?, ?, ?, 1)').run(42, 1, romeo, juliet, 'logged')
+  db.prepare('INSERT INTO read_markers VALUES (?, ?, 40)').run(romeo, pair(juliet, romeo))
+  db.close()
+  const { r, messages, read } = await romeoAfterStart(ctx, file)
+  assert.equal(messages, [[42, 'logged'], [40, 'merged']])
+  assert.equal(read, { mine: 40, theirs: 0 })
+  const sent = await ask(r, 'chat:send', { to: juliet, text: 'new' })
+  assert.is(sent.messageID, 51, 'a new message\'s ID follows every ID handed out before')
+  assert.equal(await ask(r, 'chat:read', { with: juliet, upTo: 1000 }), { upTo: 51 }, 'clamped to the new, not yet indexed, message')
+  await assertMercutiosOwn(ctx)
+  await stop(ctx)
+  const after = new Sqlite(file, { readonly: true })
+  assert.is(after.pragma('user_version', { simple: true }), 3)
+  assert.equal(after.prepare('SELECT id FROM messages ORDER BY id').pluck().all(), [40, 41, 42, 51])
+  assert.equal(after.prepare('SELECT id FROM message_index ORDER BY id').pluck().all(), [40, 41, 42, 51], 'indexed on close')
+  assert.is(after.prepare("SELECT count(*) FROM sqlite_schema WHERE name IN ('message_log', 'messages_by_conversation')").pluck().get(), 0)
+  after.close()
+  ctx.server = await start(ctx, file)
+})
+
+test('acknowledged sends survive kill -9 before they are indexed: history has them after a restart, in order', async (ctx) => {
   const chatFile = join(ctx.dir, 'crash-chat.db')
   const serve = () =>
     runCli(['serve', '--config', exampleConfig, '--port', '0', '--db', join(ctx.dir, 'crash.db')], {
@@ -115,7 +157,7 @@ test('acknowledged sends survive kill -9 before the log is merged: history has t
   const killed = await within(cli.exited, 10_000, 'the killed server to exit')
   assert.is(killed.signal, 'SIGKILL')
   const crashed = new Sqlite(chatFile, { readonly: true })
-  assert.is(crashed.prepare('SELECT count(*) FROM message_log').pluck().get(), 5, 'the sends were in the log, not merged, at the kill')
+  assert.equal([crashed.prepare('SELECT count(*) FROM messages').pluck().get(), crashed.prepare('SELECT count(*) FROM message_index').pluck().get()], [5, 0], 'the sends were stored, not indexed, at the kill')
   crashed.close()
 
   cli = serve()
@@ -133,7 +175,7 @@ test('acknowledged sends survive kill -9 before the log is merged: history has t
   }
   assert.is((await within(cli.exited, 10_000, 'the restarted server to exit')).code, 0)
   const merged = new Sqlite(chatFile, { readonly: true })
-  assert.equal([merged.prepare('SELECT count(*) FROM message_log').pluck().get(), merged.prepare('SELECT count(*) FROM messages').pluck().get()], [0, 5])
+  assert.equal([merged.prepare('SELECT count(*) FROM message_index').pluck().get(), merged.prepare('SELECT count(*) FROM messages').pluck().get()], [5, 5])
   merged.close()
 })
 

@@ -74,7 +74,7 @@ test('read markers clamp to the newest message, logged and not yet merged includ
   assert.equal(store.readMarkers(a, b), { mine: 0, theirs: ids[2] })
   store.close()
   const db = new Sqlite(file, { readonly: true })
-  assert.equal([db.prepare('SELECT count(*) FROM message_log').pluck().get(), db.prepare('SELECT count(*) FROM messages').pluck().get()], [0, 3])
+  assert.equal([db.prepare('SELECT count(*) FROM message_index').pluck().get(), db.prepare('SELECT count(*) FROM messages').pluck().get()], [3, 3])
   db.close()
   store = openChatStore(file, { mergeAt: 1000, mergeAfterMs: 600_000 })
   try {
