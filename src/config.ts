@@ -35,7 +35,6 @@ export function loadConfig(options: { file?: string; overrides?: DeepPartial<Con
     throw new ConfigError(`config: ${key}: ${detail}`)
   }
   checkCidrs(merged as unknown as Config)
-  checkRules(merged as unknown as Config)
   const config = deepFreeze(merged as unknown as Config)
   // What a schema cannot say: a secret's byte length, a PEM that parses to the right kind of key.
   try {
@@ -56,20 +55,6 @@ function checkCidrs(config: Config): void {
   } catch (error) {
     if (error instanceof CidrError) throw new ConfigError(error.message)
     throw error
-  }
-}
-
-/**
- * What a rule's subject allows: the router charges by type only what it knows of every request
- * (connection, ip, user); an account or destination rule is charged where its handler knows them, so
- * `types` on it would be silently ignored, and a captcha answers only per address.
- */
-function checkRules(config: Config): void {
-  for (const [name, rule] of Object.entries(config.ratelimit.rules)) {
-    if (rule.types && !['connection', 'ip', 'user'].includes(rule.subject)) {
-      throw new ConfigError(`config: ratelimit.rules.${name}.types: a rule by ${rule.subject} is charged where the ${rule.subject} is known, not by type: remove types or use subject connection, ip or user`)
-    }
-    if (rule.captcha && rule.subject !== 'ip') throw new ConfigError(`config: ratelimit.rules.${name}.captcha: only a rule by ip can ask for a captcha (its subject is ${rule.subject})`)
   }
 }
 

@@ -46,15 +46,6 @@ test('a wrong value or unreadable file stops start-up with exit 1 naming it', as
   assert.match(badPort.stderr, /--port/)
 })
 
-test('a rate-limit rule its subject cannot honour stops start-up naming it: types on an account rule, a captcha by user', async ({ dir }) => {
-  const typed = writeConfig(dir, 'typed.json', { ratelimit: { rules: { login_account: { types: ['profile:login'] } } } })
-  const first = await runCli(['serve', '--config', typed, '--port', '0', '--db', join(dir, 'x.db')]).exited
-  assert.equal([first.code, first.stderr], [1, 'hafnium serve: config: ratelimit.rules.login_account.types: a rule by account is charged where the account is known, not by type: remove types or use subject connection, ip or user\n'])
-  const captcha = writeConfig(dir, 'captcha.json', { ratelimit: { rules: { chatty: { subject: 'user', types: ['server:ping'], capacity: 5, refillPerSecond: 1, captcha: true } } } })
-  const second = await runCli(['serve', '--config', captcha, '--port', '0', '--db', join(dir, 'x.db')]).exited
-  assert.equal([second.code, second.stderr], [1, 'hafnium serve: config: ratelimit.rules.chatty.captcha: only a rule by ip can ask for a captcha (its subject is user)\n'])
-})
-
 test('a second server on the same database is refused while the first keeps serving; kill -9 does not block a restart', async ({ dir, config }) => {
   const db = join(dir, 'locked.db')
   const first = runCli(['serve', '--config', config, '--port', '0', '--db', db])
