@@ -23,6 +23,22 @@ export function warnAtStart(config: Readonly<Config>, log: Logger): void {
       `server.trustProxy contains ${everyone.join(', ')}, which trusts every peer: any client can choose the address per-IP limits see; list only your proxies' addresses`,
     )
   }
+  // A rule the router does not charge by type and no handler charges by name limits nothing as written.
+  for (const [name, rule] of Object.entries(config.ratelimit.rules)) {
+    const byType = rule.subject === 'connection' || rule.subject === 'ip' || rule.subject === 'user'
+    if (!byType && rule.types && rule.types.length > 0) {
+      log.warn(
+        { setting: `ratelimit.rules.${name}.types` },
+        `ratelimit.rules.${name}.types is ignored: a rule by ${rule.subject} is charged where the ${rule.subject} is known, not by message type; remove types, or use subject connection, ip or user to limit those types`,
+      )
+    }
+    if (rule.subject === 'account' && name !== 'login_account') {
+      log.warn(
+        { setting: `ratelimit.rules.${name}` },
+        `ratelimit.rules.${name} is never charged: password attempts are charged to login_account only; set its capacity and refill there`,
+      )
+    }
+  }
   if (config.server.allowedOrigins.length === 0 && !loopbackHosts.test(config.server.host)) {
     log.warn(
       { setting: 'server.allowedOrigins', host: config.server.host },

@@ -82,6 +82,23 @@ test('X-Forwarded-For with trustProxy empty: one warning, not one per request', 
   })
 })
 
+test('a rate-limit rule that limits nothing as written: types on a rule by account or destination, an account rule other than login_account', async () => {
+  const rules = {
+    login_account: { types: ['profile:login'] },
+    code_destination: { types: [] as string[] },
+    guesses_account: { subject: 'account', capacity: 5, refillPerSecond: 1 },
+  }
+  await withServer({ ratelimit: { rules } as never }, async (_t, warnings) => {
+    const lines = warnings().filter((line) => line.setting?.startsWith('ratelimit.'))
+    assert.equal(settings(lines), ['ratelimit.rules.login_account.types', 'ratelimit.rules.guesses_account'])
+    assert.match(lines[0]!.msg, 'is ignored: a rule by account is charged where the account is known')
+    assert.match(lines[1]!.msg, 'is never charged: password attempts are charged to login_account only')
+  })
+  await withServer({}, async (_t, warnings) => {
+    assert.equal(settings(warnings()).filter((s) => s?.startsWith('ratelimit.')), [], 'the shipped rules warn of nothing')
+  })
+})
+
 test('trustProxy trusting every address is a warning', async () => {
   await withServer({ server: { trustProxy: ['127.0.0.1/32', '::/0'] } }, async (_t, warnings) => {
     const line = warnings().find((l) => l.setting === 'server.trustProxy')
