@@ -149,6 +149,17 @@ test('on a guarded handle, a write by any of its paths is seen by the next read,
   guardWrites(db, createSharedRead(db))
   db.exec("CREATE TABLE items (id TEXT PRIMARY KEY, body TEXT NOT NULL); INSERT INTO items VALUES ('a', 'a0'), ('b', 'b0')")
   const select = db.prepare<[string], { id: string; body: string }>('SELECT id, body FROM items WHERE id = ?')
+  // Counts the cache's change checks (its SELECT total_changes()).
+  let changeChecks = 0
+  const prepare = db.prepare.bind(db)
+  db.prepare = ((source: string) => {
+    const statement = prepare(source)
+    if (source === 'SELECT total_changes()') {
+      const get = statement.get.bind(statement)
+      statement.get = ((...args: never[]) => (changeChecks++, get(...args))) as typeof statement.get
+    }
+    return statement
+  }) as typeof db.prepare
   const cache = createReadCache<{ id: string; body: string }>(db, {
     sources: [{ table: 'items', rowKey: 'ROW.id' }],
     rowKeyOf: (v) => v.id,
@@ -163,6 +174,9 @@ test('on a guarded handle, a write by any of its paths is seen by the next read,
   assert.is(read('a'), 'a0')
   assert.is(read('b'), 'b0')
   assert.is(count.writes, before, 'reads with nothing written moved the write count (the change check wrote)')
+  const checks = changeChecks
+  assert.is(read('a'), 'a0')
+  assert.is(changeChecks, checks, 'a read with nothing written asked total_changes()')
   const update = db.prepare('UPDATE items SET body = ? WHERE id = ?')
   update.run('a1', 'a')
   assert.is(read('a'), 'a1', 'a prepared statement')
