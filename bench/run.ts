@@ -228,9 +228,11 @@ async function throughput(latency: boolean) {
  * (each by its rate) could come from different moments.
  */
 function pairedRatios(list: Row[], of: Row[]) {
-  const ratios = list.map((row, i) => perCpuOf(row)! / perCpuOf(of[i])!)
+  // A run whose server used no measurable CPU has no ratio (left out, not a NaN in the sort).
+  const ratios = list.map((row, i) => Number(perCpuOf(row)) / Number(perCpuOf(of[i]))).filter((x) => Number.isFinite(x))
   const rounded = (x: number) => Math.round(x * 100) / 100
-  return { ofPerCpu: rounded(median(ratios)), ofPerCpuRuns: ratios.map(rounded).join(' / ') }
+  const paired: Row = ratios.length === 0 ? {} : { ofPerCpu: rounded(median(ratios)), ofPerCpuRuns: ratios.map(rounded).join(' / ') }
+  return paired
 }
 
 /** The load generator's own event-loop delay p99 during `run` (ms): a tail here is the harness's, not the server's. */

@@ -25,7 +25,7 @@ export default defineExtension({
     const mergeAfterMs = Number(process.env.HAFNIUM_CHAT_MERGE_MS) || undefined
     store = openChatStore(path, {
       mergeAfterMs,
-      onMergeError: (err) => log.error({ err, path }, 'chat store: merging the message log failed; the timer retries (sends still commit to the log)'),
+      onMergeError: (err) => log.error({ err, path }, 'chat store: indexing new messages failed; the timer retries (sends still commit, unindexed)'),
     })
     log.info({ path }, 'chat store open')
   },

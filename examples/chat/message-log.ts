@@ -69,7 +69,7 @@ export function openMessageLog(db: InstanceType<typeof Sqlite>, { mergeAt = 2048
     for (const messages of logged.values()) loggedCount += messages.length
   }
   let mergeScheduled = false
-  // A failed merge (disk full, I/O error) changes nothing: the log and `logged` stay. Until one succeeds again
+  // A failed merge (disk full, I/O error) changes nothing: the unindexed rows and `logged` stay. Until one succeeds again
   // only the timer retries (each attempt indexes every waiting row), and the failure is reported once.
   let mergeFailing = false
   const mergeSoon = () => {

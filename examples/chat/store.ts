@@ -59,7 +59,7 @@ interface Batch {
 // One key per pair of users, the same whoever sends: a conversation is both directions.
 const conversationOf = (a: string, b: string) => (a < b ? `${a} ${b}` : `${b} ${a}`)
 
-// The options are the message log's (examples/chat/message-log.ts): when it is merged, and who hears of a failure.
+// The options are the message log's (examples/chat/message-log.ts): when new messages are indexed, and who hears of a failure.
 export type ChatStoreOptions = MessageLogOptions
 
 export function openChatStore(path: string, options: ChatStoreOptions = {}): ChatStore {
