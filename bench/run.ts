@@ -231,8 +231,8 @@ function pairedRatios(list: Row[], of: Row[]) {
   // A run whose server used no measurable CPU has no ratio (left out, not a NaN in the sort).
   const ratios = list.map((row, i) => Number(perCpuOf(row)) / Number(perCpuOf(of[i]))).filter((x) => Number.isFinite(x))
   const rounded = (x: number) => Math.round(x * 100) / 100
-  const paired: Row = ratios.length === 0 ? {} : { ofPerCpu: rounded(median(ratios)), ofPerCpuRuns: ratios.map(rounded).join(' / ') }
-  return paired
+  const figures: Row = ratios.length === 0 ? {} : { ofPerCpu: rounded(median(ratios)), ofPerCpuRuns: ratios.map(rounded).join(' / ') }
+  return figures
 }
 
 /** The load generator's own event-loop delay p99 during `run` (ms): a tail here is the harness's, not the server's. */
