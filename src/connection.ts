@@ -177,7 +177,10 @@ export class LiveConnection implements Connection {
     const { router } = this.settings
     try {
       for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
-        this.send(typeof next === 'string' ? await router.route(this, next) : router.refuse(next.refused, 'ratelimit_exceed', { retryAfter: 100 }))
+        let answer = typeof next === 'string' ? router.route(this, next) : router.refuse(next.refused, 'ratelimit_exceed', { retryAfter: 100 })
+        // Awaited only when routing had to wait: a request answered at once pays no await hop.
+        if (typeof answer === 'object') answer = await answer
+        this.send(answer)
         this.#pending--
       }
     } finally {

@@ -110,7 +110,8 @@ export interface Handler<T extends MessageType> {
    * after the schema check instead of before it.
    */
   cost?(payload: Request<T>): number
-  handle(ctx: Context<T>): Promise<Reply<T>>
+  /** The reply, or a promise of it: one that has nothing to wait for returns it as is and is answered with no promise. */
+  handle(ctx: Context<T>): Reply<T> | Promise<Reply<T>>
 }
 
 /** Types a handler module against its message type (the payload and reply come from the schemas). */

@@ -1,7 +1,7 @@
 // The pipeline every request frame goes through, from raw text to the one reply (style.md "life of one message").
 import { ProtocolError, errors, type ErrID, type ErrPayload, closeCodes } from './errors.ts'
 import { formatErrors, type Schemas } from './schemas.ts'
-import type { AnyHandler, Connection, Context, Deps, MessageType } from './handler.ts'
+import type { AnyHandler, Connection, Context, Deps, MessageType, Session } from './handler.ts'
 import { RuleRefusal, routedSubject, type Charge, type Rule } from './rate-limit.ts'
 import type { Metrics } from './metrics.ts'
 import { isDiskFull, isRetryableStorageError, storageRetryAfterMs } from './store/errors.ts'
@@ -11,12 +11,18 @@ import { ExtensionRefusalError, type ExtensionRoute } from './extensions/handler
 import { serialisedOf } from './serialised.ts'
 
 export interface Router {
-  /** Handles one frame; resolves to the serialized reply, or undefined when the connection was closed instead. */
-  route(conn: Connection, raw: string): Promise<string | undefined>
+  /**
+   * Handles one frame: the serialized reply, or undefined when the connection was closed instead — a promise
+   * of it only when something on the way had to wait (a session re-read, the captcha store, an async handler).
+   */
+  route(conn: Connection, raw: string): Answer | Promise<Answer>
   /** A refusal for a frame that is not routed (queue overflow), echoing its id/type when readable. */
   refuse(raw: string, errID: ErrID, errPayload?: ErrPayload): string
   readonly types: readonly string[]
 }
+
+/** A serialized reply, or undefined when the connection was closed instead. */
+export type Answer = string | undefined
 
 interface Envelope {
   id: string
@@ -78,7 +84,13 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     return error(id, type, defaultDomain, conn, 'malformed_message', { errors })
   }
 
-  async function route(conn: Connection, raw: string): Promise<string | undefined> {
+  /**
+   * The frame's checks in order, as guard clauses. Nothing here awaits: a request whose path has nothing to
+   * wait for (no session re-read due, no captcha gate, a handler returning a plain value) is answered with
+   * no promise, and each wait hands the rest of the path to a small async tail (README > Performance:
+   * server:ping ~7% less server CPU per trip than with route() async).
+   */
+  function route(conn: Connection, raw: string): Answer | Promise<Answer> {
     let message: unknown
     try {
       message = JSON.parse(raw)
@@ -104,52 +116,79 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     // A device revoked where this node did not hear of it (another node's event lost, the admin CLI) is
     // found here within sessionCheckMs: its connections get profile:session_revoked and go on anonymous.
     const session = conn.session
-    if (session && !deps.sessionCheck.fresh(session)) {
-      let alive: boolean
-      try {
-        alive = await deps.sessionCheck.confirm(session)
-      } catch (thrown) {
-        // Unverified is not served: a busy database answers storage_busy, anything else internal_error.
-        return failure(thrown, id, type, envelope.to, conn, performance.now())
-      }
-      if (!alive) deps.sessions.revokeDevice(session.accountID, session.deviceID, 'revoked')
+    if (session && !deps.sessionCheck.fresh(session)) return recheckThenAdmit(session, entry, id, type, envelope, conn)
+    return admit(entry, id, type, envelope, conn)
+  }
+
+  async function recheckThenAdmit(session: Session, entry: Entry, id: string, type: string, envelope: Envelope, conn: Connection): Promise<Answer> {
+    let alive: boolean
+    try {
+      alive = await deps.sessionCheck.confirm(session)
+    } catch (thrown) {
+      // Unverified is not served: a busy database answers storage_busy, anything else internal_error.
+      return failure(thrown, id, type, envelope.to, conn, performance.now())
     }
+    if (!alive) deps.sessions.revokeDevice(session.accountID, session.deviceID, 'revoked')
+    return admit(entry, id, type, envelope, conn)
+  }
+
+  /** route() past the session: auth, the type's rate limits (charged before the schema when cost-free), the payload, the handler. */
+  function admit(entry: Entry, id: string, type: string, envelope: Envelope, conn: Connection): Answer | Promise<Answer> {
     if (entry.handler.auth === 'required' && !conn.session) return error(id, type, envelope.to, conn, 'auth_required')
     // An authenticated request "sees" its device (sessions.idleTimeout); batched, not written per message.
     if (conn.session) deps.seen.record(conn.session.deviceID, conn.address, deps.clock.now())
 
     const { cost } = entry.handler
-    if (!cost) {
-      const gate = chargeType(id, type, envelope, conn, 1)
-      const refused = gate && (await gate)
-      if (refused !== undefined) return refused
-    }
+    const gate = cost ? undefined : chargeType(id, type, envelope, conn, 1)
+    if (gate) return gate.then((refused) => refused ?? validateThenRun(entry, id, type, envelope, conn))
+    return validateThenRun(entry, id, type, envelope, conn)
+  }
 
+  function validateThenRun(entry: Entry, id: string, type: string, envelope: Envelope, conn: Connection): Answer | Promise<Answer> {
     if (!entry.validate(envelope.payload)) {
       const errors = formatErrors(entry.validate.errors, '/payload')
       // Paths and schema messages only: the payload itself (maybe a password) is never logged.
       log.debug({ connection: conn.id, requestID: id, type, errors }, 'payload refused by its schema')
       return error(id, type, envelope.to, conn, 'invalid_payload', { errors })
     }
-    if (cost) {
-      const gate = chargeType(id, type, envelope, conn, cost(envelope.payload))
-      const refused = gate && (await gate)
-      if (refused !== undefined) return refused
-    }
+    const { cost } = entry.handler
+    const gate = cost ? chargeType(id, type, envelope, conn, cost(envelope.payload)) : undefined
+    if (gate) return gate.then((refused) => refused ?? run(entry, id, type, envelope, conn))
+    return run(entry, id, type, envelope, conn)
+  }
 
+  /** Calls the handler; a handler may return its reply or a promise of it (a thenable), only the latter is awaited. */
+  function run(entry: Entry, id: string, type: string, envelope: Envelope, conn: Connection): Answer | Promise<Answer> {
     const started = performance.now()
     const before = conn.session
     try {
-      const result = await entry.handler.handle(contextFor(type, id, envelope.payload, conn))
-      metrics.handled(type, 'ok', performance.now() - started)
-      auditOutcome(log, type, envelope.payload, conn, before, { ok: true, result })
-      return reply(id, type, envelope.to, conn, true, result)
+      const result = entry.handler.handle(contextFor(type, id, envelope.payload, conn))
+      if (typeof (result as { then?: unknown } | null)?.then === 'function') return settle(result as Promise<unknown>, id, type, envelope, conn, started, before)
+      return succeeded(result, id, type, envelope, conn, started, before)
     } catch (thrown) {
-      const answer = failure(thrown, id, type, envelope.to, conn, started)
-      const errID = thrown instanceof ProtocolError ? thrown.errID : thrown instanceof HasherBusyError ? 'ratelimit_exceed' : 'internal_error'
-      auditOutcome(log, type, envelope.payload, conn, before, { ok: false, errID })
-      return answer
+      return failed(thrown, id, type, envelope, conn, started, before)
     }
+  }
+
+  async function settle(pending: Promise<unknown>, id: string, type: string, envelope: Envelope, conn: Connection, started: number, before: Session | null): Promise<Answer> {
+    try {
+      return succeeded(await pending, id, type, envelope, conn, started, before)
+    } catch (thrown) {
+      return failed(thrown, id, type, envelope, conn, started, before)
+    }
+  }
+
+  function succeeded(result: unknown, id: string, type: string, envelope: Envelope, conn: Connection, started: number, before: Session | null): string {
+    metrics.handled(type, 'ok', performance.now() - started)
+    auditOutcome(log, type, envelope.payload, conn, before, { ok: true, result })
+    return reply(id, type, envelope.to, conn, true, result)
+  }
+
+  function failed(thrown: unknown, id: string, type: string, envelope: Envelope, conn: Connection, started: number, before: Session | null): string {
+    const answer = failure(thrown, id, type, envelope.to, conn, started)
+    const errID = thrown instanceof ProtocolError ? thrown.errID : thrown instanceof HasherBusyError ? 'ratelimit_exceed' : 'internal_error'
+    auditOutcome(log, type, envelope.payload, conn, before, { ok: false, errID })
+    return answer
   }
 
   function failure(thrown: unknown, id: string, type: string, from: string, conn: Connection, started: number) {
@@ -305,13 +344,19 @@ function echo(value: unknown, maxLength: number): string {
   return typeof value === 'string' && value.length <= maxLength ? value : ''
 }
 
+/** A routed type: its handler, its payload's validator, and the type as a JSON string (written into every reply). */
+interface Entry {
+  handler: AnyHandler
+  validate: NonNullable<ReturnType<Schemas['validatorFor']>>
+  json: string
+}
+
 /**
  * Refuses to start on a duplicate type, a handler without schemas, or a request schema without a handler.
  * Extension types bring their own compiled payload schema and no reply schema.
  */
 function buildTable(handlers: readonly AnyHandler[], schemas: Schemas, extensions: readonly ExtensionRoute[]) {
-  // json: the type as a JSON string, written into every reply's envelope.
-  const table = new Map<string, { handler: AnyHandler; validate: NonNullable<ReturnType<Schemas['validatorFor']>>; json: string }>()
+  const table = new Map<string, Entry>()
   for (const handler of handlers) {
     if (table.has(handler.type)) throw new Error(`two handlers for ${handler.type}`)
     const validate = schemas.validatorFor(handler.type, 'request')

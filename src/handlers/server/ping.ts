@@ -6,7 +6,8 @@ import { defineHandler } from '../../handler.ts'
 export default defineHandler({
   type: 'server:ping',
   auth: 'none',
-  async handle() {
+  // Not async: nothing to wait for, so the router answers it without a promise.
+  handle() {
     return {}
   },
 })
