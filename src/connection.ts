@@ -6,7 +6,7 @@ import type { Socket } from 'node:net'
 import type { WebSocket, RawData } from 'ws'
 import type { Logger } from 'pino'
 import type { Connection, Session, SharedEventFrame } from './handler.ts'
-import type { Router } from './router.ts'
+import type { Answer, Router } from './router.ts'
 import type { Events } from './types/schemas.ts'
 import { closeCodes } from './errors.ts'
 
@@ -177,9 +177,18 @@ export class LiveConnection implements Connection {
     const { router } = this.settings
     try {
       for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
-        let answer = typeof next === 'string' ? router.route(this, next) : router.refuse(next.refused, 'ratelimit_exceed', { retryAfter: 100 })
-        // Awaited only when routing had to wait: a request answered at once pays no await hop.
-        if (typeof answer === 'object') answer = await answer
+        let answer: Answer | Promise<Answer>
+        try {
+          answer = typeof next === 'string' ? router.route(this, next) : router.refuse(next.refused, 'ratelimit_exceed', { retryAfter: 100 })
+          // Awaited only when routing had to wait: a request answered at once pays no await hop.
+          if (typeof answer === 'object') answer = await answer
+        } catch (thrown) {
+          // Not a handler's error (the router answers those): a bug on the router's own path, or the captcha
+          // store throwing in its gate. Unanswered, the loop's promise would reject unhandled (the process
+          // exits) and the frames behind it would never be answered.
+          this.settings.log.error({ err: thrown, connection: this.id }, 'routing a request failed; answered internal_error')
+          answer = router.refuse(typeof next === 'string' ? next : next.refused, 'internal_error')
+        }
         this.send(answer)
         this.#pending--
       }
