@@ -183,9 +183,9 @@ export class LiveConnection implements Connection {
           // Awaited only when routing had to wait: a request answered at once pays no await hop.
           if (typeof answer === 'object') answer = await answer
         } catch (thrown) {
-          // Not a handler's error (the router answers those): a bug on the router's own path, or the captcha
-          // store throwing in its gate. Unanswered, the loop's promise would reject unhandled (the process
-          // exits) and the frames behind it would never be answered.
+          // Not a handler's or a store's error (the router answers those): a bug on the router's own path.
+          // Unanswered, the loop's promise would reject unhandled (the process exits) and the frames behind
+          // it would never be answered.
           this.settings.log.error({ err: thrown, connection: this.id }, 'routing a request failed; answered internal_error')
           answer = router.refuse(typeof next === 'string' ? next : next.refused, 'internal_error')
         }

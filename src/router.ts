@@ -140,7 +140,7 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
 
     const { cost } = entry.handler
     const gate = cost ? undefined : chargeType(id, type, envelope, conn, 1)
-    if (gate) return gate.then((refused) => refused ?? validateThenRun(entry, id, type, envelope, conn))
+    if (gate) return gate.then((refused) => refused ?? validateThenRun(entry, id, type, envelope, conn), gateFailed(id, type, envelope, conn))
     return validateThenRun(entry, id, type, envelope, conn)
   }
 
@@ -153,9 +153,12 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     }
     const { cost } = entry.handler
     const gate = cost ? chargeType(id, type, envelope, conn, cost(envelope.payload)) : undefined
-    if (gate) return gate.then((refused) => refused ?? run(entry, id, type, envelope, conn))
+    if (gate) return gate.then((refused) => refused ?? run(entry, id, type, envelope, conn), gateFailed(id, type, envelope, conn))
     return run(entry, id, type, envelope, conn)
   }
+
+  /** The captcha gate's store failing (a busy or full database answers storage_busy, as a handler's would). */
+  const gateFailed = (id: string, type: string, envelope: Envelope, conn: Connection) => (thrown: unknown) => failure(thrown, id, type, envelope.to, conn, performance.now())
 
   /** Calls the handler; a handler may return its reply or a promise of it (a thenable), only the latter is awaited. */
   function run(entry: Entry, id: string, type: string, envelope: Envelope, conn: Connection): Answer | Promise<Answer> {

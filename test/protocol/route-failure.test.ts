@@ -1,6 +1,7 @@
-// A request whose routing itself throws (a router bug, the captcha store failing in the captcha gate): that
-// frame is answered internal_error, logged at error with its connection, and the frames behind it on the
-// same socket are still answered in order — the connection's queue does not die with it (nor the process).
+// The captcha store failing in the captcha gate (before any handler runs): the frame is answered as a
+// handler's store failure would be (storage_busy for a busy or full database, else internal_error, logged
+// at error with its connection), and the frames behind it on the same socket are still answered in order.
+// A failure of the router's own path is the connection's (test/unit/connection-queue.test.ts).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,6 +41,21 @@ test('the captcha store throwing in the gate: internal_error, logged once, and t
   assert.is(failures[0]!.level, 50, 'at error')
   assert.type(failures[0]!.connection, 'string', 'with the connection id')
   rmSync(dir, { recursive: true, force: true })
+})
+
+test('the captcha store busy in the gate: storage_busy with retryAfter, as from a handler', async () => {
+  const t = await startTestServer(
+    { captcha: { maxCounter: 2000, expiresSeconds: 300 }, ratelimit: { enabled: true, rules: { login_ip: { capacity: 1, refillPerSecond: 0.01, captcha: true } } } } as never,
+    { clock: manualClock() },
+  )
+  const c = await t.connect()
+  assert.is((await c.request('profile:login', { username: 'nobody', password: 'x-guess' })).payload.errID, 'invalid_creds')
+  const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })
+  t.server.deps.captcha = { challenge: () => Promise.reject(busy), verify: () => Promise.reject(busy) }
+  const reply = await c.request('profile:login', { username: 'nobody', password: 'x-guess' })
+  assert.equal(reply.payload, { errID: 'storage_busy', errText: errors.storage_busy, errPayload: { retryAfter: 1000 } })
+  assert.is((await c.request('server:ping')).ok, true)
+  await t.close()
 })
 
 test.run()
