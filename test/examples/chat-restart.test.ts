@@ -51,11 +51,11 @@ test('a chat file from before conversation IDs (user_version 0) is converted at 
   await assertMercutiosOwn(ctx)
 })
 
-test('a chat file of version 1 (no message log) gets one at start: messages, IDs and markers kept', async (ctx) => {
-  await stop(ctx)
-  // The layout examples/chat/store.ts wrote at version 1: sends inserted into the indexed table directly.
-  const file = join(ctx.dir, 'chat-v1.db')
-  const db = new Sqlite(file)
+/**
+ * The tables examples/chat/store.ts wrote at version 1 (sends inserted into the indexed table directly) with
+ * its two conversations (Juliet and Romeo 1, Mercutio and Juliet 2); the insert for its messages (at 1).
+ */
+function version1Tables(db: InstanceType<typeof Sqlite>) {
   db.exec(`
     CREATE TABLE conversations (id INTEGER PRIMARY KEY, pair TEXT NOT NULL UNIQUE) STRICT;
     CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, conversation INTEGER NOT NULL, sender TEXT NOT NULL,
@@ -65,7 +65,15 @@ test('a chat file of version 1 (no message log) gets one at start: messages, IDs
     PRAGMA user_version = 1;
   `)
   db.prepare('INSERT INTO conversations (id, pair) VALUES (1, ?), (2, ?)').run(pair(juliet, romeo), pair(mercutio, juliet))
-  const insert = db.prepare('INSERT INTO messages (id, conversation, sender, recipient, text, at) VALUES (?, ?, ?, ?, ?, 1)')
+  return db.prepare('INSERT INTO messages (id, conversation, sender, recipient, text, at) VALUES (?, ?, ?, ?, ?, 1)')
+}
+
+test('a chat file of version 1 (no message log) gets one at start: messages, IDs and markers kept', async (ctx) => {
+  await stop(ctx)
+  // The layout examples/chat/store.ts wrote at version 1: sends inserted into the indexed table directly.
+  const file = join(ctx.dir, 'chat-v1.db')
+  const db = new Sqlite(file)
+  const insert = version1Tables(db)
   insert.run(20, 1, juliet, romeo, 'v1 first')
   insert.run(21, 2, mercutio, juliet, 'elsewhere')
   insert.run(22, 1, romeo, juliet, 'v1 second')
@@ -95,18 +103,12 @@ test('a chat file of version 2 (a message log, some of it not merged at a crash)
   // The layout examples/chat/store.ts wrote at version 2: sends committed to message_log, merged into messages later.
   const file = join(ctx.dir, 'chat-v2.db')
   const db = new Sqlite(file)
+  const insert = version1Tables(db)
   db.exec(`
-    CREATE TABLE conversations (id INTEGER PRIMARY KEY, pair TEXT NOT NULL UNIQUE) STRICT;
-    CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, conversation INTEGER NOT NULL, sender TEXT NOT NULL,
-      recipient TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL) STRICT;
-    CREATE INDEX messages_by_conversation ON messages (conversation, id);
-    CREATE TABLE read_markers (reader TEXT NOT NULL, conversation TEXT NOT NULL, up_to INTEGER NOT NULL, PRIMARY KEY (reader, conversation)) STRICT;
     CREATE TABLE message_log (id INTEGER PRIMARY KEY, conversation INTEGER NOT NULL, sender TEXT NOT NULL,
       recipient TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL) STRICT;
     PRAGMA user_version = 2;
   `)
-  db.prepare('INSERT INTO conversations (id, pair) VALUES (1, ?), (2, ?)').run(pair(juliet, romeo), pair(mercutio, juliet))
-  const insert = db.prepare('INSERT INTO messages (id, conversation, sender, recipient, text, at) VALUES (?, ?, ?, ?, ?, 1)')
   insert.run(40, 1, juliet, romeo, 'merged')
   insert.run(41, 2, mercutio, juliet, 'elsewhere')
   // A deleted message's ID (AUTOINCREMENT remembers it) is not handed out again after the conversion either.
