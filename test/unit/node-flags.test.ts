@@ -47,20 +47,23 @@ test('under the start flags garbage collection runs on the event loop thread onl
 const youngProbe = `
 const v8 = require('node:v8')
 const kept = []
-let max = 0
+const sizes = []
 for (let n = 0; n < 2_000_000; n++) {
   kept.push({ id: 'u' + n })
   if (kept.length > 50_000) kept.length = 0
-  if (n % 10_000 === 0) max = Math.max(max, v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size)
+  if (n % 10_000 === 0) sizes.push(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size)
 }
-console.log(JSON.stringify({ max }))
+sizes.sort((a, b) => a - b)
+console.log(JSON.stringify({ median: sizes[sizes.length >> 1], max: sizes[sizes.length - 1] }))
 `
 test('under the start flags the young generation grows to two 8 MiB semi-spaces at most', () => {
   const run = spawnSync(process.execPath, [...flags, '-e', youngProbe], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, NODE_OPTIONS: '' } })
   assert.is(run.status, 0, `probe exited ${run.status} ${run.signal ?? ''}: ${run.stderr}`)
-  const { max } = JSON.parse(run.stdout) as { max: number }
-  // new_space's size is both semi-spaces; V8's default on 64-bit Node 20 grows each to 16 MiB under this churn.
-  assert.ok(max > 0 && max <= 16 * 2 ** 20, `new space grew to ${max} bytes`)
+  const { median, max } = JSON.parse(run.stdout) as { median: number; max: number }
+  // new_space's size is both semi-spaces: 16 MiB with the flag on Node 20 and 24, 32 MiB under this churn
+  // without it (Node 24's samples then reach 64-128). Node 24's also pass 16 for moments with the flag (up
+  // to ~27 MiB sampled, while a scavenge runs), so what it holds is the samples' median, not their maximum.
+  assert.ok(median > 0 && median <= 16 * 2 ** 20, `new space held ${median} bytes (median of the samples; max ${max})`)
 })
 
 test.run()
