@@ -64,7 +64,10 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
   const writeCount = writeCountOf(db)
   let seenWrites = -1
   const entries = new Map<string, Entry<T>>()
-  const keysOfRow = new Map<string, Set<string>>()
+  // A row's cache keys: one string (the usual case), or an array when a row is cached under several keys.
+  // Not a Set per row: every cold read's entry survives to old space, and a one-element Set was ~140 of its
+  // ~1,010 promoted bytes, which the scavenges copy (README > Performance, the tail).
+  const keysOfRow = new Map<string, string | string[]>()
   let bytes = 0
   let seenChanges = -1
   let seenVersion: unknown
@@ -77,8 +80,11 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
     entries.delete(key)
     bytes -= entry.bytes
     const keys = keysOfRow.get(entry.rowKey)
-    keys?.delete(key)
-    if (keys?.size === 0) keysOfRow.delete(entry.rowKey)
+    if (keys === key) keysOfRow.delete(entry.rowKey)
+    else if (Array.isArray(keys)) {
+      const rest = keys.filter((k) => k !== key)
+      keysOfRow.set(entry.rowKey, rest.length === 1 ? rest[0]! : rest)
+    }
   }
 
   function clear() {
@@ -91,7 +97,9 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
     if (writeCount === undefined || writeCount.writes !== seenWrites) {
       if (totalChanges.get() !== seenChanges) {
         for (const rowKey of drainChanged.all() as string[]) {
-          for (const key of keysOfRow.get(rowKey) ?? []) drop(key)
+          const keys = keysOfRow.get(rowKey)
+          if (typeof keys === 'string') drop(keys)
+          else if (keys) for (const key of [...keys]) drop(key)
         }
         // The drain's own deletions count too: read the counter after it.
         seenChanges = totalChanges.get() as number
@@ -130,9 +138,10 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
         }
         entries.set(key, entry)
         bytes += entry.bytes
-        let keys = keysOfRow.get(entry.rowKey)
-        if (!keys) keysOfRow.set(entry.rowKey, (keys = new Set()))
-        keys.add(key)
+        const keys = keysOfRow.get(entry.rowKey)
+        if (keys === undefined) keysOfRow.set(entry.rowKey, key)
+        else if (typeof keys === 'string') keysOfRow.set(entry.rowKey, [keys, key])
+        else keys.push(key)
       }
       return value
     },

@@ -123,6 +123,40 @@ test('the cache holds at most maxBytes, dropping the oldest entries first', () =
   db.close()
 })
 
+test('a row cached under two keys: evicting one leaves the other dropped by the next write to the row', () => {
+  const db = new Database(':memory:')
+  db.exec('CREATE TABLE items (id TEXT PRIMARY KEY, body TEXT NOT NULL)')
+  const insert = db.prepare('INSERT INTO items VALUES (?, ?)')
+  const select = db.prepare<[string], { id: string; body: string }>('SELECT id, body FROM items WHERE id = ?')
+  for (let i = 0; i < 4; i++) insert.run(`item${i}`, 'x'.repeat(100))
+  const cache = createReadCache<{ id: string; body: string }>(db, {
+    sources: [{ table: 'items', rowKey: 'ROW.id' }],
+    rowKeyOf: (v) => v.id,
+    sizeOf: () => 100,
+    maxBytes: 300,
+    foreignCheckMs: 1000,
+  })
+  let loads = 0
+  const read = (key: string) => cache.get(key, () => (loads++, select.get(key.slice(2))))
+  read('a:item0')
+  read('b:item0')
+  read('a:item1')
+  read('a:item2') // full: a:item0 goes, b:item0 stays
+  assert.equal(cache.stats(), { entries: 3, bytes: 300 })
+  loads = 0
+  read('b:item0')
+  assert.is(loads, 0, 'the row\'s other key is still cached')
+  db.prepare("UPDATE items SET body = 'y' WHERE id = 'item0'").run()
+  assert.is(read('b:item0')!.body, 'y', 'the write dropped the remaining key')
+  assert.is(loads, 1)
+  // Both keys again, then a write drops both.
+  read('a:item0')
+  db.prepare("UPDATE items SET body = 'z' WHERE id = 'item0'").run()
+  assert.is(read('a:item0')!.body, 'z')
+  assert.is(read('b:item0')!.body, 'z')
+  db.close()
+})
+
 test("a miss's load runs in the turn's shared read transaction, which ends at the end of the turn", async ({ dir }) => {
   const db = new Database(join(dir, 'shared.db'))
   db.pragma('journal_mode = WAL')
