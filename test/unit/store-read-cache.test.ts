@@ -88,19 +88,25 @@ test('a rolled-back write leaves the cache as it was', async ({ store }) => {
   assert.ok((await store.accounts.byID('acc-romeo')) === romeo)
 })
 
-test('the cache holds at most maxBytes, dropping the oldest entries first', () => {
+/** A table of `count` items of 100 characters each, and a cache over it holding `maxBytes` (each item 100). */
+function itemsCache(count: number, maxBytes: number) {
   const db = new Database(':memory:')
   db.exec('CREATE TABLE items (id TEXT PRIMARY KEY, body TEXT NOT NULL)')
   const insert = db.prepare('INSERT INTO items VALUES (?, ?)')
   const select = db.prepare<[string], { id: string; body: string }>('SELECT id, body FROM items WHERE id = ?')
-  for (let i = 0; i < 100; i++) insert.run(`item${i}`, 'x'.repeat(100))
+  for (let i = 0; i < count; i++) insert.run(`item${i}`, 'x'.repeat(100))
   const cache = createReadCache<{ id: string; body: string }>(db, {
     sources: [{ table: 'items', rowKey: 'ROW.id' }],
     rowKeyOf: (v) => v.id,
-    sizeOf: (v) => v.body.length,
-    maxBytes: 1000,
+    sizeOf: () => 100,
+    maxBytes,
     foreignCheckMs: 1000,
   })
+  return { db, select, cache }
+}
+
+test('the cache holds at most maxBytes, dropping the oldest entries first', () => {
+  const { db, select, cache } = itemsCache(100, 1000)
   let loads = 0
   const read = (id: string) => cache.get(id, () => (loads++, select.get(id)))
   for (let i = 0; i < 100; i++) read(`item${i}`)
@@ -124,18 +130,7 @@ test('the cache holds at most maxBytes, dropping the oldest entries first', () =
 })
 
 test('a row cached under two keys: evicting one leaves the other dropped by the next write to the row', () => {
-  const db = new Database(':memory:')
-  db.exec('CREATE TABLE items (id TEXT PRIMARY KEY, body TEXT NOT NULL)')
-  const insert = db.prepare('INSERT INTO items VALUES (?, ?)')
-  const select = db.prepare<[string], { id: string; body: string }>('SELECT id, body FROM items WHERE id = ?')
-  for (let i = 0; i < 4; i++) insert.run(`item${i}`, 'x'.repeat(100))
-  const cache = createReadCache<{ id: string; body: string }>(db, {
-    sources: [{ table: 'items', rowKey: 'ROW.id' }],
-    rowKeyOf: (v) => v.id,
-    sizeOf: () => 100,
-    maxBytes: 300,
-    foreignCheckMs: 1000,
-  })
+  const { db, select, cache } = itemsCache(4, 300)
   let loads = 0
   const read = (key: string) => cache.get(key, () => (loads++, select.get(key.slice(2))))
   read('a:item0')
