@@ -86,13 +86,23 @@ test('verification costs well under 0.1 ms of CPU (bench/captcha.ts measures it 
   const payloads: string[] = []
   for (let i = 0; i < 20; i++) payloads.push(encode(await solved()))
   const captcha = createCaptcha({ maxCounter: 2000, expiresSeconds: 300 }, { ...store(), spend: async () => true })
-  const rounds = 2000
-  const cpu = process.cpuUsage()
-  for (let i = 0; i < rounds; i++) assert.ok(await captcha.verify(payloads[i % payloads.length]!))
-  const { user, system } = process.cpuUsage(cpu)
-  const ms = (user + system) / 1000 / rounds
-  // Generous for a loaded machine: measured ~0.015 ms; the old WebCrypto path took 0.25 ms.
-  assert.ok(ms < 0.1, `${ms.toFixed(3)} ms per verification`)
+  const rounds = 50
+  const batch = async () => {
+    const cpu = process.cpuUsage()
+    for (let i = 0; i < rounds; i++) assert.ok(await captcha.verify(payloads[i % payloads.length]!))
+    const { user, system } = process.cpuUsage(cpu)
+    return (user + system) / 1000 / rounds
+  }
+  for (let i = 0; i < 8; i++) await batch() // warm-up: the first calls pay for compiling the path
+  // The cheapest of 40 short batches: process.cpuUsage counts every thread of the process (the JIT's,
+  // whatever an earlier test file left running), and a loaded VM inflates it (time its vCPU is taken away
+  // can count as the thread's). One batch of 2,000 read 0.07-0.107 ms with two CPU hogs beside it (2 of 6 runs
+  // failed); the cheapest of 40 × 50 read 0.021-0.038 ms under the same load. The old WebCrypto path
+  // took 0.25 ms a verification: every batch of it is over this bound, so the cheapest one is too.
+  const batches: number[] = []
+  for (let i = 0; i < 40; i++) batches.push(await batch())
+  const ms = Math.min(...batches)
+  assert.ok(ms < 0.1, `${ms.toFixed(3)} ms per verification (the cheapest of ${batches.length} batches of ${rounds})`)
 })
 
 test.run()
