@@ -8,6 +8,7 @@ import { auditEvents } from '../../src/audit.ts'
 import { login, register, requestOk, sudo } from '../support/accounts.ts'
 import { manualClock, startTestServer } from '../support/server.ts'
 import { grantFor, startTestProvider } from '../support/oidc-provider.ts'
+import { within } from '../support/within.ts'
 
 const password = 'balcony-scene-2'
 type Line = Record<string, unknown> & { level: number; msg: string }
@@ -16,8 +17,15 @@ test('register, log in, fail, revoke from another device: every step is an info 
   const dir = mkdtempSync(join(tmpdir(), 'hafnium-audit-'))
   const logFile = join(dir, 'server.log')
   // debug: the pipeline's decisions are in the file too, and must not carry payloads either.
-  const t = await startTestServer({ log: { level: 'debug' }, server: { authTimeoutMs: 300 } }, { logFile })
+  // A deadline the test picks: every anonymous socket here (registering, logging in, failing) must be done
+  // before it, and the idle one is closed by it. At 300 ms the failing socket's span (connect, two logins,
+  // the other device's sudo and revoke, its profile:auth) took up to 268 ms with two CPU hogs beside it.
+  const authTimeoutMs = 2000
+  const t = await startTestServer({ log: { level: 'debug' }, server: { authTimeoutMs } }, { logFile })
   try {
+    // Opened first, so its deadline runs out while the steps below run: an anonymous socket left idle is
+    // closed, routine, so a debug line.
+    const idle = await t.connect()
     const first = await t.connect()
     const registered = (await register(first, { username: 'juliet', password, loginOnSuccess: true, deviceName: 'laptop' })).payload
     const phone = await login(t, { username: 'juliet', password, deviceName: 'phone' })
@@ -29,9 +37,7 @@ test('register, log in, fail, revoke from another device: every step is an info 
     const laptopDevice = registered.loginPayload.deviceID as string
     await requestOk(phone.client, 'device:revoke', { deviceID: laptopDevice, sudoToken: await sudo(phone.client, password) })
     assert.is((await wrong.request('profile:auth', { authToken: registered.loginPayload.authToken })).payload.errID, 'invalid_token')
-    // An anonymous socket left idle is closed: routine, so debug.
-    const idle = await t.connect()
-    await idle.closed
+    await within(idle.closed, 15_000, `the idle anonymous socket to be closed after ${authTimeoutMs} ms`)
 
     await t.close()
     const text = readFileSync(logFile, 'utf8')
