@@ -69,14 +69,23 @@ test('a write to one account leaves the other accounts cached (the same object c
 test('another process\'s write (the admin CLI opens the file beside the server) is seen within 1 s', async ({ store, path }) => {
   assert.is((await store.accounts.byID('acc-romeo'))!.status, 'active')
   const admin = openStore(path, { synchronous: 'normal', busyTimeoutMs: 1000, lock: false })
+  // From before the write: every read that starts 1 s after it must see it. What is timed is when each
+  // read starts, not when the polling below gets round to the next one: timed to the first fresh read, the
+  // 1,100 ms bound was 972-1006 ms used with two CPU hogs beside it (a late poll or a GC pause took the rest).
+  const wroteAt = performance.now()
   try {
     await admin.accounts.setStatus('acc-romeo', 'disabled', 9)
   } finally {
     admin.close()
   }
-  const started = performance.now()
-  await until(1000, "the admin's status change to reach the server's cache", async () => (await store.accounts.byID('acc-romeo'))!.status === 'disabled')
-  assert.ok(performance.now() - started <= 1100)
+  let staleAt = 0
+  await until(5000, "the admin's status change to reach the server's cache", async () => {
+    const readAt = performance.now() - wroteAt
+    const seen = (await store.accounts.byID('acc-romeo'))!.status === 'disabled'
+    if (!seen) staleAt = readAt
+    return seen
+  })
+  assert.ok(staleAt < 1000, `a read started ${Math.round(staleAt)} ms after the write still saw the old status (at most 1 s)`)
 })
 
 test('a rolled-back write leaves the cache as it was', async ({ store }) => {
