@@ -78,8 +78,9 @@ test('--outbox against a server whose delivery.outboxFile is unset fails at once
     assert.is(run.code, 1, run.stdout + run.stderr)
     assert.match(run.stderr, /no code reached that file within 1000 ms .*delivery\.outboxFile null/)
     assert.is(run.stdout, '', 'no check ran')
-    // The probe waits 1 s; the rest is starting Node and tsx on a loaded machine. It used to take 38 s.
-    assert.ok(ms < 10_000, `took ${ms} ms`)
+    // The probe waits 1 s; the rest is starting Node and tsx on a loaded machine (4.0-4.5 s with two CPU
+    // hogs beside it, of the 10 s this bound was). It used to take 38 s, which still fails it.
+    assert.ok(ms < 20_000, `took ${ms} ms`)
   } finally {
     server.child.kill('SIGTERM')
     await server.exited
