@@ -31,6 +31,8 @@ export function pinned(command: string[], cpu = allCpus): string[] {
 export function startProcess(command: string[], cpu?: string, env?: Record<string, string>, logDir?: string): Promise<ServerProcess> {
   const argv = pinned(command, cpu)
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  running.add(child)
+  child.once('exit', () => running.delete(child))
   if (logDir) {
     const file = createWriteStream(join(logDir, `${child.pid}.log`))
     // --trace-gc stamps ms since the process started: this lines them up with the load generator's clock.
@@ -63,6 +65,13 @@ export function startProcess(command: string[], cpu?: string, env?: Record<strin
     child.once('exit', (code) => reject(new Error(`${command.join(' ')} exited ${code}: ${err}`)))
   })
 }
+
+// The servers still up: killed when the bench exits, whatever the way out (a scenario that throws skips its
+// stop(), and a server left behind stays pinned to the core the next measurement uses).
+const running = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
 
 /** User+system CPU seconds the process has used so far. */
 export function cpuSeconds(pid: number): number {

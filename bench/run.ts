@@ -196,7 +196,8 @@ async function throughput(latency: boolean) {
       log(`latency at 50% of peak, run ${run}/${runs}: echo (corked)`)
       rows.echo_half!.push(await halfPeak(e, echoConns, Number(rows.echo!.at(-1)!.perSecond) / 2, always('server:ping')))
     }
-    const echoNow = async () => perCpuOf(await closed(e, echoConns, lane('server:ping'), ECHO_BESIDE))!
+    // NaN when the echo used no measurable CPU: that run's ratio is then n/a (pairedRatios).
+    const echoNow = async () => perCpuOf(await closed(e, echoConns, lane('server:ping'), ECHO_BESIDE)) ?? NaN
     /** A Hafnium row with the echo's cost per CPU-second around it (`echoBeside`, the mean of before and after). */
     const bracketed = async (before: number, measured: () => Promise<Row>) => {
       const row = await measured()
@@ -254,10 +255,12 @@ async function throughput(latency: boolean) {
  * (each by its rate) could come from different moments.
  */
 function pairedRatios(list: Row[], of: Row[]) {
-  // A run whose server used no measurable CPU has no ratio (left out, not a NaN in the sort).
-  const ratios = list.map((row, i) => Number(perCpuOf(row)) / Number(perCpuOf(of[i]))).filter((x) => Number.isFinite(x))
+  // A run whose server used no measurable CPU has no ratio: n/a in the runs' list, left out of the median.
+  const all = list.map((row, i) => Number(perCpuOf(row)) / Number(perCpuOf(of[i])))
+  const ratios = all.filter((x) => Number.isFinite(x))
   const rounded = (x: number) => Math.round(x * 100) / 100
-  const figures: Row = ratios.length === 0 ? {} : { ofPerCpu: rounded(median(ratios)), ofPerCpuRuns: ratios.map(rounded).join(' / ') }
+  const runsList = all.map((x) => (Number.isFinite(x) ? rounded(x) : 'n/a')).join(' / ')
+  const figures: Row = ratios.length === 0 ? {} : { ofPerCpu: rounded(median(ratios)), ofPerCpuRuns: runsList }
   return figures
 }
 
