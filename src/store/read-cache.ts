@@ -83,7 +83,8 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
     if (keys === key) keysOfRow.delete(entry.rowKey)
     else if (Array.isArray(keys)) {
       const rest = keys.filter((k) => k !== key)
-      keysOfRow.set(entry.rowKey, rest.length === 1 ? rest[0]! : rest)
+      if (rest.length === 0) keysOfRow.delete(entry.rowKey)
+      else keysOfRow.set(entry.rowKey, rest.length === 1 ? rest[0]! : rest)
     }
   }
 
@@ -99,7 +100,8 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
         for (const rowKey of drainChanged.all() as string[]) {
           const keys = keysOfRow.get(rowKey)
           if (typeof keys === 'string') drop(keys)
-          else if (keys) for (const key of [...keys]) drop(key)
+          // drop() replaces a row's array, never changes it in place: iterating it here is safe.
+          else if (keys) for (const key of keys) drop(key)
         }
         // The drain's own deletions count too: read the counter after it.
         seenChanges = totalChanges.get() as number
