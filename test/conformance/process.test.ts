@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { runCli } from '../support/process.ts'
+import { within } from '../support/within.ts'
 import { startBrokenServer } from './broken.ts'
 import { createTestDatabase, testEngine } from '../support/engine.ts'
 import { startTestProvider } from '../support/oidc-provider.ts'
@@ -73,7 +74,8 @@ test('--outbox against a server whose delivery.outboxFile is unset fails at once
   try {
     const url = await server.ready
     const started = Date.now()
-    const run = await runCli(['conformance', url, '--outbox', join(dir, 'never-written.jsonl')]).exited
+    const conformance = runCli(['conformance', url, '--outbox', join(dir, 'never-written.jsonl')])
+    const run = await within(conformance.exited, 30_000, 'hafnium conformance --outbox to exit').finally(() => conformance.child.kill('SIGKILL'))
     const ms = Date.now() - started
     assert.is(run.code, 1, run.stdout + run.stderr)
     assert.match(run.stderr, /no code reached that file within 1000 ms .*delivery\.outboxFile null/)
