@@ -144,7 +144,8 @@ const entryOverhead = 160
 const sharedSweepMs = 60_000
 const entryBytes = (rule: Rule, subject: string) => entryOverhead + 2 * (rule.name.length + 1 + 2 * subject.length)
 
-const routerSubjects = new Set<Subject>(['connection', 'ip', 'user'])
+/** Subjects the router knows of every request, so charges by message type (`types`); the rest, where a handler knows them. */
+export const routerSubjects: ReadonlySet<Subject> = new Set<Subject>(['connection', 'ip', 'user'])
 /** Subjects a secret's guessing budget is counted by; exact across nodes on a shared store. */
 const secretSubjects = new Set<Subject>(['account', 'destination', 'requester_destination'])
 

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Logger } from 'pino'
 import type { Config } from '../types/schemas.ts'
 import type { ClientAddress } from './client-address.ts'
+import { routerSubjects } from '../rate-limit.ts'
 
 const loopbackHosts = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i
 
@@ -25,8 +26,7 @@ export function warnAtStart(config: Readonly<Config>, log: Logger): void {
   }
   // A rule the router does not charge by type and no handler charges by name limits nothing as written.
   for (const [name, rule] of Object.entries(config.ratelimit.rules)) {
-    const byType = rule.subject === 'connection' || rule.subject === 'ip' || rule.subject === 'user'
-    if (!byType && rule.types && rule.types.length > 0) {
+    if (!routerSubjects.has(rule.subject) && rule.types && rule.types.length > 0) {
       log.warn(
         { setting: `ratelimit.rules.${name}.types` },
         `ratelimit.rules.${name}.types is ignored: a rule by ${rule.subject} is charged where the ${rule.subject} is known, not by message type; remove types, or use subject connection, ip or user to limit those types`,
