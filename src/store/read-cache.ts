@@ -2,6 +2,7 @@
 // reads (profile:get, profile:auth, other users' profiles) skip SQLite while the database keeps changing.
 import type { Database } from 'better-sqlite3'
 import { writeCountOf, type SharedRead } from './shared-read.ts'
+import { createDoorkeeper } from './admission.ts'
 
 export interface ReadCache<T> {
   get(key: string, load: () => T | undefined): T | undefined
@@ -46,6 +47,7 @@ let caches = 0
  * read, two per own profile:get, was ~5% of its CPU where nothing was being written); (2) another process's
  * writes empty the cache within `foreignCheckMs` (PRAGMA data_version, ~3 µs, read at most that often);
  * (3) a rolled-back write changes nothing and records nothing (the trigger's own row rolls back with it).
+ * What it keeps: a row read a second time lately (admission.ts), up to maxBytes, the oldest out first.
  */
 export function createReadCache<T extends object>(db: Database, options: ReadCacheOptions<T>): ReadCache<T> {
   const changedTable = `cache_changed_rows_${++caches}`
@@ -73,6 +75,7 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
   let seenVersion: unknown
   let versionCheckedAt = -Infinity
   let evictor = entries.keys()
+  const doorkeeper = createDoorkeeper()
 
   function drop(key: string) {
     const entry = entries.get(key)
@@ -126,7 +129,8 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
       const hit = entries.get(key)
       if (hit) return hit.value
       const value = options.reads ? options.reads.run(load) : load()
-      if (value) {
+      // A first read is returned, not kept (admission.ts); the same row is cached on its next miss.
+      if (value && doorkeeper.admit(key)) {
         const entry = { value: deepFreeze(value), rowKey: options.rowKeyOf(value), bytes: options.sizeOf(value) }
         if (entry.bytes > options.maxBytes) return value
         // Map order is insertion order: the oldest entries make room. One iterator kept across calls: a

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert'
 import Database from '../../src/store/driver.ts'
 import { openStore, type Store } from '../../src/store/index.ts'
 import { createReadCache } from '../../src/store/read-cache.ts'
+import { createDoorkeeper } from '../../src/store/admission.ts'
 import { createSharedRead, guardWrites, writeCountOf } from '../../src/store/shared-read.ts'
 
 /** Polls `check` every 20 ms until it holds; fails after `ms` saying what it waited for. */
@@ -16,6 +17,17 @@ async function until(ms: number, what: string, check: () => Promise<boolean>): P
     if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+}
+
+/**
+ * Reads until the value is cached (a row enters on its second read: admission.ts) and returns it: a
+ * staleness test on a row that was never cached could not fail.
+ */
+async function cached<T>(read: () => Promise<T>): Promise<T> {
+  await read()
+  const value = await read()
+  assert.ok((await read()) === value, 'the row was not cached by its second read')
+  return value
 }
 
 const test = suite<{ dir: string; path: string; store: Store }>('store: account read cache')
@@ -36,11 +48,12 @@ test.after.each((ctx) => {
 
 test('a write to an account is seen by the next read of it, whichever key it is read by', async ({ store }) => {
   const device = await store.devices.create({ accountID: 'acc-juliet', tokenHash: Buffer.alloc(32, 1), name: 'phone', pushToken: null, ip: '10.0.0.1', now: 0 })
-  assert.is((await store.accounts.byID('acc-juliet'))!.profile.name, 'juliet')
-  assert.is((await store.accounts.byUserID('@juliet@localhost'))!.profile.name, 'juliet')
+  assert.is((await cached(() => store.accounts.byID('acc-juliet')))!.profile.name, 'juliet')
+  assert.is((await cached(() => store.accounts.byUserID('@juliet@localhost')))!.profile.name, 'juliet')
   await store.accounts.mergeProfile('acc-juliet', device.id, { name: 'Juliet C.' }, 1)
   assert.is((await store.accounts.byID('acc-juliet'))!.profile.name, 'Juliet C.')
   assert.is((await store.accounts.byUserID('@juliet@localhost'))!.profile.name, 'Juliet C.')
+  await cached(() => store.accounts.byUserID('@juliet@localhost'))
   await store.accounts.setStatus('acc-juliet', 'disabled', 2)
   assert.is((await store.accounts.byUserID('@juliet@localhost'))!.status, 'disabled')
 })
@@ -50,6 +63,7 @@ test("a change to an account's 3PIDs (another table) is seen by the next read of
   raw.prepare("INSERT INTO thirdpids (medium, address, account_id, verified, added_at) VALUES ('email', 'r@example.org', 'acc-romeo', 0, 0)").run()
   raw.close()
   await until(1500, "romeo's unverified 3PID to be read", async () => (await store.accounts.byID('acc-romeo'))!.thirdPIDs.length === 1)
+  assert.is((await cached(() => store.accounts.byID('acc-romeo')))!.thirdPIDs.length, 1)
   // Registering r@example.org verified drops romeo's unverified claim: this connection changes romeo's 3PIDs only.
   await store.accounts.create({
     id: 'acc-mallory', username: 'mallory', userID: '@mallory@localhost', passwordHash: null, status: 'active', profile: {},
@@ -59,7 +73,7 @@ test("a change to an account's 3PIDs (another table) is seen by the next read of
 })
 
 test('a write to one account leaves the other accounts cached (the same object comes back)', async ({ store }) => {
-  const romeo = await store.accounts.byID('acc-romeo')
+  const romeo = await cached(() => store.accounts.byID('acc-romeo'))
   const device = await store.devices.create({ accountID: 'acc-juliet', tokenHash: Buffer.alloc(32, 2), name: 'phone', pushToken: null, ip: '10.0.0.1', now: 0 })
   await store.accounts.mergeProfile('acc-juliet', device.id, { name: 'Juliet C.' }, 1)
   await store.devices.touchMany([{ deviceID: device.id, at: 5, ip: '10.0.0.2' }])
@@ -67,7 +81,7 @@ test('a write to one account leaves the other accounts cached (the same object c
 })
 
 test('another process\'s write (the admin CLI opens the file beside the server) is seen within 1 s', async ({ store, path }) => {
-  assert.is((await store.accounts.byID('acc-romeo'))!.status, 'active')
+  assert.is((await cached(() => store.accounts.byID('acc-romeo')))!.status, 'active')
   const admin = openStore(path, { synchronous: 'normal', busyTimeoutMs: 1000, lock: false })
   // From before the write: every read that starts 1 s after it must see it. What is timed is when each
   // read starts, not when the polling below gets round to the next one: timed to the first fresh read, the
@@ -89,7 +103,7 @@ test('another process\'s write (the admin CLI opens the file beside the server) 
 })
 
 test('a rolled-back write leaves the cache as it was', async ({ store }) => {
-  const romeo = await store.accounts.byID('acc-romeo')
+  const romeo = await cached(() => store.accounts.byID('acc-romeo'))
   // A registration that fails (the username is taken) ran its INSERT into accounts and rolled it back.
   await store.accounts
     .create({ id: 'acc-dup', username: 'romeo', userID: '@romeo2@localhost', passwordHash: null, status: 'active', profile: {}, thirdPIDs: [], now: 4 })
@@ -118,7 +132,9 @@ test('the cache holds at most maxBytes, dropping the oldest entries first', () =
   const { db, select, cache } = itemsCache(100, 1000)
   let loads = 0
   const read = (id: string) => cache.get(id, () => (loads++, select.get(id)))
-  for (let i = 0; i < 100; i++) read(`item${i}`)
+  // Twice each: a row enters on its second read. The doorkeeper then remembers all 100 (each is admitted
+  // at its next miss), so from here on the eviction order alone decides what a read finds.
+  for (let i = 0; i < 100; i++) read(`item${i}`), read(`item${i}`)
   assert.equal(cache.stats(), { entries: 10, bytes: 1000 })
   loads = 0
   read('item99') // among the newest: still there
@@ -142,10 +158,8 @@ test('a row cached under two keys: evicting one leaves the other dropped by the 
   const { db, select, cache } = itemsCache(4, 300)
   let loads = 0
   const read = (key: string) => cache.get(key, () => (loads++, select.get(key.slice(2))))
-  read('a:item0')
-  read('b:item0')
-  read('a:item1')
-  read('a:item2') // full: a:item0 goes, b:item0 stays
+  // Each key twice: it enters on its second read (and is admitted on its next miss after that).
+  for (const key of ['a:item0', 'b:item0', 'a:item1', 'a:item2']) read(key), read(key) // full at a:item2: a:item0 goes, b:item0 stays
   assert.equal(cache.stats(), { entries: 3, bytes: 300 })
   loads = 0
   read('b:item0')
@@ -206,7 +220,9 @@ test('on a guarded handle, a write by any of its paths is seen by the next read,
     foreignCheckMs: 60_000,
   })
   const read = (id: string) => cache.get(id, () => select.get(id))!.body
+  // Both cached (a row enters on its second read) before the writes below.
   assert.is(read('a'), 'a0')
+  assert.is(read('b'), 'b0')
   const count = writeCountOf(db)!
   const before = count.writes
   assert.is(read('a'), 'a0')
@@ -235,6 +251,7 @@ test('on a guarded handle, a write by any of its paths is seen by the next read,
 
 test("provider links (own profile:get lists them) are cached by the same rules: this connection's writes and another process's", async ({ store, path }) => {
   assert.equal(await store.providers.links('acc-juliet'), [])
+  await store.providers.links('acc-juliet') // cached from here
   // Linked and unlinked by this connection: seen by the very next read.
   const raw = new Database(path)
   const link = (account: string, provider: string, sub: string) =>
@@ -252,6 +269,35 @@ test("provider links (own profile:get lists them) are cached by the same rules: 
   // A copy each time: a caller's change does not reach the cache.
   ;(await store.providers.links('acc-juliet'))[0]!.sub = 'changed'
   assert.equal(await store.providers.links('acc-juliet'), [{ providerID: 'op2', sub: 'j-2', email: null }])
+})
+
+test('a row read once is returned but not kept; read again lately, it is cached', () => {
+  const { db, select, cache } = itemsCache(3000, 1_000_000)
+  let loads = 0
+  const read = (id: string) => cache.get(id, () => (loads++, select.get(id)))
+  // A scan: every row read once leaves nothing in the cache.
+  for (let i = 0; i < 3000; i++) read(`item${i}`)
+  assert.equal(cache.stats(), { entries: 0, bytes: 0 })
+  // Read again: cached on this read, a hit on the next.
+  read('item7')
+  assert.equal(cache.stats(), { entries: 1, bytes: 100 })
+  loads = 0
+  assert.is(read('item7')!.id, 'item7')
+  assert.is(loads, 0)
+  db.close()
+})
+
+test('the doorkeeper remembers a key for one to two generations of first reads', () => {
+  const doorkeeper = createDoorkeeper(2 ** 16, 100)
+  assert.is(doorkeeper.admit('romeo'), false, 'a first read')
+  assert.is(doorkeeper.admit('romeo'), true, 'a second read')
+  // 99 more first reads fill romeo's generation; the next 100 fill the one after: romeo is in the older filter.
+  for (let i = 0; i < 199; i++) doorkeeper.admit(`stranger${i}`)
+  assert.is(doorkeeper.admit('romeo'), true, 'one generation later')
+  // One more first read starts a third generation, clearing romeo's.
+  doorkeeper.admit('stranger-last')
+  assert.is(doorkeeper.admit('romeo'), false, 'two generations later')
+  assert.is(doorkeeper.admit('romeo'), true)
 })
 
 test.run()
