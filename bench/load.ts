@@ -29,18 +29,19 @@ export interface Conn {
 
 let ids = 0
 
-export async function openConnections(url: string, count: number, concurrency = 200): Promise<Conn[]> {
+/** `count` connections, `concurrency` handshakes at a time; with `sources` > 1 they come from 127.0.0.2, .3, … in turn. */
+export async function openConnections(url: string, count: number, concurrency = 200, sources = 1): Promise<Conn[]> {
   const conns: Conn[] = []
   for (let i = 0; i < count; i += concurrency) {
-    const batch = await Promise.all(Array.from({ length: Math.min(concurrency, count - i) }, () => openConnection(url)))
+    const batch = await Promise.all(Array.from({ length: Math.min(concurrency, count - i) }, (_, j) => openConnection(url, sources > 1 ? `127.0.0.${2 + ((i + j) % sources)}` : undefined)))
     conns.push(...batch)
   }
   return conns
 }
 
-export function openConnection(url: string): Promise<Conn> {
+export function openConnection(url: string, localAddress?: string): Promise<Conn> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false })
+    const ws = new WebSocket(url, { perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) })
     const waiting = new Map<string, (ok: boolean, text: string) => void>()
     let events = 0
     let conn: Conn | undefined
