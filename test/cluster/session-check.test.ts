@@ -39,11 +39,15 @@ sqliteOnly(test, 'a device deleted behind the server is refused within 1 s on a 
     assert.ok((await device.client.request('device:list')).ok)
     await deleteBehindTheServersBack(t, await accountIDOf(t, 'gap'), device.deviceID)
     const started = performance.now()
+    let sentAt = 0
     let reply = await device.client.request('device:list')
-    // Until the cache expires the device is still served; then the row is read again.
+    // Until the cache expires the device is still served; then the row is read again. What is timed is when
+    // each request left (the server got it later still), not when its reply came back: exact whatever the
+    // machine's load, where a margin on the reply's arrival was not.
     while (reply.ok) {
-      assert.ok(performance.now() - started < sessionCheckMs + 500, `still served ${Math.round(performance.now() - started)} ms after the row went`)
+      assert.ok(sentAt < sessionCheckMs, `a request sent ${Math.round(sentAt)} ms after the row went was still served (bound ${sessionCheckMs} ms)`)
       await new Promise((resolve) => setTimeout(resolve, 50))
+      sentAt = performance.now() - started
       reply = await device.client.request('device:list')
     }
     const elapsed = performance.now() - started
@@ -54,7 +58,7 @@ sqliteOnly(test, 'a device deleted behind the server is refused within 1 s on a 
     // The device's other connection on this node is cut off at the same moment, without asking.
     const alsoRevoked = await idle.nextEvent('profile:session_revoked', { timeoutMs: 1000 })
     assert.equal(alsoRevoked.payload, { deviceID: device.deviceID, reason: 'revoked' })
-    console.log(`  refused ${Math.round(elapsed)} ms after the row was deleted (bound ${sessionCheckMs} ms + a 500 ms margin)`)
+    console.log(`  refused ${Math.round(elapsed)} ms after the row was deleted (the last request served was sent before ${sessionCheckMs} ms)`)
     // The socket stays open and can log in again.
     assert.ok((await device.client.request('profile:login', { username: 'gap', password: 'a-fine-password' })).ok)
     assert.ok((await device.client.request('device:list')).ok)
