@@ -67,7 +67,7 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
   let seenWrites = -1
   const entries = new Map<string, Entry<T>>()
   // A row's cache keys: one string (the usual case), or an array when a row is cached under several keys.
-  // Not a Set per row: every cold read's entry survives to old space, and a one-element Set was ~140 of its
+  // Not a Set per row: every cached entry survives to old space, and a one-element Set was ~140 of its
   // ~1,010 promoted bytes, which the scavenges copy (README > Performance, the tail).
   const keysOfRow = new Map<string, string | string[]>()
   let bytes = 0
@@ -129,9 +129,12 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
       const hit = entries.get(key)
       if (hit) return hit.value
       const value = options.reads ? options.reads.run(load) : load()
-      // A first read is returned, not kept (admission.ts); the same row is cached on its next miss.
-      if (value && doorkeeper.admit(key)) {
-        const entry = { value: deepFreeze(value), rowKey: options.rowKeyOf(value), bytes: options.sizeOf(value) }
+      if (!value) return value
+      // Frozen whether kept or not, so a caller that changes a value fails on a row read once as on a hot one.
+      deepFreeze(value)
+      // A row not missed lately is returned, not kept (admission.ts); a miss soon after caches it.
+      if (doorkeeper.admit(key)) {
+        const entry = { value, rowKey: options.rowKeyOf(value), bytes: options.sizeOf(value) }
         if (entry.bytes > options.maxBytes) return value
         // Map order is insertion order: the oldest entries make room. One iterator kept across calls: a
         // fresh entries.keys() per insert walked every slot the evictions before it had emptied (V8 keeps
@@ -155,7 +158,10 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
   }
 }
 
-/** Cached values are shared between callers: freezing makes an accidental mutation throw instead of leak. */
+/**
+ * Cached values are shared between callers: freezing (every value, kept or not) makes an accidental
+ * mutation throw instead of leak.
+ */
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value)

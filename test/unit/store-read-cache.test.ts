@@ -7,7 +7,6 @@ import * as assert from 'uvu/assert'
 import Database from '../../src/store/driver.ts'
 import { openStore, type Store } from '../../src/store/index.ts'
 import { createReadCache } from '../../src/store/read-cache.ts'
-import { createDoorkeeper } from '../../src/store/admission.ts'
 import { createSharedRead, guardWrites, writeCountOf } from '../../src/store/shared-read.ts'
 
 /** Polls `check` every 20 ms until it holds; fails after `ms` saying what it waited for. */
@@ -285,19 +284,6 @@ test('a row read once is returned but not kept; read again lately, it is cached'
   assert.is(read('item7')!.id, 'item7')
   assert.is(loads, 0)
   db.close()
-})
-
-test('the doorkeeper remembers a key for one to two generations of first reads', () => {
-  const doorkeeper = createDoorkeeper(2 ** 16, 100)
-  assert.is(doorkeeper.admit('romeo'), false, 'a first read')
-  assert.is(doorkeeper.admit('romeo'), true, 'a second read')
-  // 99 more first reads fill romeo's generation; the next 100 fill the one after: romeo is in the older filter.
-  for (let i = 0; i < 199; i++) doorkeeper.admit(`stranger${i}`)
-  assert.is(doorkeeper.admit('romeo'), true, 'one generation later')
-  // One more first read starts a third generation, clearing romeo's.
-  doorkeeper.admit('stranger-last')
-  assert.is(doorkeeper.admit('romeo'), false, 'two generations later')
-  assert.is(doorkeeper.admit('romeo'), true)
 })
 
 test.run()
