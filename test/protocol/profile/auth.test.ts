@@ -71,6 +71,10 @@ test('a malformed or missing token → invalid_payload at /payload/authToken', a
 })
 
 test('the token of a disabled or pending account → invalid_token; it works again once active', async ({ t, authToken, accountID }) => {
+  // Twice first, so the account's row is cached (on its second read) when its status changes; on another
+  // socket, so c stays anonymous (a refused re-auth leaves a socket as it was).
+  const primer = await t.connect()
+  for (let i = 0; i < 2; i++) assert.is((await primer.request('profile:auth', { authToken })).ok, true)
   const c = await t.connect()
   for (const status of ['disabled', 'pending'] as const) {
     await t.server.store.accounts.setStatus(accountID, status, clock.now())

@@ -116,8 +116,9 @@ test('the owner view kept with a cached account follows writes (and the public v
   const { client: juliet } = await login(t, { username: 'juliet', password: 'romeo-montague' })
   const own = async () => (await benvolio.request('profile:get', {})).payload as Record<string, unknown>
   const seen = async () => (await juliet.request('profile:get', { userID: '@benvolio@localhost' })).payload as Record<string, unknown>
-  // Both views read before each write, twice so the owner's second is the kept one (the public view is not kept: a regression check).
-  for (let i = 0; i < 2; i++) assert.is((await own()).gender, undefined), assert.is((await seen()).gender, undefined)
+  // Both views read before each write, three times so the owner's third is the kept one (the row is cached on
+  // its second read: src/store/admission.ts; the public view is not kept: a regression check).
+  for (let i = 0; i < 3; i++) assert.is((await own()).gender, undefined), assert.is((await seen()).gender, undefined)
   assert.ok((await benvolio.request('profile:update', { nickname: 'Romy', gender: 'male' })).ok)
   assert.is((await own()).nickname, 'Romy')
   assert.is((await own()).gender, 'male')
