@@ -29,11 +29,16 @@ export interface Conn {
 
 let ids = 0
 
-/** `count` connections, `concurrency` handshakes at a time; with `sources` > 1 they come from 127.0.0.2, .3, … in turn. */
+/**
+ * `count` connections, `concurrency` handshakes at a time; with `sources` > 1 and a server on 127.0.0.1 they
+ * come from 127.0.0.2, .3, … in turn (Linux answers on all of 127/8).
+ */
 export async function openConnections(url: string, count: number, concurrency = 200, sources = 1): Promise<Conn[]> {
+  const spread = sources > 1 && new URL(url).hostname === '127.0.0.1'
+  const source = (n: number) => (spread ? `127.0.0.${2 + (n % sources)}` : undefined)
   const conns: Conn[] = []
   for (let i = 0; i < count; i += concurrency) {
-    const batch = await Promise.all(Array.from({ length: Math.min(concurrency, count - i) }, (_, j) => openConnection(url, sources > 1 ? `127.0.0.${2 + ((i + j) % sources)}` : undefined)))
+    const batch = await Promise.all(Array.from({ length: Math.min(concurrency, count - i) }, (_, j) => openConnection(url, source(i + j))))
     conns.push(...batch)
   }
   return conns
