@@ -3,8 +3,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createDoorkeeper } from '../../src/store/admission.ts'
 
-const strangers = (doorkeeper: ReturnType<typeof createDoorkeeper>, count: number, prefix = 'stranger') => {
-  for (let i = 0; i < count; i++) doorkeeper.admit(`${prefix}${i}`)
+/** `count` misses of keys seen nowhere else. */
+const strangers = (doorkeeper: ReturnType<typeof createDoorkeeper>, count: number) => {
+  for (let i = 0; i < count; i++) doorkeeper.admit(`stranger${i}`)
 }
 
 test('a key is admitted on its second miss, not its first', () => {
