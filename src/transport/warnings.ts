@@ -25,11 +25,13 @@ export function warnAtStart(config: Readonly<Config>, log: Logger): void {
     )
   }
   // A rule the router does not charge by type and no handler charges by name limits nothing as written.
+  const byType = [...routerSubjects]
+  const byTypeList = `${byType.slice(0, -1).join(', ')} or ${byType.at(-1)}`
   for (const [name, rule] of Object.entries(config.ratelimit.rules)) {
     if (!routerSubjects.has(rule.subject) && rule.types && rule.types.length > 0) {
       log.warn(
         { setting: `ratelimit.rules.${name}.types` },
-        `ratelimit.rules.${name}.types is ignored: a rule by ${rule.subject} is charged where the ${rule.subject} is known, not by message type; remove types, or use subject connection, ip or user to limit those types`,
+        `ratelimit.rules.${name}.types is ignored: a rule by ${rule.subject} is charged where the ${rule.subject} is known, not by message type; remove types, or use subject ${byTypeList} to limit those types`,
       )
     }
     if (rule.subject === 'account' && name !== 'login_account') {
