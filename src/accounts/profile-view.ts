@@ -59,7 +59,7 @@ export function toProfile(account: Account, { owner }: { owner: boolean }): Prof
  * profile in the bench's mixed traffic is a cold account, and keeping a view for each made it slower
  * (~49 µs of server CPU a request against ~42-45: a WeakMap entry per cached account for the collector).
  * A kept view and its JSON live as long as their account in the cache but are not counted in its byte
- * bound (cacheBytes): up to ~1.5 × that bound when every cached account's owner reads their profile.
+ * bound (cacheBytes.heap): up to ~1.5 × that bound when every cached account's owner reads their profile.
  */
 const ownerViews = new WeakMap<Account, Profile>()
 

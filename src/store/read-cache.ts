@@ -3,11 +3,12 @@
 import type { Database } from 'better-sqlite3'
 import { writeCountOf, type SharedRead } from './shared-read.ts'
 import { createDoorkeeper } from './admission.ts'
+import { createOffHeapTier } from './off-heap-tier.ts'
 
 export interface ReadCache<T> {
   get(key: string, load: () => T | undefined): T | undefined
-  /** Entries and their estimated size (tests, metrics). */
-  stats(): { entries: number; bytes: number }
+  /** The heap tier's entries and their estimated size, and the off-heap tier's when there is one (tests, metrics). */
+  stats(): { entries: number; bytes: number; offHeap?: { entries: number; bytes: number } }
 }
 
 export interface ReadCacheOptions<T> {
@@ -21,8 +22,15 @@ export interface ReadCacheOptions<T> {
   rowKeyOf(value: T): string
   /** An estimate of the value's heap size in bytes. */
   sizeOf(value: T): number
-  /** Bound on the sum of sizeOf over the entries: past it the oldest entries go first. */
+  /** Bound on the sum of sizeOf over the heap tier's entries: past it the oldest entries go first. */
   maxBytes: number
+  /**
+   * Bytes of an off-heap tier (off-heap-tier.ts, ring-cache.ts), for values that are JSON data: every
+   * miss is kept there serialised (a hit parses it, ~5-7 µs for an account, against 45-49 for SQLite's
+   * read), and the heap tier keeps only rows read twice within the last ~1,000-2,000 reads that missed it
+   * (an owner's own reads), so reads spread over many rows promote nothing for the GC to collect.
+   */
+  offHeapBytes?: number
   /** Another process's writes (the admin CLI) are seen within this time: they fire no trigger here. */
   foreignCheckMs: number
   /**
@@ -47,7 +55,10 @@ let caches = 0
  * read, two per own profile:get, was ~5% of its CPU where nothing was being written); (2) another process's
  * writes empty the cache within `foreignCheckMs` (PRAGMA data_version, ~3 µs, read at most that often);
  * (3) a rolled-back write changes nothing and records nothing (the trigger's own row rolls back with it).
- * What it keeps: a row read a second time lately (admission.ts), up to maxBytes, the oldest out first.
+ * The same rules hold off the heap (offHeapBytes): the drain stamps each row it names, and a record stored
+ * before its row's last change is dropped when found.
+ * What it keeps: a row read a second time lately (admission.ts), up to maxBytes, the oldest out first;
+ * with an off-heap tier, every row read, up to offHeapBytes, the oldest out first.
  */
 export function createReadCache<T extends object>(db: Database, options: ReadCacheOptions<T>): ReadCache<T> {
   const changedTable = `cache_changed_rows_${++caches}`
@@ -75,7 +86,11 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
   let seenVersion: unknown
   let versionCheckedAt = -Infinity
   let evictor = entries.keys()
-  const doorkeeper = createDoorkeeper()
+  // With an off-heap tier the heap tier is for rows read often, so "lately" is short: the last 1,024-2,048
+  // reads that missed the heap (admission.ts's false positives ~0.4% at 2,048 keys in 2^16 bits); without,
+  // it is the second miss in ~65,000.
+  const offHeap = options.offHeapBytes ? createOffHeapTier(options.offHeapBytes, options.rowKeyOf) : undefined
+  const doorkeeper = offHeap ? createDoorkeeper(2 ** 16, 2 ** 10) : createDoorkeeper()
 
   function drop(key: string) {
     const entry = entries.get(key)
@@ -95,17 +110,40 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
     entries.clear()
     keysOfRow.clear()
     bytes = 0
+    offHeap?.clear()
+  }
+
+  function keep(key: string, value: T) {
+    const entry = { value, rowKey: options.rowKeyOf(value), bytes: options.sizeOf(value) }
+    if (entry.bytes > options.maxBytes) return
+    // Map order is insertion order: the oldest entries make room. One iterator kept across calls: a
+    // fresh entries.keys() per insert walked every slot the evictions before it had emptied (V8 keeps
+    // them until it rehashes), which made a miss on a full cache cost several times the read itself.
+    while (bytes + entry.bytes > options.maxBytes) {
+      let oldest = evictor.next()
+      if (oldest.done) oldest = (evictor = entries.keys()).next()
+      if (oldest.done) break
+      drop(oldest.value)
+    }
+    entries.set(key, entry)
+    bytes += entry.bytes
+    const keys = keysOfRow.get(entry.rowKey)
+    if (keys === undefined) keysOfRow.set(entry.rowKey, key)
+    else if (typeof keys === 'string') keysOfRow.set(entry.rowKey, [keys, key])
+    else keys.push(key)
   }
 
   function validate() {
     if (writeCount === undefined || writeCount.writes !== seenWrites) {
       if (totalChanges.get() !== seenChanges) {
-        for (const rowKey of drainChanged.all() as string[]) {
+        const changed = drainChanged.all() as string[]
+        for (const rowKey of changed) {
           const keys = keysOfRow.get(rowKey)
           if (typeof keys === 'string') drop(keys)
           // drop() replaces a row's array, never changes it in place: iterating it here is safe.
           else if (keys) for (const key of keys) drop(key)
         }
+        offHeap?.changed(changed)
         // The drain's own deletions count too: read the counter after it.
         seenChanges = totalChanges.get() as number
       }
@@ -128,33 +166,20 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
       validate()
       const hit = entries.get(key)
       if (hit) return hit.value
-      const value = options.reads ? options.reads.run(load) : load()
-      if (!value) return value
-      // Frozen whether kept or not, so a caller that changes a value fails on a row read once as on a hot one.
-      deepFreeze(value)
-      // A row not missed lately is returned, not kept (admission.ts); a miss soon after caches it.
-      if (doorkeeper.admit(key)) {
-        const entry = { value, rowKey: options.rowKeyOf(value), bytes: options.sizeOf(value) }
-        if (entry.bytes > options.maxBytes) return value
-        // Map order is insertion order: the oldest entries make room. One iterator kept across calls: a
-        // fresh entries.keys() per insert walked every slot the evictions before it had emptied (V8 keeps
-        // them until it rehashes), which made a miss on a full cache cost several times the read itself.
-        while (bytes + entry.bytes > options.maxBytes) {
-          let oldest = evictor.next()
-          if (oldest.done) oldest = (evictor = entries.keys()).next()
-          if (oldest.done) break
-          drop(oldest.value)
-        }
-        entries.set(key, entry)
-        bytes += entry.bytes
-        const keys = keysOfRow.get(entry.rowKey)
-        if (keys === undefined) keysOfRow.set(entry.rowKey, key)
-        else if (typeof keys === 'string') keysOfRow.set(entry.rowKey, [keys, key])
-        else keys.push(key)
+      let value = offHeap?.get(key)
+      if (value !== undefined) deepFreeze(value)
+      else {
+        value = options.reads ? options.reads.run(load) : load()
+        if (!value) return value
+        // Frozen whether kept or not, so a caller that changes a value fails on a row read once as on a hot one.
+        deepFreeze(value)
+        offHeap?.set(key, value)
       }
+      // A row not read lately is returned, not kept on the heap (admission.ts); a read soon after keeps it.
+      if (doorkeeper.admit(key)) keep(key, value)
       return value
     },
-    stats: () => ({ entries: entries.size, bytes }),
+    stats: () => ({ entries: entries.size, bytes, ...(offHeap && { offHeap: offHeap.stats() }) }),
   }
 }
 

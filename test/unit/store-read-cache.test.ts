@@ -8,6 +8,7 @@ import Database from '../../src/store/driver.ts'
 import { openStore, type Store } from '../../src/store/index.ts'
 import { createReadCache } from '../../src/store/read-cache.ts'
 import { createSharedRead, guardWrites, writeCountOf } from '../../src/store/shared-read.ts'
+import { itemsCache } from '../support/items-cache.ts'
 
 /** Polls `check` every 20 ms until it holds; fails after `ms` saying what it waited for. */
 async function until(ms: number, what: string, check: () => Promise<boolean>): Promise<void> {
@@ -109,23 +110,6 @@ test('a rolled-back write leaves the cache as it was', async ({ store }) => {
     .then(() => assert.unreachable('a taken username was registered'), () => {})
   assert.ok((await store.accounts.byID('acc-romeo')) === romeo)
 })
-
-/** A table of `count` items of 100 characters each, and a cache over it holding `maxBytes` (each item 100). */
-function itemsCache(count: number, maxBytes: number) {
-  const db = new Database(':memory:')
-  db.exec('CREATE TABLE items (id TEXT PRIMARY KEY, body TEXT NOT NULL)')
-  const insert = db.prepare('INSERT INTO items VALUES (?, ?)')
-  const select = db.prepare<[string], { id: string; body: string }>('SELECT id, body FROM items WHERE id = ?')
-  for (let i = 0; i < count; i++) insert.run(`item${i}`, 'x'.repeat(100))
-  const cache = createReadCache<{ id: string; body: string }>(db, {
-    sources: [{ table: 'items', rowKey: 'ROW.id' }],
-    rowKeyOf: (v) => v.id,
-    sizeOf: () => 100,
-    maxBytes,
-    foreignCheckMs: 1000,
-  })
-  return { db, select, cache }
-}
 
 test('the cache holds at most maxBytes, dropping the oldest entries first', () => {
   const { db, select, cache } = itemsCache(100, 1000)
