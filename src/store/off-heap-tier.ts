@@ -17,9 +17,10 @@ export interface OffHeapTier<T> {
  * Each drain of changed rows is a new stamp, and a record is stale when its row changed at a stamp later
  * than its own. `changedAt` is oldest first (a row changed again moves to the end), and a change no later
  * than the oldest record's stamp cannot make any record stale, so it is forgotten: the map holds the rows
- * changed while the oldest record has been in the ring.
+ * changed while the oldest record has been in the ring. A warm ring may keep its oldest record for long,
+ * so past `maxChanges` rows the oldest records go (evictBefore) until the oldest change can be forgotten.
  */
-export function createOffHeapTier<T>(bytes: number, rowKeyOf: (value: T) => string): OffHeapTier<T> {
+export function createOffHeapTier<T>(bytes: number, rowKeyOf: (value: T) => string, maxChanges = 2 ** 14): OffHeapTier<T> {
   const ring = createRingCache(bytes)
   let stamp = 0
   const changedAt = new Map<string, number>()
@@ -43,6 +44,7 @@ export function createOffHeapTier<T>(bytes: number, rowKeyOf: (value: T) => stri
         changedAt.delete(rowKey)
         changedAt.set(rowKey, stamp)
       }
+      if (changedAt.size > maxChanges) ring.evictBefore(changedAt.values().next().value!)
       const oldest = ring.oldestStamp()
       for (const [rowKey, at] of changedAt) {
         if (at > oldest) break

@@ -87,8 +87,8 @@ export function createReadCache<T extends object>(db: Database, options: ReadCac
   let versionCheckedAt = -Infinity
   let evictor = entries.keys()
   // With an off-heap tier the heap tier is for rows read often, so "lately" is short: the last 1,024-2,048
-  // reads that missed the heap (admission.ts's false positives ~0.4% at 2,048 keys in 2^16 bits); without,
-  // it is the second miss in ~65,000.
+  // reads that missed the heap (admission.ts's false positives ~0.2%: up to 1,024 keys in each 2^16-bit
+  // filter); without, it is the second miss in ~65,000.
   const offHeap = options.offHeapBytes ? createOffHeapTier(options.offHeapBytes, options.rowKeyOf) : undefined
   const doorkeeper = offHeap ? createDoorkeeper(2 ** 16, 2 ** 10) : createDoorkeeper()
 

@@ -1,5 +1,6 @@
-// The read cache's off-heap tier: serialised values in one preallocated buffer, written as a log that wraps,
-// found through an open-addressing hash table in typed arrays. Nothing per entry lives on the V8 heap.
+// The storage under the read cache's off-heap tier (off-heap-tier.ts): records in one preallocated buffer,
+// written as a log that wraps, found through an open-addressing hash table in typed arrays. Nothing per
+// entry lives on the V8 heap.
 
 /**
  * Why off the heap: a cached row kept as JS objects survives the young generation (the scavenges copy it,
@@ -20,11 +21,16 @@
 export interface RingCache {
   /** The value stored under `key` and the stamp it was stored with, or undefined. */
   get(key: string): { text: string; stamp: number } | undefined
-  /** Stores `text` under `key` (replacing what was there); false when one record would not fit at all. */
+  /**
+   * Stores `text` under `key`, replacing what was there; false when the key is empty or over 1,024 UTF-8
+   * bytes (nothing is stored under it) or the record would not fit in the buffer (the key's record is gone).
+   */
   set(key: string, text: string, stamp: number): boolean
   delete(key: string): void
+  /** Evicts records from the oldest on until the oldest left has `stamp` or later. */
+  evictBefore(stamp: number): void
   clear(): void
-  /** The smallest stamp still stored (Infinity when empty): stamps only grow, so it is the tail's. */
+  /** The smallest stamp still stored (Infinity when empty): the tail's, as stamps never decrease from one set() to the next. */
   oldestStamp(): number
   stats(): { entries: number; bytes: number }
 }
@@ -34,8 +40,8 @@ const align = (n: number) => (n + 7) & ~7
 
 export function createRingCache(size: number): RingCache {
   if (size < 64 || size % 8 !== 0) throw new Error(`ring cache: size must be a multiple of 8 ≥ 64, not ${size}`)
-  // Not zero-filled: untouched pages cost no memory until records reach them.
-  const buffer = Buffer.allocUnsafeSlow(size)
+  // Zeroed by the allocator (calloc): its pages cost memory as records reach them.
+  const buffer = Buffer.alloc(size)
   const view = new DataView(buffer.buffer, buffer.byteOffset, size)
   const slots = 2 ** Math.ceil(Math.log2(Math.max(64, size / 128)))
   const mask = slots - 1
@@ -99,7 +105,16 @@ export function createRingCache(size: number): RingCache {
     tail += align(headerBytes + keyBytes + valueBytes)
   }
 
-  /** Writes `key` to scratch; its byte length, or -1 when empty or too long (so never stored). */
+  function oldestStamp(): number {
+    // Past an end-of-buffer mark. The tail's record counts even if no longer in the table: a lower bound is enough.
+    while (tail < head && view.getUint32(tail % size, true) === 0) tail += size - (tail % size)
+    return tail < head ? view.getFloat64((tail % size) + 8, true) : Infinity
+  }
+
+  /**
+   * Writes `key` to scratch; its byte length, or -1 when empty or too long (so never stored). The same key
+   * always gives the same bytes (a lone surrogate becomes U+FFFD, as in SQLite's binding of it).
+   */
   function load(key: string): number {
     if (key.length === 0) return -1
     // UTF-8 takes at most 3 bytes per UTF-16 unit; past that bound, measure (write() would cut the key short).
@@ -118,14 +133,15 @@ export function createRingCache(size: number): RingCache {
       return { text: buffer.toString('utf8', start, start + view.getUint32(at + 4, true)), stamp: view.getFloat64(at + 8, true) }
     },
     set(key, text, stamp) {
-      const keyBytes = load(key)
-      const valueBytes = Buffer.byteLength(text)
-      const length = align(headerBytes + keyBytes + valueBytes)
       // (An empty key is refused: key bytes 0 is the end-of-buffer mark.)
-      if (keyBytes < 0 || length > size) return false
+      const keyBytes = load(key)
+      if (keyBytes < 0) return false
       const hash = hashOf(scratch, 0, keyBytes)
       const old = find(keyBytes, hash)
       if (old >= 0) vacate(old)
+      const valueBytes = Buffer.byteLength(text)
+      const length = align(headerBytes + keyBytes + valueBytes)
+      if (length > size) return false
       if (size - (head % size) < length) {
         // Does not fit before the end: mark the rest unused and start over at 0.
         while (head + (size - (head % size)) - tail > size) evictOne()
@@ -154,16 +170,15 @@ export function createRingCache(size: number): RingCache {
       const i = find(keyBytes, hashOf(scratch, 0, keyBytes))
       if (i >= 0) vacate(i)
     },
+    evictBefore(stamp) {
+      while (oldestStamp() < stamp) evictOne()
+    },
     clear() {
       positions.fill(0)
       entries = 0
       head = tail = 0
     },
-    oldestStamp() {
-      // Past an end-of-buffer mark. The tail's record counts even if no longer in the table: a lower bound is enough.
-      while (tail < head && view.getUint32(tail % size, true) === 0) tail += size - (tail % size)
-      return tail < head ? view.getFloat64((tail % size) + 8, true) : Infinity
-    },
+    oldestStamp,
     stats: () => ({ entries, bytes: head - tail }),
   }
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database from '../../src/store/driver.ts'
+import { createOffHeapTier } from '../../src/store/off-heap-tier.ts'
 import { createReadCache } from '../../src/store/read-cache.ts'
 import { itemsCache } from '../support/items-cache.ts'
 
@@ -27,7 +28,7 @@ test('a row read once is kept off the heap only; read again soon, on the heap to
 test('many rows each read once: all off the heap, next to none on it', () => {
   const { db, cache, counts, read } = itemsCache(3000, 1_000_000, 1 << 20)
   for (let i = 0; i < 3000; i++) read(`item${i}`)
-  // The doorkeeper's false positives (admission.ts: ~1.4% at most here) are all that reach the heap.
+  // The doorkeeper's false positives (admission.ts: ~0.2% here) are all that reach the heap.
   assert.ok(cache.stats().entries < 60, `${cache.stats().entries} of 3,000 rows read once were kept on the heap`)
   assert.is(cache.stats().offHeap!.entries, 3000)
   counts.loads = 0
@@ -36,21 +37,43 @@ test('many rows each read once: all off the heap, next to none on it', () => {
   db.close()
 })
 
-test('a write to a row kept only off the heap is seen by the next read, and the record stored then is fresh', () => {
-  const { db, cache, counts, read } = itemsCache(3, 1000, 4096)
+test('a write to a row kept only off the heap is seen by its next read, however many writes come between', () => {
+  // maxBytes 0: nothing on the heap, every answer below is the off-heap tier's or a load.
+  const { db, counts, read } = itemsCache(3, 0, 4096)
+  const update = db.prepare('UPDATE items SET body = ? WHERE id = ?')
   read('item0')
   read('item1')
-  db.prepare("UPDATE items SET body = 'y' WHERE id = 'item0'").run()
-  // Another write after it: the bookkeeping of changed rows is trimmed at each write; item0's change must stay.
-  db.prepare("UPDATE items SET body = 'z' WHERE id = 'item2'").run()
+  update.run('y', 'item0')
+  read('item2') // a drain (item0 changed), then item2 stored after it
+  update.run('z', 'item2')
   counts.loads = 0
-  assert.is(read('item0')!.body, 'y')
+  assert.is(read('item2')!.body, 'z', 'a second drain (item2), its record older than the write: stale')
   assert.is(counts.loads, 1)
+  assert.is(read('item2')!.body, 'z')
+  assert.is(counts.loads, 1, 'the record stored right after the drain that named its row is fresh')
+  // item0's change is two drains old and must still be remembered: its record predates it.
+  assert.is(read('item0')!.body, 'y')
+  assert.is(counts.loads, 2)
   assert.is(read('item0')!.body, 'y')
   assert.is(read('item1')!.body, 'x'.repeat(100))
-  assert.is(counts.loads, 1, 'item0 stored after its write, and item1 untouched, are read off the heap')
-  assert.is(cache.stats().offHeap!.entries, 2)
+  assert.is(counts.loads, 2, 'item0 stored after its write, and item1 untouched, are read off the heap')
   db.close()
+})
+
+test('past maxChanges remembered rows, the oldest records go so that the oldest change can be forgotten', () => {
+  const tier = createOffHeapTier<{ id: string }>(4096, (v) => v.id, 2)
+  for (const id of ['a', 'b']) tier.set(id, { id })
+  tier.changed(['x'])
+  tier.set('c', { id: 'c' }) // stored as of the first drain
+  tier.changed(['y'])
+  assert.equal(tier.stats().entries, 3, 'two changes remembered: nothing evicted')
+  tier.changed(['z'])
+  // A third: x's change (the first drain) can be forgotten once no record is older than it: a and b go.
+  assert.is(tier.get('a'), undefined)
+  assert.is(tier.get('b'), undefined)
+  assert.equal(tier.get('c'), { id: 'c' })
+  tier.changed(['c'])
+  assert.is(tier.get('c'), undefined, 'a change is still seen after the trim')
 })
 
 test('a rolled-back write leaves the off-heap tier as it was', () => {
@@ -90,7 +113,7 @@ test("another process's write empties the off-heap tier at the next check", () =
 })
 
 test('past its bound the off-heap tier drops its oldest rows first', () => {
-  // Each record: 16 + 5 ("item0") + ~39 of JSON around the 100 x → 160 bytes; 1,600 bytes hold 10.
+  // Each record: 16 + 5 ("item0") + 24 of JSON around the 100 x → 152 bytes (145, aligned); 1,600 hold 10.
   const { db, cache, counts, read } = itemsCache(30, 0, 1600)
   for (let i = 0; i < 30; i++) read(`item${i}`)
   assert.is(cache.stats().offHeap!.entries, 10)

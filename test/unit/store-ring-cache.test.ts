@@ -56,7 +56,8 @@ test('under random sets, replaces and deletes, a key gives its last value or not
   let seed = 42
   const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n)
   for (let i = 0; i < 20_000; i++) {
-    const key = `key${random(200)}`
+    // Multibyte keys: evictOne re-hashes the stored bytes, which must give the hash set() used.
+    const key = `kéy${random(200)}€`
     if (random(10) === 0) {
       ring.delete(key)
       last.delete(key)
@@ -97,6 +98,27 @@ test('a record larger than the buffer, or with an empty or too long key, is refu
   assert.equal(ring.stats(), { entries: 0, bytes: 0 })
   assert.is(ring.oldestStamp(), Infinity)
   assert.throws(() => createRingCache(100), /multiple of 8/)
+})
+
+test('a key with a lone surrogate is stored and found as its UTF-8 (U+FFFD), evicted like any other', () => {
+  const ring = createRingCache(256)
+  ring.set('a\uD800', 'x'.repeat(80), 1)
+  assert.is(ring.get('a\uD800')?.text, 'x'.repeat(80))
+  for (let i = 2; i < 6; i++) ring.set(`k${i}`, 'y'.repeat(80), i)
+  assert.is(ring.get('a\uD800'), undefined)
+  assert.ok(ring.stats().entries <= 2)
+})
+
+test('evictBefore drops the oldest records until the oldest left has that stamp', () => {
+  const ring = createRingCache(1024)
+  for (let i = 0; i < 6; i++) ring.set(`k${i}`, 'x', i)
+  ring.evictBefore(3)
+  assert.is(ring.oldestStamp(), 3)
+  assert.is(ring.get('k2'), undefined)
+  assert.is(ring.get('k3')?.stamp, 3)
+  assert.equal(ring.stats().entries, 3)
+  ring.evictBefore(Infinity)
+  assert.equal(ring.stats(), { entries: 0, bytes: 0 })
 })
 
 test('clear empties it', () => {
