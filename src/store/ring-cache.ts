@@ -30,7 +30,7 @@ export interface RingCache {
   /** Evicts records from the oldest on until the oldest left has `stamp` or later. */
   evictBefore(stamp: number): void
   clear(): void
-  /** The smallest stamp still stored (Infinity when empty): the tail's, as stamps never decrease from one set() to the next. */
+  /** The smallest stamp still stored (Infinity when empty): the tail's, as set() is given stamps that never decrease. */
   oldestStamp(): number
   stats(): { entries: number; bytes: number }
 }
