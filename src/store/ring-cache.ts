@@ -115,7 +115,7 @@ export function createRingCache(size: number): RingCache {
    * Writes `key` to scratch; its byte length, or -1 when empty or too long (so never stored). The same key
    * always gives the same bytes (a lone surrogate becomes U+FFFD, as in SQLite's binding of it).
    */
-  function load(key: string): number {
+  function encodeKey(key: string): number {
     if (key.length === 0) return -1
     // UTF-8 takes at most 3 bytes per UTF-16 unit; past that bound, measure (write() would cut the key short).
     if (key.length * 3 > scratch.length && Buffer.byteLength(key) > scratch.length) return -1
@@ -124,7 +124,7 @@ export function createRingCache(size: number): RingCache {
 
   return {
     get(key) {
-      const keyBytes = load(key)
+      const keyBytes = encodeKey(key)
       if (keyBytes < 0) return undefined
       const i = find(keyBytes, hashOf(scratch, 0, keyBytes))
       if (i < 0) return undefined
@@ -134,7 +134,7 @@ export function createRingCache(size: number): RingCache {
     },
     set(key, text, stamp) {
       // (An empty key is refused: key bytes 0 is the end-of-buffer mark.)
-      const keyBytes = load(key)
+      const keyBytes = encodeKey(key)
       if (keyBytes < 0) return false
       const hash = hashOf(scratch, 0, keyBytes)
       const old = find(keyBytes, hash)
@@ -165,7 +165,7 @@ export function createRingCache(size: number): RingCache {
       return true
     },
     delete(key) {
-      const keyBytes = load(key)
+      const keyBytes = encodeKey(key)
       if (keyBytes < 0) return
       const i = find(keyBytes, hashOf(scratch, 0, keyBytes))
       if (i >= 0) vacate(i)

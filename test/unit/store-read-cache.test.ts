@@ -112,28 +112,26 @@ test('a rolled-back write leaves the cache as it was', async ({ store }) => {
 })
 
 test('the cache holds at most maxBytes, dropping the oldest entries first', () => {
-  const { db, select, cache } = itemsCache(100, 1000)
-  let loads = 0
-  const read = (id: string) => cache.get(id, () => (loads++, select.get(id)))
+  const { db, cache, counts, read } = itemsCache(100, 1000)
   // Twice each: a row enters on its second read. The doorkeeper then remembers all 100 (each is admitted
   // at its next miss), so from here on the eviction order alone decides what a read finds.
   for (let i = 0; i < 100; i++) read(`item${i}`), read(`item${i}`)
   assert.equal(cache.stats(), { entries: 10, bytes: 1000 })
-  loads = 0
+  counts.loads = 0
   read('item99') // among the newest: still there
   read('item0') // the oldest: dropped long ago
-  assert.is(loads, 1)
+  assert.is(counts.loads, 1)
   // item0 came back as the newest; a write drops item95 (a hole mid-way); then 10 more reads: the
   // oldest still go first (the eviction walk resumes where it stopped and sees re-added entries last).
   db.prepare("UPDATE items SET body = ? WHERE id = 'item95'").run('y'.repeat(100))
   for (let i = 40; i < 49; i++) read(`item${i}`)
   assert.equal(cache.stats(), { entries: 10, bytes: 1000 })
-  loads = 0
+  counts.loads = 0
   // The write made room for item40; item41-48 then pushed out item91-94 and item96-99, in that order.
   for (const kept of ['item0', 'item40', 'item44', 'item48']) read(kept)
-  assert.is(loads, 0, 'item0 and item40-48 are cached')
+  assert.is(counts.loads, 0, 'item0 and item40-48 are cached')
   read('item99')
-  assert.is(loads, 1, 'item99, once among the newest, went before the re-added item0')
+  assert.is(counts.loads, 1, 'item99, once among the newest, went before the re-added item0')
   db.close()
 })
 
@@ -255,18 +253,16 @@ test("provider links (own profile:get lists them) are cached by the same rules: 
 })
 
 test('a row read once is returned but not kept; read again lately, it is cached', () => {
-  const { db, select, cache } = itemsCache(3000, 1_000_000)
-  let loads = 0
-  const read = (id: string) => cache.get(id, () => (loads++, select.get(id)))
+  const { db, cache, counts, read } = itemsCache(3000, 1_000_000)
   // A scan: every row read once leaves nothing in the cache.
   for (let i = 0; i < 3000; i++) read(`item${i}`)
   assert.equal(cache.stats(), { entries: 0, bytes: 0 })
   // Read again: cached on this read, a hit on the next.
   read('item7')
   assert.equal(cache.stats(), { entries: 1, bytes: 100 })
-  loads = 0
+  counts.loads = 0
   assert.is(read('item7')!.id, 'item7')
-  assert.is(loads, 0)
+  assert.is(counts.loads, 0)
   db.close()
 })
 
