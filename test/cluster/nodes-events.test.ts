@@ -17,7 +17,8 @@ test.before(async (ctx) => {
   if (unavailable) return
   let dir = ''
   ctx.cluster = await startCluster(2, {
-    config: { extensions: [chatExtension] },
+    // Three devices an account: the refused login's test reaches the cap in four logins (no other test holds three).
+    config: { extensions: [chatExtension], limits: { maxDevicesPerAccount: 3 } },
     prepare: (made) => void (dir = made),
     // The chat example keeps its messages in a SQLite file of its own: one per node (only notify is shared).
     perNode: (name) => ({ env: { HAFNIUM_CHAT_DB: join(dir, `${name}-chat.db`) } }),
@@ -99,6 +100,22 @@ clusterOnly(test, 'device:new_login reaches the account\'s connection on the oth
   const laptop = await loginOn(b, 'mercutio')
   const event = await phone.client.nextEvent('device:new_login', { timeoutMs: 5_000 })
   assert.is(event.payload.deviceID, laptop.deviceID, JSON.stringify(event))
+})
+
+clusterOnly(test, 'a login refused at the insert (the device cap) tells no node of a device: the next device:new_login is the next device\'s', async ({ a, b }) => {
+  await registerOn(a, 'paris')
+  const phone = await loginOn(a, 'paris')
+  const second = await loginOn(b, 'paris')
+  const third = await loginOn(a, 'paris')
+  for (const device of [second, third]) assert.is((await phone.client.nextEvent('device:new_login', { timeoutMs: 5_000 })).payload.deviceID, device.deviceID)
+  // Refused on node B, where the device insert (and its NOTIFY) would have run.
+  const refused = await (await b.connect()).request('profile:login', { username: 'paris', password })
+  assert.equal([refused.payload.errID, refused.payload.errPayload], ['forbidden', { maxDevices: 3 }], JSON.stringify(refused))
+  await ok(second.client, 'device:revoke', { deviceID: second.deviceID })
+  const fourth = await loginOn(b, 'paris')
+  // Had the refused insert's notice gone out, its event would be first in the phone's queue.
+  const next = await phone.client.nextEvent('device:new_login', { timeoutMs: 5_000 })
+  assert.is(next.payload.deviceID, fourth.deviceID, JSON.stringify(next))
 })
 
 clusterOnly(test, 'device:authorized reaches the waiting device on the other node when approved on this one', async ({ a, b }) => {
