@@ -1,6 +1,7 @@
 // Structured logs (pino). Secrets never reach a log line: payloads are not logged, and known secret keys are redacted.
+import { createRequire } from 'node:module'
 import { pino, type Logger, type DestinationStream } from 'pino'
-import { PinoPretty } from 'pino-pretty'
+import type { PinoPretty } from 'pino-pretty'
 
 const secretKeys = ['password', 'oldPassword', 'newPassword', 'authToken', 'sudoToken', 'verificationToken', 'code', 'pushToken', 'providerToken', 'state', 'clientSecret', 'captcha']
 
@@ -18,7 +19,9 @@ export function stderrDestination(format: 'json' | 'pretty' | undefined): Destin
   const pretty = format === undefined ? process.stderr.isTTY === true : format === 'pretty'
   if (!pretty) return pino.destination({ fd: 2, sync: false })
   // In-process (no worker thread): the same redaction applies, since pino-pretty formats the redacted line.
-  return PinoPretty({ destination: 2, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' })
+  // Required only for pretty lines: a server logging JSON keeps pino-pretty out of its heap.
+  const library = createRequire(import.meta.url)('pino-pretty') as { PinoPretty: typeof PinoPretty }
+  return library.PinoPretty({ destination: 2, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' })
 }
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

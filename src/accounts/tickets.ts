@@ -1,6 +1,5 @@
 // Custom sign-in tickets (contract §13): an application's backend signs a JWT for its user; the server
 // verifies it with jose (no hand-rolled JWT parsing) and signs in the account linked to (iss, sub).
-import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose'
 import { ticketIssuers } from '../auth/ticket-keys.ts'
 import { ProtocolError } from '../errors.ts'
 import type { Context } from '../handler.ts'
@@ -27,7 +26,11 @@ export interface TicketClaims {
  * issuer picks the one algorithm accepted (alg "none", or HS256 against an EdDSA issuer's public key,
  * fails: algorithm confusion). Any failure is invalid_token, and nothing about why reaches the client.
  */
+// Loaded at the first ticket: a server that takes none keeps jose out of its heap.
+let jose: Promise<typeof import('jose')> | undefined
+
 export async function verifyTicket(ctx: Pick<Context<'profile:login'>, 'config' | 'clock' | 'log'>, ticket: string): Promise<TicketClaims> {
+  const { decodeJwt, errors: joseErrors, jwtVerify } = await (jose ??= import('jose'))
   const invalid = (why: string): never => {
     ctx.log.debug({ why }, 'ticket refused')
     throw new ProtocolError('invalid_token')

@@ -1,7 +1,7 @@
 // The OpenID Connect relying party (contract §15), on openid-client: discovery, the authorization URL
 // (code flow, PKCE S256, state, nonce) and the code grant with the ID token verified by the library.
 import { isIP } from 'node:net'
-import * as oidc from 'openid-client'
+import type * as OpenidClient from 'openid-client'
 import type { Config } from '../types/schemas.ts'
 
 export type ProviderConfig = Config['providers'][string]
@@ -82,9 +82,9 @@ export interface RelyingParty {
  * is not cached: the next request tries again.
  */
 export function createRelyingParty(): RelyingParty {
-  const cache = new Map<string, { key: string; at: number; config: Promise<oidc.Configuration> }>()
+  const cache = new Map<string, { key: string; at: number; config: Promise<OpenidClient.Configuration> }>()
 
-  async function configuration(providerID: string, provider: ProviderConfig): Promise<oidc.Configuration> {
+  async function configuration(providerID: string, provider: ProviderConfig): Promise<OpenidClient.Configuration> {
     const key = JSON.stringify(provider)
     const cached = cache.get(providerID)
     if (cached && cached.key === key && Date.now() - cached.at < rediscoverAfterMs) return cached.config
@@ -99,6 +99,7 @@ export function createRelyingParty(): RelyingParty {
   return {
     async authorizationRequest(providerID, provider) {
       const config = await configuration(providerID, provider)
+      const oidc = await openidClient()
       const state = oidc.randomState()
       const nonce = oidc.randomNonce()
       const codeVerifier = oidc.randomPKCECodeVerifier()
@@ -116,13 +117,14 @@ export function createRelyingParty(): RelyingParty {
     },
     async grant(providerID, provider, response) {
       const config = await configuration(providerID, provider)
+      const oidc = await openidClient()
       // The authorization response as it reached the redirect URI. The state was the server's (it found the
       // flow), so the issuer is known: it is filled in where the provider sends one (RFC 9207).
       const current = new URL(provider.redirectURI)
       current.searchParams.set('code', response.code)
       current.searchParams.set('state', response.state)
       if (config.serverMetadata().authorization_response_iss_parameter_supported) current.searchParams.set('iss', config.serverMetadata().issuer)
-      const tokens = await classify(() =>
+      const tokens = await classify(oidc, () =>
         oidc.authorizationCodeGrant(config, current, {
           pkceCodeVerifier: response.codeVerifier,
           expectedState: response.state,
@@ -138,8 +140,13 @@ export function createRelyingParty(): RelyingParty {
   }
 }
 
-function discover(provider: ProviderConfig): Promise<oidc.Configuration> {
+// Loaded at the first provider sign-in: a server with no providers keeps openid-client out of its heap.
+let library: Promise<typeof OpenidClient> | undefined
+const openidClient = () => (library ??= import('openid-client'))
+
+async function discover(provider: ProviderConfig): Promise<OpenidClient.Configuration> {
   const issuer = new URL(provider.issuer)
+  const oidc = await openidClient()
   const execute = [
     // Verify the ID token's signature against the provider's JWKS even over TLS (the library's default
     // trusts the TLS channel instead): an http:// loopback issuer has none, and the contract asks for it.
@@ -156,15 +163,15 @@ function discover(provider: ProviderConfig): Promise<oidc.Configuration> {
 }
 
 /** Sorts openid-client's failures into "the provider is down" and "this response is not acceptable". */
-async function classify<T>(operation: () => Promise<T>): Promise<T> {
+async function classify<T>(oidc: typeof OpenidClient, operation: () => Promise<T>): Promise<T> {
   try {
     return await operation()
   } catch (error) {
-    throw unavailable(error) ? new ProviderUnavailable(String(error), { cause: error }) : new ProviderRefused(String(error), { cause: error })
+    throw unavailable(oidc, error) ? new ProviderUnavailable(String(error), { cause: error }) : new ProviderRefused(String(error), { cause: error })
   }
 }
 
-function unavailable(error: unknown): boolean {
+function unavailable(oidc: typeof OpenidClient, error: unknown): boolean {
   // fetch's network failures (connection refused, DNS, reset) are TypeErrors.
   if (error instanceof TypeError) return true
   // The provider refusing the server itself (a wrong clientSecret or clientID) is not the user's token failing:

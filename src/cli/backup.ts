@@ -4,7 +4,7 @@ import { dirname } from 'node:path'
 import { ConfigError, loadConfig } from '../config.ts'
 import { backupDatabase, restoreDatabase } from '../store/backup.ts'
 import { DatabaseInUseError } from '../store/lock.ts'
-import { parseCommand, type Command, type CommandSpec } from './command.ts'
+import { parseCommand, type CommandSpec } from './command.ts'
 
 const common: CommandSpec['options'] = {
   config: { type: 'string', value: 'FILE', help: 'configuration file (for database.path)' },
@@ -113,5 +113,3 @@ export async function restore(args: string[]): Promise<number> {
   }
 }
 
-export const backupCommand: Command = { name: 'backup', summary: backupSpec.summary, run: backup }
-export const restoreCommand: Command = { name: 'restore', summary: restoreSpec.summary, run: restore }

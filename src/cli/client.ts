@@ -2,7 +2,7 @@
 import { createInterface } from 'node:readline'
 import { WebSocket } from 'ws'
 import { HafniumClient, type ClientOptions, type WebSocketConstructor } from '../client/index.ts'
-import { parseCommand, usageError, wsUrlProblem, type Command, type CommandSpec } from './command.ts'
+import { parseCommand, usageError, wsUrlProblem, type CommandSpec } from './command.ts'
 import { completeEnvelope } from './client-complete.ts'
 import { historyHint } from './client-history.ts'
 import { repl, type Io } from './client-repl.ts'
@@ -20,7 +20,6 @@ export const clientSpec: CommandSpec = {
   examples: ['hafnium client ws://127.0.0.1:7777/', `echo '{"type":"server:ping"}' | hafnium client ws://127.0.0.1:7777/ --json`],
 }
 
-export const clientCommand: Command = { name: 'client', summary: 'interactive test client', run: (args) => client(args) }
 
 export async function client(args: string[], io: Partial<Io> = {}): Promise<number> {
   const out: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, ...io }

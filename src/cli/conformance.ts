@@ -1,7 +1,7 @@
 // `hafnium conformance URL`: runs the black-box conformance suite, one line per check, a summary, exit 1 on any failure.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { groups, runConformance, type CheckResult, type TicketIssuerOption } from '../conformance/index.ts'
-import { parseCommand, usageError, wsUrlProblem, type Command, type CommandSpec } from './command.ts'
+import { parseCommand, usageError, wsUrlProblem, type CommandSpec } from './command.ts'
 
 export const conformanceSpec: CommandSpec = {
   name: 'conformance',
@@ -21,7 +21,6 @@ export const conformanceSpec: CommandSpec = {
   examples: ['hafnium conformance ws://127.0.0.1:7777/ --skip codes'],
 }
 
-export const conformanceCommand: Command = { name: 'conformance', summary: 'run the protocol conformance suite against a URL', run: (args) => conformance(args) }
 
 export async function conformance(args: string[]): Promise<number> {
   const parsed = parseCommand(conformanceSpec, args)

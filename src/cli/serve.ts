@@ -1,6 +1,6 @@
 // `hafnium serve`: load config, start, print the URL when ready; SIGHUP reloads TLS; drain on SIGTERM/SIGINT and exit 0.
 import { ConfigError, loadConfig } from '../config.ts'
-import { parseCommand, usageError, type Command, type CommandSpec } from './command.ts'
+import { parseCommand, usageError, type CommandSpec } from './command.ts'
 import { createLogger, logLevelProblem, stderrDestination } from '../log.ts'
 import { startServer } from '../server.ts'
 import { DatabaseInUseError } from '../store/lock.ts'
@@ -23,7 +23,6 @@ export const serveSpec: CommandSpec = {
   examples: ['hafnium serve --config server.config.json --port 7777'],
 }
 
-export const serveCommand: Command = { name: 'serve', summary: 'start the server', run: (args) => serve(args) }
 
 export async function serve(args: string[]): Promise<number> {
   const parsed = parseCommand(serveSpec, args)

@@ -6,7 +6,7 @@ import { SignJWT } from 'jose'
 import { maxTicketLifeSeconds } from '../accounts/tickets.ts'
 import { minSecretBytes, signingKey, type TicketAlg } from '../auth/ticket-keys.ts'
 import { ConfigError, loadConfig } from '../config.ts'
-import { groupHelp, parseCommand, usageError, type Command, type CommandSpec } from './command.ts'
+import { groupHelp, parseCommand, usageError, type CommandSpec } from './command.ts'
 
 const summary = 'sign a custom sign-in ticket (contract §13) to try profile:login {ticket} from a shell'
 
@@ -54,7 +54,6 @@ export async function ticket(args: string[]): Promise<number> {
   }
 }
 
-export const ticketCommand: Command = { name: 'ticket', summary, run: ticket }
 
 interface SignOptions {
   iss?: string

@@ -6,7 +6,7 @@ import type { Store } from '../store/index.ts'
 import { openConfiguredStore } from '../store/open.ts'
 import { createLogger, logLevelProblem, stderrDestination } from '../log.ts'
 import type { Config } from '../types/schemas.ts'
-import { groupHelp, parseCommand, type Command, type CommandSpec } from './command.ts'
+import { groupHelp, parseCommand, type CommandSpec } from './command.ts'
 import { add, erase, list, passwd, setStatus, show } from './user-actions.ts'
 import { CliError, type Env, type Values } from './user-support.ts'
 
@@ -97,7 +97,6 @@ live socket of it is cut off at its next write (a read still answers until then)
 in flight when disable or passwd commits fails.`,
 )
 
-export const userCommand: Command = { name: 'user', summary: 'administer accounts on the database file (add, list, show, delete…)', run: (args) => user(args) }
 
 export async function user(args: string[]): Promise<number> {
   const [name, ...rest] = args

@@ -2,7 +2,6 @@
 import type { Logger } from 'pino'
 import type { Config } from '../types/schemas.ts'
 import { createLocalBus, type ClusterBus } from './bus.ts'
-import { createPostgresBus } from './postgres-bus.ts'
 
 /**
  * `database.url` (postgres://…, from the PostgreSQL store) puts every node of that database on one
@@ -13,6 +12,8 @@ export async function createBus(config: Readonly<Config>, node: string, log: Log
   // Read loosely: database.url arrives with the PostgreSQL store.
   const url = (config.database as { url?: string | null }).url
   if (!url || !/^postgres(ql)?:\/\//.test(url)) return createLocalBus(node)
+  // Loaded only here, as the PostgreSQL store is (store/open.ts).
+  const { createPostgresBus } = await import('./postgres-bus.ts')
   const bus = createPostgresBus({ url, node, log: log.child({ component: 'cluster-bus' }) })
   try {
     await bus.ready

@@ -1,9 +1,12 @@
 // Email over SMTP (nodemailer): a 5xx reply is final, a 4xx reply or a connection failure is retried.
-import { createTransport } from 'nodemailer'
+import { createRequire } from 'node:module'
+import type { createTransport as CreateTransport } from 'nodemailer'
 import { DeliveryError, type Transport } from '../message.ts'
 import type { SmtpTransport } from '../../types/schemas.ts'
 
 export function createSmtpTransport(config: SmtpTransport, timeoutMs: number): Transport {
+  // Required only for an smtp transport: a server printing its codes keeps nodemailer out of its heap.
+  const { createTransport } = createRequire(import.meta.url)('nodemailer') as { createTransport: typeof CreateTransport }
   const mailer = createTransport({
     host: config.host,
     port: config.port,
