@@ -3,7 +3,6 @@
 import type { Connection, Session, SharedEventFrame } from './handler.ts'
 import type { Events } from './types/schemas.ts'
 import { createLocalBus, type ClusterBus, type NodeEvent } from './cluster/bus.ts'
-import type { CommitNotice } from './store/devices.ts'
 
 export type RevokeReason = Events['profile:session_revoked']['reason']
 
@@ -16,17 +15,8 @@ export interface Sessions {
   revokeDevice(accountID: string, deviceID: string, reason: RevokeReason): void
   /** revokeDevice for every device of the account, optionally sparing one. */
   revokeAccount(accountID: string, reason: RevokeReason, exceptDeviceID?: string): void
-  /**
-   * Sends an event to every live connection of the account's devices other than `exceptDeviceID`.
-   * `othersTold`: the other nodes already have it (accountNotice's notice went out with a commit).
-   */
-  notifyAccount<E extends keyof Events>(accountID: string, type: E, payload: Events[E], exceptDeviceID?: string, othersTold?: boolean): void
-  /**
-   * notifyAccount's event for the other nodes as a notice a store write publishes with its commit
-   * (NewDevice.notice); undefined where the bus cannot make one. This node's sockets are told after the
-   * commit, by notifyAccount with `othersTold`.
-   */
-  accountNotice<E extends keyof Events>(accountID: string, type: E, payload: Events[E], exceptDeviceID?: string): CommitNotice | undefined
+  /** Sends an event to every live connection of the account's devices other than `exceptDeviceID`. */
+  notifyAccount<E extends keyof Events>(accountID: string, type: E, payload: Events[E], exceptDeviceID?: string): void
   isOnline(accountID: string, deviceID: string): boolean
   /** Makes `conn` the one waiting on device authorization `grantID` (replacing any earlier wait of it). */
   awaitGrant(conn: Connection, grantID: string): void
@@ -52,10 +42,6 @@ export interface Sessions {
   revokeDeviceHere(accountID: string, deviceID: string, reason: RevokeReason): void
   /** An event another node published (the bus's listener): delivered to this node's sockets only. */
   deliver(event: NodeEvent): void
-}
-
-function accountEvent(accountID: string, type: string, payload: object, exceptDeviceID: string | undefined): NodeEvent {
-  return exceptDeviceID === undefined ? { kind: 'notify_account', accountID, type, payload } : { kind: 'notify_account', accountID, type, payload, exceptDeviceID }
 }
 
 /**
@@ -192,11 +178,10 @@ export function createSessions(bus: ClusterBus = createLocalBus('local')): Sessi
       revokeAccountHere(accountID, reason, exceptDeviceID)
       bus.publish(exceptDeviceID === undefined ? { kind: 'revoke_account', accountID, reason } : { kind: 'revoke_account', accountID, reason, exceptDeviceID })
     },
-    notifyAccount(accountID, type, payload, exceptDeviceID, othersTold) {
+    notifyAccount(accountID, type, payload, exceptDeviceID) {
       notifyAccountHere(accountID, type, payload, exceptDeviceID)
-      if (!othersTold) bus.publish(accountEvent(accountID, type, payload, exceptDeviceID))
+      bus.publish(exceptDeviceID === undefined ? { kind: 'notify_account', accountID, type, payload } : { kind: 'notify_account', accountID, type, payload, exceptDeviceID })
     },
-    accountNotice: (accountID, type, payload, exceptDeviceID) => bus.notice(accountEvent(accountID, type, payload, exceptDeviceID)),
     awaitGrant(conn, grantID) {
       stopWaiting(conn)
       if (!conn.open) return

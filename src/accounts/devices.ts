@@ -44,25 +44,16 @@ export async function loginAsNewDevice(
   await spend?.()
   const authToken = generateAuthToken()
   const now = ctx.clock.now()
-  const name = options.deviceName ?? 'unnamed device'
-  const newLogin = (deviceID: string) => ({ deviceID, deviceName: name, at: now })
-  // The other nodes hear of the device from the insert's own commit where the store can say it there.
-  let othersTold = false
   let device
   try {
     device = await ctx.store.devices.create({
       accountID: account.id,
       tokenHash: hashToken(authToken),
-      name,
+      name: options.deviceName ?? 'unnamed device',
       pushToken: options.pushToken ?? null,
       ip: ctx.conn.address,
       now,
       expect: { credentialsEpoch: account.credentialsEpoch, maxDevices, ...(link && { link }), ...(settleLoginAt !== undefined && { settleLoginAt }) },
-      notice(deviceID) {
-        const notice = ctx.sessions.accountNotice(account.id, 'device:new_login', newLogin(deviceID), deviceID)
-        othersTold = notice !== undefined
-        return notice
-      },
     })
   } catch (error) {
     if (error instanceof CredentialsChanged) throw new ProtocolError(stale)
@@ -72,7 +63,7 @@ export async function loginAsNewDevice(
     throw error
   }
   ctx.sessions.attach(ctx.conn, { accountID: account.id, userID: account.userID, deviceID: device.id, knownAliveAt: now })
-  ctx.sessions.notifyAccount(account.id, 'device:new_login', newLogin(device.id), device.id, othersTold)
+  ctx.sessions.notifyAccount(account.id, 'device:new_login', { deviceID: device.id, deviceName: device.name, at: now }, device.id)
   audit(ctx.log, 'login.succeeded', { userID: account.userID, deviceID: device.id, deviceName: device.name, via: ctx.type, ip: ctx.conn.address })
   return { authToken, deviceID: device.id, userID: account.userID }
 }

@@ -1,5 +1,4 @@
 // Per-user events across the nodes serving one database: what this node tells the others, and what it hears.
-import type { CommitNotice } from '../store/devices.ts'
 import type { Events } from '../types/schemas.ts'
 
 type RevokeReason = Events['profile:session_revoked']['reason']
@@ -31,12 +30,6 @@ export interface ClusterBus {
   readonly node: string
   /** Tells the other nodes. Never throws: a bus that is down queues (bounded) and logs. */
   publish(event: NodeEvent): void
-  /**
-   * The event as notifications a store write publishes with its own commit (CommitNotice), in place of
-   * publish() after it: one round trip fewer, and nothing told of a write that did not commit. Undefined
-   * where there is no one to tell, or the bus cannot say yet: then publish() as usual.
-   */
-  notice(event: NodeEvent): CommitNotice | undefined
   /** Where events from other nodes go; one listener per bus. */
   listen(listener: BusListener): void
   close(): Promise<void>
@@ -47,7 +40,6 @@ export function createLocalBus(node: string): ClusterBus {
   return {
     node,
     publish() {},
-    notice: () => undefined,
     listen() {},
     close: async () => {},
   }

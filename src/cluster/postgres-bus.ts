@@ -227,8 +227,6 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
       enqueue(encodeEvent(self, ++sequence, event))
       void pump()
     },
-    // The channel is known once the first connection resolved it (the server serves after `ready`).
-    notice: (event) => (closed || !channel ? undefined : { channel, payloads: encodeEvent(self, ++sequence, event) }),
     listen(next) {
       listener = next
     },

@@ -35,18 +35,6 @@ export interface NewDevice {
    * wrong password landed meanwhile), and the insert clears the account's failure count.
    */
   expect?: { credentialsEpoch: number; maxDevices: number; link?: { providerID: string; sub: string }; settleLoginAt?: number }
-  /**
-   * What to tell the other nodes of the new device (given its ID), published with the insert's commit
-   * and only if the insert commits: the PostgreSQL store calls it (with `expect`) and sends what it
-   * returns (pg_notify) in the insert's own statement. A store with no other nodes (SQLite) ignores it.
-   */
-  notice?: (deviceID: string) => CommitNotice | undefined
-}
-
-/** Notifications a write publishes with its commit: PostgreSQL NOTIFY payloads on one channel, in order. */
-export interface CommitNotice {
-  channel: string
-  payloads: string[]
 }
 
 export interface DeviceStore extends DeviceLifetimeStore {

@@ -108,12 +108,12 @@ clusterOnly(test, 'a login refused at the insert (the device cap) tells no node 
   const second = await loginOn(b, 'paris')
   const third = await loginOn(a, 'paris')
   for (const device of [second, third]) assert.is((await phone.client.nextEvent('device:new_login', { timeoutMs: 5_000 })).payload.deviceID, device.deviceID)
-  // Refused on node B, where the device insert (and its NOTIFY) would have run.
+  // Refused on node B, in the device insert's transaction (the cap is decided under the account's lock).
   const refused = await (await b.connect()).request('profile:login', { username: 'paris', password })
   assert.equal([refused.payload.errID, refused.payload.errPayload], ['forbidden', { maxDevices: 3 }], JSON.stringify(refused))
   await ok(second.client, 'device:revoke', { deviceID: second.deviceID })
   const fourth = await loginOn(b, 'paris')
-  // Had the refused insert's notice gone out, its event would be first in the phone's queue.
+  // Had the refused login been announced, its event would be first in the phone's queue.
   const next = await phone.client.nextEvent('device:new_login', { timeoutMs: 5_000 })
   assert.is(next.payload.deviceID, fourth.deviceID, JSON.stringify(next))
 })

@@ -107,7 +107,7 @@ test('the row is read at most once per sessionCheckMs per device, and again once
 sqliteOnly(test, 'after the bus resubscribes, live connections of devices deleted meanwhile are told at once', async () => {
   let listener: BusListener | undefined
   const published: NodeEvent[] = []
-  const bus: ClusterBus = { node: 'n', publish: (e) => void published.push(e), notice: () => undefined, listen: (l) => void (listener = l), close: async () => {} }
+  const bus: ClusterBus = { node: 'n', publish: (e) => void published.push(e), listen: (l) => void (listener = l), close: async () => {} }
   const t = await startTestServer({}, { bus })
   const { server, config } = t
   try {

@@ -13,7 +13,7 @@ import { startTestServer } from '../support/server.ts'
 /** A node's sessions registry whose published events are recorded. */
 function node() {
   const published: NodeEvent[] = []
-  const sessions = createSessions({ node: 'n', publish: (e) => void published.push(e), notice: () => undefined, listen() {}, close: async () => {} })
+  const sessions = createSessions({ node: 'n', publish: (e) => void published.push(e), listen() {}, close: async () => {} })
   return { sessions, published }
 }
 

@@ -27,20 +27,12 @@ export async function insertDevice(db: Queryable, key: Buffer, device: NewDevice
     return
   }
   // migrations/postgres/005: the checks below in one round trip, in this order, under the account's lock.
-  const params = [id, device.accountID, device.tokenHash, device.name, pushToken, device.now, device.ip, expect.credentialsEpoch, expect.maxDevices,
-    expect.link?.providerID ?? null, expect.link?.sub ?? null, expect.settleLoginAt ?? null]
-  const call = 'hafnium_insert_device($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)'
-  const notice = device.notice?.(id)
-  // The notice's NOTIFYs in the same statement, after the function and only where it inserted: they leave
-  // with its commit (one round trip, not a second transaction on the bus's connection) or not at all.
   const { outcome, blocked_until } = (
-    notice
-      ? await db.query<{ outcome: string; blocked_until: number }>(
-          `SELECT outcome, blocked_until, CASE WHEN outcome = 'inserted' THEN (SELECT count(pg_notify($13, p)) FROM unnest($14::text[]) AS p) END
-           FROM ${call}`,
-          [...params, notice.channel, notice.payloads],
-        )
-      : await db.query<{ outcome: string; blocked_until: number }>(`SELECT outcome, blocked_until FROM ${call}`, params)
+    await db.query<{ outcome: string; blocked_until: number }>(
+      'SELECT outcome, blocked_until FROM hafnium_insert_device($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
+      [id, device.accountID, device.tokenHash, device.name, pushToken, device.now, device.ip, expect.credentialsEpoch, expect.maxDevices,
+        expect.link?.providerID ?? null, expect.link?.sub ?? null, expect.settleLoginAt ?? null],
+    )
   ).rows[0]!
   if (outcome === 'inserted') return
   if (outcome === 'link_changed') throw new LinkChanged()
