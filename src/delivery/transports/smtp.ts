@@ -1,26 +1,29 @@
 // Email over SMTP (nodemailer): a 5xx reply is final, a 4xx reply or a connection failure is retried.
-import { createRequire } from 'node:module'
-import type { createTransport as CreateTransport } from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 import { DeliveryError, type Transport } from '../message.ts'
 import type { SmtpTransport } from '../../types/schemas.ts'
 
 export function createSmtpTransport(config: SmtpTransport, timeoutMs: number): Transport {
-  // Required only for an smtp transport: a server printing its codes keeps nodemailer out of its heap.
-  const { createTransport } = createRequire(import.meta.url)('nodemailer') as { createTransport: typeof CreateTransport }
-  const mailer = createTransport({
-    host: config.host,
-    port: config.port,
-    secure: config.secure,
-    requireTLS: config.requireTLS ?? false,
-    auth: config.auth,
-    connectionTimeout: timeoutMs,
-    greetingTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
-  })
+  // Imported at the first message: a server that sends none keeps nodemailer out of its heap.
+  let mailer: Promise<Transporter> | undefined
+  const mailerOf = () =>
+    (mailer ??= import('nodemailer').then(({ createTransport }) =>
+      createTransport({
+        host: config.host,
+        port: config.port,
+        secure: config.secure,
+        requireTLS: config.requireTLS ?? false,
+        auth: config.auth,
+        connectionTimeout: timeoutMs,
+        greetingTimeout: timeoutMs,
+        socketTimeout: timeoutMs,
+      }),
+    ))
   return {
     async send(message) {
+      const transport = await mailerOf()
       try {
-        await mailer.sendMail({
+        await transport.sendMail({
           from: config.from,
           to: message.to,
           subject: message.subject,
@@ -33,7 +36,7 @@ export function createSmtpTransport(config: SmtpTransport, timeoutMs: number): T
         throw classify(error as Error & { code?: string; responseCode?: number; response?: string })
       }
     },
-    close: () => mailer.close(),
+    close: async () => (await mailer)?.close(),
   }
 }
 
