@@ -21,14 +21,14 @@ export interface TicketClaims {
   expiresAt: number
 }
 
+// Loaded at the first ticket: a server that takes none keeps jose out of its heap.
+let jose: Promise<typeof import('jose')> | undefined
+
 /**
  * Verifies signature, issuer, audience (a served domain), exp/iat (±30 s) and the claims' shape. The
  * issuer picks the one algorithm accepted (alg "none", or HS256 against an EdDSA issuer's public key,
  * fails: algorithm confusion). Any failure is invalid_token, and nothing about why reaches the client.
  */
-// Loaded at the first ticket: a server that takes none keeps jose out of its heap.
-let jose: Promise<typeof import('jose')> | undefined
-
 export async function verifyTicket(ctx: Pick<Context<'profile:login'>, 'config' | 'clock' | 'log'>, ticket: string): Promise<TicketClaims> {
   const { decodeJwt, errors: joseErrors, jwtVerify } = await (jose ??= import('jose'))
   const invalid = (why: string): never => {

@@ -112,4 +112,3 @@ export async function restore(args: string[]): Promise<number> {
     return 1
   }
 }
-

@@ -20,7 +20,6 @@ export const clientSpec: CommandSpec = {
   examples: ['hafnium client ws://127.0.0.1:7777/', `echo '{"type":"server:ping"}' | hafnium client ws://127.0.0.1:7777/ --json`],
 }
 
-
 export async function client(args: string[], io: Partial<Io> = {}): Promise<number> {
   const out: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, ...io }
   const parsed = parseCommand(clientSpec, args, out)

@@ -21,7 +21,6 @@ export const conformanceSpec: CommandSpec = {
   examples: ['hafnium conformance ws://127.0.0.1:7777/ --skip codes'],
 }
 
-
 export async function conformance(args: string[]): Promise<number> {
   const parsed = parseCommand(conformanceSpec, args)
   if ('exit' in parsed) return parsed.exit

@@ -23,7 +23,6 @@ export const serveSpec: CommandSpec = {
   examples: ['hafnium serve --config server.config.json --port 7777'],
 }
 
-
 export async function serve(args: string[]): Promise<number> {
   const parsed = parseCommand(serveSpec, args)
   if ('exit' in parsed) return parsed.exit

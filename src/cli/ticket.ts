@@ -54,7 +54,6 @@ export async function ticket(args: string[]): Promise<number> {
   }
 }
 
-
 interface SignOptions {
   iss?: string
   sub?: string

@@ -97,7 +97,6 @@ live socket of it is cut off at its next write (a read still answers until then)
 in flight when disable or passwd commits fails.`,
 )
 
-
 export async function user(args: string[]): Promise<number> {
   const [name, ...rest] = args
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
