@@ -4,45 +4,22 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { connect } from '../support/client.ts'
 import { runCli } from '../support/process.ts'
 import { within } from '../support/within.ts'
 
-// Preloaded with --import: names every package the process loads, by ESM import (a resolve hook) or by
-// require (createRequire: better-sqlite3 and pino-pretty), one "footprint: <package>" line each on stderr.
-const hooks = `
-import { register } from 'node:module'
-import Module from 'node:module'
-const say = (file) => {
-  const name = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(file)?.[1]
-  if (name) process.stderr.write('footprint: ' + name + '\\n')
-}
-register('data:text/javascript,' + encodeURIComponent(\`
-export async function resolve(specifier, context, next) {
-  const found = await next(specifier, context)
-  const name = /node_modules\\\\/((?:@[^/]+\\\\/)?[^/]+)/.exec(found.url)?.[1]
-  if (name) process.stderr.write('footprint: ' + name + '\\\\n')
-  return found
-}\`))
-const load = Module._load
-Module._load = function (request, parent, isMain) {
-  const loaded = load.apply(this, arguments)
-  try { say(Module._resolveFilename(request, parent, isMain)) } catch {}
-  return loaded
-}
-`
+// Names every package the server loads, by import or by require, on stderr.
+const preload = fileURLToPath(new URL('../support/footprint-preload.mjs', import.meta.url))
 
 test('a SQLite server logging JSON loads neither pg, nodemailer, openid-client, oauth4webapi, jose nor pino-pretty', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hafnium-footprint-'))
   try {
-    const hook = join(dir, 'hooks.mjs')
-    writeFileSync(hook, hooks)
     const config = join(dir, 'config.json')
     writeFileSync(config, JSON.stringify({ database: { path: join(dir, 'h.db') }, log: { level: 'warn', format: 'json' } }))
-    const server = runCli(['serve', '--config', config, '--port', '0'], { built: true, env: { NODE_OPTIONS: `--import ${pathToFileURL(hook).href}` } })
+    const server = runCli(['serve', '--config', config, '--port', '0'], { built: true, env: { NODE_OPTIONS: `--import ${pathToFileURL(preload).href}` } })
     const url = await within(server.ready, 30_000, 'the server to print its listening line')
     // A request served, so what a request needs is loaded too.
     const client = await connect(url)
