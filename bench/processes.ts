@@ -85,6 +85,22 @@ export function ioSyscalls(pid: number): number {
   return Number(/^syscr: (\d+)/m.exec(io)?.[1] ?? NaN) + Number(/^syscw: (\d+)/m.exec(io)?.[1] ?? NaN)
 }
 
+/**
+ * Milliseconds the hypervisor ran something else while `cpu` (one core's number) had work: /proc/stat's
+ * steal column, in ticks. On a shared VM the vCPU is taken away for whole milliseconds at a time, and a
+ * server at half its peak needs about as long again to catch up.
+ */
+export function stealMs(cpu: string): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `))
+  return line ? (Number(line.trim().split(/\s+/)[8]) * 1000) / ticksPerSecond : NaN
+}
+
+/** Times the process's main thread was switched out while it could still run (another task on its core). */
+export function involuntarySwitches(pid: number): number {
+  const match = /^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))
+  return Number(match?.[1] ?? NaN)
+}
+
 /** Resident set size in bytes. */
 export function rssBytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))

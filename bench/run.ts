@@ -10,7 +10,7 @@ import { always, closedLoop, openConnections, openLoop, percentile, summarize, t
 import { tailOf } from './tail.ts'
 import { mixedClosed, mixedOpen, signIn } from './traffic.ts'
 import { serverNodeFlags } from './node-flags.ts'
-import { allCpus, cpuSeconds, hasTaskset, ioSyscalls, pinned, pinSelf, rssBytes, startProcess, type ServerProcess } from './processes.ts'
+import { allCpus, cpuSeconds, hasTaskset, involuntarySwitches, ioSyscalls, pinned, pinSelf, rssBytes, stealMs, startProcess, type ServerProcess } from './processes.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -244,7 +244,10 @@ async function throughput(latency: boolean) {
     if (list.length === 0) continue
     results[name] = medianRow(list, name.endsWith('_half') ? 'p99' : 'perSecond')
     // The tail varies from run to run more than the rates do: every run's p99 next to the median's row.
-    if (name.endsWith('_half')) results[name]!.p99s = list.map((row) => row.p99).join(' / ')
+    if (name.endsWith('_half')) {
+      results[name]!.p99s = list.map((row) => row.p99).join(' / ')
+      results[name]!.serverCoreStealMsRuns = list.map((row) => row.serverCoreStealMs).join(' / ')
+    }
   }
   for (const name of ['ping', 'get', 'mixed', 'auth']) Object.assign(results[name]!, pairedRatios(rows[name]!, rows[name]!.map((row) => ({ perSecond: Number(row.echoBesidePerCpu), cpu: 1 }))))
 }
@@ -276,13 +279,18 @@ async function withOwnLag<T extends object>(run: () => Promise<T>): Promise<T & 
 /** Open loop at `rate` after a 2 s warm-up at the same rate (its first ~200 ms ran 5x slower while both sides' JIT caught up). */
 async function halfPeak(server: ServerProcess, conns: Conn[], rate: number, request: OpenRequest): Promise<Row> {
   await openLoop(conns, rate, 2, request)
+  // What the machine took from the server meanwhile: the hypervisor (steal on the server's core) and other
+  // tasks on that core (the main thread's involuntary switches). A tail with these high is not the server's.
+  const steal0 = stealMs(SERVER_CPU)
+  const switches0 = involuntarySwitches(server.pid)
   const row = await withOwnLag(() =>
     measure(server, async () => {
       const sample = await openLoop(conns, rate, seconds, request)
       return { ...summarize(sample), tail: tailOf(sample, 5)! }
     }),
   )
-  return { ...row, rate: Math.round(rate), loop: 'open' }
+  const stolen = { serverCoreStealMs: Math.round(stealMs(SERVER_CPU) - steal0), serverInvoluntarySwitches: involuntarySwitches(server.pid) - switches0 }
+  return { ...row, ...stolen, rate: Math.round(rate), loop: 'open' }
 }
 
 async function idleMemory() {
@@ -461,7 +469,7 @@ for (const name of ['echo_half', 'mixed_half', 'echo_at_mixed_half']) {
   const tail = results[name]?.tail as ReturnType<typeof tailOf>
   if (!tail) continue
   const types = Object.entries(tail.byType).map(([type, t]) => `${type} ${t.count} p50 ${t.p50} p99 ${t.p99} max ${t.max} ms`).join('; ')
-  console.log(`\n${name}: ${tail.over} replies over ${tail.overMs} ms in ${tail.bursts} bursts (the five largest hold ${tail.inLargestFive} of them); load generator lag p99 ${results[name]!.loadgenLagP99} ms\n  ${types}`)
+  console.log(`\n${name}: ${tail.over} replies over ${tail.overMs} ms in ${tail.bursts} bursts (the five largest hold ${tail.inLargestFive} of them); load generator lag p99 ${results[name]!.loadgenLagP99} ms; the server's core stolen ${results[name]!.serverCoreStealMs} ms, its main thread switched out ${results[name]!.serverInvoluntarySwitches} times (each run's p99 ${results[name]!.p99s}, steal ${results[name]!.serverCoreStealMsRuns} ms)\n  ${types}`)
 }
 if (results.mixed?.reconnects) {
   console.log(`\nmixed's reconnects (${results.mixed.reconnects}, closed loop): handshake to profile:auth reply p50 ${results.mixed.reconnectP50} ms, p99 ${results.mixed.reconnectP99} ms`)
