@@ -56,7 +56,20 @@ try {
       const fields = readFileSync(`/proc/${node.pid}/task/${node.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
       return (Number(fields[11]) + Number(fields[12])) / 100
     }
+    // Each of the node's threads by name (BY_THREAD=1): argon2's pool threads apart from V8's.
+    const byThread = () => {
+      const out = new Map<string, number>()
+      for (const tid of readdirSync(`/proc/${node.pid}/task`)) {
+        try {
+          const comm = readFileSync(`/proc/${node.pid}/task/${tid}/comm`, 'utf8').trim()
+          const fields = readFileSync(`/proc/${node.pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+          out.set(`${comm} [${tid}]`, (Number(fields[11]) + Number(fields[12])) / 100)
+        } catch {}
+      }
+      return out
+    }
     const window = async (work: () => Promise<number>) => {
+      const threadsBefore = byThread()
       const before = byProcess()
       const m0 = mainThread()
       const n0 = cpuSeconds(node.pid)
@@ -64,6 +77,10 @@ try {
       const t0 = performance.now()
       const count = await work()
       const after = byProcess()
+      if (process.env.BY_THREAD) {
+        console.log(`window of ${count} logins, CPU s per node thread:`)
+        for (const [k, v] of byThread()) if (v > (threadsBefore.get(k) ?? 0)) console.log(' ', k, round(v - (threadsBefore.get(k) ?? 0), 3))
+      }
       if (process.env.BY_PROCESS) {
         // Backends by application_name: the node's pool ('hafnium') apart from its bus's LISTEN connection.
         const admin = new pg.Client({ connectionString: cluster.url })
