@@ -1,14 +1,14 @@
 // WAL checkpoints from a worker thread (store/checkpointer.ts): the serving connection never checkpoints
 // inside a commit, yet the WAL stays bounded, data survives a restart, shutdown leaves no WAL, and a worker
 // that fails is logged while writes go on (the serving connection checkpoints as SQLite's default does).
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database from '../../src/store/driver.ts'
 import { openStore, type SqliteStore } from '../../src/store/index.ts'
-import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from '../../src/store/checkpointer.ts'
+import { startCheckpointer, workerNiceness, type Checkpointer, type CheckpointerOptions } from '../../src/store/checkpointer.ts'
 
 const test = suite<{ dir: string }>('store: WAL checkpoints in a worker thread')
 test.before.each((ctx) => {
@@ -103,6 +103,27 @@ test('a raw connection with the checkpointer: worker checkpoints happen, and sto
     assert.equal(lines, [])
   })
   assert.not.ok(existsSync(`${path}-wal`), 'the WAL is removed when the last connection closes')
+})
+
+/** The niceness of each of this process's threads (field 19 of each task's stat under /proc/self/task), main thread first. */
+function threadNiceness(): number[] {
+  const of = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])
+  return [of(String(process.pid)), ...readdirSync('/proc/self/task').filter((tid) => tid !== String(process.pid)).map(of)]
+}
+
+test('the worker runs below the serving thread (nice +10), so its checkpoints wait for the event loop\'s idle moments', async ({ dir }) => {
+  if (process.platform !== 'linux') return
+  const path = join(dir, 'n.db')
+  const [main, ...before] = threadNiceness()
+  const nicer = Math.min(19, main! + workerNiceness)
+  assert.ok(main! < 19, 'the test process itself is not at the lowest priority already')
+  await withRawCheckpointer(path, { checkIntervalMs: 20, idleIntervalMs: 50 }, async (db, checkpointer) => {
+    db.prepare('INSERT INTO t (v) VALUES (?)').run('x')
+    await until('the worker ready', () => checkpointer.stats.ready)
+    const [mainNow, ...others] = threadNiceness()
+    assert.is(mainNow, main, 'the serving thread keeps its priority')
+    assert.is(others.filter((n) => n === nicer).length, before.filter((n) => n === nicer).length + 1, `one more thread at nice ${nicer}: the worker`)
+  })
 })
 
 test('data written survives a restart; shutdown leaves no WAL and no lock', async ({ dir }) => {
