@@ -7,6 +7,7 @@ import { HasherBusyError } from './auth/passwords.ts'
 import { auditOutcome } from './audit.ts'
 import type { ExtensionRoute } from './extensions/handlers.ts'
 import { serialisedOf } from './serialised.ts'
+import { parseEnvelope } from './router/parse-envelope.ts'
 import { contextMaker } from './router/context.ts'
 import { buildTable, type Entry } from './router/table.ts'
 import { failureAnswer } from './router/failures.ts'
@@ -88,7 +89,7 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
   function route(conn: Connection, raw: string): Answer | Promise<Answer> {
     let message: unknown
     try {
-      message = JSON.parse(raw)
+      message = parseEnvelope(raw)
     } catch {
       return malformed(conn, '', '', [{ path: '', message: 'is not valid JSON' }])
     }
