@@ -29,6 +29,8 @@ const claimVisibility: Record<keyof ProfileClaims, 'public' | 'owner' | Flag> = 
   gender_public: 'owner',
   birthdate_public: 'owner',
 }
+// Listed once: Object.entries per view was ~9% of the bytes `mixed` traffic allocates (16 pairs a read).
+const claimRules = Object.entries(claimVisibility) as [keyof ProfileClaims, 'public' | 'owner' | Flag][]
 
 /** The profile of `account` as its owner (every field) or anyone else (the public view) sees it. Absent values are left out. */
 export function toProfile(account: Account, { owner }: { owner: boolean }): Profile {
@@ -43,7 +45,7 @@ export function toProfile(account: Account, { owner }: { owner: boolean }): Prof
   const msisdn = account.thirdPIDs.find((t) => t.type === 'msisdn')
   if (email && visible('email_public')) view.email = email.value
   if (msisdn && visible('phone_number_public')) view.phone_number = msisdn.value
-  for (const [key, rule] of Object.entries(claimVisibility) as [keyof ProfileClaims, 'public' | 'owner' | Flag][]) {
+  for (const [key, rule] of claimRules) {
     const value = claims[key]
     if (value !== undefined && value !== null && visible(rule)) view[key] = value
   }
