@@ -194,7 +194,7 @@ export function createRouter(deps: Deps, handlers: readonly AnyHandler[], schema
     let id = ''
     let type = ''
     try {
-      const message = JSON.parse(raw) as Envelope | null
+      const message = parseEnvelope(raw) as Envelope | null
       id = echo(message?.id, 64)
       type = echo(message?.type, 128)
     } catch {
