@@ -37,7 +37,7 @@ interface WorkerData {
 
 type CheckpointReply = 'ready' | { ok: true; busy: number; log: number; checkpointed: number } | { ok: false; error: string }
 
-/** How much nicer than the serving thread the worker runs: its share of a contended core drops to ~10%. */
+/** How much nicer than the serving thread the worker runs: its share of a core both want drops to ~10%. */
 export const workerNiceness = 10
 
 /**
@@ -48,14 +48,15 @@ export const workerNiceness = 10
 export const checkpointWorkerSource = `
 const { parentPort, workerData } = require('node:worker_threads')
 const { driver, path, synchronous, state } = workerData
-// Below the serving thread (nice +${workerNiceness}) where both share a core: a checkpoint's CPU (~4 ms a
-// second under the bench's mixed traffic, wake-ups after each fsync) then waits for the event loop's idle
-// moments instead of preempting it mid-request, which made a burst of late replies every second. Linux
-// only (setpriority on a thread ID reaches that thread alone); elsewhere, or if refused, it stays as is.
+// Below the serving thread (nice +${workerNiceness}) where both share a core: a checkpoint's CPU (a few ms,
+// once a second under the bench's mixed traffic, with a wake-up after each fsync) then mostly yields to
+// the event loop instead of preempting it mid-request, which made a burst of late replies every second.
+// Linux only (setpriority on a thread ID reaches that thread alone), and only where /proc is this
+// process's (a PID namespace's IDs otherwise); elsewhere, or if refused, it stays as it is.
 try {
   const os = require('node:os')
-  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop())
-  os.setPriority(tid, Math.min(19, os.getPriority(tid) + ${workerNiceness}))
+  const [pid, , tid] = require('node:fs').readlinkSync('/proc/thread-self').split('/').map(Number)
+  if (pid === process.pid) os.setPriority(tid, Math.min(19, os.getPriority(tid) + ${workerNiceness}))
 } catch {}
 if (Atomics.compareExchange(state, 0, 0, 1) !== 0) {
   parentPort.close()
