@@ -56,7 +56,9 @@ try {
       const fields = readFileSync(`/proc/${node.pid}/task/${node.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
       return (Number(fields[11]) + Number(fields[12])) / 100
     }
-    // Each of the node's threads by name (BY_THREAD=1): argon2's pool threads apart from V8's.
+    // Each of the node's threads (BY_THREAD=1). On Node 20 every thread is named "node": V8's workers have
+    // the lowest IDs after the main thread's (started with the process), libuv's pool, where argon2 runs,
+    // the next ones (started at its first use).
     const byThread = () => {
       const out = new Map<string, number>()
       for (const tid of readdirSync(`/proc/${node.pid}/task`)) {
@@ -64,12 +66,12 @@ try {
           const comm = readFileSync(`/proc/${node.pid}/task/${tid}/comm`, 'utf8').trim()
           const fields = readFileSync(`/proc/${node.pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')
           out.set(`${comm} [${tid}]`, (Number(fields[11]) + Number(fields[12])) / 100)
-        } catch {}
+        } catch {} // the thread ended meanwhile
       }
       return out
     }
     const window = async (work: () => Promise<number>) => {
-      const threadsBefore = byThread()
+      const threadsBefore = process.env.BY_THREAD ? byThread() : new Map<string, number>()
       const before = byProcess()
       const m0 = mainThread()
       const n0 = cpuSeconds(node.pid)

@@ -289,7 +289,8 @@ async function halfPeak(server: ServerProcess, conns: Conn[], rate: number, requ
       return { ...summarize(sample), tail: tailOf(sample, 5)! }
     }),
   )
-  const stolen = { serverCoreStealMs: Math.round(stealMs(SERVER_CPU) - steal0), serverInvoluntarySwitches: involuntarySwitches(server.pid) - switches0 }
+  // Without taskset the server is not pinned, and core 0's steal is not its own.
+  const stolen = { serverCoreStealMs: hasTaskset ? Math.round(stealMs(SERVER_CPU) - steal0) : NaN, serverInvoluntarySwitches: involuntarySwitches(server.pid) - switches0 }
   return { ...row, ...stolen, rate: Math.round(rate), loop: 'open' }
 }
 
