@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config.ts'
 import { backupDatabase, restoreDatabase } from '../store/backup.ts'
 import { DatabaseInUseError } from '../store/lock.ts'
 import { parseCommand, type CommandSpec } from './command.ts'
+import { summaries } from './summaries.ts'
 
 const common: CommandSpec['options'] = {
   config: { type: 'string', value: 'FILE', help: 'configuration file (for database.path)' },
@@ -13,7 +14,7 @@ const common: CommandSpec['options'] = {
 
 export const backupSpec: CommandSpec = {
   name: 'backup',
-  summary: 'copy the live database and its outbox key to OUT, while the server keeps serving',
+  summary: summaries.backup,
   positionals: [{ name: 'OUT', help: 'the copy to write (must not exist); the key goes to OUT.key' }],
   options: common,
   notes: `Uses SQLite's online backup API: one consistent snapshot even under writes. The copy is checked
@@ -24,7 +25,7 @@ private as the database itself.`,
 
 export const restoreSpec: CommandSpec = {
   name: 'restore',
-  summary: "replace a stopped server's database (and key) with BACKUP",
+  summary: summaries.restore,
   positionals: [{ name: 'BACKUP', help: 'a file made by hafnium backup (BACKUP.key beside it is restored too)' }],
   options: { ...common, force: { type: 'boolean', help: 'replace an existing database' } },
   notes: `Stop the server first: a database in use is never overwritten. The backup is checked before and

@@ -1,18 +1,19 @@
 // The `hafnium` command: dispatches to the registered commands; --help lists them, --version prints the version.
 import { version } from '../version.ts'
 import type { Command } from './command.ts'
+import { summaries } from './summaries.ts'
 
 // Each command's module loads when it runs: `hafnium serve` carries neither the client, the conformance
 // suite nor the ticket signer (jose) in its heap.
-/** Every command, in the order `hafnium --help` lists them. A new command: one entry here. */
+/** Every command, in the order `hafnium --help` lists them. A new command: one entry here, its summary in summaries.ts. */
 export const commands: Command[] = [
-  { name: 'serve', summary: 'start the server', run: async (args) => (await import('./serve.ts')).serve(args) },
-  { name: 'user', summary: 'administer accounts on the database file (add, list, show, delete…)', run: async (args) => (await import('./user.ts')).user(args) },
-  { name: 'client', summary: 'interactive test client', run: async (args) => (await import('./client.ts')).client(args) },
-  { name: 'conformance', summary: 'run the protocol conformance suite against a URL', run: async (args) => (await import('./conformance.ts')).conformance(args) },
-  { name: 'backup', summary: 'copy the live database and its outbox key to OUT, while the server keeps serving', run: async (args) => (await import('./backup.ts')).backup(args) },
-  { name: 'restore', summary: "replace a stopped server's database (and key) with BACKUP", run: async (args) => (await import('./backup.ts')).restore(args) },
-  { name: 'ticket', summary: 'sign a custom sign-in ticket (contract §13) to try profile:login {ticket} from a shell', run: async (args) => (await import('./ticket.ts')).ticket(args) },
+  { name: 'serve', summary: summaries.serve, run: async (args) => (await import('./serve.ts')).serve(args) },
+  { name: 'user', summary: summaries.user, run: async (args) => (await import('./user.ts')).user(args) },
+  { name: 'client', summary: summaries.client, run: async (args) => (await import('./client.ts')).client(args) },
+  { name: 'conformance', summary: summaries.conformance, run: async (args) => (await import('./conformance.ts')).conformance(args) },
+  { name: 'backup', summary: summaries.backup, run: async (args) => (await import('./backup.ts')).backup(args) },
+  { name: 'restore', summary: summaries.restore, run: async (args) => (await import('./backup.ts')).restore(args) },
+  { name: 'ticket', summary: summaries.ticket, run: async (args) => (await import('./ticket.ts')).ticket(args) },
 ]
 
 function usage(): string {

@@ -7,8 +7,7 @@ import { maxTicketLifeSeconds } from '../accounts/tickets.ts'
 import { minSecretBytes, signingKey, type TicketAlg } from '../auth/ticket-keys.ts'
 import { ConfigError, loadConfig } from '../config.ts'
 import { groupHelp, parseCommand, usageError, type CommandSpec } from './command.ts'
-
-const summary = 'sign a custom sign-in ticket (contract §13) to try profile:login {ticket} from a shell'
+import { summaries } from './summaries.ts'
 
 export const ticketSignSpec: CommandSpec = {
   name: 'ticket sign',
@@ -36,7 +35,7 @@ class UsageError extends Error {}
 export async function ticket(args: string[]): Promise<number> {
   const [command, ...rest] = args
   if (command === undefined || command === '--help' || command === '-h') {
-    ;(command === undefined ? process.stderr : process.stdout).write(groupHelp('ticket', summary, [ticketSignSpec]))
+    ;(command === undefined ? process.stderr : process.stdout).write(groupHelp('ticket', summaries.ticket, [ticketSignSpec]))
     return command === undefined ? 2 : 0
   }
   if (command !== 'sign') return usageError({ name: 'ticket' }, command.startsWith('-') ? `unknown option ${command}` : `unknown command "${command}"`).exit
