@@ -10,6 +10,6 @@ Module._load = function (request, parent, isMain) {
   const loaded = load.apply(this, arguments)
   try {
     report(Module._resolveFilename(request, parent, isMain))
-  } catch {}
+  } catch {} // a request that cannot be resolved again from here: left unnamed, the load itself went through
   return loaded
 }
